@@ -1,0 +1,107 @@
+# libswing - one entry point: deps, build, test, bench, demo, install, clean.
+# Objects go under build/ (sanitizer build under build/asan/).
+
+PREFIX  ?= /usr/local
+CC      ?= cc
+BUILD   := build
+ASAN    := $(BUILD)/asan
+
+WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
+CSTD    := -std=c11 -D_GNU_SOURCE
+INCS    := -I.
+CFLAGS  ?= -O2 -g
+LIBS    := -lleveldb -lsodium -ljansson
+ALL_CFLAGS  = $(CSTD) $(WARN) $(INCS) $(CFLAGS) -fPIC -fvisibility=hidden -DSWING_BUILDING_LIBRARY
+ASAN_CFLAGS = $(CSTD) $(WARN) $(INCS) -O1 -g -fno-omit-frame-pointer \
+              -fsanitize=address,undefined -fno-sanitize-recover=all -DSWING_DEBUG \
+              -DSWING_BUILDING_LIBRARY
+
+LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c)
+CLI_SRCS   := $(wildcard cli/*.c)
+TESTLIB    := $(wildcard tests/lib/*.c)
+TEST_SRCS  := $(wildcard tests/*/*_test.c)
+BENCH_SRCS := $(wildcard tests/bench/*_bench.c)
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
+ASAN_OBJS  := $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
+TESTS      := $(TEST_SRCS:%.c=$(BUILD)/%)
+ASAN_TESTS := $(TEST_SRCS:%.c=$(ASAN)/%)
+BENCHES    := $(BENCH_SRCS:%.c=$(BUILD)/%)
+DEPS_STAMP := $(BUILD)/.deps-ok
+
+.PHONY: all deps build test test-unit test-asan bench demo install clean
+all: build
+
+deps:
+	@sh mk/deps.sh
+	@mkdir -p $(BUILD) && touch $(DEPS_STAMP)
+
+$(DEPS_STAMP): mk/deps.sh
+	@sh mk/deps.sh
+	@mkdir -p $(BUILD) && touch $@
+
+build: $(BUILD)/libswing.so $(BUILD)/libswing.a $(BUILD)/swing
+
+$(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+
+$(ASAN)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+
+$(BUILD)/libswing.a: $(LIB_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(ASAN)/libswing.a: $(ASAN_OBJS)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/libswing.so: $(LIB_OBJS)
+	$(CC) -shared -Wl,-soname,libswing.so.$(shell sed -n 's/^#define SWING_ABI_VERSION \([0-9]*\)/\1/p' abi/swing.h) -o $@ $^ $(LIBS)
+
+$(BUILD)/swing: $(CLI_SRCS) $(BUILD)/libswing.a
+	$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $(CLI_SRCS) $(BUILD)/libswing.a $(LIBS)
+
+$(BUILD)/tests/%: tests/%.c $(TESTLIB) $(BUILD)/libswing.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/libswing.a $(LIBS) -lcmocka
+
+$(ASAN)/tests/%: tests/%.c $(TESTLIB) $(ASAN)/libswing.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) -lcmocka
+
+$(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libswing.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BUILD)/libswing.a $(LIBS)
+
+# make test: the unit and scenario tests, then the same under ASan+UBSan.
+test: test-unit test-asan
+
+test-unit: build $(TESTS)
+	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS)
+
+test-asan: $(ASAN_TESTS)
+	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  UBSAN_OPTIONS=print_stacktrace=1 prove -f $(ASAN_TESTS)
+
+bench: build $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+demo: build
+	@sh mk/demo.sh $(BUILD)/swing
+
+install: build
+	install -d $(DESTDIR)$(PREFIX)/include/swing $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 0644 abi/swing.h $(DESTDIR)$(PREFIX)/include/swing/swing.h
+	install -m 0644 $(BUILD)/libswing.a $(DESTDIR)$(PREFIX)/lib/libswing.a
+	install -m 0755 $(BUILD)/libswing.so $(DESTDIR)$(PREFIX)/lib/libswing.so
+	install -d $(DESTDIR)$(PREFIX)/bin
+	install -m 0755 $(BUILD)/swing $(DESTDIR)$(PREFIX)/bin/swing
+	sed -e 's|@PREFIX@|$(PREFIX)|g' mk/libswing.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libswing.pc
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)

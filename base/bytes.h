@@ -1,0 +1,58 @@
+/*
+ * bytes.h - byte views and owned buffers.
+ *
+ * swing_bytes is borrowed (valid for the call only unless a comment says
+ * otherwise); swing_buf is owned and released with swing_buf_free. A NULL
+ * pointer with length 0 is "empty"; absence is reported separately (found).
+ */
+#ifndef LIBSWING_BASE_BYTES_H
+#define LIBSWING_BASE_BYTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+typedef struct swing_bytes {
+    const uint8_t *ptr; /* borrowed; may be NULL when len == 0 */
+    size_t len;         /* bytes */
+} swing_bytes;
+
+typedef struct swing_buf {
+    uint8_t *ptr; /* owned, from swing_malloc; NULL when empty */
+    size_t len;   /* bytes */
+} swing_buf;
+
+static inline swing_bytes swing_bytes_of(const void *p, size_t n)
+{
+    swing_bytes b = {(const uint8_t *)p, n};
+    return b;
+}
+
+static inline swing_bytes swing_str(const char *s)
+{
+    return swing_bytes_of(s, strlen(s));
+}
+
+static inline swing_bytes swing_buf_view(const swing_buf *b)
+{
+    return swing_bytes_of(b->ptr, b->len);
+}
+
+/* memcmp order, shorter prefix first: the one order of every sorted set. */
+static inline int swing_bytes_cmp(swing_bytes a, swing_bytes b)
+{
+    size_t n = a.len < b.len ? a.len : b.len;
+    int c = n ? memcmp(a.ptr, b.ptr, n) : 0;
+    if (c) return c;
+    return (a.len > b.len) - (a.len < b.len);
+}
+
+static inline int swing_bytes_has_prefix(swing_bytes s, swing_bytes prefix)
+{
+    return s.len >= prefix.len && (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
+}
+
+/* Frees b->ptr and resets *b to empty. Accepts NULL. */
+void swing_buf_free(swing_buf *b);
+
+#endif /* LIBSWING_BASE_BYTES_H */

@@ -1,0 +1,292 @@
+/*
+ * commit.c - block commit: turns the block layer into one synced LevelDB
+ * WriteBatch (chunking kv values per keys.h, writing host.height) and into
+ * the block's export-data delta, sorted and deduplicated. Nothing reaches
+ * LevelDB between commits (DESIGN.md §4).
+ */
+#include "store/store_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+#include "base/check.h"
+
+typedef struct delta_ent {
+    size_t koff, klen; /* key bytes in the arena */
+    size_t voff, vlen; /* value bytes in the arena */
+    bool deleted;      /* deletion entry */
+} delta_ent;
+
+typedef struct commit_ctx {
+    store *st;
+    leveldb_writebatch_t *batch; /* physical writes */
+    bool want_delta;             /* caller asked for export data */
+    delta_ent *ents;             /* export-data entries, unsorted */
+    size_t n, cap;
+    uint8_t *arena;              /* their bytes */
+    size_t alen, acap;
+    store_overlay index_changes; /* chunk index updates, applied on success */
+    swing_err *err;
+} commit_ctx;
+
+static swing_status arena_add(commit_ctx *c, const void *p, size_t n, size_t *off)
+{
+    if (c->alen + n > c->acap) {
+        size_t cap = c->acap ? c->acap : 4096;
+        uint8_t *a;
+        while (cap < c->alen + n) cap *= 2;
+        a = swing_realloc(c->arena, cap);
+        if (!a) return SWING_NOMEM(c->err);
+        c->arena = a;
+        c->acap = cap;
+    }
+    if (n) memcpy(c->arena + c->alen, p, n);
+    *off = c->alen;
+    c->alen += n;
+    return SWING_OK;
+}
+
+static swing_status note_export(commit_ctx *c, swing_bytes key, swing_bytes val, bool del)
+{
+    delta_ent *d;
+    swing_status s;
+    if (!c->want_delta) return SWING_OK;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        delta_ent *e = swing_realloc(c->ents, cap * sizeof *e);
+        if (!e) return SWING_NOMEM(c->err);
+        c->ents = e;
+        c->cap = cap;
+    }
+    d = &c->ents[c->n];
+    d->klen = key.len;
+    d->vlen = del ? 0 : val.len;
+    d->deleted = del;
+    if ((s = arena_add(c, key.ptr, key.len, &d->koff))) return s;
+    if ((s = arena_add(c, val.ptr, d->vlen, &d->voff))) return s;
+    c->n++;
+    return SWING_OK;
+}
+
+/* One physical write, exported under the same name when `exported`. */
+static swing_status emit(commit_ctx *c, swing_bytes key, swing_bytes val, bool del,
+                         bool exported)
+{
+    if (del) leveldb_writebatch_delete(c->batch, (const char *)key.ptr, key.len);
+    else leveldb_writebatch_put(c->batch, (const char *)key.ptr, key.len,
+                                (const char *)val.ptr, val.len);
+    return exported ? note_export(c, key, val, del) : SWING_OK;
+}
+
+static size_t chunk_pkey(uint8_t *pk, swing_bytes key, uint32_t i)
+{
+    char suffix[STORE_CHUNK_SUFFIX_LEN + 1];
+    size_t pl = store_keys_join(pk, STORE_PKEY_MAX, STORE_NS_KVC, key);
+    snprintf(suffix, sizeof suffix, ".%08x", (unsigned)i);
+    memcpy(pk + pl, suffix, STORE_CHUNK_SUFFIX_LEN);
+    return pl + STORE_CHUNK_SUFFIX_LEN;
+}
+
+static swing_status delete_chunks(commit_ctx *c, swing_bytes key, uint32_t from, uint32_t to,
+                                  bool exp)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    for (uint32_t i = from; i < to; i++) {
+        swing_status s = emit(c, swing_bytes_of(pk, chunk_pkey(pk, key, i)),
+                              swing_bytes_of(NULL, 0), true, exp);
+        if (s) return s;
+    }
+    return SWING_OK;
+}
+
+static swing_status write_chunked(commit_ctx *c, swing_bytes key, swing_bytes pkv,
+                                  swing_bytes val, const store_chunk_info *old, bool exp)
+{
+    uint8_t pk[STORE_PKEY_MAX], enc[12];
+    char hdr[96];
+    store_chunk_info info;
+    swing_status s;
+    size_t hl;
+    info.size = val.len;
+    info.chunks = (uint32_t)((val.len + STORE_CHUNK_SIZE - 1) / STORE_CHUNK_SIZE);
+    hl = store_chunk_header(&info, hdr, sizeof hdr);
+    s = emit(c, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KVH, key)),
+             swing_bytes_of(hdr, hl), false, exp);
+    for (uint32_t i = 0; s == SWING_OK && i < info.chunks; i++) {
+        size_t off = (size_t)i * STORE_CHUNK_SIZE;
+        size_t n = val.len - off < STORE_CHUNK_SIZE ? val.len - off : STORE_CHUNK_SIZE;
+        s = emit(c, swing_bytes_of(pk, chunk_pkey(pk, key, i)), swing_bytes_of(val.ptr + off, n),
+                 false, exp);
+    }
+    if (s) return s;
+    if (old) s = delete_chunks(c, key, info.chunks, old->chunks, exp);
+    else s = emit(c, pkv, swing_bytes_of(NULL, 0), true, exp);
+    if (s) return s;
+    store_chunk_encode_info(&info, enc);
+    return store_overlay_put(&c->index_changes, pkv, swing_bytes_of(enc, 12), false, c->err);
+}
+
+static swing_status drop_chunked(commit_ctx *c, swing_bytes key, swing_bytes pkv,
+                                 const store_chunk_info *old, bool exp)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    swing_status s = emit(c, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KVH, key)),
+                          swing_bytes_of(NULL, 0), true, exp);
+    if (s || (s = delete_chunks(c, key, 0, old->chunks, exp))) return s;
+    return store_overlay_put(&c->index_changes, pkv, swing_bytes_of(NULL, 0), true, c->err);
+}
+
+static swing_status commit_kv(commit_ctx *c, const store_ov_entry *e)
+{
+    swing_bytes pkv = store_ov_key(e);
+    size_t nslen = strlen(STORE_NS_KV);
+    swing_bytes key = swing_bytes_of(pkv.ptr + nslen, pkv.len - nslen);
+    swing_bytes val = store_ov_val(e);
+    bool exp = store_keys_class(key) == STORE_CLASS_CONSENSUS;
+    store_chunk_info old;
+    bool was_chunked = store_chunk_lookup(c->st, pkv, &old);
+    swing_status s;
+    if (e->tomb) {
+        if (was_chunked) return drop_chunked(c, key, pkv, &old, exp);
+        return emit(c, pkv, val, true, exp);
+    }
+    if (val.len > STORE_CHUNK_SIZE)
+        return write_chunked(c, key, pkv, val, was_chunked ? &old : NULL, exp);
+    s = emit(c, pkv, val, false, exp);
+    if (s == SWING_OK && was_chunked) s = drop_chunked(c, key, pkv, &old, exp);
+    return s;
+}
+
+static swing_status commit_entry(commit_ctx *c, const store_ov_entry *e)
+{
+    swing_bytes k = store_ov_key(e);
+    if (swing_bytes_has_prefix(k, swing_str(STORE_NS_KV))) return commit_kv(c, e);
+    if (swing_bytes_has_prefix(k, swing_str(STORE_NS_ITEM)))
+        return emit(c, k, store_ov_val(e), e->tomb, false);
+    if (swing_bytes_has_prefix(k, swing_str(STORE_NS_SPAN)))
+        return emit(c, k, store_ov_val(e), e->tomb, true);
+    if (swing_bytes_has_prefix(k, swing_str(STORE_NS_BUNDLE))) {
+        size_t nslen = strlen(STORE_NS_BUNDLE);
+        swing_status s = emit(c, k, store_ov_val(e), e->tomb, false);
+        if (s) return s;
+        return note_export(c, k, swing_bytes_of(k.ptr + nslen, k.len - nslen), e->tomb);
+    }
+    return swing_err_set(c->err, SWING_ERR_INTERNAL, "block layer holds an unknown key");
+}
+
+static int ent_cmp(const void *a, const void *b)
+{
+    const store_delta_entry *x = a, *y = b;
+    return swing_bytes_cmp(x->key, y->key);
+}
+
+static swing_status finish_delta(commit_ctx *c, store_delta **out)
+{
+    store_delta *d = swing_calloc(1, sizeof *d);
+    if (!d) return SWING_NOMEM(c->err);
+    d->entries = swing_calloc(c->n ? c->n : 1, sizeof *d->entries);
+    if (!d->entries) {
+        swing_mfree(d);
+        return SWING_NOMEM(c->err);
+    }
+    for (size_t i = 0; i < c->n; i++) {
+        d->entries[i].key = swing_bytes_of(c->arena + c->ents[i].koff, c->ents[i].klen);
+        d->entries[i].value = swing_bytes_of(c->arena + c->ents[i].voff, c->ents[i].vlen);
+        d->entries[i].deleted = c->ents[i].deleted;
+    }
+    qsort(d->entries, c->n, sizeof *d->entries, ent_cmp);
+    for (size_t i = 1; i < c->n; i++) {
+        if (SWING_NEVER(ent_cmp(&d->entries[i - 1], &d->entries[i]) == 0)) {
+            swing_mfree(d->entries);
+            swing_mfree(d);
+            return swing_err_set(c->err, SWING_ERR_INTERNAL, "duplicate export-data key");
+        }
+    }
+    d->count = c->n;
+    d->arena = c->arena;
+    d->arena_len = c->alen;
+    c->arena = NULL;
+    *out = d;
+    return SWING_OK;
+}
+
+static void apply_index_changes(store *st, store_overlay *changes)
+{
+    store_ov_entry *e, *next;
+    for (e = store_overlay_first(changes); e; e = next) {
+        next = store_overlay_next(e);
+        if (e->tomb) store_overlay_remove(&st->chunks, store_ov_key(e));
+    }
+    /* Remaining puts move without allocating. */
+    for (e = store_overlay_first(changes); e; e = next) {
+        next = store_overlay_next(e);
+        if (e->tomb) store_overlay_remove(changes, store_ov_key(e));
+    }
+    store_overlay_merge(&st->chunks, changes);
+}
+
+static swing_status write_batch(commit_ctx *c)
+{
+    char *msg = NULL;
+    leveldb_write(c->st->db, c->st->wopts, c->batch, &msg);
+    if (!msg) return SWING_OK;
+    swing_err_set(&c->st->sticky, SWING_ERR_IO, "commit failed, store unusable until reopened: %s",
+                  msg);
+    leveldb_free(msg);
+    if (c->err) *c->err = c->st->sticky;
+    return SWING_ERR_IO;
+}
+
+swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing_err *err)
+{
+    commit_ctx c;
+    char hbuf[24];
+    uint8_t pk[STORE_PKEY_MAX];
+    swing_status s = store_check_usable(st, err);
+    if (delta) *delta = NULL;
+    if (s) return s;
+    if (st->in_crank) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "commit inside a crank");
+    if (height <= st->height)
+        return swing_err_set(err, SWING_ERR_OUT_OF_ORDER,
+                             "height %llu is not above the committed height %llu",
+                             (unsigned long long)height, (unsigned long long)st->height);
+    memset(&c, 0, sizeof c);
+    c.st = st;
+    c.err = err;
+    c.want_delta = delta != NULL;
+    store_overlay_init(&c.index_changes);
+    snprintf(hbuf, sizeof hbuf, "%llu", (unsigned long long)height);
+    s = store_overlay_put(&st->block, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(STORE_KEY_HEIGHT))),
+                          swing_str(hbuf), false, err);
+    if (s) return s;
+    c.batch = leveldb_writebatch_create();
+    for (store_ov_entry *e = store_overlay_first(&st->block); e && !s; e = store_overlay_next(e))
+        s = commit_entry(&c, e);
+    if (!s && delta) s = finish_delta(&c, delta);
+    if (!s) s = write_batch(&c);
+    leveldb_writebatch_destroy(c.batch);
+    if (s == SWING_OK) {
+        apply_index_changes(st, &c.index_changes);
+        store_overlay_clear(&st->block);
+        st->height = height;
+        if (st->probe) leveldb_iter_destroy(st->probe);
+        st->probe = NULL;
+        st->gen++;
+    } else if (delta && *delta) {
+        store_delta_destroy(*delta);
+        *delta = NULL;
+    }
+    store_overlay_clear(&c.index_changes);
+    swing_mfree(c.ents);
+    swing_mfree(c.arena);
+    return s;
+}
+
+void store_delta_destroy(store_delta *d)
+{
+    if (!d) return;
+    swing_mfree(d->entries);
+    swing_mfree(d->arena);
+    swing_mfree(d);
+}

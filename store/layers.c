@@ -1,0 +1,170 @@
+/*
+ * layers.c - reads and writes through the three layers (crank overlay, block
+ * overlay, LevelDB) and the layered "next key" merge used by next_key,
+ * transcript and bundle scans. Chunk reassembly lives in kv.c.
+ */
+#include "store/store_int.h"
+
+#include "base/alloc.h"
+#include "base/check.h"
+
+swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
+                                   bool *found, swing_err *err)
+{
+    char *msg = NULL;
+    size_t n = 0;
+    char *v = leveldb_get(st->db, st->ropts, (const char *)pkey.ptr, pkey.len, &n, &msg);
+    *found = false;
+    if (msg) {
+        swing_err_set(err, SWING_ERR_IO, "LevelDB read failed: %s", msg);
+        leveldb_free(msg);
+        return SWING_ERR_IO;
+    }
+    if (!v) return SWING_OK;
+    if (val) {
+        val->ptr = NULL;
+        val->len = n;
+        if (n) {
+            val->ptr = swing_malloc(n);
+            if (!val->ptr) {
+                leveldb_free(v);
+                val->len = 0;
+                return SWING_NOMEM(err);
+            }
+            memcpy(val->ptr, v, n);
+        }
+    }
+    leveldb_free(v);
+    *found = true;
+    return SWING_OK;
+}
+
+store_ov_entry *store_layers_find(store *st, swing_bytes pkey)
+{
+    store_ov_entry *e = NULL;
+    if (st->in_crank) e = store_overlay_find(&st->crank, pkey);
+    if (!e) e = store_overlay_find(&st->block, pkey);
+    return e;
+}
+
+swing_status store_layers_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
+                              swing_err *err)
+{
+    store_ov_entry *e = store_layers_find(st, pkey);
+    *found = false;
+    if (e) {
+        if (e->tomb) return SWING_OK;
+        if (val) {
+            val->len = e->vlen;
+            val->ptr = NULL;
+            if (e->vlen) {
+                val->ptr = swing_malloc(e->vlen);
+                if (!val->ptr) {
+                    val->len = 0;
+                    return SWING_NOMEM(err);
+                }
+                memcpy(val->ptr, e->data + e->klen, e->vlen);
+            }
+        }
+        *found = true;
+        return SWING_OK;
+    }
+    return store_layers_disk_get(st, pkey, val, found, err);
+}
+
+swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool tomb,
+                              swing_err *err)
+{
+    store_overlay *layer = st->in_crank ? &st->crank : &st->block;
+    swing_status s = store_overlay_put(layer, pkey, val, tomb, err);
+    if (s == SWING_OK) st->gen++;
+    return s;
+}
+
+/* Positions the cached disk iterator at the first key > after (>= if
+ * inclusive) within ns; returns its key view or an empty view if none. */
+static bool disk_seek(store *st, swing_bytes ns, swing_bytes after, bool inclusive,
+                      swing_bytes *key)
+{
+    size_t klen = 0;
+    const char *k;
+    if (!st->probe) st->probe = leveldb_create_iterator(st->db, st->ropts);
+    leveldb_iter_seek(st->probe, (const char *)after.ptr, after.len);
+    if (!leveldb_iter_valid(st->probe)) return false;
+    k = leveldb_iter_key(st->probe, &klen);
+    if (!inclusive && swing_bytes_cmp(swing_bytes_of(k, klen), after) == 0) {
+        leveldb_iter_next(st->probe);
+        if (!leveldb_iter_valid(st->probe)) return false;
+        k = leveldb_iter_key(st->probe, &klen);
+    }
+    *key = swing_bytes_of(k, klen);
+    return swing_bytes_has_prefix(*key, ns);
+}
+
+static bool ov_seek(const store_overlay *ov, swing_bytes ns, swing_bytes after,
+                    bool inclusive, store_ov_entry **out)
+{
+    store_ov_entry *e = store_overlay_seek(ov, after, inclusive);
+    *out = e;
+    return e && swing_bytes_has_prefix(store_ov_key(e), ns);
+}
+
+static swing_status copy_key(swing_buf *out, swing_bytes k, swing_err *err)
+{
+    out->ptr = swing_malloc(k.len);
+    if (!out->ptr) return SWING_NOMEM(err);
+    memcpy(out->ptr, k.ptr, k.len);
+    out->len = k.len;
+    return SWING_OK;
+}
+
+swing_status store_layers_next(store *st, const char *ns_str, swing_bytes after,
+                               bool inclusive, swing_buf *out, bool *found,
+                               swing_err *err)
+{
+    swing_bytes ns = swing_str(ns_str);
+    bool with_chunks = strcmp(ns_str, STORE_NS_KV) == 0;
+    uint8_t cur_buf[STORE_PKEY_MAX];
+    swing_bytes cur = after;
+    *found = false;
+    out->ptr = NULL;
+    out->len = 0;
+    if (swing_bytes_cmp(cur, ns) < 0) {
+        cur = ns;
+        inclusive = true;
+    }
+    for (;;) {
+        store_ov_entry *ce = NULL, *be = NULL, *xe = NULL;
+        swing_bytes dk = {0}, best = {0};
+        bool have = false, has_c, has_b, has_d, has_x;
+        store_ov_entry *top;
+        has_c = st->in_crank && ov_seek(&st->crank, ns, cur, inclusive, &ce);
+        has_b = ov_seek(&st->block, ns, cur, inclusive, &be);
+        has_d = disk_seek(st, ns, cur, inclusive, &dk);
+        has_x = with_chunks && ov_seek(&st->chunks, ns, cur, inclusive, &xe);
+#define CONSIDER(flag, k)                                        \
+    if ((flag) && (!have || swing_bytes_cmp((k), best) < 0)) { \
+        best = (k);                                              \
+        have = true;                                             \
+    }
+        CONSIDER(has_c, has_c ? store_ov_key(ce) : best)
+        CONSIDER(has_b, has_b ? store_ov_key(be) : best)
+        CONSIDER(has_d, dk)
+        CONSIDER(has_x, has_x ? store_ov_key(xe) : best)
+#undef CONSIDER
+        if (!have) return SWING_OK;
+        top = NULL;
+        if (has_c && swing_bytes_cmp(store_ov_key(ce), best) == 0) top = ce;
+        else if (has_b && swing_bytes_cmp(store_ov_key(be), best) == 0) top = be;
+        if (!top || !top->tomb) {
+            *found = true;
+            return copy_key(out, best, err);
+        }
+        /* Deleted in an overlay: continue strictly after it. */
+        if (SWING_NEVER(best.len > sizeof cur_buf))
+            return swing_err_set(err, SWING_ERR_INTERNAL, "overlay key too long");
+        memcpy(cur_buf, best.ptr, best.len);
+        cur = swing_bytes_of(cur_buf, best.len);
+        inclusive = false;
+    }
+}

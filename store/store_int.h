@@ -1,0 +1,82 @@
+/*
+ * store_int.h - the store handle's layout and the layered access helpers
+ * shared by the files of store/ only. Nothing outside store/ includes it.
+ */
+#ifndef LIBSWING_STORE_STORE_INT_H
+#define LIBSWING_STORE_STORE_INT_H
+
+#include <leveldb/c.h>
+
+#include "store/keys.h"
+#include "store/overlay.h"
+#include "store/store.h"
+
+/* Room for a namespace prefix, a logical key and a chunk suffix. */
+#define STORE_PKEY_MAX (STORE_KEY_MAX + 64u)
+
+/* Chunk index value: u32 chunk count then u64 total size, little endian. */
+typedef struct store_chunk_info {
+    uint32_t chunks; /* N = ceil(size / STORE_CHUNK_SIZE) */
+    uint64_t size;   /* logical value bytes */
+} store_chunk_info;
+
+struct store {
+    char *dir;                      /* owned copy of the directory path */
+    int lock_fd;                    /* flock'ed swing.lock, -1 if none */
+    leveldb_t *db;                  /* the database */
+    leveldb_options_t *opts;        /* owned LevelDB options */
+    leveldb_cache_t *cache;         /* block cache, owned */
+    leveldb_filterpolicy_t *filter; /* bloom filter, owned */
+    leveldb_readoptions_t *ropts;   /* default reads */
+    leveldb_writeoptions_t *wopts;  /* commit writes (sync per options) */
+    leveldb_iterator_t *probe;      /* cached disk iterator; reset at commit */
+    store_overlay block;            /* uncommitted block layer */
+    store_overlay crank;            /* open crank layer (empty when none) */
+    bool in_crank;                  /* crank layer open */
+    store_overlay chunks;           /* disk chunk index: "kv.<key>" -> info */
+    swing_sha256 crank_hash;        /* consensus writes of the open crank */
+    char activity[SWING_SHA256_HEX_LEN + 1]; /* running activity hash */
+    uint64_t height;                /* last committed height */
+    uint64_t gen;                   /* bumped by every change (iterators) */
+    swing_err sticky;               /* first fatal error; code OK if none */
+};
+
+/* Returns the sticky error, if any (copied into err). */
+swing_status store_check_usable(store *st, swing_err *err);
+
+/* Raw LevelDB read of a physical key (no overlays). */
+swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
+                            swing_err *err);
+
+/* The topmost overlay entry for pkey (crank, then block), or NULL. */
+store_ov_entry *store_layers_find(store *st, swing_bytes pkey);
+
+/* Read through crank, block and disk; no chunk logic (non-kv namespaces). */
+swing_status store_layers_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
+                              swing_err *err);
+
+/* Writes pkey into the top layer (crank if open, else block). */
+swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool tomb,
+                              swing_err *err);
+
+/* Smallest live physical key in namespace `ns` that is > after (>= when
+ * inclusive), merging crank, block, disk and (for kv.) the chunk index.
+ * *found false when none; the key is copied into *out. */
+swing_status store_layers_next(store *st, const char *ns, swing_bytes after,
+                               bool inclusive, swing_buf *out, bool *found,
+                               swing_err *err);
+
+/* Reads a logical kv value from disk, reassembling chunks (kv.c). */
+swing_status store_kv_disk_get(store *st, swing_bytes key, swing_buf *val, bool *found,
+                               swing_err *err);
+
+/* Chunk index helpers (chunk.c). */
+bool store_chunk_lookup(const store *st, swing_bytes pkey, store_chunk_info *info);
+swing_status store_chunk_index_load(store *st, swing_err *err);
+void store_chunk_encode_info(const store_chunk_info *info, uint8_t out[12]);
+bool store_chunk_decode_info(swing_bytes v, store_chunk_info *info);
+/* Header value text for export: {"chunks":N,"size":L}; returns length. */
+size_t store_chunk_header(const store_chunk_info *info, char *out, size_t cap);
+bool store_chunk_parse_header(swing_bytes v, store_chunk_info *info);
+
+#endif /* LIBSWING_STORE_STORE_INT_H */

@@ -1,0 +1,259 @@
+/*
+ * transcript.c - per-vat transcripts: items at titem.<vat>.<pos>, the
+ * current span record at transcript.<vat>.current and closed spans at
+ * transcript.<vat>.<start> (keys.h). The span hash chains item by item:
+ * seed = SHA256("start of transcript span"), h' = SHA256(h || SHA256(item)),
+ * both as lowercase hex text.
+ */
+#include "store/transcript.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "base/alloc.h"
+#include "store/store_int.h"
+
+void store_transcript_seed(char hash[SWING_SHA256_HEX_LEN + 1])
+{
+    static const char seed[] = "start of transcript span";
+    swing_sha256_hex(seed, sizeof seed - 1, hash);
+}
+
+void store_transcript_step(char hash[SWING_SHA256_HEX_LEN + 1], swing_bytes item)
+{
+    char ih[SWING_SHA256_HEX_LEN + 1];
+    swing_sha256 h;
+    swing_sha256_hex(item.ptr, item.len, ih);
+    swing_sha256_init(&h);
+    swing_sha256_update(&h, hash, SWING_SHA256_HEX_LEN);
+    swing_sha256_update(&h, ih, SWING_SHA256_HEX_LEN);
+    swing_sha256_final_hex(&h, hash);
+}
+
+size_t store_transcript_render(const char *vat, const store_span *sp, char *out, size_t cap)
+{
+    int n = snprintf(out, cap,
+                     "{\"endPos\":%" PRIu64 ",\"hash\":\"%s\",\"incarnation\":%" PRIu64
+                     ",\"startPos\":%" PRIu64 ",\"vatID\":\"%s\"}",
+                     sp->end, sp->hash, sp->incarnation, sp->start, vat);
+    return n < 0 || (size_t)n >= cap ? 0 : (size_t)n;
+}
+
+bool store_transcript_parse(swing_bytes v, char vat[STORE_VAT_ID_MAX + 1], store_span *sp)
+{
+    char text[STORE_SPAN_JSON_MAX], again[STORE_SPAN_JSON_MAX];
+    unsigned long long e, i, s;
+    int used = -1;
+    if (v.len == 0 || v.len >= sizeof text) return false;
+    memcpy(text, v.ptr, v.len);
+    text[v.len] = '\0';
+    if (sscanf(text,
+               "{\"endPos\":%llu,\"hash\":\"%64[0-9a-f]\",\"incarnation\":%llu,"
+               "\"startPos\":%llu,\"vatID\":\"%64[A-Za-z0-9_-]\"}%n",
+               &e, sp->hash, &i, &s, vat, &used) != 5)
+        return false;
+    if (used != (int)v.len || strlen(sp->hash) != SWING_SHA256_HEX_LEN) return false;
+    sp->end = e;
+    sp->incarnation = i;
+    sp->start = s;
+    if (sp->start > sp->end) return false;
+    /* Canonical form only: rendering again gives the same bytes. */
+    return store_transcript_render(vat, sp, again, sizeof again) == v.len &&
+           memcmp(again, text, v.len) == 0;
+}
+
+static size_t span_key(uint8_t *pk, const char *vat, const char *tail)
+{
+    int n = snprintf((char *)pk, STORE_PKEY_MAX, "%s%s.%s", STORE_NS_SPAN, vat, tail);
+    return n < 0 ? 0 : (size_t)n;
+}
+
+static size_t item_key(uint8_t *pk, const char *vat, uint64_t pos)
+{
+    char p[21];
+    store_keys_pos(p, pos);
+    return (size_t)snprintf((char *)pk, STORE_PKEY_MAX, "%s%s.%s", STORE_NS_ITEM, vat, p);
+}
+
+static swing_status check_vat(store *st, const char *vat, swing_err *err)
+{
+    swing_status s = store_check_usable(st, err);
+    if (s) return s;
+    if (!store_keys_vat_valid(vat))
+        return swing_err_set(err, SWING_ERR_INVALID, "invalid vat ID for a transcript");
+    return SWING_OK;
+}
+
+static swing_status load_current(store *st, const char *vat, store_span *sp, bool *found,
+                                 swing_err *err)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    char rvat[STORE_VAT_ID_MAX + 1];
+    swing_buf v = {0};
+    swing_status s = store_layers_get(st, swing_bytes_of(pk, span_key(pk, vat, "current")), &v,
+                                      found, err);
+    if (s || !*found) return s;
+    if (!store_transcript_parse(swing_buf_view(&v), rvat, sp) || strcmp(rvat, vat) != 0)
+        s = SWING_CORRUPT(err, "bad current span record for vat %s", vat);
+    swing_buf_free(&v);
+    return s;
+}
+
+static swing_status save_span(store *st, const char *vat, const char *tail,
+                              const store_span *sp, swing_err *err)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    char json[STORE_SPAN_JSON_MAX];
+    size_t jl = store_transcript_render(vat, sp, json, sizeof json);
+    return store_layers_put(st, swing_bytes_of(pk, span_key(pk, vat, tail)),
+                            swing_bytes_of(json, jl), false, err);
+}
+
+swing_status store_transcript_current(store *st, const char *vat, store_span *span,
+                                      bool *found, swing_err *err)
+{
+    swing_status s = check_vat(st, vat, err);
+    *found = false;
+    if (s) return s;
+    return load_current(st, vat, span, found, err);
+}
+
+static void fresh_span(store_span *sp, uint64_t incarnation, uint64_t pos)
+{
+    sp->incarnation = incarnation;
+    sp->start = pos;
+    sp->end = pos;
+    store_transcript_seed(sp->hash);
+}
+
+swing_status store_transcript_append(store *st, const char *vat, swing_bytes item,
+                                     uint64_t *pos, swing_err *err)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    store_span sp;
+    bool found;
+    swing_status s = check_vat(st, vat, err);
+    if (s || (s = load_current(st, vat, &sp, &found, err))) return s;
+    if (!found) fresh_span(&sp, 0, 0);
+    if (item.len > STORE_VALUE_MAX)
+        return swing_err_set(err, SWING_ERR_LIMIT, "transcript item too large");
+    s = store_layers_put(st, swing_bytes_of(pk, item_key(pk, vat, sp.end)), item, false, err);
+    if (s) return s;
+    store_transcript_step(sp.hash, item);
+    if (pos) *pos = sp.end;
+    sp.end++;
+    return save_span(st, vat, "current", &sp, err);
+}
+
+swing_status store_transcript_rollover(store *st, const char *vat, swing_err *err)
+{
+    store_span sp, next;
+    bool found;
+    swing_status s = check_vat(st, vat, err);
+    if (s || (s = load_current(st, vat, &sp, &found, err))) return s;
+    if (!found) fresh_span(&sp, 0, 0);
+    if (sp.end > sp.start) {
+        char p[21];
+        store_keys_pos(p, sp.start);
+        if ((s = save_span(st, vat, p, &sp, err))) return s;
+    }
+    fresh_span(&next, sp.incarnation + 1, sp.end);
+    return save_span(st, vat, "current", &next, err);
+}
+
+swing_status store_transcript_read(store *st, const char *vat, uint64_t start,
+                                   uint64_t end, store_item_fn fn, void *ctx,
+                                   swing_err *err)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    swing_status s = check_vat(st, vat, err);
+    if (s) return s;
+    for (uint64_t p = start; p < end; p++) {
+        swing_buf v = {0};
+        bool found;
+        s = store_layers_get(st, swing_bytes_of(pk, item_key(pk, vat, p)), &v, &found, err);
+        if (s == SWING_OK && !found)
+            s = SWING_CORRUPT(err, "transcript item %s/%llu is missing", vat, (unsigned long long)p);
+        if (s == SWING_OK) s = fn(ctx, p, swing_buf_view(&v), err);
+        swing_buf_free(&v);
+        if (s) return s;
+    }
+    return SWING_OK;
+}
+
+/* Deletes the greatest key of namespace prefix `ns` (records newest first). */
+static swing_status delete_last(store *st, const char *ns, bool *did, swing_err *err)
+{
+    swing_buf k = {0}, last = {0};
+    bool found;
+    swing_status s;
+    *did = false;
+    /* Span records per vat are few: walk them and keep the last. */
+    s = store_layers_next(st, ns, swing_str(ns), true, &k, &found, err);
+    while (s == SWING_OK && found) {
+        swing_buf_free(&last);
+        last = k;
+        k.ptr = NULL;
+        k.len = 0;
+        s = store_layers_next(st, ns, swing_buf_view(&last), false, &k, &found, err);
+    }
+    if (s == SWING_OK && last.ptr) {
+        s = store_layers_put(st, swing_buf_view(&last), swing_bytes_of(NULL, 0), true, err);
+        *did = s == SWING_OK;
+    }
+    swing_buf_free(&k);
+    swing_buf_free(&last);
+    return s;
+}
+
+swing_status store_transcript_delete(store *st, const char *vat, uint64_t budget,
+                                     uint64_t *used, bool *done, swing_err *err)
+{
+    char span_ns[STORE_PKEY_MAX], item_ns[STORE_PKEY_MAX];
+    uint64_t n = 0;
+    swing_status s = check_vat(st, vat, err);
+    *done = false;
+    if (used) *used = 0;
+    if (s) return s;
+    snprintf(span_ns, sizeof span_ns, "%s%s.", STORE_NS_SPAN, vat);
+    snprintf(item_ns, sizeof item_ns, "%s%s.", STORE_NS_ITEM, vat);
+    while (n < budget) {
+        bool did;
+        if ((s = delete_last(st, span_ns, &did, err))) goto out;
+        if (!did) break;
+        n++;
+    }
+    {
+        swing_buf cur = {0}; /* last item deleted by this call */
+        while (n < budget) {
+            swing_buf k = {0};
+            bool found;
+            s = cur.ptr ? store_layers_next(st, item_ns, swing_buf_view(&cur), false, &k, &found, err)
+                        : store_layers_next(st, item_ns, swing_str(item_ns), true, &k, &found, err);
+            if (s == SWING_OK && found)
+                s = store_layers_put(st, swing_buf_view(&k), swing_bytes_of(NULL, 0), true, err);
+            swing_buf_free(&cur);
+            cur = k;
+            if (s) break;
+            if (!found) {
+                *done = true;
+                break;
+            }
+            n++;
+        }
+        swing_buf_free(&cur);
+        if (s) goto out;
+    }
+    if (n == budget && !*done) {
+        swing_buf k = {0};
+        bool a, b;
+        s = store_layers_next(st, span_ns, swing_str(span_ns), true, &k, &a, err);
+        swing_buf_free(&k);
+        if (s == SWING_OK) s = store_layers_next(st, item_ns, swing_str(item_ns), true, &k, &b, err);
+        swing_buf_free(&k);
+        if (s == SWING_OK) *done = !a && !b;
+    }
+out:
+    if (used) *used = n;
+    return s;
+}

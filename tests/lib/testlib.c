@@ -1,0 +1,94 @@
+/*
+ * testlib.c - helpers shared by the C tests (see testlib.h).
+ */
+#include "tests/lib/testlib.h"
+
+#include <ftw.h>
+#include <leveldb/c.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+char *tl_tmpdir(void)
+{
+    const char *base = getenv("TMPDIR");
+    char *path;
+    if (!base || !*base) base = "/tmp";
+    if (asprintf(&path, "%s/swingtest-XXXXXX", base) < 0) fail_msg("asprintf");
+    if (!mkdtemp(path)) fail_msg("mkdtemp failed");
+    return path;
+}
+
+static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
+{
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(p);
+}
+
+void tl_rmtree(char *path)
+{
+    if (!path) return;
+    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    free(path);
+}
+
+store *tl_open(const char *dir)
+{
+    store *st = NULL;
+    swing_err e;
+    swing_err_clear(&e);
+    if (store_open(dir, NULL, &st, &e) != SWING_OK) fail_msg("store_open(%s): %s", dir, e.msg);
+    return st;
+}
+
+void tl_put(store *st, const char *key, const char *val)
+{
+    swing_err e;
+    swing_err_clear(&e);
+    if (store_crank_begin(st, &e) || store_set(st, swing_str(key), swing_str(val), &e) ||
+        store_crank_end(st, &e))
+        fail_msg("tl_put(%s): %s", key, e.msg);
+}
+
+void tl_expect(store *st, const char *key, const char *val)
+{
+    swing_buf v = {0};
+    bool found = true;
+    swing_err e;
+    swing_err_clear(&e);
+    if (store_get(st, swing_str(key), &v, &found, &e) != SWING_OK)
+        fail_msg("store_get(%s): %s", key, e.msg);
+    if (!val) {
+        if (found) fail_msg("key %s present, expected absent", key);
+        return;
+    }
+    if (!found) fail_msg("key %s absent, expected \"%s\"", key, val);
+    if (v.len != strlen(val) || memcmp(v.ptr, val, v.len) != 0)
+        fail_msg("key %s = \"%.*s\", expected \"%s\"", key, (int)v.len, (char *)v.ptr, val);
+    swing_buf_free(&v);
+}
+
+size_t tl_raw_count(const char *dir, const char *prefix)
+{
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_readoptions_t *r = leveldb_readoptions_create();
+    char *msg = NULL;
+    size_t n = 0, pl = strlen(prefix);
+    leveldb_t *db = leveldb_open(o, dir, &msg);
+    if (msg) fail_msg("raw open %s: %s", dir, msg);
+    leveldb_iterator_t *it = leveldb_create_iterator(db, r);
+    for (leveldb_iter_seek(it, prefix, pl); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl;
+        const char *k = leveldb_iter_key(it, &kl);
+        if (kl < pl || memcmp(k, prefix, pl) != 0) break;
+        n++;
+    }
+    leveldb_iter_destroy(it);
+    leveldb_close(db);
+    leveldb_readoptions_destroy(r);
+    leveldb_options_destroy(o);
+    return n;
+}

@@ -1,0 +1,45 @@
+/*
+ * testlib.h - helpers shared by the C tests: temporary directories that are
+ * removed afterwards, and short store setup/teardown. Tests only.
+ */
+#ifndef LIBSWING_TESTS_TESTLIB_H
+#define LIBSWING_TESTS_TESTLIB_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "store/store.h"
+
+/* Creates a fresh empty directory under $TMPDIR (or /tmp); returns a
+ * malloc'd path. Fails the test on error. */
+char *tl_tmpdir(void);
+
+/* Removes a directory tree (like rm -rf) and frees the path. NULL ok. */
+void tl_rmtree(char *path);
+
+/* Opens a store in dir with default options; fails the test on error. */
+store *tl_open(const char *dir);
+
+/* Asserts s == SWING_OK, printing the error text when it is not. */
+#define TL_OK(expr)                                                              \
+    do {                                                                         \
+        swing_err tl_e_;                                                         \
+        swing_err_clear(&tl_e_);                                                 \
+        swing_status tl_s_ = (expr);                                             \
+        (void)tl_e_;                                                             \
+        if (tl_s_ != SWING_OK) fail_msg("%s -> %s", #expr, swing_status_name(tl_s_)); \
+    } while (0)
+
+/* Sets key=val inside its own crank. */
+void tl_put(store *st, const char *key, const char *val);
+/* Asserts that key holds val (val NULL: absent). */
+void tl_expect(store *st, const char *key, const char *val);
+
+/* Number of raw LevelDB keys with the given physical prefix in a CLOSED
+ * store directory (opens LevelDB directly, bypassing the store). */
+size_t tl_raw_count(const char *dir, const char *prefix);
+
+#endif /* LIBSWING_TESTS_TESTLIB_H */

@@ -1,0 +1,707 @@
+/*
+ * overlay_test.c - the store's layer semantics (store/overlay.c, layers.c,
+ * kv.c, crank.c, commit.c): reads see crank over block over disk, deletes
+ * shadow lower layers, next_key and prefix iteration merge the layers,
+ * crank abort discards writes, export data and hash contributions, key
+ * classes (consensus, local., host., activityhash), the export delta's
+ * shape, and commit's preconditions.
+ */
+#include "tests/lib/testlib.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* ---- helpers ---- */
+
+static void crank_begin(store *st) { TL_OK(store_crank_begin(st, NULL)); }
+static void crank_end(store *st) { TL_OK(store_crank_end(st, NULL)); }
+
+static void set(store *st, const char *k, const char *v)
+{
+    TL_OK(store_set(st, swing_str(k), swing_str(v), NULL));
+}
+
+static void del(store *st, const char *k) { TL_OK(store_delete(st, swing_str(k), NULL)); }
+
+static void commit(store *st, uint64_t h) { TL_OK(store_commit(st, h, NULL, NULL)); }
+
+/* The delta entry whose key is k, or NULL. */
+static const store_delta_entry *delta_find(const store_delta *d, const char *k)
+{
+    for (size_t i = 0; i < d->count; i++)
+        if (swing_bytes_cmp(d->entries[i].key, swing_str(k)) == 0) return &d->entries[i];
+    return NULL;
+}
+
+static void expect_delta_value(const store_delta *d, const char *k, const char *v)
+{
+    const store_delta_entry *e = delta_find(d, k);
+    if (!e) fail_msg("delta has no entry %s", k);
+    if (e->deleted) fail_msg("delta entry %s is a deletion", k);
+    if (e->value.len != strlen(v) || memcmp(e->value.ptr, v, e->value.len) != 0)
+        fail_msg("delta %s = \"%.*s\", expected \"%s\"", k, (int)e->value.len,
+                 (const char *)e->value.ptr, v);
+}
+
+static void expect_delta_deleted(const store_delta *d, const char *k)
+{
+    const store_delta_entry *e = delta_find(d, k);
+    if (!e) fail_msg("delta has no entry %s", k);
+    if (!e->deleted) fail_msg("delta entry %s is not a deletion", k);
+    assert_int_equal(e->value.len, 0);
+}
+
+/* Asserts entries are strictly increasing (sorted, no duplicates). */
+static void expect_delta_sorted(const store_delta *d)
+{
+    for (size_t i = 1; i < d->count; i++)
+        if (swing_bytes_cmp(d->entries[i - 1].key, d->entries[i].key) >= 0)
+            fail_msg("delta entries %zu and %zu out of order or duplicated", i - 1, i);
+}
+
+/* Asserts next_key(k) is want (NULL: none). */
+static void expect_next(store *st, const char *k, const char *want)
+{
+    swing_buf nk = {0};
+    bool found = false;
+    TL_OK(store_next_key(st, swing_str(k), &nk, &found, NULL));
+    if (!want) {
+        if (found) fail_msg("next_key(%s) = %.*s, expected none", k, (int)nk.len, (char *)nk.ptr);
+        return;
+    }
+    if (!found) fail_msg("next_key(%s) found nothing, expected %s", k, want);
+    if (nk.len != strlen(want) || memcmp(nk.ptr, want, nk.len) != 0)
+        fail_msg("next_key(%s) = %.*s, expected %s", k, (int)nk.len, (char *)nk.ptr, want);
+    swing_buf_free(&nk);
+}
+
+/* ---- layered reads ---- */
+
+static void test_overlay_reads_see_topmost_layer(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    crank_begin(st);
+    set(st, "a", "disk");
+    set(st, "only-disk", "d");
+    crank_end(st);
+    commit(st, 1);
+    tl_expect(st, "a", "disk");
+
+    crank_begin(st);
+    set(st, "a", "block");
+    set(st, "only-block", "b");
+    crank_end(st);
+    tl_expect(st, "a", "block");
+
+    crank_begin(st);
+    set(st, "a", "crank");
+    tl_expect(st, "a", "crank");
+    tl_expect(st, "only-disk", "d");
+    tl_expect(st, "only-block", "b");
+    TL_OK(store_crank_abort(st, NULL));
+    tl_expect(st, "a", "block");
+
+    crank_begin(st);
+    set(st, "a", "crank2");
+    crank_end(st);
+    tl_expect(st, "a", "crank2");
+    commit(st, 2);
+    store_close(st);
+    st = tl_open(dir);
+    tl_expect(st, "a", "crank2");
+    tl_expect(st, "only-disk", "d");
+    tl_expect(st, "only-block", "b");
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+static void test_overlay_deletes_shadow_disk_keys(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    crank_begin(st);
+    set(st, "d1", "1");
+    set(st, "d2", "2");
+    set(st, "d3", "3");
+    crank_end(st);
+    commit(st, 1);
+
+    crank_begin(st);
+    del(st, "d1");
+    crank_end(st);
+    tl_expect(st, "d1", NULL); /* block tombstone over disk */
+
+    crank_begin(st);
+    del(st, "d2");
+    tl_expect(st, "d2", NULL); /* crank tombstone over disk */
+    set(st, "d1", "again");    /* crank value over block tombstone */
+    tl_expect(st, "d1", "again");
+    del(st, "d1");
+    tl_expect(st, "d1", NULL);
+    crank_end(st);
+    tl_expect(st, "d1", NULL);
+    tl_expect(st, "d2", NULL);
+    tl_expect(st, "d3", "3");
+    commit(st, 2);
+    tl_expect(st, "d1", NULL);
+    tl_expect(st, "d2", NULL);
+    store_close(st);
+    st = tl_open(dir);
+    tl_expect(st, "d1", NULL);
+    tl_expect(st, "d2", NULL);
+    tl_expect(st, "d3", "3");
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+/* ---- next_key across layers ---- */
+
+#define NK 20
+
+static void nk_name(char *out, int i) { snprintf(out, 16, "n.%02d", i); }
+
+/* Walks next_key from every key and from between keys, against `live`. */
+static void check_next_keys(store *st, const bool live[NK])
+{
+    char k[16], probe[24], want[16];
+    for (int i = -1; i < NK; i++) {
+        int j = i + 1;
+        while (j < NK && !live[j]) j++;
+        if (j < NK) nk_name(want, j);
+        if (i < 0) {
+            snprintf(probe, sizeof probe, "n.");
+        } else {
+            nk_name(k, i);
+            snprintf(probe, sizeof probe, "%s", k);
+        }
+        expect_next(st, probe, j < NK ? want : NULL);
+        if (i >= 0) { /* a probe that exists in no layer, just after key i */
+            snprintf(probe, sizeof probe, "%s\x01", k);
+            expect_next(st, probe, j < NK ? want : NULL);
+        }
+    }
+}
+
+static void test_overlay_next_key_merges_layers(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    char k[16];
+    bool live[NK] = {false};
+
+    /* Disk: even keys plus 1, 3 and 19 (the first and last keys on disk). */
+    crank_begin(st);
+    for (int i = 0; i < NK; i++) {
+        if (i % 2 == 0 || i == 1 || i == 3 || i == 19) {
+            nk_name(k, i);
+            set(st, k, "disk");
+            live[i] = true;
+        }
+    }
+    crank_end(st);
+    commit(st, 1);
+    check_next_keys(st, live);
+
+    /* Block: new 5, 7, 9; delete the first key and the run 2, 3, 4. */
+    crank_begin(st);
+    set(st, "n.05", "b");
+    set(st, "n.07", "b");
+    set(st, "n.09", "b");
+    live[5] = live[7] = live[9] = true;
+    del(st, "n.00");
+    del(st, "n.02");
+    del(st, "n.03");
+    del(st, "n.04");
+    live[0] = live[2] = live[3] = live[4] = false;
+    crank_end(st);
+    check_next_keys(st, live);
+
+    /* Crank: delete the last key, a run 10-13 (11, 13 never existed),
+     * a block key; resurrect 4; add 15. */
+    crank_begin(st);
+    del(st, "n.19");
+    del(st, "n.10");
+    del(st, "n.11");
+    del(st, "n.12");
+    del(st, "n.13");
+    del(st, "n.05");
+    set(st, "n.04", "c");
+    set(st, "n.15", "c");
+    live[19] = live[10] = live[11] = live[12] = live[13] = live[5] = false;
+    live[4] = live[15] = true;
+    check_next_keys(st, live);
+    expect_next(st, "n.18", NULL);
+    expect_next(st, "", "activityhash");
+
+    crank_end(st);
+    check_next_keys(st, live);
+    commit(st, 2);
+    check_next_keys(st, live);
+    store_close(st);
+    st = tl_open(dir);
+    check_next_keys(st, live);
+
+    /* Every key deleted above: nothing left under n. */
+    crank_begin(st);
+    for (int i = 0; i < NK; i++) {
+        nk_name(k, i);
+        del(st, k);
+        live[i] = false;
+    }
+    check_next_keys(st, live);
+    TL_OK(store_crank_abort(st, NULL));
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+/* ---- prefix iteration ---- */
+
+/* Iterates prefix and checks keys and values against want (NULL ended). */
+static void expect_iter(store *st, const char *prefix, const char *const *want)
+{
+    store_iter *it = NULL;
+    size_t n = 0;
+    TL_OK(store_iter_create(st, swing_str(prefix), &it, NULL));
+    for (;;) {
+        swing_bytes key, val;
+        bool valid = false;
+        TL_OK(store_iter_next(it, &key, &val, &valid, NULL));
+        if (!valid) break;
+        if (!want[2 * n]) fail_msg("iteration of %s yields extra key %.*s", prefix,
+                                   (int)key.len, (const char *)key.ptr);
+        if (swing_bytes_cmp(key, swing_str(want[2 * n])) != 0)
+            fail_msg("iteration of %s: key %zu is %.*s, expected %s", prefix, n, (int)key.len,
+                     (const char *)key.ptr, want[2 * n]);
+        if (swing_bytes_cmp(val, swing_str(want[2 * n + 1])) != 0)
+            fail_msg("iteration of %s: %s = %.*s, expected %s", prefix, want[2 * n],
+                     (int)val.len, (const char *)val.ptr, want[2 * n + 1]);
+        n++;
+    }
+    if (want[2 * n]) fail_msg("iteration of %s stopped before %s", prefix, want[2 * n]);
+    store_iter_destroy(it);
+}
+
+static void test_overlay_iter_yields_live_prefix_keys(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    crank_begin(st);
+    set(st, "o.x", "out");
+    set(st, "p", "out");
+    set(st, "p.a", "disk");
+    set(st, "p.b", "disk");
+    set(st, "p.c", "disk");
+    set(st, "p.f", "disk");
+    set(st, "q.x", "out");
+    crank_end(st);
+    commit(st, 1);
+    crank_begin(st);
+    del(st, "p.b");
+    set(st, "p.d", "block");
+    crank_end(st);
+    crank_begin(st);
+    set(st, "p.a", "crank");
+    set(st, "p.e", "crank");
+    del(st, "p.f");
+    set(st, "p.", "crank");
+    {
+        static const char *const want[] = {"p.", "crank", "p.a", "crank", "p.c", "disk",
+                                           "p.d", "block", "p.e", "crank", NULL};
+        static const char *const none[] = {NULL};
+        static const char *const pb[] = {NULL};
+        expect_iter(st, "p.", want);
+        expect_iter(st, "zzz", none);
+        expect_iter(st, "p.b", pb);
+    }
+    crank_end(st);
+    commit(st, 2);
+    {
+        static const char *const want[] = {"p.", "crank", "p.a", "crank", "p.c", "disk",
+                                           "p.d", "block", "p.e", "crank", NULL};
+        expect_iter(st, "p.", want);
+    }
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+static void test_overlay_iter_fails_after_a_write(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    store_iter *it = NULL;
+    swing_bytes key, val;
+    bool valid = false;
+    swing_err e;
+    crank_begin(st);
+    set(st, "i.a", "1");
+    set(st, "i.b", "2");
+    set(st, "i.c", "3");
+    crank_end(st);
+    commit(st, 1);
+
+    TL_OK(store_iter_create(st, swing_str("i."), &it, NULL));
+    TL_OK(store_iter_next(it, &key, &val, &valid, NULL));
+    assert_true(valid);
+    TL_OK(store_set(st, swing_str("local.x"), swing_str("w"), NULL));
+    swing_err_clear(&e);
+    assert_int_equal(store_iter_next(it, &key, &val, &valid, &e), SWING_ERR_OUT_OF_ORDER);
+    assert_false(valid);
+    assert_true(e.msg[0] != '\0');
+    store_iter_destroy(it);
+
+    /* A delete, and a crank end, also invalidate an open iterator. */
+    crank_begin(st);
+    TL_OK(store_iter_create(st, swing_str("i."), &it, NULL));
+    del(st, "i.b");
+    assert_int_equal(store_iter_next(it, &key, &val, &valid, NULL), SWING_ERR_OUT_OF_ORDER);
+    store_iter_destroy(it);
+    TL_OK(store_iter_create(st, swing_str("i."), &it, NULL));
+    crank_end(st);
+    assert_int_equal(store_iter_next(it, &key, &val, &valid, NULL), SWING_ERR_OUT_OF_ORDER);
+    store_iter_destroy(it);
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+/* ---- crank abort ---- */
+
+static void test_overlay_abort_discards_crank_writes(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    store_delta *d = NULL;
+    crank_begin(st);
+    set(st, "a", "1");
+    set(st, "c", "3");
+    crank_end(st);
+    commit(st, 1);
+    crank_begin(st);
+    set(st, "x", "kept");
+    crank_end(st);
+
+    crank_begin(st);
+    set(st, "a", "2");
+    set(st, "b", "new");
+    set(st, "x", "changed");
+    del(st, "c");
+    set(st, "local.l", "gone");
+    TL_OK(store_crank_abort(st, NULL));
+    assert_false(store_in_crank(st));
+    tl_expect(st, "a", "1");
+    tl_expect(st, "b", NULL);
+    tl_expect(st, "c", "3");
+    tl_expect(st, "x", "kept");
+    tl_expect(st, "local.l", NULL);
+
+    TL_OK(store_commit(st, 2, &d, NULL));
+    expect_delta_sorted(d);
+    assert_int_equal(d->count, 2);
+    expect_delta_value(d, "kv.x", "kept");
+    assert_non_null(delta_find(d, "kv.activityhash"));
+    assert_null(delta_find(d, "kv.a"));
+    assert_null(delta_find(d, "kv.b"));
+    assert_null(delta_find(d, "kv.c"));
+    store_delta_destroy(d);
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+static void test_overlay_abort_discards_hash_contributions(void **state)
+{
+    (void)state;
+    char *d1 = tl_tmpdir(), *d2 = tl_tmpdir(), *d3 = tl_tmpdir();
+    store *s1 = tl_open(d1), *s2 = tl_open(d2), *s3 = tl_open(d3);
+    tl_put(s1, "a", "1");
+    crank_begin(s1);
+    set(s1, "b", "2");
+    del(s1, "a");
+    TL_OK(store_crank_abort(s1, NULL));
+    commit(s1, 1);
+
+    tl_put(s2, "a", "1");
+    commit(s2, 1);
+
+    /* Control: the same write not aborted does change the hash. */
+    tl_put(s3, "a", "1");
+    tl_put(s3, "b", "2");
+    commit(s3, 1);
+
+    assert_int_equal(strlen(store_activity_hash(s1)), 64);
+    assert_string_equal(store_activity_hash(s1), store_activity_hash(s2));
+    assert_string_not_equal(store_activity_hash(s1), store_activity_hash(s3));
+
+    /* An aborted crank leaves the next crank's hash unaffected too. */
+    crank_begin(s1);
+    set(s1, "z", "9");
+    TL_OK(store_crank_abort(s1, NULL));
+    tl_put(s1, "c", "3");
+    tl_put(s2, "c", "3");
+    assert_string_equal(store_activity_hash(s1), store_activity_hash(s2));
+    store_close(s1);
+    store_close(s2);
+    store_close(s3);
+    tl_rmtree(d1);
+    tl_rmtree(d2);
+    tl_rmtree(d3);
+}
+
+/* ---- key classes ---- */
+
+static void test_overlay_consensus_write_needs_a_crank(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    swing_err e;
+    swing_err_clear(&e);
+    assert_int_equal(store_set(st, swing_str("x"), swing_str("1"), &e), SWING_ERR_OUT_OF_ORDER);
+    assert_true(e.msg[0] != '\0');
+    assert_int_equal(store_delete(st, swing_str("x"), NULL), SWING_ERR_OUT_OF_ORDER);
+    tl_expect(st, "x", NULL);
+    TL_OK(store_set(st, swing_str("local.x"), swing_str("l"), NULL));
+    TL_OK(store_set(st, swing_str("host.x"), swing_str("h"), NULL));
+    tl_expect(st, "local.x", "l");
+    tl_expect(st, "host.x", "h");
+    commit(st, 1);
+    store_close(st);
+    st = tl_open(dir);
+    tl_expect(st, "local.x", "l");
+    tl_expect(st, "host.x", "h");
+    tl_expect(st, "x", NULL);
+    TL_OK(store_delete(st, swing_str("local.x"), NULL));
+    TL_OK(store_delete(st, swing_str("host.x"), NULL));
+    tl_expect(st, "local.x", NULL);
+    tl_expect(st, "host.x", NULL);
+    /* A crank that was ended no longer admits consensus writes. */
+    tl_put(st, "y", "1");
+    assert_int_equal(store_set(st, swing_str("y"), swing_str("2"), NULL),
+                     SWING_ERR_OUT_OF_ORDER);
+    tl_expect(st, "y", "1");
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+static void test_overlay_local_and_host_keys_not_exported(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    store_delta *d = NULL;
+    char hash_before[65];
+    TL_OK(store_set(st, swing_str("local.out"), swing_str("1"), NULL));
+    TL_OK(store_set(st, swing_str("host.out"), swing_str("1"), NULL));
+    tl_put(st, "c", "1");
+    snprintf(hash_before, sizeof hash_before, "%s", store_activity_hash(st));
+    crank_begin(st);
+    set(st, "local.in", "2");
+    set(st, "host.in", "2");
+    crank_end(st);
+    /* local./host. writes are not hashed either: the crank hashed nothing. */
+    {
+        store *ref;
+        char *rdir = tl_tmpdir();
+        ref = tl_open(rdir);
+        tl_put(ref, "c", "1");
+        crank_begin(ref);
+        crank_end(ref);
+        assert_string_equal(store_activity_hash(st), store_activity_hash(ref));
+        assert_string_not_equal(store_activity_hash(st), hash_before);
+        store_close(ref);
+        tl_rmtree(rdir);
+    }
+    TL_OK(store_commit(st, 1, &d, NULL));
+    expect_delta_sorted(d);
+    assert_int_equal(d->count, 2);
+    expect_delta_value(d, "kv.c", "1");
+    expect_delta_value(d, "kv.activityhash", store_activity_hash(st));
+    store_delta_destroy(d);
+
+    TL_OK(store_delete(st, swing_str("local.out"), NULL));
+    TL_OK(store_delete(st, swing_str("host.out"), NULL));
+    TL_OK(store_commit(st, 2, &d, NULL));
+    for (size_t i = 0; i < d->count; i++) {
+        swing_bytes k = d->entries[i].key;
+        if (swing_bytes_has_prefix(k, swing_str("kv.local.")) ||
+            swing_bytes_has_prefix(k, swing_str("kv.host.")))
+            fail_msg("delta exports %.*s", (int)k.len, (const char *)k.ptr);
+    }
+    assert_int_equal(d->count, 0);
+    store_delta_destroy(d);
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+static void test_overlay_activityhash_is_store_only(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    char h[65];
+    swing_err e;
+    tl_put(st, "a", "1");
+    snprintf(h, sizeof h, "%s", store_activity_hash(st));
+    tl_expect(st, "activityhash", h);
+    crank_begin(st);
+    swing_err_clear(&e);
+    assert_int_equal(store_set(st, swing_str("activityhash"), swing_str("x"), &e),
+                     SWING_ERR_INVALID);
+    assert_true(e.msg[0] != '\0');
+    assert_int_equal(store_delete(st, swing_str("activityhash"), NULL), SWING_ERR_INVALID);
+    tl_expect(st, "activityhash", h);
+    TL_OK(store_crank_abort(st, NULL));
+    assert_int_equal(store_set(st, swing_str("activityhash"), swing_str("x"), NULL),
+                     SWING_ERR_INVALID);
+    tl_expect(st, "activityhash", h);
+    commit(st, 1);
+    store_close(st);
+    st = tl_open(dir);
+    tl_expect(st, "activityhash", h);
+    assert_string_equal(store_activity_hash(st), h);
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+/* ---- export delta and commit ---- */
+
+static void test_overlay_delta_sorted_deduplicated_with_deletions(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    store_delta *d = NULL;
+    crank_begin(st);
+    set(st, "m", "1");
+    set(st, "b", "1");
+    set(st, "y", "1");
+    crank_end(st);
+    commit(st, 1);
+
+    crank_begin(st);
+    set(st, "z", "1");
+    set(st, "a", "1");
+    del(st, "m");
+    set(st, "k", "1");
+    crank_end(st);
+    crank_begin(st);
+    set(st, "a", "2");
+    set(st, "k", "2");
+    del(st, "y");
+    crank_end(st);
+    crank_begin(st);
+    set(st, "a", "3");
+    del(st, "k");
+    set(st, "b", "2");
+    crank_end(st);
+
+    TL_OK(store_commit(st, 2, &d, NULL));
+    expect_delta_sorted(d);
+    expect_delta_value(d, "kv.a", "3");
+    expect_delta_value(d, "kv.b", "2");
+    expect_delta_value(d, "kv.z", "1");
+    expect_delta_deleted(d, "kv.m");
+    expect_delta_deleted(d, "kv.y");
+    expect_delta_value(d, "kv.activityhash", store_activity_hash(st));
+    /* k was created and deleted in this block: its deletion may appear. */
+    {
+        const store_delta_entry *k = delta_find(d, "kv.k");
+        assert_int_equal(d->count, k ? 7 : 6);
+        if (k) assert_true(k->deleted);
+    }
+    for (size_t i = 0; i < d->count; i++)
+        if (d->entries[i].deleted) assert_int_equal(d->entries[i].value.len, 0);
+    store_delta_destroy(d);
+
+    /* A block with no writes at all exports nothing. */
+    TL_OK(store_commit(st, 3, &d, NULL));
+    assert_int_equal(d->count, 0);
+    store_delta_destroy(d);
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+static void test_overlay_commit_out_of_order_changes_nothing(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    store_delta *d = (store_delta *)&d; /* must be reset to NULL on failure */
+    char h[65];
+    swing_err e;
+    tl_put(st, "a", "1");
+    commit(st, 5);
+    tl_put(st, "x", "1");
+    snprintf(h, sizeof h, "%s", store_activity_hash(st));
+    crank_begin(st);
+    set(st, "y", "1");
+
+    swing_err_clear(&e);
+    assert_int_equal(store_commit(st, 6, &d, &e), SWING_ERR_OUT_OF_ORDER);
+    assert_null(d);
+    assert_true(e.msg[0] != '\0');
+    assert_true(store_in_crank(st));
+    tl_expect(st, "y", "1");
+    crank_end(st);
+    snprintf(h, sizeof h, "%s", store_activity_hash(st));
+
+    d = (store_delta *)&d;
+    assert_int_equal(store_commit(st, 5, &d, NULL), SWING_ERR_OUT_OF_ORDER);
+    assert_null(d);
+    assert_int_equal(store_commit(st, 4, NULL, NULL), SWING_ERR_OUT_OF_ORDER);
+    assert_int_equal(store_commit(st, 0, NULL, NULL), SWING_ERR_OUT_OF_ORDER);
+    assert_int_equal(store_height(st), 5);
+    assert_string_equal(store_activity_hash(st), h);
+    tl_expect(st, "x", "1");
+    tl_expect(st, "y", "1");
+    tl_expect(st, "host.height", "5");
+
+    /* Nothing reached disk: abandon the block and reopen. */
+    store_close(st);
+    st = tl_open(dir);
+    assert_int_equal(store_height(st), 5);
+    tl_expect(st, "a", "1");
+    tl_expect(st, "x", NULL);
+    tl_expect(st, "y", NULL);
+    tl_expect(st, "host.height", "5");
+
+    /* The pending block survives failed commits and then commits whole. */
+    tl_put(st, "x", "2");
+    assert_int_equal(store_commit(st, 5, NULL, NULL), SWING_ERR_OUT_OF_ORDER);
+    TL_OK(store_commit(st, 6, &d, NULL));
+    expect_delta_value(d, "kv.x", "2");
+    assert_null(delta_find(d, "kv.host.height"));
+    store_delta_destroy(d);
+    assert_int_equal(store_height(st), 6);
+    store_close(st);
+    st = tl_open(dir);
+    assert_int_equal(store_height(st), 6);
+    tl_expect(st, "x", "2");
+    store_close(st);
+    tl_rmtree(dir);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_overlay_reads_see_topmost_layer),
+        cmocka_unit_test(test_overlay_deletes_shadow_disk_keys),
+        cmocka_unit_test(test_overlay_next_key_merges_layers),
+        cmocka_unit_test(test_overlay_iter_yields_live_prefix_keys),
+        cmocka_unit_test(test_overlay_iter_fails_after_a_write),
+        cmocka_unit_test(test_overlay_abort_discards_crank_writes),
+        cmocka_unit_test(test_overlay_abort_discards_hash_contributions),
+        cmocka_unit_test(test_overlay_consensus_write_needs_a_crank),
+        cmocka_unit_test(test_overlay_local_and_host_keys_not_exported),
+        cmocka_unit_test(test_overlay_activityhash_is_store_only),
+        cmocka_unit_test(test_overlay_delta_sorted_deduplicated_with_deletions),
+        cmocka_unit_test(test_overlay_commit_out_of_order_changes_nothing),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

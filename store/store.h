@@ -146,9 +146,11 @@ typedef swing_status (*store_item_fn)(void *ctx, uint64_t pos, swing_bytes item,
 swing_status store_transcript_read(store *st, const char *vat, uint64_t start,
                                    uint64_t end, store_item_fn fn, void *ctx,
                                    swing_err *err);
-/* Deletes the vat's transcript, at most `budget` keys per call: span records
- * first (newest first), then items in position order. *done when nothing is
- * left; *used (may be NULL) = keys deleted by this call. */
+/* Deletes the vat's transcript, at most `budget` spans per call, oldest
+ * first (the current span last); a span goes with all its items. Spans, not
+ * items, are counted so that nodes restored from an operational export (old
+ * items absent) do the same amount of work. *done when no span is left;
+ * *used (may be NULL) = spans deleted by this call. */
 swing_status store_transcript_delete(store *st, const char *vat, uint64_t budget,
                                      uint64_t *used, bool *done, swing_err *err);
 

@@ -181,79 +181,56 @@ swing_status store_transcript_read(store *st, const char *vat, uint64_t start,
     return SWING_OK;
 }
 
-/* Deletes the greatest key of namespace prefix `ns` (records newest first). */
-static swing_status delete_last(store *st, const char *ns, bool *did, swing_err *err)
+/* Deletes one span: its items [start, end) (blind tombstones: a node restored
+ * from an operational export lacks old items) and then its record. */
+static swing_status delete_span(store *st, const char *vat, swing_bytes rec_key,
+                                swing_err *err)
 {
-    swing_buf k = {0}, last = {0};
+    uint8_t pk[STORE_PKEY_MAX];
+    char rvat[STORE_VAT_ID_MAX + 1];
+    store_span sp;
+    swing_buf v = {0};
     bool found;
-    swing_status s;
-    *did = false;
-    /* Span records per vat are few: walk them and keep the last. */
-    s = store_layers_next(st, ns, swing_str(ns), true, &k, &found, err);
-    while (s == SWING_OK && found) {
-        swing_buf_free(&last);
-        last = k;
-        k.ptr = NULL;
-        k.len = 0;
-        s = store_layers_next(st, ns, swing_buf_view(&last), false, &k, &found, err);
+    swing_status s = store_layers_get(st, rec_key, &v, &found, err);
+    if (s) return s;
+    if (!found || !store_transcript_parse(swing_buf_view(&v), rvat, &sp) || strcmp(rvat, vat) != 0) {
+        swing_buf_free(&v);
+        return SWING_CORRUPT(err, "bad span record while deleting vat %s", vat);
     }
-    if (s == SWING_OK && last.ptr) {
-        s = store_layers_put(st, swing_buf_view(&last), swing_bytes_of(NULL, 0), true, err);
-        *did = s == SWING_OK;
-    }
-    swing_buf_free(&k);
-    swing_buf_free(&last);
+    swing_buf_free(&v);
+    for (uint64_t p = sp.start; p < sp.end && s == SWING_OK; p++)
+        s = store_layers_put(st, swing_bytes_of(pk, item_key(pk, vat, p)), swing_bytes_of(NULL, 0),
+                             true, err);
+    if (s == SWING_OK) s = store_layers_put(st, rec_key, swing_bytes_of(NULL, 0), true, err);
     return s;
 }
 
 swing_status store_transcript_delete(store *st, const char *vat, uint64_t budget,
                                      uint64_t *used, bool *done, swing_err *err)
 {
-    char span_ns[STORE_PKEY_MAX], item_ns[STORE_PKEY_MAX];
+    char ns[STORE_PKEY_MAX];
+    swing_buf rec = {0};
     uint64_t n = 0;
+    bool found = true;
     swing_status s = check_vat(st, vat, err);
     *done = false;
     if (used) *used = 0;
     if (s) return s;
-    snprintf(span_ns, sizeof span_ns, "%s%s.", STORE_NS_SPAN, vat);
-    snprintf(item_ns, sizeof item_ns, "%s%s.", STORE_NS_ITEM, vat);
-    while (n < budget) {
-        bool did;
-        if ((s = delete_last(st, span_ns, &did, err))) goto out;
-        if (!did) break;
+    snprintf(ns, sizeof ns, "%s%s.", STORE_NS_SPAN, vat);
+    /* Oldest span first ("current" sorts after the 20-digit starts); each
+     * search starts after the record this call deleted last. */
+    for (;;) {
+        swing_buf next = {0};
+        s = rec.ptr ? store_layers_next(st, ns, swing_buf_view(&rec), false, &next, &found, err)
+                    : store_layers_next(st, ns, swing_str(ns), true, &next, &found, err);
+        swing_buf_free(&rec);
+        rec = next;
+        if (s || !found || n == budget) break;
+        if ((s = delete_span(st, vat, swing_buf_view(&rec), err))) break;
         n++;
     }
-    {
-        swing_buf cur = {0}; /* last item deleted by this call */
-        while (n < budget) {
-            swing_buf k = {0};
-            bool found;
-            s = cur.ptr ? store_layers_next(st, item_ns, swing_buf_view(&cur), false, &k, &found, err)
-                        : store_layers_next(st, item_ns, swing_str(item_ns), true, &k, &found, err);
-            if (s == SWING_OK && found)
-                s = store_layers_put(st, swing_buf_view(&k), swing_bytes_of(NULL, 0), true, err);
-            swing_buf_free(&cur);
-            cur = k;
-            if (s) break;
-            if (!found) {
-                *done = true;
-                break;
-            }
-            n++;
-        }
-        swing_buf_free(&cur);
-        if (s) goto out;
-    }
-    if (n == budget && !*done) {
-        swing_buf k = {0};
-        bool a, b;
-        s = store_layers_next(st, span_ns, swing_str(span_ns), true, &k, &a, err);
-        swing_buf_free(&k);
-        if (s == SWING_OK) s = store_layers_next(st, item_ns, swing_str(item_ns), true, &k, &b, err);
-        swing_buf_free(&k);
-        if (s == SWING_OK) *done = !a && !b;
-    }
-out:
+    swing_buf_free(&rec);
+    if (s == SWING_OK) *done = !found;
     if (used) *used = n;
     return s;
 }

@@ -242,6 +242,50 @@ static void test_transcript_read_replays_items_in_order(void **state)
     tl_rmtree(dir);
 }
 
+/* Items are opaque bytes: empty and larger than a kv chunk both round trip. */
+static swing_status bytes_fn(void *ctx, uint64_t pos, swing_bytes item, swing_err *err)
+{
+    swing_bytes *want = ctx;
+    (void)err;
+    assert_int_equal(item.len, want[pos].len);
+    if (item.len) assert_memory_equal(item.ptr, want[pos].ptr, item.len);
+    return SWING_OK;
+}
+
+static void test_transcript_items_are_opaque_bytes(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    size_t big_len = 40u * 1024u;
+    uint8_t *big = malloc(big_len);
+    char h[SWING_SHA256_HEX_LEN + 1], ih[SWING_SHA256_HEX_LEN + 1], buf[2 * SWING_SHA256_HEX_LEN];
+    swing_bytes want[3];
+    assert_non_null(big);
+    for (size_t i = 0; i < big_len; i++) big[i] = (uint8_t)(i * 13u + (i >> 8));
+    want[0] = swing_bytes_of(NULL, 0);
+    want[1] = swing_bytes_of(big, big_len);
+    want[2] = swing_bytes_of("\0\n\xff", 3);
+    TL_OK(store_crank_begin(st, NULL));
+    for (size_t i = 0; i < 3; i++) TL_OK(store_transcript_append(st, "v3", want[i], NULL, NULL));
+    TL_OK(store_crank_end(st, NULL));
+    commit(st, 1, NULL);
+    store_close(st);
+    st = tl_open(dir);
+    TL_OK(store_transcript_read(st, "v3", 0, 3, bytes_fn, want, NULL));
+    chain_seed(h);
+    for (size_t i = 0; i < 3; i++) {
+        memcpy(buf, h, SWING_SHA256_HEX_LEN);
+        hex_sha256(want[i].ptr, want[i].len, ih);
+        memcpy(buf + SWING_SHA256_HEX_LEN, ih, SWING_SHA256_HEX_LEN);
+        hex_sha256(buf, sizeof buf, h);
+    }
+    expect_span(st, "v3", 0, 0, 3, h);
+    store_close(st);
+    free(big);
+    tl_rmtree(dir);
+}
+
 static void test_transcript_rollover_starts_next_incarnation(void **state)
 {
     (void)state;
@@ -347,7 +391,7 @@ static void test_transcript_abort_discards_items(void **state)
     tl_rmtree(dir);
 }
 
-/* Calls store_transcript_delete(budget) until done; returns keys deleted. */
+/* Calls store_transcript_delete(budget) until done; returns spans deleted. */
 static uint64_t delete_all(store *st, const char *vat, uint64_t budget)
 {
     uint64_t total = 0;
@@ -391,26 +435,27 @@ static void test_transcript_delete_is_budgeted(void **state)
     assert_int_equal(tl_raw_count(dir, "transcript.v1."), 3);
 
     st = tl_open(dir);
-    /* Part of the work in one block, the rest in the next. */
-    TL_OK(store_transcript_delete(st, "v1", 3, &used, &done, NULL));
-    assert_int_equal(used, 3);
+    /* Part of the work in one block, the rest in the next; oldest span first. */
+    TL_OK(store_transcript_delete(st, "v1", 1, &used, &done, NULL));
+    assert_int_equal(used, 1);
     assert_false(done);
     TL_OK(store_transcript_current(st, "v1", &sp, &found, NULL));
-    assert_false(found); /* span records go first, current first of all */
-    TL_OK(store_transcript_delete(st, "v1", 3, &used, &done, NULL));
-    assert_int_equal(used, 3);
+    assert_true(found); /* the current span goes last */
+    TL_OK(store_transcript_delete(st, "v1", 1, &used, &done, NULL));
+    assert_int_equal(used, 1);
     assert_false(done);
     commit(st, 3, &d);
-    for (size_t i = 0; i < 3; i++) {
-        static const char *gone[] = {"transcript.v1.current", "transcript.v1.00000000000000000000",
+    for (size_t i = 0; i < 2; i++) {
+        static const char *gone[] = {"transcript.v1.00000000000000000000",
                                      "transcript.v1.00000000000000000004"};
         const store_delta_entry *de = delta_find(d, gone[i]);
         if (!de || !de->deleted) fail_msg("delta does not delete %s", gone[i]);
     }
+    assert_null(delta_find(d, "transcript.v1.current"));
     assert_null(delta_find(d, "titem.v1.00000000000000000000")); /* items are not export data */
     store_delta_destroy(d);
-    total = 6 + delete_all(st, "v1", 3);
-    assert_int_equal(total, 14);
+    total = 2 + delete_all(st, "v1", 1);
+    assert_int_equal(total, 3);
     /* Deleting a deleted transcript is a no-op that reports done. */
     used = 999;
     TL_OK(store_transcript_delete(st, "v1", 3, &used, &done, NULL));
@@ -443,9 +488,9 @@ static void test_transcript_delete_zero_budget_makes_no_progress(void **state)
     TL_OK(store_transcript_delete(st, "v1", 0, &used, &done, NULL));
     assert_int_equal(used, 0);
     assert_false(done);
-    /* Budget exactly the remaining keys: done in the same call. */
+    /* A budget beyond the remaining spans: done in the same call. */
     TL_OK(store_transcript_delete(st, "v1", 3, &used, &done, NULL));
-    assert_int_equal(used, 3);
+    assert_int_equal(used, 1);
     assert_true(done);
     store_close(st);
     tl_rmtree(dir);
@@ -503,6 +548,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_transcript_append_tracks_span_and_hash),
         cmocka_unit_test(test_transcript_read_replays_items_in_order),
+        cmocka_unit_test(test_transcript_items_are_opaque_bytes),
         cmocka_unit_test(test_transcript_rollover_starts_next_incarnation),
         cmocka_unit_test(test_transcript_abort_discards_items),
         cmocka_unit_test(test_transcript_delete_is_budgeted),

@@ -10,7 +10,9 @@ WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototyp
 CSTD    := -std=c11 -D_GNU_SOURCE
 INCS    := -I.
 CFLAGS  ?= -O2 -g
-LIBS    := -lleveldb -lsodium -ljansson
+LIBS    := -lleveldb -lnettle -ljansson
+# Tests also link libsodium: an independent SHA-256 oracle for hash checks.
+TLIBS   := -lcmocka -lsodium
 ALL_CFLAGS  = $(CSTD) $(WARN) $(INCS) $(CFLAGS) -fPIC -fvisibility=hidden -DSWING_BUILDING_LIBRARY
 ASAN_CFLAGS = $(CSTD) $(WARN) $(INCS) -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all -DSWING_DEBUG \
@@ -66,11 +68,11 @@ $(BUILD)/swing: $(CLI_SRCS) $(BUILD)/libswing.a
 
 $(BUILD)/tests/%: tests/%.c $(TESTLIB) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/libswing.a $(LIBS) -lcmocka
+	$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/libswing.a $(LIBS) $(TLIBS)
 
 $(ASAN)/tests/%: tests/%.c $(TESTLIB) $(ASAN)/libswing.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) -lcmocka
+	$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)

@@ -260,6 +260,11 @@ swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing
     s = store_overlay_put(&st->block, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(STORE_KEY_HEIGHT))),
                           swing_str(hbuf), false, err);
     if (s) return s;
+    if (delta) { /* the delta is about the block's size: avoid regrowing */
+        c.acap = st->block.bytes + st->block.bytes / 8 + 4096;
+        c.arena = swing_malloc(c.acap);
+        if (!c.arena) c.acap = 0;
+    }
     c.batch = leveldb_writebatch_create();
     for (store_ov_entry *e = store_overlay_first(&st->block); e && !s; e = store_overlay_next(e))
         s = commit_entry(&c, e);

@@ -544,7 +544,6 @@ swing_status store_import_dir(const char *export_dir, const char *db_dir, swing_
     c.dir = export_dir;
     c.err = err;
     store_overlay_init(&c.chunks);
-    if (sodium_init() < 0) return swing_err_set(err, SWING_ERR_INTERNAL, "libsodium failed to initialize");
     if (stat(db_dir, &sb) == 0 && (!S_ISDIR(sb.st_mode) || !store_export_dir_empty(db_dir)))
         return swing_err_set(err, SWING_ERR_INVALID, "import target %s exists and is not an empty directory", db_dir);
     s = load_manifest(&c);

@@ -121,6 +121,11 @@ store_ov_entry *store_overlay_next(store_ov_entry *e)
 void store_overlay_merge(store_overlay *dst, store_overlay *src)
 {
     store_ov_entry *e, *next;
+    if (dst->count == 0) { /* the common first crank of a block: O(1) */
+        *dst = *src;
+        store_overlay_init(src);
+        return;
+    }
     for (e = RB_MIN(store_ov_tree, &src->root); e; e = next) {
         next = RB_NEXT(store_ov_tree, &src->root, e);
         drop_entry(src, e);

@@ -190,10 +190,6 @@ swing_status store_open(const char *dir, const store_options *opt, store **out,
     store_overlay_init(&st->block);
     store_overlay_init(&st->crank);
     store_overlay_init(&st->chunks);
-    if (sodium_init() < 0) {
-        s = swing_err_set(err, SWING_ERR_INTERNAL, "libsodium failed to initialize");
-        goto fail;
-    }
     st->dir = swing_strdup(dir);
     if (!st->dir) {
         s = SWING_NOMEM(err);

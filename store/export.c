@@ -385,19 +385,11 @@ swing_status store_exporter_write_dir(store_exporter *ex, const char *dir, swing
     return write_manifest(ex, dir, err);
 }
 
+/* Canonical decimal: no leading zero unless the number is 0. */
 static bool parse_dec(const char *s, size_t n, uint64_t *v)
 {
-    uint64_t r = 0;
-    if (n == 0 || n > 20 || (n > 1 && s[0] == '0')) return false;
-    for (size_t i = 0; i < n; i++) {
-        unsigned d;
-        if (s[i] < '0' || s[i] > '9') return false;
-        d = (unsigned)(s[i] - '0');
-        if (r > (UINT64_MAX - d) / 10) return false;
-        r = r * 10 + d;
-    }
-    *v = r;
-    return true;
+    if (n > 1 && s[0] == '0') return false;
+    return store_keys_parse_u64((const uint8_t *)s, n, v);
 }
 
 bool store_export_dir_empty(const char *dir)

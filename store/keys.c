@@ -42,10 +42,10 @@ void store_keys_pos(char out[21], uint64_t v)
     snprintf(out, 21, "%020llu", (unsigned long long)v);
 }
 
-bool store_keys_parse_pos(const uint8_t *p, size_t n, uint64_t *v)
+bool store_keys_parse_u64(const uint8_t *p, size_t n, uint64_t *v)
 {
     uint64_t r = 0;
-    if (n != 20) return false;
+    if (n == 0 || n > 20) return false;
     for (size_t i = 0; i < n; i++) {
         unsigned d;
         if (p[i] < '0' || p[i] > '9') return false;
@@ -55,6 +55,11 @@ bool store_keys_parse_pos(const uint8_t *p, size_t n, uint64_t *v)
     }
     *v = r;
     return true;
+}
+
+bool store_keys_parse_pos(const uint8_t *p, size_t n, uint64_t *v)
+{
+    return n == 20 && store_keys_parse_u64(p, n, v);
 }
 
 bool store_keys_parse_chunk(swing_bytes body, swing_bytes *key, uint32_t *index)

@@ -65,6 +65,9 @@ size_t store_keys_join(uint8_t *buf, size_t cap, const char *prefix, swing_bytes
 /* Writes the 20-digit zero-padded decimal form of v plus NUL (21 bytes). */
 void store_keys_pos(char out[21], uint64_t v);
 
+/* Parses 1 to 20 decimal digits (leading zeros allowed), overflow-checked. */
+bool store_keys_parse_u64(const uint8_t *p, size_t n, uint64_t *v);
+
 /* Parses exactly 20 decimal digits; false on anything else. */
 bool store_keys_parse_pos(const uint8_t *p, size_t n, uint64_t *v);
 

@@ -5,6 +5,7 @@
 
 #include <ftw.h>
 #include <leveldb/c.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -91,4 +92,43 @@ size_t tl_raw_count(const char *dir, const char *prefix)
     leveldb_readoptions_destroy(r);
     leveldb_options_destroy(o);
     return n;
+}
+
+void tl_commit(store *st, uint64_t h, store_delta **delta)
+{
+    swing_err e;
+    swing_err_clear(&e);
+    if (store_commit(st, h, delta, &e) != SWING_OK)
+        fail_msg("commit %llu: %s", (unsigned long long)h, e.msg);
+}
+
+const store_delta_entry *tl_delta_find(const store_delta *d, const char *key)
+{
+    for (size_t i = 0; i < d->count; i++)
+        if (swing_bytes_cmp(d->entries[i].key, swing_str(key)) == 0) return &d->entries[i];
+    return NULL;
+}
+
+void tl_expect_next(store *st, const char *k, const char *want)
+{
+    swing_buf nk = {0};
+    bool found = false;
+    if (store_next_key(st, swing_str(k), &nk, &found, NULL) != SWING_OK)
+        fail_msg("store_next_key(%s) failed", k);
+    if (!want) {
+        if (found) fail_msg("next_key(%s) = %.*s, expected none", k, (int)nk.len, (char *)nk.ptr);
+        return;
+    }
+    if (!found) fail_msg("next_key(%s) found nothing, expected %s", k, want);
+    if (swing_bytes_cmp(swing_buf_view(&nk), swing_str(want)) != 0)
+        fail_msg("next_key(%s) = %.*s, expected %s", k, (int)nk.len, (char *)nk.ptr, want);
+    swing_buf_free(&nk);
+}
+
+void tl_sha256_hex(const void *p, size_t n, char out[65])
+{
+    unsigned char d[crypto_hash_sha256_BYTES];
+    if (sodium_init() < 0) fail_msg("sodium_init");
+    crypto_hash_sha256(d, p, n);
+    sodium_bin2hex(out, 65, d, sizeof d);
 }

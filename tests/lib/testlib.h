@@ -42,4 +42,16 @@ void tl_expect(store *st, const char *key, const char *val);
  * store directory (opens LevelDB directly, bypassing the store). */
 size_t tl_raw_count(const char *dir, const char *prefix);
 
+/* Commits height h (delta may be NULL); fails the test with the message. */
+void tl_commit(store *st, uint64_t h, store_delta **delta);
+
+/* The delta's entry for key, or NULL. */
+const store_delta_entry *tl_delta_find(const store_delta *d, const char *key);
+
+/* Asserts store_next_key(k) is want (NULL: none). */
+void tl_expect_next(store *st, const char *k, const char *want);
+
+/* SHA-256 hex by libsodium: an oracle independent of the library's hash. */
+void tl_sha256_hex(const void *p, size_t n, char out[65]);
+
 #endif /* LIBSWING_TESTS_TESTLIB_H */

@@ -49,21 +49,6 @@ static void expect_bundle(store *st, const char *id, const void *p, size_t n)
     swing_buf_free(&b);
 }
 
-static void commit(store *st, uint64_t h, store_delta **d)
-{
-    swing_err e;
-    swing_err_clear(&e);
-    if (store_commit(st, h, d, &e) != SWING_OK) fail_msg("commit: %s", e.msg);
-}
-
-/* The delta's entry for key, or NULL. */
-static const store_delta_entry *delta_find(const store_delta *d, const char *key)
-{
-    for (size_t i = 0; i < d->count; i++)
-        if (swing_bytes_cmp(d->entries[i].key, swing_str(key)) == 0) return &d->entries[i];
-    return NULL;
-}
-
 static void bundle_pkey(char *out, size_t cap, const char *id)
 {
     snprintf(out, cap, "bundle.%s", id);
@@ -110,7 +95,7 @@ static void test_bundle_roundtrip_through_layers(void **state)
     TL_OK(store_crank_end(st, NULL));
     expect_bundle(st, a, text_a, strlen(text_a));
     expect_bundle(st, b, text_b, strlen(text_b));
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     expect_bundle(st, a, text_a, strlen(text_a));
     store_close(st);
 
@@ -127,7 +112,7 @@ static void test_bundle_roundtrip_through_layers(void **state)
     TL_OK(store_bundle_delete(st, a, NULL));
     TL_OK(store_crank_end(st, NULL));
     expect_bundle(st, a, NULL, 0);
-    commit(st, 2, NULL);
+    tl_commit(st, 2, NULL);
     store_close(st);
 
     st = tl_open(dir);
@@ -154,7 +139,7 @@ static void test_bundle_large_roundtrips(void **state)
     TL_OK(store_crank_end(st, NULL));
     expected_id(p, n, want);
     assert_string_equal(id, want);
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     store_close(st);
     st = tl_open(dir);
     expect_bundle(st, id, p, n);
@@ -179,7 +164,7 @@ static void test_bundle_put_is_idempotent(void **state)
     TL_OK(store_crank_end(st, NULL));
     assert_string_equal(a1, a2);
     expect_bundle(st, a1, text_a, strlen(text_a));
-    commit(st, 1, &d);
+    tl_commit(st, 1, &d);
     bundle_pkey(key, sizeof key, a1);
     {
         size_t n = 0;
@@ -194,7 +179,7 @@ static void test_bundle_put_is_idempotent(void **state)
     put(st, text_a, strlen(text_a), a3);
     TL_OK(store_crank_end(st, NULL));
     assert_string_equal(a1, a3);
-    commit(st, 2, NULL);
+    tl_commit(st, 2, NULL);
     expect_bundle(st, a1, text_a, strlen(text_a));
     store_close(st);
     assert_int_equal(tl_raw_count(dir, "bundle."), 1);
@@ -213,9 +198,9 @@ static void test_bundle_export_data_carries_id(void **state)
     TL_OK(store_crank_begin(st, NULL));
     put(st, text_a, strlen(text_a), a);
     TL_OK(store_crank_end(st, NULL));
-    commit(st, 1, &d);
+    tl_commit(st, 1, &d);
     bundle_pkey(key, sizeof key, a);
-    e = delta_find(d, key);
+    e = tl_delta_find(d, key);
     assert_non_null(e);
     assert_false(e->deleted);
     /* The value is the ID, never the bundle bytes (those are an artifact). */
@@ -227,8 +212,8 @@ static void test_bundle_export_data_carries_id(void **state)
     TL_OK(store_crank_begin(st, NULL));
     TL_OK(store_bundle_delete(st, a, NULL));
     TL_OK(store_crank_end(st, NULL));
-    commit(st, 2, &d);
-    e = delta_find(d, key);
+    tl_commit(st, 2, &d);
+    e = tl_delta_find(d, key);
     assert_non_null(e);
     assert_true(e->deleted);
     store_delta_destroy(d);
@@ -274,7 +259,7 @@ static void test_bundle_empty_roundtrips(void **state)
     expect_bundle(st, id, "", 0);
     TL_OK(store_crank_end(st, NULL));
     expect_bundle(st, id, "", 0);
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     expect_bundle(st, id, "", 0);
     store_close(st);
     st = tl_open(dir);
@@ -309,7 +294,7 @@ static void test_bundle_rejects_invalid_ids(void **state)
     assert_false(store_bundle_id_valid(NULL));
     assert_int_equal(store_bundle_has(st, NULL, &found, NULL), SWING_ERR_INVALID);
     TL_OK(store_crank_end(st, NULL));
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     store_close(st);
     assert_int_equal(tl_raw_count(dir, "bundle."), 0);
     tl_rmtree(dir);

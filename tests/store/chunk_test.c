@@ -53,13 +53,6 @@ static void expect_bytes(store *st, const char *k, const uint8_t *v, size_t len)
     swing_buf_free(&got);
 }
 
-static const store_delta_entry *delta_find(const store_delta *d, const char *k)
-{
-    for (size_t i = 0; i < d->count; i++)
-        if (swing_bytes_cmp(d->entries[i].key, swing_str(k)) == 0) return &d->entries[i];
-    return NULL;
-}
-
 /* No exported value is larger than one chunk; entries strictly sorted. */
 static void expect_delta_bounded(const store_delta *d)
 {
@@ -93,7 +86,7 @@ static void expect_delta_chunked(const store_delta *d, const char *k, const uint
     const store_delta_entry *e;
     snprintf(name, sizeof name, "kvh.%s", k);
     snprintf(hdr, sizeof hdr, "{\"chunks\":%zu,\"size\":%zu}", n, len);
-    e = delta_find(d, name);
+    e = tl_delta_find(d, name);
     if (!e || e->deleted) fail_msg("delta lacks header %s", name);
     if (swing_bytes_cmp(e->value, swing_str(hdr)) != 0)
         fail_msg("%s = %.*s, expected %s", name, (int)e->value.len, (const char *)e->value.ptr,
@@ -102,13 +95,13 @@ static void expect_delta_chunked(const store_delta *d, const char *k, const uint
         size_t off = i * STORE_CHUNK_SIZE;
         size_t cl = len - off < STORE_CHUNK_SIZE ? len - off : STORE_CHUNK_SIZE;
         snprintf(name, sizeof name, "kvc.%s.%08zx", k, i);
-        e = delta_find(d, name);
+        e = tl_delta_find(d, name);
         if (!e || e->deleted) fail_msg("delta lacks chunk %s", name);
         if (e->value.len != cl || memcmp(e->value.ptr, v + off, cl) != 0)
             fail_msg("chunk %s has the wrong bytes", name);
     }
     snprintf(name, sizeof name, "kv.%s", k);
-    e = delta_find(d, name);
+    e = tl_delta_find(d, name);
     if (e && !e->deleted) fail_msg("delta exports %s beside its chunks", name);
 }
 
@@ -202,8 +195,8 @@ static void test_chunk_rewrite_leaves_no_stray_chunks(void **state)
     assert_int_equal(dels, 318); /* chunks 2..319 of the old value */
     for (size_t i = 2; i < 320; i++) {
         snprintf(name, sizeof name, "kvc.big.%08zx", i);
-        assert_non_null(delta_find(d, name));
-        assert_true(delta_find(d, name)->deleted);
+        assert_non_null(tl_delta_find(d, name));
+        assert_true(tl_delta_find(d, name)->deleted);
     }
     store_delta_destroy(d);
     store_close(st);
@@ -214,19 +207,19 @@ static void test_chunk_rewrite_leaves_no_stray_chunks(void **state)
     put_bytes(st, "big", small, sizeof small);
     TL_OK(store_commit(st, 3, &d, NULL));
     expect_delta_bounded(d);
-    assert_non_null(delta_find(d, "kv.big"));
-    assert_false(delta_find(d, "kv.big")->deleted);
-    assert_true(swing_bytes_cmp(delta_find(d, "kv.big")->value,
+    assert_non_null(tl_delta_find(d, "kv.big"));
+    assert_false(tl_delta_find(d, "kv.big")->deleted);
+    assert_true(swing_bytes_cmp(tl_delta_find(d, "kv.big")->value,
                                 swing_bytes_of(small, sizeof small)) == 0);
-    assert_non_null(delta_find(d, "kvh.big"));
-    assert_true(delta_find(d, "kvh.big")->deleted);
+    assert_non_null(tl_delta_find(d, "kvh.big"));
+    assert_true(tl_delta_find(d, "kvh.big")->deleted);
     delta_count(d, "kvc.big.", &puts, &dels);
     assert_int_equal(puts, 0);
     assert_int_equal(dels, 2);
-    assert_non_null(delta_find(d, "kvc.big.00000000"));
-    assert_true(delta_find(d, "kvc.big.00000000")->deleted);
-    assert_non_null(delta_find(d, "kvc.big.00000001"));
-    assert_true(delta_find(d, "kvc.big.00000001")->deleted);
+    assert_non_null(tl_delta_find(d, "kvc.big.00000000"));
+    assert_true(tl_delta_find(d, "kvc.big.00000000")->deleted);
+    assert_non_null(tl_delta_find(d, "kvc.big.00000001"));
+    assert_true(tl_delta_find(d, "kvc.big.00000001")->deleted);
     store_delta_destroy(d);
     store_close(st);
     expect_raw(dir, "big", 1, 0, 0);
@@ -238,8 +231,8 @@ static void test_chunk_rewrite_leaves_no_stray_chunks(void **state)
     crank_end(st);
     TL_OK(store_commit(st, 4, &d, NULL));
     expect_delta_bounded(d);
-    assert_non_null(delta_find(d, "kv.big"));
-    assert_true(delta_find(d, "kv.big")->deleted);
+    assert_non_null(tl_delta_find(d, "kv.big"));
+    assert_true(tl_delta_find(d, "kv.big")->deleted);
     delta_count(d, "kvc.", &puts, &dels);
     assert_int_equal(puts + dels, 0);
     delta_count(d, "kvh.", &puts, &dels);
@@ -271,8 +264,8 @@ static void test_chunk_small_to_chunked_and_delete(void **state)
     expect_delta_bounded(d);
     expect_delta_chunked(d, "s", v, 3 * STORE_CHUNK_SIZE);
     /* The host's old plain copy must go. */
-    assert_non_null(delta_find(d, "kv.s"));
-    assert_true(delta_find(d, "kv.s")->deleted);
+    assert_non_null(tl_delta_find(d, "kv.s"));
+    assert_true(tl_delta_find(d, "kv.s")->deleted);
     store_delta_destroy(d);
     store_close(st);
     expect_raw(dir, "s", 0, 1, 3);
@@ -284,13 +277,13 @@ static void test_chunk_small_to_chunked_and_delete(void **state)
     crank_end(st);
     TL_OK(store_commit(st, 3, &d, NULL));
     expect_delta_bounded(d);
-    assert_non_null(delta_find(d, "kvh.s"));
-    assert_true(delta_find(d, "kvh.s")->deleted);
+    assert_non_null(tl_delta_find(d, "kvh.s"));
+    assert_true(tl_delta_find(d, "kvh.s")->deleted);
     delta_count(d, "kvc.s.", &puts, &dels);
     assert_int_equal(puts, 0);
     assert_int_equal(dels, 3);
     {
-        const store_delta_entry *e = delta_find(d, "kv.s");
+        const store_delta_entry *e = tl_delta_find(d, "kv.s");
         if (e) assert_true(e->deleted);
     }
     store_delta_destroy(d);
@@ -305,21 +298,6 @@ static void test_chunk_small_to_chunked_and_delete(void **state)
 
 /* ---- chunked keys are single logical keys ---- */
 
-static void expect_next(store *st, const char *k, const char *want)
-{
-    swing_buf nk = {0};
-    bool found = false;
-    TL_OK(store_next_key(st, swing_str(k), &nk, &found, NULL));
-    if (!want) {
-        if (found) fail_msg("next_key(%s) = %.*s, expected none", k, (int)nk.len, (char *)nk.ptr);
-        return;
-    }
-    if (!found) fail_msg("next_key(%s) found nothing, expected %s", k, want);
-    if (swing_bytes_cmp(swing_buf_view(&nk), swing_str(want)) != 0)
-        fail_msg("next_key(%s) = %.*s, expected %s", k, (int)nk.len, (char *)nk.ptr, want);
-    swing_buf_free(&nk);
-}
-
 /* Walks next_key from `from` and prefix iteration over `prefix`; both must
  * yield exactly want[] (NULL ended), values checked by length only. After
  * the last wanted key next_key must give `after` (NULL: nothing). */
@@ -330,10 +308,10 @@ static void expect_walk(store *st, const char *from, const char *prefix,
     store_iter *it = NULL;
     size_t n = 0;
     for (size_t i = 0; want[i]; i++) {
-        expect_next(st, cur, want[i]);
+        tl_expect_next(st, cur, want[i]);
         cur = want[i];
     }
-    expect_next(st, cur, after);
+    tl_expect_next(st, cur, after);
     TL_OK(store_iter_create(st, swing_str(prefix), &it, NULL));
     for (;;) {
         swing_bytes key, val;
@@ -453,8 +431,8 @@ static void test_chunk_suffix_like_key_coexists(void **state)
     for (int i = 0; i < 4; i++) {
         static const char *const gone[] = {"kvh.a", "kvc.a.00000000", "kvc.a.00000001",
                                            "kvc.a.00000002"};
-        assert_non_null(delta_find(d, gone[i]));
-        assert_true(delta_find(d, gone[i])->deleted);
+        assert_non_null(tl_delta_find(d, gone[i]));
+        assert_true(tl_delta_find(d, gone[i])->deleted);
     }
     store_delta_destroy(d);
     store_close(st);

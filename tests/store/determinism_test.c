@@ -198,22 +198,14 @@ static void test_determinism_one_value_changes_hash(void **state)
     tl_rmtree(db);
 }
 
-/* SHA-256 of p[0..n) as lowercase hex, computed with libsodium directly. */
-static void hex_sha256(const void *p, size_t n, char out[65])
-{
-    unsigned char d[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(d, p, n);
-    sodium_bin2hex(out, 65, d, sizeof d);
-}
-
 static void activity_step(const char *prev, const char *crank_input, size_t n, char out[65])
 {
     char crankhash[65], buf[256];
     int len;
-    hex_sha256(crank_input, n, crankhash);
+    tl_sha256_hex(crank_input, n, crankhash);
     len = snprintf(buf, sizeof buf, "activityhash\n%s\n%s\n", prev, crankhash);
     assert_true(len > 0 && (size_t)len < sizeof buf);
-    hex_sha256(buf, (size_t)len, out);
+    tl_sha256_hex(buf, (size_t)len, out);
 }
 
 static void test_determinism_activity_hash_formula(void **state)

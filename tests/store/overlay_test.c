@@ -54,18 +54,10 @@ static void crank_ops(store *st, ...)
     crank_end(st);
 }
 
-/* The delta entry whose key is k, or NULL. */
-static const store_delta_entry *delta_find(const store_delta *d, const char *k)
-{
-    for (size_t i = 0; i < d->count; i++)
-        if (swing_bytes_cmp(d->entries[i].key, swing_str(k)) == 0) return &d->entries[i];
-    return NULL;
-}
-
 /* Asserts the delta holds k = v, or a deletion of k when v is NULL. */
 static void expect_delta(const store_delta *d, const char *k, const char *v)
 {
-    const store_delta_entry *e = delta_find(d, k);
+    const store_delta_entry *e = tl_delta_find(d, k);
     if (!e) fail_msg("delta has no entry %s", k);
     if (e->deleted != (v == NULL)) fail_msg("delta entry %s: deleted is %d", k, e->deleted);
     if (swing_bytes_cmp(e->value, swing_str(v ? v : "")) != 0)
@@ -79,22 +71,6 @@ static void expect_delta_sorted(const store_delta *d)
     for (size_t i = 1; i < d->count; i++)
         if (swing_bytes_cmp(d->entries[i - 1].key, d->entries[i].key) >= 0)
             fail_msg("delta entries %zu and %zu out of order or duplicated", i - 1, i);
-}
-
-/* Asserts next_key(k) is want (NULL: none). */
-static void expect_next(store *st, const char *k, const char *want)
-{
-    swing_buf nk = {0};
-    bool found = false;
-    TL_OK(store_next_key(st, swing_str(k), &nk, &found, NULL));
-    if (!want) {
-        if (found) fail_msg("next_key(%s) = %.*s, expected none", k, (int)nk.len, (char *)nk.ptr);
-        return;
-    }
-    if (!found) fail_msg("next_key(%s) found nothing, expected %s", k, want);
-    if (nk.len != strlen(want) || memcmp(nk.ptr, want, nk.len) != 0)
-        fail_msg("next_key(%s) = %.*s, expected %s", k, (int)nk.len, (char *)nk.ptr, want);
-    swing_buf_free(&nk);
 }
 
 /* ---- layered reads ---- */
@@ -176,10 +152,10 @@ static void check_next_keys(store *st, const bool live[NK])
             nk_name(k, i);
             snprintf(probe, sizeof probe, "%s", k);
         }
-        expect_next(st, probe, j < NK ? want : NULL);
+        tl_expect_next(st, probe, j < NK ? want : NULL);
         if (i >= 0) { /* a probe that exists in no layer, just after key i */
             snprintf(probe, sizeof probe, "%s\x01", k);
-            expect_next(st, probe, j < NK ? want : NULL);
+            tl_expect_next(st, probe, j < NK ? want : NULL);
         }
     }
 }
@@ -217,8 +193,8 @@ static void test_overlay_next_key_merges_layers(void **state)
     crank_begin(st);
     apply_plan(st, "....sd....dddd.s...d", live);
     check_next_keys(st, live);
-    expect_next(st, "n.18", NULL);
-    expect_next(st, "", "activityhash");
+    tl_expect_next(st, "n.18", NULL);
+    tl_expect_next(st, "", "activityhash");
     crank_end(st);
     check_next_keys(st, live);
     commit(st, 2);
@@ -359,10 +335,10 @@ static void test_overlay_abort_discards_crank_writes(void **state)
     expect_delta_sorted(d);
     assert_int_equal(d->count, 2);
     expect_delta(d, "kv.x", "kept");
-    assert_non_null(delta_find(d, "kv.activityhash"));
-    assert_null(delta_find(d, "kv.a"));
-    assert_null(delta_find(d, "kv.b"));
-    assert_null(delta_find(d, "kv.c"));
+    assert_non_null(tl_delta_find(d, "kv.activityhash"));
+    assert_null(tl_delta_find(d, "kv.a"));
+    assert_null(tl_delta_find(d, "kv.b"));
+    assert_null(tl_delta_find(d, "kv.c"));
     store_delta_destroy(d);
     store_close(st);
     tl_rmtree(dir);
@@ -528,7 +504,7 @@ static void test_overlay_delta_sorted_deduplicated_with_deletions(void **state)
     expect_delta(d, "kv.activityhash", store_activity_hash(st));
     /* k was created and deleted in this block: its deletion may appear. */
     {
-        const store_delta_entry *k = delta_find(d, "kv.k");
+        const store_delta_entry *k = tl_delta_find(d, "kv.k");
         assert_int_equal(d->count, k ? 7 : 6);
         if (k) assert_true(k->deleted);
     }
@@ -587,7 +563,7 @@ static void test_overlay_commit_out_of_order_changes_nothing(void **state)
     assert_int_equal(store_commit(st, 5, NULL, NULL), SWING_ERR_OUT_OF_ORDER);
     TL_OK(store_commit(st, 6, &d, NULL));
     expect_delta(d, "kv.x", "2");
-    assert_null(delta_find(d, "kv.host.height"));
+    assert_null(tl_delta_find(d, "kv.host.height"));
     store_delta_destroy(d);
     assert_int_equal(store_height(st), 6);
     store_close(st);

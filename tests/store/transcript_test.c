@@ -16,25 +16,18 @@
 
 /* ===== hand-computed span hash chain ===== */
 
-static void hex_sha256(const void *p, size_t n, char out[SWING_SHA256_HEX_LEN + 1])
-{
-    unsigned char d[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(d, p, n);
-    sodium_bin2hex(out, SWING_SHA256_HEX_LEN + 1, d, sizeof d);
-}
-
 static void chain_seed(char h[SWING_SHA256_HEX_LEN + 1])
 {
     static const char seed[] = "start of transcript span";
-    hex_sha256(seed, sizeof seed - 1, h);
+    tl_sha256_hex(seed, sizeof seed - 1, h);
 }
 
 static void chain_step(char h[SWING_SHA256_HEX_LEN + 1], const char *item)
 {
     char buf[2 * SWING_SHA256_HEX_LEN + 1];
     memcpy(buf, h, SWING_SHA256_HEX_LEN);
-    hex_sha256(item, strlen(item), buf + SWING_SHA256_HEX_LEN);
-    hex_sha256(buf, 2 * SWING_SHA256_HEX_LEN, h);
+    tl_sha256_hex(item, strlen(item), buf + SWING_SHA256_HEX_LEN);
+    tl_sha256_hex(buf, 2 * SWING_SHA256_HEX_LEN, h);
 }
 
 /* Chain over items[from, to). */
@@ -123,23 +116,9 @@ static swing_status stop_fn(void *ctx, uint64_t pos, swing_bytes item, swing_err
     return swing_err_set(err, SWING_ERR_USER, "stop");
 }
 
-static void commit(store *st, uint64_t h, store_delta **d)
-{
-    swing_err e;
-    swing_err_clear(&e);
-    if (store_commit(st, h, d, &e) != SWING_OK) fail_msg("commit %llu: %s", (unsigned long long)h, e.msg);
-}
-
-static const store_delta_entry *delta_find(const store_delta *d, const char *key)
-{
-    for (size_t i = 0; i < d->count; i++)
-        if (swing_bytes_cmp(d->entries[i].key, swing_str(key)) == 0) return &d->entries[i];
-    return NULL;
-}
-
 static void expect_delta(const store_delta *d, const char *key, const char *val)
 {
-    const store_delta_entry *e = delta_find(d, key);
+    const store_delta_entry *e = tl_delta_find(d, key);
     if (!e) fail_msg("export delta lacks %s", key);
     assert_false(e->deleted);
     if (swing_bytes_cmp(e->value, swing_str(val)) != 0)
@@ -178,12 +157,12 @@ static void test_transcript_append_tracks_span_and_hash(void **state)
     expect_span(st, "v1", 0, 0, 5, h);
     chain_of(h, v2.items, 0, 2);
     expect_span(st, "v2", 0, 0, 2, h);
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
 
     append_crank(st, &v1, 4);
     chain_of(h, v1.items, 0, 9);
     expect_span(st, "v1", 0, 0, 9, h);
-    commit(st, 2, NULL);
+    tl_commit(st, 2, NULL);
     store_close(st);
 
     st = tl_open(dir);
@@ -218,11 +197,11 @@ static void test_transcript_read_replays_items_in_order(void **state)
     expect_replay(st, &v1, 0, 6);
     TL_OK(store_crank_end(st, NULL));
     expect_replay(st, &v1, 0, 6); /* block layer */
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     expect_replay(st, &v1, 0, 6); /* disk */
     append_crank(st, &v1, 3);     /* disk + block */
     expect_replay(st, &v1, 0, 9);
-    commit(st, 2, NULL);
+    tl_commit(st, 2, NULL);
     store_close(st);
 
     st = tl_open(dir);
@@ -269,16 +248,16 @@ static void test_transcript_items_are_opaque_bytes(void **state)
     TL_OK(store_crank_begin(st, NULL));
     for (size_t i = 0; i < 3; i++) TL_OK(store_transcript_append(st, "v3", want[i], NULL, NULL));
     TL_OK(store_crank_end(st, NULL));
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     store_close(st);
     st = tl_open(dir);
     TL_OK(store_transcript_read(st, "v3", 0, 3, bytes_fn, want, NULL));
     chain_seed(h);
     for (size_t i = 0; i < 3; i++) {
         memcpy(buf, h, SWING_SHA256_HEX_LEN);
-        hex_sha256(want[i].ptr, want[i].len, ih);
+        tl_sha256_hex(want[i].ptr, want[i].len, ih);
         memcpy(buf + SWING_SHA256_HEX_LEN, ih, SWING_SHA256_HEX_LEN);
-        hex_sha256(buf, sizeof buf, h);
+        tl_sha256_hex(buf, sizeof buf, h);
     }
     expect_span(st, "v3", 0, 0, 3, h);
     store_close(st);
@@ -297,12 +276,12 @@ static void test_transcript_rollover_starts_next_incarnation(void **state)
 
     chain_seed(seed);
     append_crank(st, &v1, 4);
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     TL_OK(store_crank_begin(st, NULL));
     TL_OK(store_transcript_rollover(st, "v1", NULL));
     TL_OK(store_crank_end(st, NULL));
     expect_span(st, "v1", 1, 4, 4, seed);
-    commit(st, 2, &d);
+    tl_commit(st, 2, &d);
     chain_of(h, v1.items, 0, 4);
     span_json(json, sizeof json, "v1", 0, 0, 4, h);
     expect_delta(d, "transcript.v1.00000000000000000000", json);
@@ -322,10 +301,10 @@ static void test_transcript_rollover_starts_next_incarnation(void **state)
     TL_OK(store_transcript_rollover(st, "v1", NULL));
     TL_OK(store_crank_end(st, NULL));
     expect_span(st, "v1", 3, 6, 6, seed);
-    commit(st, 3, &d);
+    tl_commit(st, 3, &d);
     span_json(json, sizeof json, "v1", 1, 4, 6, h);
     expect_delta(d, "transcript.v1.00000000000000000004", json);
-    assert_null(delta_find(d, "transcript.v1.00000000000000000006"));
+    assert_null(tl_delta_find(d, "transcript.v1.00000000000000000006"));
     span_json(json, sizeof json, "v1", 3, 6, 6, seed);
     expect_delta(d, "transcript.v1.current", json);
     store_delta_destroy(d);
@@ -335,8 +314,8 @@ static void test_transcript_rollover_starts_next_incarnation(void **state)
     TL_OK(store_transcript_rollover(st, "v2", NULL));
     TL_OK(store_crank_end(st, NULL));
     expect_span(st, "v2", 1, 0, 0, seed);
-    commit(st, 4, &d);
-    assert_null(delta_find(d, "transcript.v2.00000000000000000000"));
+    tl_commit(st, 4, &d);
+    assert_null(tl_delta_find(d, "transcript.v2.00000000000000000000"));
     span_json(json, sizeof json, "v2", 1, 0, 0, seed);
     expect_delta(d, "transcript.v2.current", json);
     store_delta_destroy(d);
@@ -362,7 +341,7 @@ static void test_transcript_abort_discards_items(void **state)
     swing_err e;
 
     append_crank(st, &v1, 2);
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     append_crank(st, &v1, 1); /* in the block layer, kept */
     TL_OK(store_crank_begin(st, NULL));
     append_n(st, &v1, 3);
@@ -380,7 +359,7 @@ static void test_transcript_abort_discards_items(void **state)
     append_crank(st, &v1, 1);
     chain_of(h, v1.items, 0, 4);
     expect_span(st, "v1", 0, 0, 4, h);
-    commit(st, 2, NULL);
+    tl_commit(st, 2, NULL);
     store_close(st);
     st = tl_open(dir);
     expect_span(st, "v1", 0, 0, 4, h);
@@ -425,11 +404,11 @@ static void test_transcript_delete_is_budgeted(void **state)
     append_crank(st, &v1, 4);
     TL_OK(store_transcript_rollover(st, "v1", NULL));
     append_crank(st, &v1, 3);
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     TL_OK(store_transcript_rollover(st, "v1", NULL));
     append_crank(st, &v1, 4);
     append_crank(st, &v2, 5);
-    commit(st, 2, NULL);
+    tl_commit(st, 2, NULL);
     store_close(st);
     assert_int_equal(tl_raw_count(dir, "titem.v1."), 11);
     assert_int_equal(tl_raw_count(dir, "transcript.v1."), 3);
@@ -444,15 +423,15 @@ static void test_transcript_delete_is_budgeted(void **state)
     TL_OK(store_transcript_delete(st, "v1", 1, &used, &done, NULL));
     assert_int_equal(used, 1);
     assert_false(done);
-    commit(st, 3, &d);
+    tl_commit(st, 3, &d);
     for (size_t i = 0; i < 2; i++) {
         static const char *gone[] = {"transcript.v1.00000000000000000000",
                                      "transcript.v1.00000000000000000004"};
-        const store_delta_entry *de = delta_find(d, gone[i]);
+        const store_delta_entry *de = tl_delta_find(d, gone[i]);
         if (!de || !de->deleted) fail_msg("delta does not delete %s", gone[i]);
     }
-    assert_null(delta_find(d, "transcript.v1.current"));
-    assert_null(delta_find(d, "titem.v1.00000000000000000000")); /* items are not export data */
+    assert_null(tl_delta_find(d, "transcript.v1.current"));
+    assert_null(tl_delta_find(d, "titem.v1.00000000000000000000")); /* items are not export data */
     store_delta_destroy(d);
     total = 2 + delete_all(st, "v1", 1);
     assert_int_equal(total, 3);
@@ -461,7 +440,7 @@ static void test_transcript_delete_is_budgeted(void **state)
     TL_OK(store_transcript_delete(st, "v1", 3, &used, &done, NULL));
     assert_int_equal(used, 0);
     assert_true(done);
-    commit(st, 4, NULL);
+    tl_commit(st, 4, NULL);
 
     chain_of(h, v2.items, 0, 5);
     expect_span(st, "v2", 0, 0, 5, h);
@@ -529,7 +508,7 @@ static void test_transcript_rejects_invalid_vat_ids(void **state)
     TL_OK(store_transcript_append(st, long_ok, swing_str("x"), NULL, NULL));
     TL_OK(store_transcript_append(st, "Az09_-", swing_str("y"), NULL, NULL));
     TL_OK(store_crank_end(st, NULL));
-    commit(st, 1, NULL);
+    tl_commit(st, 1, NULL);
     store_close(st);
     /* Nothing but the two valid vats' keys reached the disk. */
     assert_int_equal(tl_raw_count(dir, "titem."), 2);

@@ -31,6 +31,15 @@ ASAN_TESTS := $(TEST_SRCS:%.c=$(ASAN)/%)
 BENCHES    := $(BENCH_SRCS:%.c=$(BUILD)/%)
 DEPS_STAMP := $(BUILD)/.deps-ok
 
+# Quiet by default; `make V=1` prints full commands.
+ifeq ($(V),1)
+Q :=
+say = @true
+else
+Q := @
+say = @echo "  $(1) $(2)"
+endif
+
 .PHONY: all deps build test test-unit test-asan bench demo install clean
 all: build
 
@@ -46,37 +55,46 @@ build: $(BUILD)/libswing.so $(BUILD)/libswing.a $(BUILD)/swing
 
 $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC,$<)
+	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(ASAN)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
+	$(call say,CC-ASAN,$<)
+	$(Q)$(CC) $(ASAN_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/libswing.a: $(LIB_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(ASAN)/libswing.a: $(ASAN_OBJS)
 	@rm -f $@
-	ar rcs $@ $^
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
 
 $(BUILD)/libswing.so: $(LIB_OBJS)
-	$(CC) -shared -Wl,-soname,libswing.so.$(shell sed -n 's/^#define SWING_ABI_VERSION \([0-9]*\)/\1/p' abi/swing.h) -o $@ $^ $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) -shared -Wl,-soname,libswing.so.$(shell sed -n 's/^#define SWING_ABI_VERSION \([0-9]*\)/\1/p' abi/swing.h) -o $@ $^ $(LIBS)
 
 $(BUILD)/swing: $(CLI_SRCS) $(BUILD)/libswing.a
-	$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $(CLI_SRCS) $(BUILD)/libswing.a $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $(CLI_SRCS) $(BUILD)/libswing.a $(LIBS)
 
 $(BUILD)/tests/%: tests/%.c $(TESTLIB) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/libswing.a $(LIBS) $(TLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/libswing.a $(LIBS) $(TLIBS)
 
 $(ASAN)/tests/%: tests/%.c $(TESTLIB) $(ASAN)/libswing.a
 	@mkdir -p $(dir $@)
-	$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
 
 $(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BUILD)/libswing.a $(LIBS)
+	$(call say,LD,$@)
+	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BUILD)/libswing.a $(LIBS)
 
 # make test: the unit and scenario tests, then the same under ASan+UBSan.
 test: test-unit test-asan

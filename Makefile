@@ -18,7 +18,7 @@ ASAN_CFLAGS = $(CSTD) $(WARN) $(INCS) -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all -DSWING_DEBUG \
               -DSWING_BUILDING_LIBRARY
 
-LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c)
+LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c kernel/*.c)
 CLI_SRCS   := $(wildcard cli/*.c)
 TESTLIB    := $(wildcard tests/lib/*.c)
 TEST_SRCS  := $(wildcard tests/*/*_test.c)

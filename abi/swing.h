@@ -40,7 +40,8 @@ typedef enum swing_status {
     SWING_ERR_IO = 7,           /* filesystem or LevelDB I/O error */
     SWING_ERR_LIMIT = 8,        /* a budget, meter or size limit was reached */
     SWING_ERR_BUSY = 9,         /* resource locked by another handle */
-    SWING_ERR_INTERNAL = 10     /* broken invariant inside libswing */
+    SWING_ERR_INTERNAL = 10,    /* broken invariant inside libswing */
+    SWING_ERR_PANIC = 11        /* kernel panic (e.g. a critical vat failed): halt, do not commit */
 } swing_status;
 
 #define SWING_STATUS_PRIMARY(s) ((swing_status)((unsigned)(s) & 0xffu))

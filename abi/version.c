@@ -24,6 +24,7 @@ const char *swing_status_name(swing_status s)
     case SWING_ERR_LIMIT: return "limit";
     case SWING_ERR_BUSY: return "busy";
     case SWING_ERR_INTERNAL: return "internal";
+    case SWING_ERR_PANIC: return "panic";
     }
     return "unknown";
 }

@@ -1,0 +1,316 @@
+/*
+ * deliver.c - delivery cranks (reference/kernel-gc.md §2.5, §2.7, §2.9):
+ * message, notify, startVat and GC deliveries; translation into the vat's
+ * vrefs ("break before make" for queued refs), the call into the worker, and
+ * what the crank reports. Failure handling (rollback, termination) is in
+ * run.c; this file only reports that the vat failed.
+ */
+#include "kernel/kernel_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+
+static void io_init(kern_vat_io *io, kern *k, const char *vat)
+{
+    memset(io, 0, sizeof *io);
+    io->k = k;
+    snprintf(io->vat, sizeof io->vat, "%s", vat);
+}
+
+/* Calls the worker; a failed syscall, a failed result or an exit mark the
+ * crank info; kernel errors inside syscalls come back as the status. */
+static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d,
+                                kern_crank_info *info, swing_err *err)
+{
+    kern_worker *w;
+    kern_delivery_result r;
+    swing_status s = kern_vats_pipelining(k, io->vat, &io->pipelining, err);
+    if (s || (s = kern_vats_worker(k, io->vat, &w, err))) return s;
+    memset(&r, 0, sizeof r);
+    r.ok = true;
+    s = w->ops->deliver(w->self, io, d, &r);
+    snprintf(info->vat_id, sizeof info->vat_id, "%s", io->vat);
+    info->computrons = r.computrons;
+    if (io->fatal.code != SWING_OK) {
+        if (err) *err = io->fatal;
+        return io->fatal.code;
+    }
+    if (s != SWING_OK && !io->failed) {
+        io->failed = true;
+        snprintf(io->why, sizeof io->why, "worker failed: %s", swing_status_name(s));
+    } else if (!r.ok && !io->failed) {
+        io->failed = true;
+        snprintf(io->why, sizeof io->why, "%s", r.message[0] ? r.message : "delivery failed");
+    }
+    if (io->exited && io->exit_failure && !io->failed) {
+        io->failed = true;
+        snprintf(io->why, sizeof io->why, "vat exited with failure");
+    }
+    info->vat_failed = io->failed;
+    return SWING_OK;
+}
+
+static swing_status deliver_message(kern *k, const char *vat, const char *target, const json_t *msg,
+                                    kern_vat_io *io, kern_crank_info *info, swing_err *err)
+{
+    const char *result = json_string_value(json_object_get(msg, "result"));
+    char tv[KERN_VREF_MAX], rv[KERN_VREF_MAX];
+    kern_cd ma, vma;
+    kern_delivery d;
+    swing_status s = kern_cd_from_json(json_object_get(msg, "methargs"), &ma, err);
+    if (s) return s;
+    memset(&vma, 0, sizeof vma);
+    /* Break before make: the queue's holds go, the c-list brings its own. */
+    s = kern_refs_decref(k, target, err);
+    if (!s) s = kern_refs_decref_cd(k, kern_cd_view(&ma), err);
+    if (!s && result) s = kern_kp_decref(k, result, err);
+    if (!s) s = kern_tr_k2v(k, vat, target, tv, err);
+    if (!s) s = kern_tr_cd_k2v(k, vat, kern_cd_view(&ma), &vma, err);
+    if (!s && result) {
+        kern_promise_state st;
+        char decider[KERN_ID_MAX];
+        s = kern_kp_state(k, result, &st, decider, err);
+        if (!s && (st != KERN_PROMISE_UNRESOLVED || decider[0]))
+            s = swing_err_set(err, SWING_ERR_INTERNAL, "result %s is not kernel-decided", result);
+        if (!s) s = kern_kp_set_decider(k, result, vat, err);
+        if (!s) s = kern_tr_k2v(k, vat, result, rv, err);
+        if (!s && io->pipelining) s = kern_kp_requeue(k, result, err);
+    }
+    if (!s) {
+        memset(&d, 0, sizeof d);
+        d.type = KERN_D_MESSAGE;
+        d.target = tv;
+        d.methargs = kern_cd_view(&vma);
+        d.result = result ? rv : NULL;
+        s = call_worker(k, io, &d, info, err);
+    }
+    kern_cd_free(&ma);
+    kern_cd_free(&vma);
+    return s;
+}
+
+static swing_status deliver_send(kern *k, json_t *ev, kern_vat_io *io, kern_crank_info *info,
+                                 swing_err *err)
+{
+    const char *target = json_string_value(json_object_get(ev, "target"));
+    json_t *msg = json_object_get(ev, "msg");
+    kern_route r;
+    swing_status s;
+    if (!target || !msg) return SWING_CORRUPT(err, "bad send event");
+    s = kern_route_target(k, target,
+                          json_string_value(json_object_get(json_object_get(msg, "methargs"), "body")),
+                          &r, err);
+    if (s == SWING_OK && r.kind == KERN_ROUTE_DELIVER && strcmp(r.target, target) != 0) {
+        /* Fulfilled since it was routed: follow to the object. */
+        s = kern_refs_incref(k, r.target, err);
+        if (s == SWING_OK) s = kern_refs_decref(k, target, err);
+        target = r.target;
+    }
+    if (s == SWING_OK) {
+        if (r.kind == KERN_ROUTE_DELIVER) {
+            io_init(io, k, r.vat);
+            s = deliver_message(k, r.vat, target, msg, io, info, err);
+        } else if (r.kind == KERN_ROUTE_QUEUE) {
+            char *m = kern_json_dump(msg);
+            s = m ? kern_kp_enqueue(k, r.target, m, err) : SWING_NOMEM(err);
+            free(m);
+        } else {
+            s = kern_route_splat(k, target, msg, kern_cd_view(&r.reject), err);
+        }
+    }
+    kern_cd_free(&r.reject);
+    return s;
+}
+
+/* kpid plus every settled promise reachable through resolution data. */
+typedef struct kp_set {
+    char (*v)[KERN_ID_MAX];
+    kern_cd *data;
+    bool *rejected;
+    size_t n, cap;
+} kp_set;
+
+static void kp_set_free(kp_set *ks)
+{
+    for (size_t i = 0; i < ks->n; i++) kern_cd_free(&ks->data[i]);
+    swing_mfree(ks->v);
+    swing_mfree(ks->data);
+    swing_mfree(ks->rejected);
+    memset(ks, 0, sizeof *ks);
+}
+
+static swing_status kp_collect(kern *k, const char *kpid, kp_set *ks, swing_err *err)
+{
+    kern_promise_state st;
+    swing_status s;
+    for (size_t i = 0; i < ks->n; i++)
+        if (strcmp(ks->v[i], kpid) == 0) return SWING_OK;
+    if ((s = kern_kp_state(k, kpid, &st, NULL, err))) return s;
+    if (st != KERN_PROMISE_FULFILLED && st != KERN_PROMISE_REJECTED) return SWING_OK;
+    if (ks->n == ks->cap) {
+        size_t cap = ks->cap ? ks->cap * 2 : 4;
+        void *a = swing_realloc(ks->v, cap * sizeof *ks->v);
+        if (!a) return SWING_NOMEM(err);
+        ks->v = a;
+        a = swing_realloc(ks->data, cap * sizeof *ks->data);
+        if (!a) return SWING_NOMEM(err);
+        ks->data = a;
+        a = swing_realloc(ks->rejected, cap * sizeof *ks->rejected);
+        if (!a) return SWING_NOMEM(err);
+        ks->rejected = a;
+        ks->cap = cap;
+    }
+    snprintf(ks->v[ks->n], KERN_ID_MAX, "%s", kpid);
+    ks->rejected[ks->n] = st == KERN_PROMISE_REJECTED;
+    if ((s = kern_kp_data(k, kpid, &ks->data[ks->n], err))) return s;
+    {
+        size_t me = ks->n++;
+        for (size_t i = 0; i < ks->data[me].nslots; i++) {
+            if (!kern_ids_is_kpromise(ks->data[me].slots[i])) continue;
+            if ((s = kp_collect(k, ks->data[me].slots[i], ks, err))) return s;
+        }
+    }
+    return SWING_OK;
+}
+
+static swing_status deliver_notify(kern *k, json_t *ev, kern_vat_io *io, kern_crank_info *info,
+                                   swing_err *err)
+{
+    const char *vat = json_string_value(json_object_get(ev, "vatID"));
+    const char *kpid = json_string_value(json_object_get(ev, "kpid"));
+    char vref[KERN_VREF_MAX];
+    bool alive, reachable, found;
+    kp_set ks = {0};
+    kern_cd *vdata = NULL;
+    kern_resolution *res = NULL;
+    char (*vpids)[KERN_VREF_MAX] = NULL;
+    swing_status s;
+    if (!vat || !kpid) return SWING_CORRUPT(err, "bad notify event");
+    s = kern_vats_alive(k, vat, &alive, err);
+    if (!s && alive) s = kern_clist_vref(k, vat, kpid, vref, &reachable, &found, err);
+    if (!s && alive && found) s = kp_collect(k, kpid, &ks, err);
+    if (s || !alive || !found || ks.n == 0) {
+        if (s == SWING_OK) s = kern_kp_decref(k, kpid, err); /* the event's hold */
+        kp_set_free(&ks);
+        return s;
+    }
+    vdata = swing_calloc(ks.n, sizeof *vdata);
+    res = swing_calloc(ks.n, sizeof *res);
+    vpids = swing_calloc(ks.n, sizeof *vpids);
+    if (!vdata || !res || !vpids) s = SWING_NOMEM(err);
+    for (size_t i = 0; !s && i < ks.n; i++) {
+        s = kern_tr_k2v(k, vat, ks.v[i], vpids[i], err);
+        if (!s) s = kern_tr_cd_k2v(k, vat, kern_cd_view(&ks.data[i]), &vdata[i], err);
+        res[i].vpid = vpids[i];
+        res[i].rejected = ks.rejected[i];
+        res[i].data = kern_cd_view(&vdata[i]);
+    }
+    /* Vats forget promise IDs once notified. */
+    for (size_t i = 0; !s && i < ks.n; i++) s = kern_clist_delete(k, vat, ks.v[i], err);
+    if (!s) s = kern_kp_decref(k, kpid, err);
+    if (!s) {
+        kern_delivery d;
+        memset(&d, 0, sizeof d);
+        d.type = KERN_D_NOTIFY;
+        d.resolutions = res;
+        d.nresolutions = ks.n;
+        io_init(io, k, vat);
+        s = call_worker(k, io, &d, info, err);
+    }
+    for (size_t i = 0; vdata && i < ks.n; i++) kern_cd_free(&vdata[i]);
+    swing_mfree(vdata);
+    swing_mfree(res);
+    swing_mfree(vpids);
+    kp_set_free(&ks);
+    return s;
+}
+
+static swing_status deliver_start_vat(kern *k, json_t *ev, kern_vat_io *io, kern_crank_info *info,
+                                      swing_err *err)
+{
+    const char *vat = json_string_value(json_object_get(ev, "vatID"));
+    char *text = NULL;
+    bool found, alive;
+    json_t *j;
+    kern_cd vp, vvp;
+    swing_status s;
+    if (!vat) return SWING_CORRUPT(err, "bad startVat event");
+    if ((s = kern_vats_alive(k, vat, &alive, err)) || !alive) return s;
+    if ((s = kern_kv_get(k, &text, &found, err, "%s.vatParameters", vat))) return s;
+    j = found ? json_loads(text, 0, NULL) : NULL;
+    swing_mfree(text);
+    if (!j) return SWING_CORRUPT(err, "vat %s has no valid vatParameters", vat);
+    s = kern_cd_from_json(j, &vp, err);
+    json_decref(j);
+    if (s) return s;
+    s = kern_tr_cd_k2v(k, vat, kern_cd_view(&vp), &vvp, err);
+    kern_cd_free(&vp);
+    if (s) return s;
+    {
+        kern_delivery d;
+        memset(&d, 0, sizeof d);
+        d.type = KERN_D_START_VAT;
+        d.vat_parameters = kern_cd_view(&vvp);
+        io_init(io, k, vat);
+        s = call_worker(k, io, &d, info, err);
+    }
+    kern_cd_free(&vvp);
+    return s;
+}
+
+swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern_crank_info *info,
+                                swing_err *err)
+{
+    json_t *ev = json_loads(json, 0, NULL);
+    const char *type = json_string_value(json_object_get(ev, "type"));
+    swing_status s;
+    info->kind = KERN_CRANK_EMPTY;
+    io_init(io, k, "");
+    if (!type) s = SWING_CORRUPT(err, "bad run-queue event");
+    else if (strcmp(type, "send") == 0) s = deliver_send(k, ev, io, info, err);
+    else if (strcmp(type, "notify") == 0) s = deliver_notify(k, ev, io, info, err);
+    else if (strcmp(type, "startVat") == 0) s = deliver_start_vat(k, ev, io, info, err);
+    else s = SWING_CORRUPT(err, "unknown run-queue event %s", type);
+    if (s == SWING_OK && info->vat_id[0]) info->kind = KERN_CRANK_DELIVERY;
+    json_decref(ev);
+    return s;
+}
+
+swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
+                             kern_crank_info *info, swing_err *err)
+{
+    char (*vrefs)[KERN_VREF_MAX] = swing_calloc(b->n ? b->n : 1, sizeof *vrefs);
+    const char **ptrs = swing_calloc(b->n ? b->n : 1, sizeof *ptrs);
+    swing_status s = vrefs && ptrs ? SWING_OK : SWING_NOMEM(err);
+    for (size_t i = 0; !s && i < b->n; i++) {
+        bool reachable, found;
+        const char *kref = b->krefs[i];
+        s = kern_clist_vref(k, b->vat, kref, vrefs[i], &reachable, &found, err);
+        if (!s && !found) s = swing_err_set(err, SWING_ERR_INTERNAL, "GC of %s unknown to %s", kref, b->vat);
+        ptrs[i] = vrefs[i];
+        if (s) break;
+        if (b->type == KERN_GC_DROP_EXPORT) s = kern_clist_set_reachable(k, b->vat, kref, false, err);
+        else if (b->type == KERN_GC_RETIRE_EXPORT) {
+            s = kern_obj_delete(k, kref, err);
+            if (!s) s = kern_clist_forget(k, b->vat, kref, err);
+        } else s = kern_clist_delete(k, b->vat, kref, err);
+    }
+    if (!s) {
+        kern_delivery d;
+        memset(&d, 0, sizeof d);
+        d.type = b->type == KERN_GC_DROP_EXPORT     ? KERN_D_DROP_EXPORTS
+                 : b->type == KERN_GC_RETIRE_EXPORT ? KERN_D_RETIRE_EXPORTS
+                                                    : KERN_D_RETIRE_IMPORTS;
+        d.vrefs = ptrs;
+        d.nvrefs = b->n;
+        io_init(io, k, b->vat);
+        s = call_worker(k, io, &d, info, err);
+        info->kind = KERN_CRANK_GC_DELIVERY;
+        info->gc_krefs = b->n;
+    }
+    swing_mfree(vrefs);
+    swing_mfree(ptrs);
+    return s;
+}

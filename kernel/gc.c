@@ -1,0 +1,341 @@
+/*
+ * gc.c - persistent gradual GC (DESIGN.md §6.3, seed S4).
+ *
+ *   gc.maybeFree.open      sorted comma-joined krefs, at most 1000
+ *   gc.maybeFree           "<head>,<tail>" of closed chunks gc.maybeFree.<N>
+ *   gc.action.<vat>.<t>.<kref>   one GC action (t: 1 drop, 2 retire export,
+ *                                3 retire import), so byte order is the
+ *                                SwingSet priority order: vat, type, kref
+ *
+ * A crank records krefs whose counts touched zero in RAM; kern_gc_flush
+ * appends them to the open chunk (closing full chunks) at crank end, so a
+ * write is O(chunk). A GC crank pops one chunk and decides each kref late
+ * against current counts (duplicates and stale entries are harmless); krefs
+ * freed by that work land in the set again, so nothing is missed (#9888).
+ * GC deliveries take at most kernel.gcBatch krefs of one (vat, type) group.
+ */
+#include "kernel/kernel_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+
+#define OPEN_KEY "gc.maybeFree.open"
+#define CLOSED_KEY "gc.maybeFree"
+#define ACTION_NS "gc.action."
+
+swing_status kern_gc_maybe_free(kern *k, const char *kref, swing_err *err)
+{
+    return store_overlay_put(&k->maybe_free, swing_str(kref), swing_bytes_of(NULL, 0), false, err);
+}
+
+/* A list of krefs (owned strings). */
+typedef struct kref_list {
+    char **v;
+    size_t n, cap;
+} kref_list;
+
+static void list_free(kref_list *l)
+{
+    for (size_t i = 0; i < l->n; i++) swing_mfree(l->v[i]);
+    swing_mfree(l->v);
+    memset(l, 0, sizeof *l);
+}
+
+static swing_status list_add(kref_list *l, const char *p, size_t n, swing_err *err)
+{
+    char *s;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        char **nv = swing_realloc(l->v, cap * sizeof *nv);
+        if (!nv) return SWING_NOMEM(err);
+        l->v = nv;
+        l->cap = cap;
+    }
+    s = swing_malloc(n + 1);
+    if (!s) return SWING_NOMEM(err);
+    memcpy(s, p, n);
+    s[n] = '\0';
+    l->v[l->n++] = s;
+    return SWING_OK;
+}
+
+static swing_status list_parse(const char *text, kref_list *l, swing_err *err)
+{
+    const char *p = text;
+    while (*p) {
+        const char *c = strchr(p, ',');
+        size_t n = c ? (size_t)(c - p) : strlen(p);
+        swing_status s;
+        if (n == 0 || n >= KERN_ID_MAX) return SWING_CORRUPT(err, "bad maybe-free chunk");
+        if ((s = list_add(l, p, n, err))) return s;
+        p += n + (c ? 1 : 0);
+    }
+    return SWING_OK;
+}
+
+/* Joins l->v[from, to) with commas (caller frees). */
+static char *list_join(const kref_list *l, size_t from, size_t to)
+{
+    size_t len = 1;
+    char *out, *w;
+    for (size_t i = from; i < to; i++) len += strlen(l->v[i]) + 1;
+    out = w = swing_malloc(len);
+    if (!out) return NULL;
+    *w = '\0';
+    for (size_t i = from; i < to; i++) {
+        size_t n = strlen(l->v[i]);
+        if (i > from) *w++ = ',';
+        memcpy(w, l->v[i], n);
+        w += n;
+        *w = '\0';
+    }
+    return out;
+}
+
+static swing_status closed_header(kern *k, uint64_t *h, uint64_t *t, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    unsigned long long a, b;
+    int used = -1;
+    swing_status s = kern_kv_get(k, &v, &found, err, CLOSED_KEY);
+    *h = *t = 0;
+    if (s || !found) return s;
+    if (sscanf(v, "%llu,%llu%n", &a, &b, &used) != 2 || used != (int)strlen(v) || a > b)
+        s = SWING_CORRUPT(err, "bad %s header", CLOSED_KEY);
+    swing_mfree(v);
+    *h = a;
+    *t = b;
+    return s;
+}
+
+static swing_status set_closed_header(kern *k, uint64_t h, uint64_t t, swing_err *err)
+{
+    char v[48];
+    if (h == t) return kern_kv_del(k, err, CLOSED_KEY);
+    snprintf(v, sizeof v, "%" PRIu64 ",%" PRIu64, h, t);
+    return kern_kv_set(k, v, err, CLOSED_KEY);
+}
+
+swing_status kern_gc_flush(kern *k, swing_err *err)
+{
+    kref_list open = {0}, merged = {0};
+    char *text = NULL;
+    bool found;
+    size_t i = 0, done = 0;
+    uint64_t h, t;
+    store_ov_entry *e = store_overlay_first(&k->maybe_free);
+    swing_status s;
+    if (!e) return SWING_OK;
+    s = kern_kv_get(k, &text, &found, err, OPEN_KEY);
+    if (s == SWING_OK && found) s = list_parse(text, &open, err);
+    swing_mfree(text);
+    /* Merge two sorted lists, dropping duplicates. */
+    while (s == SWING_OK && (e || i < open.n)) {
+        int c = !e ? 1 : i == open.n ? -1 : swing_bytes_cmp(store_ov_key(e), swing_str(open.v[i]));
+        if (c <= 0) {
+            s = list_add(&merged, (const char *)e->data, e->klen, err);
+            e = store_overlay_next(e);
+            if (c == 0) i++;
+        } else {
+            s = list_add(&merged, open.v[i], strlen(open.v[i]), err);
+            i++;
+        }
+    }
+    if (s == SWING_OK) s = closed_header(k, &h, &t, err);
+    while (s == SWING_OK && merged.n - done > KERN_MAYBE_FREE_CHUNK) {
+        char *chunk = list_join(&merged, done, done + KERN_MAYBE_FREE_CHUNK);
+        if (!chunk) s = SWING_NOMEM(err);
+        else s = kern_kv_set(k, chunk, err, CLOSED_KEY ".%" PRIu64, t++);
+        swing_mfree(chunk);
+        done += KERN_MAYBE_FREE_CHUNK;
+    }
+    if (s == SWING_OK) s = set_closed_header(k, h, t, err);
+    if (s == SWING_OK) {
+        char *rest = list_join(&merged, done, merged.n);
+        if (!rest) s = SWING_NOMEM(err);
+        else s = kern_kv_set(k, rest, err, OPEN_KEY);
+        swing_mfree(rest);
+    }
+    list_free(&open);
+    list_free(&merged);
+    if (s == SWING_OK) store_overlay_clear(&k->maybe_free);
+    return s;
+}
+
+swing_status kern_gc_pending(kern *k, bool *pending, swing_err *err)
+{
+    uint64_t h, t;
+    swing_status s = closed_header(k, &h, &t, err);
+    *pending = false;
+    if (s) return s;
+    if (h < t) {
+        *pending = true;
+        return SWING_OK;
+    }
+    return kern_kv_has(k, pending, err, OPEN_KEY);
+}
+
+swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const char *kref,
+                                swing_err *err)
+{
+    return kern_kv_set(k, "", err, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
+}
+
+/* Decides one maybe-free kref (reference/kernel-gc.md §2.6). */
+static swing_status decide(kern *k, const char *kref, swing_err *err)
+{
+    uint64_t reach, recog;
+    bool exists, has;
+    char owner[KERN_ID_MAX];
+    swing_status s;
+    if (kern_ids_is_kpromise(kref)) {
+        uint64_t n;
+        if ((s = kern_kv_getu(k, &n, &exists, err, "%s.refCount", kref)) || !exists) return s;
+        return n == 0 ? kern_kp_delete(k, kref, err) : SWING_OK;
+    }
+    if ((s = kern_obj_refs(k, kref, &reach, &recog, &exists, err)) || !exists || reach > 0) return s;
+    if ((s = kern_obj_owner(k, kref, owner, &has, err))) return s;
+    if (has) {
+        bool alive;
+        if ((s = kern_vats_alive(k, owner, &alive, err))) return s;
+        if (alive) {
+            char vref[KERN_VREF_MAX];
+            bool flag, found;
+            if ((s = kern_clist_vref(k, owner, kref, vref, &flag, &found, err))) return s;
+            if (found && flag && (s = kern_gc_add_action(k, owner, KERN_GC_DROP_EXPORT, kref, err)))
+                return s;
+            if (found && recog == 0)
+                return kern_gc_add_action(k, owner, KERN_GC_RETIRE_EXPORT, kref, err);
+            return SWING_OK;
+        }
+        /* Owner terminated: fast-forward the orphaning its cleanup would do. */
+        if ((s = kern_clist_forget(k, owner, kref, err))) return s;
+        if ((s = kern_kv_del(k, err, "%s.owner", kref))) return s;
+    }
+    return recog > 0 ? kern_obj_retire(k, kref, err) : kern_obj_delete(k, kref, err);
+}
+
+swing_status kern_gc_process_chunk(kern *k, size_t *n, swing_err *err)
+{
+    uint64_t h, t;
+    char *text = NULL;
+    bool found;
+    kref_list l = {0};
+    swing_status s = closed_header(k, &h, &t, err);
+    *n = 0;
+    if (s) return s;
+    if (h < t) {
+        s = kern_kv_get(k, &text, &found, err, CLOSED_KEY ".%" PRIu64, h);
+        if (s == SWING_OK && !found) s = SWING_CORRUPT(err, "maybe-free chunk %" PRIu64 " missing", h);
+        if (s == SWING_OK) s = kern_kv_del(k, err, CLOSED_KEY ".%" PRIu64, h);
+        if (s == SWING_OK) s = set_closed_header(k, h + 1, t, err);
+    } else {
+        s = kern_kv_get(k, &text, &found, err, OPEN_KEY);
+        if (s == SWING_OK && found) s = kern_kv_del(k, err, OPEN_KEY);
+    }
+    if (s == SWING_OK && text) s = list_parse(text, &l, err);
+    swing_mfree(text);
+    for (size_t i = 0; s == SWING_OK && i < l.n; i++) s = decide(k, l.v[i], err);
+    *n = l.n;
+    list_free(&l);
+    return s;
+}
+
+/* Parses gc.action.<vat>.<t>.<kref>. */
+static bool parse_action(swing_bytes key, char vat[KERN_ID_MAX], int *t, char kref[KERN_ID_MAX])
+{
+    char buf[128], *p, *d1, *d2;
+    size_t nl = strlen(ACTION_NS);
+    if (key.len <= nl || key.len - nl >= sizeof buf) return false;
+    memcpy(buf, key.ptr + nl, key.len - nl);
+    buf[key.len - nl] = '\0';
+    p = buf;
+    d1 = strchr(p, '.');
+    if (!d1 || (size_t)(d1 - p) >= KERN_ID_MAX) return false;
+    d2 = strchr(d1 + 1, '.');
+    if (!d2 || d2 != d1 + 2 || d1[1] < '1' || d1[1] > '3') return false;
+    *d1 = '\0';
+    strcpy(vat, p);
+    *t = d1[1] - '0';
+    if (!kern_ids_kref_valid(d2 + 1)) return false;
+    strcpy(kref, d2 + 1);
+    return true;
+}
+
+static swing_status survives(kern *k, const char *vat, int t, const char *kref, bool *ok,
+                             swing_err *err)
+{
+    uint64_t reach, recog;
+    bool exists, found, flag, alive;
+    char vref[KERN_VREF_MAX];
+    swing_status s = kern_vats_alive(k, vat, &alive, err);
+    *ok = false;
+    if (s || !alive) return s;
+    if ((s = kern_clist_vref(k, vat, kref, vref, &flag, &found, err)) || !found) return s;
+    if (t == KERN_GC_RETIRE_IMPORT) {
+        *ok = true;
+        return SWING_OK;
+    }
+    if ((s = kern_obj_refs(k, kref, &reach, &recog, &exists, err)) || !exists || reach > 0) return s;
+    *ok = t == KERN_GC_DROP_EXPORT ? flag : recog == 0;
+    return SWING_OK;
+}
+
+static swing_status gc_batch_size(kern *k, uint64_t *n, swing_err *err)
+{
+    bool found;
+    swing_status s = kern_kv_getu(k, n, &found, err, "kernel.gcBatch");
+    if (s == SWING_OK && (!found || *n == 0)) *n = KERN_DEFAULT_GC_BATCH;
+    return s;
+}
+
+swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err *err)
+{
+    uint64_t limit, examined = 0;
+    swing_buf cur = {0};
+    swing_status s = gc_batch_size(k, &limit, err);
+    memset(b, 0, sizeof *b);
+    *any = false;
+    if (s) return s;
+    b->krefs = swing_calloc(limit, sizeof *b->krefs);
+    if (!b->krefs) return SWING_NOMEM(err);
+    for (;;) {
+        swing_buf next = {0};
+        bool found, ok;
+        char vat[KERN_ID_MAX], kref[KERN_ID_MAX];
+        int t;
+        s = store_next_key(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(ACTION_NS), &next,
+                           &found, err);
+        swing_buf_free(&cur);
+        cur = next;
+        if (s || !found || !swing_bytes_has_prefix(swing_buf_view(&next), swing_str(ACTION_NS)))
+            break;
+        if (!parse_action(swing_buf_view(&next), vat, &t, kref)) {
+            s = SWING_CORRUPT(err, "bad GC action key");
+            break;
+        }
+        if (b->n > 0 && (strcmp(vat, b->vat) != 0 || t != (int)b->type)) break; /* group done */
+        if (b->n == limit || examined == 4 * limit) break;
+        *any = true;
+        examined++;
+        if ((s = survives(k, vat, t, kref, &ok, err))) break;
+        if ((s = store_delete(k->st, swing_buf_view(&next), err))) break;
+        if (!ok) continue;
+        strcpy(b->vat, vat);
+        b->type = (kern_gc_type)t;
+        strcpy(b->krefs[b->n++], kref);
+    }
+    swing_buf_free(&cur);
+    if (s) kern_gc_batch_free(b);
+    return s;
+}
+
+void kern_gc_batch_free(kern_gc_batch *b)
+{
+    swing_mfree(b->krefs);
+    memset(b, 0, sizeof *b);
+}

@@ -1,0 +1,314 @@
+/*
+ * kernel.c - the kernel handle and its host-facing operations: open/close,
+ * genesis from a JSON config (static vats, bootstrap), host sends to a vat
+ * root, promise inspection, holds, host-requested termination.
+ */
+#include "kernel/kernel_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+
+#define KERN_SCHEMA "1"
+#define NAME_MAX_LEN 32
+
+swing_status kern_open(store *st, const kern_options *opt, kern **out, swing_err *err)
+{
+    kern *k;
+    char *v = NULL;
+    bool found;
+    swing_status s;
+    *out = NULL;
+    k = swing_calloc(1, sizeof *k);
+    if (!k) return SWING_NOMEM(err);
+    k->st = st;
+    if (opt) {
+        k->raw = opt->raw_vats;
+        k->nraw = opt->nraw;
+        k->gc_batch_default = opt->gc_batch;
+    }
+    for (size_t i = 0; i < k->nraw; i++) {
+        if (!k->raw[i].name || !k->raw[i].dispatch) {
+            swing_mfree(k);
+            return swing_err_set(err, SWING_ERR_INVALID, "raw vat %zu lacks a name or dispatch", i);
+        }
+    }
+    store_overlay_init(&k->maybe_free);
+    s = kern_kv_get(k, &v, &found, err, "kernel.version");
+    if (s == SWING_OK && found && strcmp(v, KERN_SCHEMA) != 0)
+        s = SWING_CORRUPT(err, "kernel state has schema %.20s, expected %s", v, KERN_SCHEMA);
+    swing_mfree(v);
+    if (s) {
+        kern_close(k);
+        return s;
+    }
+    *out = k;
+    return SWING_OK;
+}
+
+void kern_close(kern *k)
+{
+    if (!k) return;
+    if (k->in_crank) kern_crank_abort(k, NULL);
+    while (k->nworkers) kern_vats_evict(k, k->workers[0].vat_id);
+    swing_mfree(k->workers);
+    store_overlay_clear(&k->maybe_free);
+    swing_mfree(k);
+}
+
+bool kern_initialized(kern *k)
+{
+    bool found = false;
+    return kern_kv_has(k, &found, NULL, "kernel.version") == SWING_OK && found;
+}
+
+static bool name_valid(const char *n)
+{
+    size_t i = 0;
+    for (; n[i]; i++) {
+        char c = n[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-') || i >= NAME_MAX_LEN)
+            return false;
+    }
+    return i > 0;
+}
+
+static swing_status check_config(const json_t *cfg, swing_err *err)
+{
+    const json_t *vats = json_object_get(cfg, "vats"), *gcb = json_object_get(cfg, "gcBatch");
+    const char *boot = json_string_value(json_object_get(cfg, "bootstrap"));
+    const char *name, *key;
+    json_t *v, *x;
+    if (!json_is_object(cfg)) return swing_err_set(err, SWING_ERR_INVALID, "config must be an object");
+    json_object_foreach((json_t *)cfg, key, x) {
+        if (strcmp(key, "vats") && strcmp(key, "bootstrap") && strcmp(key, "gcBatch"))
+            return swing_err_set(err, SWING_ERR_INVALID, "config: unknown field \"%.40s\"", key);
+    }
+    if (!json_is_object(vats) || json_object_size(vats) == 0)
+        return swing_err_set(err, SWING_ERR_INVALID, "config: \"vats\" must be a non-empty object");
+    if (json_object_get(cfg, "bootstrap") && (!boot || !json_object_get(vats, boot)))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: bootstrap must name a vat");
+    if (gcb && (!json_is_integer(gcb) || json_integer_value(gcb) < 1 || json_integer_value(gcb) > 100000))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: gcBatch must be 1..100000");
+    json_object_foreach((json_t *)vats, name, v) {
+        const char *src = json_string_value(json_object_get(v, "source"));
+        if (!name_valid(name))
+            return swing_err_set(err, SWING_ERR_INVALID, "config: bad vat name \"%.40s\"", name);
+        if (!json_is_object(v) || !src)
+            return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s needs a source", name);
+        json_object_foreach(v, key, x) {
+            bool ok = (strcmp(key, "source") == 0) || strcmp(key, "parameters") == 0 ||
+                      ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0) &&
+                       json_is_boolean(x));
+            if (!ok)
+                return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad field \"%.40s\"", name, key);
+        }
+    }
+    return SWING_OK;
+}
+
+static int str_cmp(const void *a, const void *b)
+{
+    return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
+/* bootstrap(vats): #["bootstrap",[{"name":"$i.Alleged: root",...}]] */
+static swing_status queue_bootstrap(kern *k, const char *boot_root, const char **names,
+                                    char (*roots)[KERN_ID_MAX], size_t n, swing_err *err)
+{
+    json_t *rec = json_object(), *body;
+    char *text = NULL, *b = NULL, kpid[KERN_ID_MAX];
+    const char **slots = swing_calloc(n ? n : 1, sizeof *slots);
+    swing_status s = rec && slots ? SWING_OK : SWING_NOMEM(err);
+    for (size_t i = 0; !s && i < n; i++) {
+        char ref[48];
+        snprintf(ref, sizeof ref, "$%zu.Alleged: root", i);
+        if (json_object_set_new(rec, names[i], json_string(ref))) s = SWING_NOMEM(err);
+        slots[i] = roots[i];
+    }
+    body = s ? NULL : json_pack("[s[O]]", "bootstrap", rec);
+    text = body ? kern_json_dump(body) : NULL;
+    json_decref(body);
+    json_decref(rec);
+    if (!s && text && (b = swing_malloc(strlen(text) + 2))) {
+        kern_capdata ma;
+        b[0] = '#';
+        strcpy(b + 1, text);
+        ma.body = b;
+        ma.slots = slots;
+        ma.nslots = n;
+        s = kern_kp_create(k, "", KERN_POLICY_PANIC, kpid, err);
+        if (!s) s = kern_kv_set(k, "", err, "kernel.hold.%s", kpid);
+        if (!s) s = kern_kp_incref(k, kpid, err);
+        if (!s) s = kern_kv_set(k, kpid, err, "kernel.bootstrapResult");
+        if (!s) s = kern_queue_send(k, KERN_ACCEPTANCE, boot_root, ma, kpid, err);
+    } else if (!s) {
+        s = SWING_NOMEM(err);
+    }
+    free(text);
+    swing_mfree(b);
+    swing_mfree(slots);
+    return s;
+}
+
+static swing_status genesis(kern *k, const json_t *cfg, swing_err *err)
+{
+    const json_t *vats = json_object_get(cfg, "vats"), *gcb = json_object_get(cfg, "gcBatch");
+    const char *boot = json_string_value(json_object_get(cfg, "bootstrap"));
+    size_t n = json_object_size(vats), i = 0, boot_i = 0;
+    const char **names = swing_calloc(n, sizeof *names);
+    char (*roots)[KERN_ID_MAX] = swing_calloc(n, sizeof *roots);
+    json_t *list = json_array(), *v;
+    const char *name;
+    char *text = NULL;
+    swing_status s = names && roots && list ? SWING_OK : SWING_NOMEM(err);
+    uint64_t batch = gcb ? (uint64_t)json_integer_value(gcb)
+                         : (k->gc_batch_default ? k->gc_batch_default : KERN_DEFAULT_GC_BATCH);
+    if (!s) {
+        json_object_foreach((json_t *)vats, name, v) names[i++] = name;
+        qsort(names, n, sizeof *names, str_cmp); /* byte order, whatever the file order */
+    }
+    if (!s) s = kern_kv_set(k, KERN_SCHEMA, err, "kernel.version");
+    if (!s) s = kern_kv_setu(k, batch, err, "kernel.gcBatch");
+    for (i = 0; !s && i < n; i++) {
+        char vat[KERN_ID_MAX];
+        s = kern_vats_create(k, names[i], json_object_get(vats, names[i]), NULL, vat, roots[i], err);
+        if (!s && json_array_append_new(list, json_string(names[i]))) s = SWING_NOMEM(err);
+        if (boot && strcmp(names[i], boot) == 0) boot_i = i;
+    }
+    if (!s && (text = kern_json_dump(list)) == NULL) s = SWING_NOMEM(err);
+    if (!s) s = kern_kv_set(k, text, err, "vat.names");
+    if (!s && boot) s = queue_bootstrap(k, roots[boot_i], names, roots, n, err);
+    free(text);
+    json_decref(list);
+    swing_mfree(names);
+    swing_mfree(roots);
+    return s;
+}
+
+swing_status kern_init(kern *k, const char *config, size_t len, swing_err *err)
+{
+    json_error_t je;
+    json_t *cfg;
+    swing_status s = kern_panicked(k, err);
+    if (s) return s;
+    if (kern_initialized(k)) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "kernel already initialized");
+    cfg = json_loadb(config ? config : "", config ? len : 0, JSON_REJECT_DUPLICATES, &je);
+    if (!cfg) return swing_err_set(err, SWING_ERR_INVALID, "config: %s (line %d)", je.text, je.line);
+    s = check_config(cfg, err);
+    if (!s) s = kern_crank_begin(k, err);
+    if (!s) {
+        s = genesis(k, cfg, err);
+        if (s) kern_crank_abort(k, NULL);
+        else s = kern_crank_end(k, err);
+    }
+    json_decref(cfg);
+    return s;
+}
+
+swing_status kern_vat_id(kern *k, const char *vat_name, char vat_id[24], bool *found, swing_err *err)
+{
+    char *v = NULL;
+    swing_status s;
+    vat_id[0] = '\0';
+    *found = false;
+    if (!vat_name || !name_valid(vat_name)) return swing_err_set(err, SWING_ERR_INVALID, "bad vat name");
+    s = kern_kv_get(k, &v, found, err, "vat.name.%s", vat_name);
+    if (s == SWING_OK && *found) snprintf(vat_id, 24, "%s", v);
+    swing_mfree(v);
+    return s;
+}
+
+/* Runs fn inside its own crank; aborts the crank when fn fails. */
+static swing_status in_crank(kern *k, swing_status s, swing_err *err)
+{
+    if (s) {
+        kern_crank_abort(k, NULL);
+        return s;
+    }
+    return kern_crank_end(k, err);
+}
+
+swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method,
+                               const char *args_body, char kpid[24], swing_err *err)
+{
+    char vat[KERN_ID_MAX], root[KERN_ID_MAX], *body = NULL;
+    bool found, alive;
+    swing_status s;
+    json_t *args;
+    kpid[0] = '\0';
+    if (!method) return swing_err_set(err, SWING_ERR_INVALID, "no method");
+    if ((s = kern_vat_id(k, vat_name, vat, &found, err))) return s;
+    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    args = json_loads(args_body ? args_body : "[]", 0, NULL);
+    if (!json_is_array(args)) {
+        json_decref(args);
+        return swing_err_set(err, SWING_ERR_INVALID, "args must be a JSON array of plain data");
+    }
+    s = kern_cd_methargs_plain(method, args, &body, err);
+    json_decref(args);
+    if (s || (s = kern_crank_begin(k, err))) {
+        swing_mfree(body);
+        return s;
+    }
+    s = kern_vats_alive(k, vat, &alive, err);
+    if (!s && !alive) s = swing_err_set(err, SWING_ERR_USER, "vat %s is terminated", vat_name);
+    if (!s) s = kern_clist_kref(k, vat, "o+0", root, &found, err);
+    if (!s && !found) s = SWING_CORRUPT(err, "vat %s has no root", vat);
+    if (!s) s = kern_kp_create(k, "", KERN_POLICY_IGNORE, kpid, err);
+    if (!s) s = kern_kv_set(k, "", err, "kernel.hold.%s", kpid);
+    if (!s) s = kern_kp_incref(k, kpid, err);
+    if (!s) {
+        kern_capdata ma = {body, NULL, 0};
+        s = kern_queue_send(k, KERN_ACCEPTANCE, root, ma, kpid, err);
+    }
+    swing_mfree(body);
+    if (s) kpid[0] = '\0';
+    return in_crank(k, s, err);
+}
+
+swing_status kern_promise_status(kern *k, const char *kpid, kern_promise_state *state,
+                                 swing_buf *body, swing_err *err)
+{
+    swing_status s;
+    if (body) body->ptr = NULL, body->len = 0;
+    if (!kpid || !kern_ids_kref_valid(kpid) || !kern_ids_is_kpromise(kpid))
+        return swing_err_set(err, SWING_ERR_INVALID, "not a kpid");
+    if ((s = kern_kp_state(k, kpid, state, NULL, err))) return s;
+    if (body && (*state == KERN_PROMISE_FULFILLED || *state == KERN_PROMISE_REJECTED)) {
+        kern_cd d;
+        if ((s = kern_kp_data(k, kpid, &d, err))) return s;
+        body->ptr = (uint8_t *)d.body;
+        body->len = strlen(d.body);
+        d.body = NULL;
+        kern_cd_free(&d);
+    }
+    return SWING_OK;
+}
+
+swing_status kern_release(kern *k, const char *kref, swing_err *err)
+{
+    bool held;
+    swing_status s;
+    if (!kref || !kern_ids_kref_valid(kref)) return swing_err_set(err, SWING_ERR_INVALID, "not a kref");
+    if ((s = kern_kv_has(k, &held, err, "kernel.hold.%s", kref))) return s;
+    if (!held) return swing_err_set(err, SWING_ERR_INVALID, "%s is not held", kref);
+    if ((s = kern_crank_begin(k, err))) return s;
+    s = kern_kv_del(k, err, "kernel.hold.%s", kref);
+    if (!s) s = kern_refs_decref(k, kref, err);
+    return in_crank(k, s, err);
+}
+
+swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reason, swing_err *err)
+{
+    char vat[KERN_ID_MAX];
+    bool found;
+    swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
+    if (s) return s;
+    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if ((s = kern_crank_begin(k, err))) return s;
+    s = kern_vats_terminate(k, vat, reason ? reason : "terminated by the host", err);
+    return in_crank(k, s, err);
+}

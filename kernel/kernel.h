@@ -1,0 +1,111 @@
+/*
+ * kernel.h - the contract of the libswing kernel (DESIGN.md §5, §6): vats,
+ * c-lists, queues, promises, refcounts and persistent gradual GC over the
+ * store. All durable state is in the store (schema: kernel/SCHEMA.md); the
+ * handle holds only vat workers and per-crank scratch. The host owns the
+ * store and its block commits; the kernel owns cranks.
+ */
+#ifndef LIBSWING_KERNEL_KERNEL_H
+#define LIBSWING_KERNEL_KERNEL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "base/err.h"
+#include "kernel/vatproto.h"
+#include "store/store.h"
+
+typedef struct kern kern;
+
+/* A raw C vat: its dispatch function is the whole vat. `user` is passed back;
+ * the vat ID tells instances apart. Registered by name at kern_open. */
+typedef swing_status (*kern_raw_dispatch)(void *user, kern_vat_io *io, const kern_delivery *d,
+                                          kern_delivery_result *r);
+typedef struct kern_raw_vat {
+    const char *name;           /* referenced as {"source":"raw:<name>"} in config */
+    kern_raw_dispatch dispatch; /* must not be NULL */
+    void *user;                 /* passed to dispatch */
+} kern_raw_vat;
+
+typedef struct kern_options {
+    const kern_raw_vat *raw_vats; /* registry of raw C vats (borrowed; must outlive kern) */
+    size_t nraw;
+    uint32_t gc_batch;            /* max krefs per GC delivery at genesis (0: 500) */
+} kern_options;
+
+/* Opens the kernel over an open store (which must outlive the kernel).
+ * Errors: CORRUPT (stored kernel state of another schema), NOMEM. */
+swing_status kern_open(store *st, const kern_options *opt, kern **out, swing_err *err);
+void kern_close(kern *k);
+
+/* Genesis from a JSON config (see docs/kernel.md):
+ *   {"bootstrap":"name", "vats":{"name":{"source":"raw:x","parameters":{...},
+ *    "critical":false,"enablePipelining":false}}, "gcBatch":500}
+ * Creates static vats, queues their startVat and the bootstrap message
+ * bootstrap(vats) to the bootstrap vat's root, in one crank.
+ * Errors: INVALID (bad config), OUT_OF_ORDER (already initialized). */
+swing_status kern_init(kern *k, const char *config, size_t len, swing_err *err);
+bool kern_initialized(kern *k);
+
+/* ===== running ===== */
+
+typedef enum kern_crank_kind {
+    KERN_CRANK_ROUTING = 1,     /* an acceptance-queue event was routed */
+    KERN_CRANK_DELIVERY = 2,    /* a message, notify or startVat was delivered */
+    KERN_CRANK_GC = 3,          /* maybe-free krefs processed, no delivery */
+    KERN_CRANK_GC_DELIVERY = 4, /* dropExports / retireExports / retireImports */
+    KERN_CRANK_EMPTY = 5        /* nothing delivered (splat, skipped notify) */
+} kern_crank_kind;
+
+typedef struct kern_crank_info {
+    kern_crank_kind kind;
+    char vat_id[24];      /* vat delivered to, "" if none */
+    uint64_t computrons;  /* reported by the vat */
+    bool vat_failed;      /* the vat was terminated by this crank */
+    size_t gc_krefs;      /* krefs in a GC delivery, or processed by a GC crank */
+} kern_crank_info;
+
+/* Called after every crank; return false to stop the run. The crank that
+ * stopped the run is complete. */
+typedef bool (*kern_policy_fn)(void *ctx, const kern_crank_info *info);
+
+/* Runs one crank. *did is false when there was no work. */
+swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err);
+/* Runs cranks until no work is left or the policy says stop (policy may be
+ * NULL: run to quiescence). *cranks (may be NULL) = cranks run. */
+swing_status kern_run(kern *k, kern_policy_fn policy, void *ctx, uint64_t *cranks,
+                      swing_err *err);
+
+/* ===== host access ===== */
+
+/* Queues method(args) to a named vat's root object in its own crank; the
+ * result promise is held by the kernel (+1) until kern_release. kpid gets
+ * its name. args: smallcaps capdata whose slots are krefs. */
+swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method,
+                               const char *args_body, char kpid[24], swing_err *err);
+
+typedef enum kern_promise_state {
+    KERN_PROMISE_UNKNOWN = 0,
+    KERN_PROMISE_UNRESOLVED = 1,
+    KERN_PROMISE_FULFILLED = 2,
+    KERN_PROMISE_REJECTED = 3
+} kern_promise_state;
+
+/* State and, if settled, resolution body (caller frees) of a promise. */
+swing_status kern_promise_status(kern *k, const char *kpid, kern_promise_state *state,
+                                 swing_buf *body, swing_err *err);
+/* Drops the kernel's hold on a kref taken by kern_queue_to_vat / genesis. */
+swing_status kern_release(kern *k, const char *kref, swing_err *err);
+
+/* Terminates a vat (host request), in its own crank. */
+swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reason,
+                                swing_err *err);
+
+/* The vat ID of a named vat. found false if none. */
+swing_status kern_vat_id(kern *k, const char *vat_name, char vat_id[24], bool *found,
+                         swing_err *err);
+
+/* The sticky panic, if any (SWING_ERR_PANIC with its message). */
+swing_status kern_panicked(const kern *k, swing_err *err);
+
+#endif /* LIBSWING_KERNEL_KERNEL_H */

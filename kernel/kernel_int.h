@@ -1,0 +1,266 @@
+/*
+ * kernel_int.h - the kernel handle and the helpers shared by the kernel/ sources
+ * only. Grouped by the file that implements them; each group's prefix names
+ * its file (kern_kv_ -> kv.c, kern_obj_ -> objects.c, ...).
+ */
+#ifndef LIBSWING_KERNEL_KERNEL_INT_H
+#define LIBSWING_KERNEL_KERNEL_INT_H
+
+#include <jansson.h>
+
+#include "kernel/kernel.h"
+#include "store/keys.h"
+#include "store/overlay.h"
+
+#define KERN_ID_MAX 24       /* koNN, kpNN, vNN, o+NN ... plus NUL */
+#define KERN_VREF_MAX 72     /* longest vref accepted from a vat, plus NUL */
+#define KERN_MAYBE_FREE_CHUNK 1000u
+#define KERN_DEFAULT_GC_BATCH 500u
+
+typedef struct kern_worker {
+    char vat_id[KERN_ID_MAX];   /* whose worker */
+    const kern_vat_ops *ops;    /* worker kind */
+    void *self;                 /* worker instance */
+} kern_worker;
+
+struct kern {
+    store *st;                   /* borrowed; outlives the kernel */
+    const kern_raw_vat *raw;     /* registry of raw C vats (borrowed) */
+    size_t nraw;
+    uint32_t gc_batch_default;   /* from options, used at genesis */
+    kern_worker *workers;        /* online workers */
+    size_t nworkers, capworkers;
+    store_overlay maybe_free;    /* krefs touched this crank (RAM, per crank) */
+    bool in_crank;               /* a kernel crank is open */
+    swing_err panic;             /* sticky kernel panic; code OK if none */
+};
+
+/* ===== kv.c: typed kv access with printf-formatted keys ===== */
+swing_status kern_kv_get(kern *k, char **val, bool *found, swing_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+swing_status kern_kv_getu(kern *k, uint64_t *v, bool *found, swing_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+swing_status kern_kv_set(kern *k, const char *val, swing_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+swing_status kern_kv_setu(kern *k, uint64_t v, swing_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+swing_status kern_kv_del(kern *k, swing_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+swing_status kern_kv_has(kern *k, bool *found, swing_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+/* Deletes every key starting with prefix; returns how many in *n. */
+swing_status kern_kv_del_prefix(kern *k, const char *prefix, uint64_t *n, swing_err *err);
+/* Allocates the next number of counter key `name` (starting at `first`). */
+swing_status kern_kv_next_id(kern *k, const char *name, uint64_t first, uint64_t *id,
+                             swing_err *err);
+
+/* ===== ids.c: kref and vref forms ===== */
+bool kern_ids_is_kobj(const char *kref);
+bool kern_ids_is_kpromise(const char *kref);
+bool kern_ids_kref_valid(const char *kref);
+/* Parses a vref: *type 'o' or 'p', *exported true for '+'. False if malformed. */
+bool kern_ids_vref_parse(const char *vref, char *type, bool *exported);
+
+/* ===== capdata.c: owned capdata and its canonical JSON ===== */
+typedef struct kern_cd {
+    char *body;    /* owned, NUL-terminated */
+    char **slots;  /* owned strings */
+    size_t nslots;
+} kern_cd;
+void kern_cd_free(kern_cd *cd);
+kern_capdata kern_cd_view(const kern_cd *cd);
+json_t *kern_cd_to_json(kern_capdata cd);
+/* Parses {"body":s,"slots":[s...]}; INVALID on anything else. */
+swing_status kern_cd_from_json(const json_t *j, kern_cd *out, swing_err *err);
+/* Canonical JSON text of j (sorted keys, compact); caller frees with free(). */
+char *kern_json_dump(const json_t *j);
+/* Smallcaps error body for a rejection: #{"#error":msg,"name":"Error"}. */
+swing_status kern_cd_error(const char *msg, kern_cd *out, swing_err *err);
+/* Smallcaps methargs #[method,[args]] from plain JSON args (caller frees). */
+swing_status kern_cd_methargs_plain(const char *method, const json_t *args, char **body,
+                                    swing_err *err);
+/* The method name of smallcaps methargs #["method",[...]] (caller frees), or NULL. */
+char *kern_cd_method(const char *body);
+
+/* ===== objects.c: kernel objects and their two refcounts ===== */
+swing_status kern_obj_create(kern *k, const char *owner, char kref[KERN_ID_MAX], swing_err *err);
+swing_status kern_obj_refs(kern *k, const char *kref, uint64_t *reach, uint64_t *recog,
+                           bool *exists, swing_err *err);
+/* Adds dreach / drecog (each -1, 0 or +1); a decrement that leaves either
+ * count at 0 records the object as maybe-free. */
+swing_status kern_obj_change(kern *k, const char *kref, int dreach, int drecog, swing_err *err);
+swing_status kern_obj_incref(kern *k, const char *kref, bool reachable, swing_err *err);
+swing_status kern_obj_decref(kern *k, const char *kref, bool reachable, swing_err *err);
+/* Owner vat ID; *has false when orphaned or the object is gone. */
+swing_status kern_obj_owner(kern *k, const char *kref, char owner[KERN_ID_MAX], bool *has,
+                            swing_err *err);
+/* The owner only if alive (not terminated). */
+swing_status kern_obj_live_owner(kern *k, const char *kref, char owner[KERN_ID_MAX], bool *has,
+                                 swing_err *err);
+swing_status kern_obj_delete(kern *k, const char *kref, swing_err *err);
+/* Abandons an object: owner and the owner's c-list entry go; it stays known. */
+swing_status kern_obj_orphan(kern *k, const char *kref, swing_err *err);
+/* Queues retireImport actions for every vat importing kref, then deletes it. */
+swing_status kern_obj_retire(kern *k, const char *kref, swing_err *err);
+
+/* ===== promises.c: kernel promises ===== */
+typedef enum kern_kp_policy { KERN_POLICY_IGNORE = 0, KERN_POLICY_PANIC = 1 } kern_kp_policy;
+swing_status kern_kp_create(kern *k, const char *decider, kern_kp_policy policy,
+                            char kpid[KERN_ID_MAX], swing_err *err);
+swing_status kern_kp_incref(kern *k, const char *kpid, swing_err *err);
+swing_status kern_kp_decref(kern *k, const char *kpid, swing_err *err);
+/* State; decider ("" if none) for unresolved promises. */
+swing_status kern_kp_state(kern *k, const char *kpid, kern_promise_state *state,
+                           char decider[KERN_ID_MAX], swing_err *err);
+swing_status kern_kp_set_decider(kern *k, const char *kpid, const char *decider, swing_err *err);
+swing_status kern_kp_subscribe(kern *k, const char *kpid, const char *vat, swing_err *err);
+/* Appends a message JSON to the promise's queue (refcounts move with it). */
+swing_status kern_kp_enqueue(kern *k, const char *kpid, const char *msg_json, swing_err *err);
+/* Moves every queued message back to the acceptance queue. */
+swing_status kern_kp_requeue(kern *k, const char *kpid, swing_err *err);
+/* Settles kpid: notifies subscribers, increfs data slots, requeues messages.
+ * REQUIRES: unresolved; the caller checked the decider. */
+swing_status kern_kp_resolve(kern *k, const char *kpid, bool rejected, kern_capdata data,
+                             swing_err *err);
+/* Resolution data of a settled promise (caller frees). */
+swing_status kern_kp_data(kern *k, const char *kpid, kern_cd *data, swing_err *err);
+/* Deletes a promise record (refcount reached 0), releasing its data slots. */
+swing_status kern_kp_delete(kern *k, const char *kpid, swing_err *err);
+
+/* ===== refs.c: counting references held by capdata and krefs ===== */
+swing_status kern_refs_incref(kern *k, const char *kref, swing_err *err);
+swing_status kern_refs_decref(kern *k, const char *kref, swing_err *err);
+swing_status kern_refs_incref_cd(kern *k, kern_capdata cd, swing_err *err);
+swing_status kern_refs_decref_cd(kern *k, kern_capdata cd, swing_err *err);
+
+/* ===== clist.c: per-vat c-lists ===== */
+swing_status kern_clist_vref(kern *k, const char *vat, const char *kref, char vref[KERN_VREF_MAX],
+                             bool *reachable, bool *found, swing_err *err);
+swing_status kern_clist_kref(kern *k, const char *vat, const char *vref, char kref[KERN_ID_MAX],
+                             bool *found, swing_err *err);
+/* Writes both directions with flag `_`; counts as an import's recognizable
+ * (objects) or +1 (promises) when `count`. */
+swing_status kern_clist_add(kern *k, const char *vat, const char *kref, const char *vref,
+                            swing_err *err);
+/* Sets the flag; an import going _->R gains reachable, R->_ loses it. */
+swing_status kern_clist_set_reachable(kern *k, const char *vat, const char *kref, bool reachable,
+                                      swing_err *err);
+/* Clears the flag, releases the counts, deletes both keys. */
+swing_status kern_clist_delete(kern *k, const char *vat, const char *kref, swing_err *err);
+/* Deletes both keys with no count change (exports being retired/orphaned). */
+swing_status kern_clist_forget(kern *k, const char *vat, const char *kref, swing_err *err);
+
+/* ===== translate.c: vat <-> kernel references ===== */
+typedef enum kern_tr_use {
+    KERN_TR_ACCESS = 0,  /* send/resolve/exit: imports must be reachable */
+    KERN_TR_RESULT = 1   /* a send's result: a new or vat-decided promise */
+} kern_tr_use;
+swing_status kern_tr_v2k(kern *k, const char *vat, const char *vref, kern_tr_use use,
+                         char kref[KERN_ID_MAX], swing_err *err);
+swing_status kern_tr_k2v(kern *k, const char *vat, const char *kref, char vref[KERN_VREF_MAX],
+                         swing_err *err);
+/* Translates capdata slots; the result owns its strings. */
+swing_status kern_tr_cd_v2k(kern *k, const char *vat, kern_capdata in, kern_cd *out, swing_err *err);
+swing_status kern_tr_cd_k2v(kern *k, const char *vat, kern_capdata in, kern_cd *out, swing_err *err);
+
+/* ===== queue.c: acceptance and run queues ===== */
+#define KERN_ACCEPTANCE "acceptanceQueue"
+#define KERN_RUN "runQueue"
+swing_status kern_queue_push(kern *k, const char *queue, const char *event_json, swing_err *err);
+/* Pops the head; *json NULL when empty (caller frees with swing_mfree). */
+swing_status kern_queue_pop(kern *k, const char *queue, char **json, swing_err *err);
+swing_status kern_queue_length(kern *k, const char *queue, uint64_t *len, swing_err *err);
+/* Builds and pushes a send event {target, methargs, result}. */
+swing_status kern_queue_send(kern *k, const char *queue, const char *target, kern_capdata methargs,
+                             const char *result, swing_err *err);
+swing_status kern_queue_notify(kern *k, const char *vat, const char *kpid, swing_err *err);
+
+/* ===== gc.c: maybe-free set, GC processing, GC actions ===== */
+typedef enum kern_gc_type {
+    KERN_GC_DROP_EXPORT = 1,
+    KERN_GC_RETIRE_EXPORT = 2,
+    KERN_GC_RETIRE_IMPORT = 3
+} kern_gc_type;
+/* Records a kref whose counts may have reached zero (RAM, this crank). */
+swing_status kern_gc_maybe_free(kern *k, const char *kref, swing_err *err);
+/* End of crank: appends this crank's candidates to the persistent set. */
+swing_status kern_gc_flush(kern *k, swing_err *err);
+swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const char *kref,
+                                swing_err *err);
+/* True if a maybe-free chunk waits. */
+swing_status kern_gc_pending(kern *k, bool *pending, swing_err *err);
+/* Pops and processes one chunk; *n = krefs examined. */
+swing_status kern_gc_process_chunk(kern *k, size_t *n, swing_err *err);
+/* Selects the next GC delivery: *nkrefs 0 when no action survived (the
+ * consumed actions are still removed). *any false when no action exists. */
+typedef struct kern_gc_batch {
+    char vat[KERN_ID_MAX];
+    kern_gc_type type;
+    char (*krefs)[KERN_ID_MAX];  /* owned, sorted */
+    size_t n;
+} kern_gc_batch;
+swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err *err);
+void kern_gc_batch_free(kern_gc_batch *b);
+
+/* ===== vats.c: vat records, workers, termination ===== */
+swing_status kern_vats_alive(kern *k, const char *vat, bool *alive, swing_err *err);
+swing_status kern_vats_pipelining(kern *k, const char *vat, bool *on, swing_err *err);
+swing_status kern_vats_worker(kern *k, const char *vat, kern_worker **w, swing_err *err);
+void kern_vats_evict(kern *k, const char *vat);
+/* Logical death: marks terminated, rejects promises it decides, evicts the
+ * worker; a critical vat panics the kernel instead of going on. */
+swing_status kern_vats_terminate(kern *k, const char *vat, const char *reason, swing_err *err);
+/* Creates a vat record from a config entry and queues its startVat; *root
+ * receives its root kref (held by the kernel). vatParameters come from
+ * `params` (kernel-side capdata; each slot is retained +1) or, when NULL,
+ * from the plain-data cfg "parameters". */
+swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
+                              const kern_capdata *params, char vat[KERN_ID_MAX],
+                              char root[KERN_ID_MAX], swing_err *err);
+/* Number of vats ever created (vat.nextID - 1). */
+swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err);
+
+/* ===== crank.c: kernel crank framing ===== */
+swing_status kern_crank_begin(kern *k, swing_err *err);
+swing_status kern_crank_end(kern *k, swing_err *err);
+swing_status kern_crank_abort(kern *k, swing_err *err);
+/* Records a panic (sticky) and returns SWING_ERR_PANIC. */
+swing_status kern_crank_panic(kern *k, swing_err *err, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ===== deliver.c / syscall.c / route.c ===== */
+struct kern_vat_io {
+    kern *k;
+    char vat[KERN_ID_MAX];  /* the vat being delivered to */
+    bool pipelining;        /* vat option enablePipelining */
+    bool failed;            /* an illegal syscall happened */
+    bool exited;            /* syscall.exit was made */
+    bool exit_failure;      /* ... as a failure */
+    char why[256];          /* failure reason */
+    swing_err fatal;        /* a non-vat error inside a syscall (kernel failure) */
+};
+/* Processes one run-queue event JSON as a delivery crank body; io reports
+ * whether the vat failed or exited (run.c handles both). */
+swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern_crank_info *info,
+                                swing_err *err);
+/* Routes one acceptance-queue event. */
+swing_status kern_route_event(kern *k, const char *json, swing_err *err);
+/* Where a send to `target` goes now (reference/kernel-gc.md §2.7 table). */
+typedef enum kern_route_kind { KERN_ROUTE_DELIVER, KERN_ROUTE_QUEUE, KERN_ROUTE_SPLAT } kern_route_kind;
+typedef struct kern_route {
+    kern_route_kind kind;
+    char vat[KERN_ID_MAX];     /* DELIVER: the receiving vat */
+    char target[KERN_ID_MAX];  /* the target after following a fulfilled promise */
+    kern_cd reject;            /* SPLAT: rejection data for the result (owned) */
+} kern_route;
+swing_status kern_route_target(kern *k, const char *target, const char *methargs_body,
+                               kern_route *r, swing_err *err);
+/* Rejects a message's result with `reject` and releases the message's
+ * references: target, methargs slots, result (a splat). */
+swing_status kern_route_splat(kern *k, const char *target, const json_t *msg,
+                              kern_capdata reject, swing_err *err);
+/* Delivers one GC batch to its vat. */
+swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
+                             kern_crank_info *info, swing_err *err);
+
+#endif /* LIBSWING_KERNEL_KERNEL_INT_H */

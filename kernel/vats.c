@@ -1,0 +1,228 @@
+/*
+ * vats.c - vat records (vNN.options, vNN.source, vNN.vatParameters, roots),
+ * workers (raw C vats for now), and logical termination (DESIGN.md §6.5).
+ */
+#include "kernel/kernel_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+
+swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err)
+{
+    bool found;
+    swing_status s = kern_kv_getu(k, n, &found, err, "vat.nextID");
+    if (s == SWING_OK) *n = found && *n > 0 ? *n - 1 : 0;
+    return s;
+}
+
+swing_status kern_vats_alive(kern *k, const char *vat, bool *alive, swing_err *err)
+{
+    bool has, dead;
+    swing_status s = kern_kv_has(k, &has, err, "%s.options", vat);
+    *alive = false;
+    if (s || !has || (s = kern_kv_has(k, &dead, err, "%s.terminated", vat))) return s;
+    *alive = !dead;
+    return SWING_OK;
+}
+
+static swing_status option_bool(kern *k, const char *vat, const char *name, bool *on, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    json_t *j;
+    swing_status s = kern_kv_get(k, &v, &found, err, "%s.options", vat);
+    *on = false;
+    if (s || !found) return s;
+    j = json_loads(v, 0, NULL);
+    swing_mfree(v);
+    if (!j) return SWING_CORRUPT(err, "bad options of %s", vat);
+    *on = json_is_true(json_object_get(j, name));
+    json_decref(j);
+    return SWING_OK;
+}
+
+swing_status kern_vats_pipelining(kern *k, const char *vat, bool *on, swing_err *err)
+{
+    return option_bool(k, vat, "enablePipelining", on, err);
+}
+
+static swing_status raw_deliver(void *self, kern_vat_io *io, const kern_delivery *d,
+                                kern_delivery_result *r)
+{
+    const kern_raw_vat *rv = self;
+    return rv->dispatch(rv->user, io, d, r);
+}
+
+static void raw_destroy(void *self) { (void)self; }
+
+static const kern_vat_ops raw_ops = {raw_deliver, raw_destroy};
+
+static swing_status make_worker(kern *k, const char *vat, kern_worker *w, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    json_t *j;
+    const char *raw;
+    swing_status s = kern_kv_get(k, &v, &found, err, "%s.source", vat);
+    if (s) return s;
+    if (!found) return SWING_CORRUPT(err, "vat %s has no source", vat);
+    j = json_loads(v, 0, NULL);
+    swing_mfree(v);
+    raw = json_string_value(json_object_get(j, "raw"));
+    s = swing_err_set(err, SWING_ERR_INVALID, "vat %s: no worker for its source", vat);
+    for (size_t i = 0; raw && i < k->nraw; i++) {
+        if (strcmp(k->raw[i].name, raw) == 0) {
+            snprintf(w->vat_id, sizeof w->vat_id, "%s", vat);
+            w->ops = &raw_ops;
+            w->self = (void *)&k->raw[i];
+            s = SWING_OK;
+            break;
+        }
+    }
+    json_decref(j);
+    return s;
+}
+
+swing_status kern_vats_worker(kern *k, const char *vat, kern_worker **out, swing_err *err)
+{
+    swing_status s;
+    for (size_t i = 0; i < k->nworkers; i++) {
+        if (strcmp(k->workers[i].vat_id, vat) == 0) {
+            *out = &k->workers[i];
+            return SWING_OK;
+        }
+    }
+    if (k->nworkers == k->capworkers) {
+        size_t cap = k->capworkers ? k->capworkers * 2 : 8;
+        kern_worker *nw = swing_realloc(k->workers, cap * sizeof *nw);
+        if (!nw) return SWING_NOMEM(err);
+        k->workers = nw;
+        k->capworkers = cap;
+    }
+    if ((s = make_worker(k, vat, &k->workers[k->nworkers], err))) return s;
+    *out = &k->workers[k->nworkers++];
+    return SWING_OK;
+}
+
+void kern_vats_evict(kern *k, const char *vat)
+{
+    for (size_t i = 0; i < k->nworkers; i++) {
+        if (strcmp(k->workers[i].vat_id, vat) == 0) {
+            k->workers[i].ops->destroy(k->workers[i].self);
+            k->workers[i] = k->workers[--k->nworkers];
+            return;
+        }
+    }
+}
+
+/* Rejects every unresolved promise the vat decides. */
+static swing_status reject_decided(kern *k, const char *vat, kern_capdata why, swing_err *err)
+{
+    char prefix[KERN_ID_MAX + 8];
+    size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%s.c.kp", vat);
+    swing_buf cur = {0};
+    swing_status s = SWING_OK;
+    for (;;) {
+        swing_buf next = {0};
+        bool found;
+        char kpid[KERN_ID_MAX], decider[KERN_ID_MAX];
+        kern_promise_state st;
+        s = store_next_key(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(prefix), &next, &found, err);
+        swing_buf_free(&cur);
+        cur = next;
+        if (s || !found || !swing_bytes_has_prefix(swing_buf_view(&next), swing_str(prefix))) break;
+        if (next.len - pl + 2 >= sizeof kpid) continue;
+        memcpy(kpid, next.ptr + pl - 2, next.len - pl + 2);
+        kpid[next.len - pl + 2] = '\0';
+        if ((s = kern_kp_state(k, kpid, &st, decider, err))) break;
+        if (st == KERN_PROMISE_UNRESOLVED && strcmp(decider, vat) == 0 &&
+            (s = kern_kp_resolve(k, kpid, true, why, err)))
+            break;
+    }
+    swing_buf_free(&cur);
+    return s;
+}
+
+swing_status kern_vats_terminate(kern *k, const char *vat, const char *reason, swing_err *err)
+{
+    bool alive, critical;
+    kern_cd why;
+    swing_status s = kern_vats_alive(k, vat, &alive, err);
+    if (s || !alive) return s;
+    if ((s = option_bool(k, vat, "critical", &critical, err))) return s;
+    kern_vats_evict(k, vat);
+    if (critical) return kern_crank_panic(k, err, "critical vat %s failed: %s", vat, reason);
+    if ((s = kern_kv_set(k, "1", err, "%s.terminated", vat))) return s;
+    if ((s = kern_cd_error("vat terminated", &why, err))) return s;
+    s = reject_decided(k, vat, kern_cd_view(&why), err);
+    kern_cd_free(&why);
+    return s;
+}
+
+swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
+                              const kern_capdata *params, char vat[KERN_ID_MAX],
+                              char root[KERN_ID_MAX], swing_err *err)
+{
+    const char *source = json_string_value(json_object_get(cfg, "source"));
+    json_t *cfg_params = json_object_get(cfg, "parameters");
+    json_t *opts, *src, *vp;
+    char *t_opts, *t_src, *t_vp, *pbody;
+    uint64_t id;
+    swing_status s;
+    if (!source || strncmp(source, "raw:", 4) != 0 || !source[4])
+        return swing_err_set(err, SWING_ERR_INVALID, "vat %s: source must be \"raw:<name>\"", name);
+    if ((s = kern_kv_next_id(k, "vat.nextID", 1, &id, err))) return s;
+    snprintf(vat, KERN_ID_MAX, "v%" PRIu64, id);
+    opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
+                     "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
+                     "name", name);
+    src = json_pack("{ss}", "raw", source + 4);
+    vp = NULL;
+    pbody = NULL;
+    if (params) {
+        vp = kern_cd_to_json(*params);
+    } else if (!cfg_params || (pbody = kern_json_dump(cfg_params))) {
+        char *b = swing_malloc(strlen(pbody ? pbody : "{}") + 2);
+        if (b) {
+            b[0] = '#';
+            strcpy(b + 1, pbody ? pbody : "{}");
+            vp = json_pack("{s:s,s:[]}", "body", b, "slots");
+            swing_mfree(b);
+        }
+    }
+    free(pbody);
+    t_opts = opts ? kern_json_dump(opts) : NULL;
+    t_src = src ? kern_json_dump(src) : NULL;
+    t_vp = vp ? kern_json_dump(vp) : NULL;
+    json_decref(opts);
+    json_decref(src);
+    json_decref(vp);
+    if (!t_opts || !t_src || !t_vp) s = SWING_NOMEM(err);
+    if (!s) s = kern_kv_set(k, vat, err, "vat.name.%s", name);
+    if (!s) s = kern_kv_set(k, t_opts, err, "%s.options", vat);
+    if (!s) s = kern_kv_set(k, t_src, err, "%s.source", vat);
+    if (!s) s = kern_kv_set(k, t_vp, err, "%s.vatParameters", vat);
+    if (!s && params) s = kern_refs_incref_cd(k, *params, err); /* retained (S3) */
+    free(t_opts);
+    free(t_src);
+    free(t_vp);
+    if (s) return s;
+    /* The root object o+0, held by the kernel so the host can always reach it. */
+    if ((s = kern_obj_create(k, vat, root, err))) return s;
+    if ((s = kern_clist_add(k, vat, root, "o+0", err))) return s;
+    if ((s = kern_clist_set_reachable(k, vat, root, true, err))) return s;
+    if ((s = kern_kv_set(k, "", err, "kernel.hold.%s", root))) return s;
+    if ((s = kern_obj_incref(k, root, true, err))) return s;
+    {
+        json_t *ev = json_pack("{ssss}", "type", "startVat", "vatID", vat);
+        char *text = ev ? kern_json_dump(ev) : NULL;
+        json_decref(ev);
+        if (!text) return SWING_NOMEM(err);
+        s = kern_queue_push(k, KERN_ACCEPTANCE, text, err);
+        free(text);
+    }
+    return s;
+}

@@ -168,19 +168,13 @@ static json_t *to_smallcaps(const json_t *v)
     }
 }
 
-swing_status kern_cd_methargs_plain(const char *method, const json_t *args, char **body,
-                                    swing_err *err)
+swing_status kern_cd_plain(const json_t *v, char **body, swing_err *err)
 {
-    json_t *m = json_string(method), *pair = NULL, *enc = NULL;
-    char *text = NULL;
-    *body = NULL;
-    if (m) pair = json_pack("[Oo]", m, json_deep_copy(args));
-    if (pair) enc = to_smallcaps(pair);
-    if (enc) text = kern_json_dump(enc);
-    json_decref(m);
-    json_decref(pair);
+    json_t *enc = to_smallcaps(v);
+    char *text = enc ? kern_json_dump(enc) : NULL;
     json_decref(enc);
-    if (!text) return swing_err_set(err, SWING_ERR_INVALID, "arguments are not plain data");
+    *body = NULL;
+    if (!text) return swing_err_set(err, SWING_ERR_INVALID, "value is not plain data");
     *body = swing_malloc(strlen(text) + 2);
     if (*body) {
         (*body)[0] = '#';
@@ -188,4 +182,16 @@ swing_status kern_cd_methargs_plain(const char *method, const json_t *args, char
     }
     free(text);
     return *body ? SWING_OK : SWING_NOMEM(err);
+}
+
+swing_status kern_cd_methargs_plain(const char *method, const json_t *args, char **body,
+                                    swing_err *err)
+{
+    json_t *pair = json_pack("[sO]", method, (json_t *)args);
+    swing_status s;
+    *body = NULL;
+    if (!pair) return swing_err_set(err, SWING_ERR_INVALID, "bad method or arguments");
+    s = kern_cd_plain(pair, body, err);
+    json_decref(pair);
+    return s;
 }

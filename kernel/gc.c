@@ -154,7 +154,9 @@ swing_status kern_gc_flush(kern *k, swing_err *err)
         done += KERN_MAYBE_FREE_CHUNK;
     }
     if (s == SWING_OK) s = set_closed_header(k, h, t, err);
-    if (s == SWING_OK) {
+    if (s == SWING_OK && done == merged.n) {
+        s = kern_kv_del(k, err, OPEN_KEY);
+    } else if (s == SWING_OK) {
         char *rest = list_join(&merged, done, merged.n);
         if (!rest) s = SWING_NOMEM(err);
         else s = kern_kv_set(k, rest, err, OPEN_KEY);

@@ -76,6 +76,8 @@ swing_status kern_cd_from_json(const json_t *j, kern_cd *out, swing_err *err);
 char *kern_json_dump(const json_t *j);
 /* Smallcaps error body for a rejection: #{"#error":msg,"name":"Error"}. */
 swing_status kern_cd_error(const char *msg, kern_cd *out, swing_err *err);
+/* Smallcaps body "#..." of a plain JSON value (caller frees). */
+swing_status kern_cd_plain(const json_t *v, char **body, swing_err *err);
 /* Smallcaps methargs #[method,[args]] from plain JSON args (caller frees). */
 swing_status kern_cd_methargs_plain(const char *method, const json_t *args, char **body,
                                     swing_err *err);

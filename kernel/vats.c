@@ -184,16 +184,13 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     pbody = NULL;
     if (params) {
         vp = kern_cd_to_json(*params);
-    } else if (!cfg_params || (pbody = kern_json_dump(cfg_params))) {
-        char *b = swing_malloc(strlen(pbody ? pbody : "{}") + 2);
-        if (b) {
-            b[0] = '#';
-            strcpy(b + 1, pbody ? pbody : "{}");
-            vp = json_pack("{s:s,s:[]}", "body", b, "slots");
-            swing_mfree(b);
-        }
+    } else {
+        json_t *empty = json_object();
+        if (kern_cd_plain(cfg_params ? cfg_params : empty, &pbody, err) == SWING_OK)
+            vp = json_pack("{s:s,s:[]}", "body", pbody, "slots");
+        json_decref(empty);
     }
-    free(pbody);
+    swing_mfree(pbody);
     t_opts = opts ? kern_json_dump(opts) : NULL;
     t_src = src ? kern_json_dump(src) : NULL;
     t_vp = vp ? kern_json_dump(vp) : NULL;

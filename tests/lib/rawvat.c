@@ -1,0 +1,197 @@
+/*
+ * rawvat.c - helpers for kernel tests (see rawvat.h).
+ */
+#include "tests/lib/rawvat.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config)
+{
+    kern_options o = {vats, n, 0};
+    swing_err e;
+    t->dir = tl_tmpdir();
+    t->st = tl_open(t->dir);
+    t->height = 0;
+    t->loglen = 0;
+    t->log[0] = '\0';
+    if (kern_open(t->st, &o, &t->k, &e)) fail_msg("kern_open: %s", e.msg);
+    if (config && kern_init(t->k, config, strlen(config), &e)) fail_msg("kern_init: %s", e.msg);
+}
+
+void tk_run(tk *t)
+{
+    swing_err e;
+    swing_err_clear(&e);
+    if (kern_run(t->k, NULL, NULL, NULL, &e)) fail_msg("kern_run: %s", e.msg);
+    if (store_commit(t->st, ++t->height, NULL, &e)) fail_msg("commit: %s", e.msg);
+}
+
+void tk_close(tk *t)
+{
+    kern_close(t->k);
+    store_close(t->st);
+    tl_rmtree(t->dir);
+    t->k = NULL;
+    t->st = NULL;
+    t->dir = NULL;
+}
+
+void tk_log(tk *t, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = vsnprintf(t->log + t->loglen, sizeof t->log - t->loglen - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof t->log - t->loglen - 1) fail_msg("test log full");
+    t->loglen += (size_t)n;
+    t->log[t->loglen++] = '\n';
+    t->log[t->loglen] = '\0';
+}
+
+static void join(char *out, size_t cap, const char *const *v, size_t n)
+{
+    size_t used = 0;
+    out[0] = '\0';
+    for (size_t i = 0; i < n && used + 2 < cap; i++)
+        used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", v[i]);
+}
+
+void tk_log_delivery(tk *t, const kern_vat_io *io, const kern_delivery *d)
+{
+    const char *vat = kern_vat_io_vat_id(io);
+    char slots[2048];
+    switch (d->type) {
+    case KERN_D_MESSAGE:
+        join(slots, sizeof slots, d->methargs.slots, d->methargs.nslots);
+        tk_log(t, "%s message %s %s [%s] result=%s", vat, d->target, d->methargs.body, slots,
+               d->result ? d->result : "none");
+        break;
+    case KERN_D_NOTIFY:
+        for (size_t i = 0; i < d->nresolutions; i++) {
+            const kern_resolution *r = &d->resolutions[i];
+            join(slots, sizeof slots, r->data.slots, r->data.nslots);
+            tk_log(t, "%s notify %s %s %s [%s]", vat, r->vpid, r->rejected ? "rejected" : "fulfilled",
+                   r->data.body, slots);
+        }
+        break;
+    case KERN_D_START_VAT:
+        join(slots, sizeof slots, d->vat_parameters.slots, d->vat_parameters.nslots);
+        tk_log(t, "%s startVat %s [%s]", vat, d->vat_parameters.body, slots);
+        break;
+    default:
+        join(slots, sizeof slots, d->vrefs, d->nvrefs);
+        tk_log(t, "%s %s [%s]", vat,
+               d->type == KERN_D_DROP_EXPORTS     ? "dropExports"
+               : d->type == KERN_D_RETIRE_EXPORTS ? "retireExports"
+               : d->type == KERN_D_RETIRE_IMPORTS ? "retireImports"
+                                                  : "other",
+               slots);
+    }
+}
+
+void tk_expect_line(tk *t, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = t->log; (p = strstr(p, line)) != NULL; p++)
+        if ((p == t->log || p[-1] == '\n') && p[n] == '\n') return;
+    fail_msg("log lacks line \"%s\"; log:\n%s", line, t->log);
+}
+
+void tk_expect_no_line(tk *t, const char *line)
+{
+    size_t n = strlen(line);
+    for (const char *p = t->log; (p = strstr(p, line)) != NULL; p++)
+        if ((p == t->log || p[-1] == '\n') && p[n] == '\n')
+            fail_msg("log has unexpected line \"%s\"; log:\n%s", line, t->log);
+}
+
+char *tk_get(tk *t, const char *key)
+{
+    swing_buf v = {0};
+    bool found;
+    char *r;
+    if (store_get(t->st, swing_str(key), &v, &found, NULL)) fail_msg("get %s", key);
+    if (!found) return NULL;
+    r = malloc(v.len + 1);
+    memcpy(r, v.ptr, v.len);
+    r[v.len] = '\0';
+    swing_buf_free(&v);
+    return r;
+}
+
+size_t tk_count(tk *t, const char *prefix)
+{
+    store_iter *it;
+    size_t n = 0;
+    bool valid;
+    swing_bytes k, v;
+    if (store_iter_create(t->st, swing_str(prefix), &it, NULL)) fail_msg("iter");
+    while (store_iter_next(it, &k, &v, &valid, NULL) == SWING_OK && valid) n++;
+    store_iter_destroy(it);
+    return n;
+}
+
+swing_status tv_send(kern_vat_io *io, const char *target, const char *body, const char *const *slots,
+                     size_t n, const char *result)
+{
+    kern_syscall sc;
+    memset(&sc, 0, sizeof sc);
+    sc.type = KERN_S_SEND;
+    sc.target = target;
+    sc.methargs.body = body;
+    sc.methargs.slots = slots;
+    sc.methargs.nslots = n;
+    sc.result = result;
+    return kern_vat_syscall(io, &sc, NULL);
+}
+
+swing_status tv_resolve(kern_vat_io *io, const char *vpid, bool rejected, const char *body,
+                        const char *const *slots, size_t n)
+{
+    kern_syscall sc;
+    kern_resolution r;
+    memset(&sc, 0, sizeof sc);
+    r.vpid = vpid;
+    r.rejected = rejected;
+    r.data.body = body;
+    r.data.slots = slots;
+    r.data.nslots = n;
+    sc.type = KERN_S_RESOLVE;
+    sc.resolutions = &r;
+    sc.nresolutions = 1;
+    return kern_vat_syscall(io, &sc, NULL);
+}
+
+swing_status tv_subscribe(kern_vat_io *io, const char *vpid)
+{
+    kern_syscall sc;
+    memset(&sc, 0, sizeof sc);
+    sc.type = KERN_S_SUBSCRIBE;
+    sc.vpid = vpid;
+    return kern_vat_syscall(io, &sc, NULL);
+}
+
+swing_status tv_gc(kern_vat_io *io, kern_stype type, const char *const *vrefs, size_t n)
+{
+    kern_syscall sc;
+    memset(&sc, 0, sizeof sc);
+    sc.type = type;
+    sc.vrefs = vrefs;
+    sc.nvrefs = n;
+    return kern_vat_syscall(io, &sc, NULL);
+}
+
+const char *tv_method(const kern_delivery *d, char *buf, size_t cap)
+{
+    json_t *j;
+    buf[0] = '\0';
+    if (d->type != KERN_D_MESSAGE || d->methargs.body[0] != '#') return buf;
+    j = json_loads(d->methargs.body + 1, 0, NULL);
+    if (json_is_string(json_array_get(j, 0))) snprintf(buf, cap, "%s", json_string_value(json_array_get(j, 0)));
+    json_decref(j);
+    return buf;
+}

@@ -1,0 +1,51 @@
+/*
+ * rawvat.h - helpers for kernel tests: a kernel over a fresh store, a log
+ * that raw test vats write their deliveries to, and one-line syscalls.
+ * Tests only.
+ */
+#ifndef LIBSWING_TESTS_RAWVAT_H
+#define LIBSWING_TESTS_RAWVAT_H
+
+#include "kernel/kernel.h"
+#include "tests/lib/testlib.h"
+
+typedef struct tk {
+    char *dir;      /* store directory */
+    store *st;
+    kern *k;
+    uint64_t height; /* last committed height */
+    char log[65536]; /* deliveries, one line each */
+    size_t loglen;
+} tk;
+
+/* Opens store + kernel with the given raw vats, and runs kern_init(config). */
+void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config);
+/* Runs to quiescence (asserting success), then commits a block. */
+void tk_run(tk *t);
+void tk_close(tk *t);
+
+/* Appends a formatted line to the log. */
+void tk_log(tk *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Appends a description of a delivery: "<vat> <type> <details>". */
+void tk_log_delivery(tk *t, const kern_vat_io *io, const kern_delivery *d);
+/* Asserts the log contains line (exact substring match of a whole line). */
+void tk_expect_line(tk *t, const char *line);
+void tk_expect_no_line(tk *t, const char *line);
+
+/* Reads a kv key (NULL if absent; caller frees with free()). */
+char *tk_get(tk *t, const char *key);
+/* Counts kv keys with the prefix. */
+size_t tk_count(tk *t, const char *prefix);
+
+/* Syscall helpers: return the status of kern_vat_syscall. */
+swing_status tv_send(kern_vat_io *io, const char *target, const char *body, const char *const *slots,
+                     size_t n, const char *result);
+swing_status tv_resolve(kern_vat_io *io, const char *vpid, bool rejected, const char *body,
+                        const char *const *slots, size_t n);
+swing_status tv_subscribe(kern_vat_io *io, const char *vpid);
+swing_status tv_gc(kern_vat_io *io, kern_stype type, const char *const *vrefs, size_t n);
+
+/* The method of a message delivery (static buffer per call site: copy it). */
+const char *tv_method(const kern_delivery *d, char *buf, size_t cap);
+
+#endif /* LIBSWING_TESTS_RAWVAT_H */

@@ -332,7 +332,7 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
         strcpy(b->krefs[b->n++], kref);
     }
     swing_buf_free(&cur);
-    if (s) kern_gc_batch_free(b);
+    if (s || !*any) kern_gc_batch_free(b);
     return s;
 }
 

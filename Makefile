@@ -21,6 +21,7 @@ ASAN_CFLAGS = $(CSTD) $(WARN) $(INCS) -O1 -g -fno-omit-frame-pointer \
 LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c kernel/*.c)
 CLI_SRCS   := $(wildcard cli/*.c)
 TESTLIB    := $(wildcard tests/lib/*.c)
+TESTHDRS   := $(wildcard tests/*/*.h)
 TEST_SRCS  := $(wildcard tests/*/*_test.c)
 BENCH_SRCS := $(wildcard tests/bench/*_bench.c)
 
@@ -81,17 +82,17 @@ $(BUILD)/swing: $(CLI_SRCS) $(BUILD)/libswing.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $(CLI_SRCS) $(BUILD)/libswing.a $(LIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TESTLIB) $(BUILD)/libswing.a
+$(BUILD)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/libswing.a $(LIBS) $(TLIBS)
 
-$(ASAN)/tests/%: tests/%.c $(TESTLIB) $(ASAN)/libswing.a
+$(ASAN)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(ASAN)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
 
-$(BUILD)/tests/bench/%: tests/bench/%.c $(BUILD)/libswing.a
+$(BUILD)/tests/bench/%: tests/bench/%.c $(TESTHDRS) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BUILD)/libswing.a $(LIBS)

@@ -51,12 +51,12 @@ static swing_status write_entry(kern *k, const char *vat, const char *kref, cons
 }
 
 swing_status kern_clist_add(kern *k, const char *vat, const char *kref, const char *vref,
-                            swing_err *err)
+                            bool reachable, swing_err *err)
 {
-    swing_status s = write_entry(k, vat, kref, vref, false, err);
+    swing_status s = write_entry(k, vat, kref, vref, reachable, err);
     if (s || (s = kern_kv_set(k, kref, err, "%s.c.%s", vat, vref))) return s;
     if (kern_ids_is_kpromise(kref)) return kern_kp_incref(k, kref, err);
-    if (is_import(vref)) return kern_obj_change(k, kref, 0, 1, err);
+    if (is_import(vref)) return kern_obj_change(k, kref, reachable ? 1 : 0, 1, err);
     return SWING_OK;
 }
 

@@ -184,7 +184,14 @@ swing_status kern_gc_pending(kern *k, bool *pending, swing_err *err)
 swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const char *kref,
                                 swing_err *err)
 {
-    return kern_kv_set(k, "", err, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
+    char key[sizeof k->gc_hint];
+    int n = snprintf(key, sizeof key, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
+    if (n < 0 || (size_t)n >= sizeof key) return swing_err_set(err, SWING_ERR_INTERNAL, "GC action key too long");
+    if (k->gc_hint[0] && strcmp(key, k->gc_hint) <= 0) {
+        strcpy(k->gc_hint, key);
+        k->gc_hint_incl = true;
+    }
+    return kern_kv_set(k, "", err, "%s", key);
 }
 
 /* Decides one maybe-free kref (reference/kernel-gc.md §2.6). */
@@ -295,6 +302,25 @@ static swing_status gc_batch_size(kern *k, uint64_t *n, swing_err *err)
     return s;
 }
 
+/* The first live action key at or after the hint. */
+static swing_status first_action(kern *k, swing_buf *next, bool *found, swing_err *err)
+{
+    swing_status s;
+    if (!k->gc_hint[0]) return store_next_key(k->st, swing_str(ACTION_NS), next, found, err);
+    if (k->gc_hint_incl) {
+        if ((s = store_get(k->st, swing_str(k->gc_hint), NULL, found, err))) return s;
+        if (*found) {
+            size_t n = strlen(k->gc_hint);
+            next->ptr = swing_malloc(n);
+            if (!next->ptr) return SWING_NOMEM(err);
+            memcpy(next->ptr, k->gc_hint, n);
+            next->len = n;
+            return SWING_OK;
+        }
+    }
+    return store_next_key(k->st, swing_str(k->gc_hint), next, found, err);
+}
+
 swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err *err)
 {
     uint64_t limit, examined = 0;
@@ -310,8 +336,12 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
         bool found, ok;
         char vat[KERN_ID_MAX], kref[KERN_ID_MAX];
         int t;
-        s = store_next_key(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(ACTION_NS), &next,
-                           &found, err);
+        if (cur.ptr) {
+            s = store_next_key(k->st, swing_buf_view(&cur), &next, &found, err);
+        } else {
+            /* Start at the hint: actions below it were all consumed. */
+            s = first_action(k, &next, &found, err);
+        }
         swing_buf_free(&cur);
         cur = next;
         if (s || !found || !swing_bytes_has_prefix(swing_buf_view(&next), swing_str(ACTION_NS)))
@@ -326,6 +356,11 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
         examined++;
         if ((s = survives(k, vat, t, kref, &ok, err))) break;
         if ((s = store_delete(k->st, swing_buf_view(&next), err))) break;
+        if (next.len < sizeof k->gc_hint) {
+            memcpy(k->gc_hint, next.ptr, next.len);
+            k->gc_hint[next.len] = '\0';
+            k->gc_hint_incl = false;
+        }
         if (!ok) continue;
         strcpy(b->vat, vat);
         b->type = (kern_gc_type)t;

@@ -32,6 +32,16 @@ struct kern {
     size_t nworkers, capworkers;
     store_overlay maybe_free;    /* krefs touched this crank (RAM, per crank) */
     bool in_crank;               /* a kernel crank is open */
+    char gc_hint[128];           /* RAM only: no live gc.action key sorts below
+                                    this ("" = unknown); saves LevelDB from
+                                    re-skipping deleted actions; never changes
+                                    which actions are chosen */
+    bool gc_hint_incl;           /* the hint key itself may be live */
+    struct {
+        char vat[KERN_ID_MAX];
+        bool alive;
+    } alive_cache[8];            /* per-crank cache of kern_vats_alive */
+    size_t nalive;               /* entries in alive_cache; 0 at crank start */
     swing_err panic;             /* sticky kernel panic; code OK if none */
 };
 
@@ -140,10 +150,10 @@ swing_status kern_clist_vref(kern *k, const char *vat, const char *kref, char vr
                              bool *reachable, bool *found, swing_err *err);
 swing_status kern_clist_kref(kern *k, const char *vat, const char *vref, char kref[KERN_ID_MAX],
                              bool *found, swing_err *err);
-/* Writes both directions with flag `_`; counts as an import's recognizable
- * (objects) or +1 (promises) when `count`. */
+/* Writes both directions with the given flag; an object import counts
+ * recognizable (+ reachable when R), any promise entry +1, an export 0. */
 swing_status kern_clist_add(kern *k, const char *vat, const char *kref, const char *vref,
-                            swing_err *err);
+                            bool reachable, swing_err *err);
 /* Sets the flag; an import going _->R gains reachable, R->_ loses it. */
 swing_status kern_clist_set_reachable(kern *k, const char *vat, const char *kref, bool reachable,
                                       swing_err *err);

@@ -30,8 +30,8 @@ swing_status kern_tr_v2k(kern *k, const char *vat, const char *vref, kern_tr_use
         if (!exported) return vat_fatal(err, vat, "unknown vref", vref);
         if (type == 'o') s = kern_obj_create(k, vat, kref, err);
         else s = kern_kp_create(k, vat, KERN_POLICY_IGNORE, kref, err);
-        if (s || (s = kern_clist_add(k, vat, kref, vref, err))) return s;
-        return kern_clist_set_reachable(k, vat, kref, true, err);
+        if (s) return s;
+        return kern_clist_add(k, vat, kref, vref, true, err);
     }
     if (type == 'p') {
         kern_promise_state st;
@@ -72,8 +72,7 @@ swing_status kern_tr_k2v(kern *k, const char *vat, const char *kref, char vref[K
         if ((s = kern_kv_next_id(k, counter, 1, &id, err))) return s;
         snprintf(vref, KERN_VREF_MAX, "%c-%" PRIu64, obj ? 'o' : 'p', id);
     }
-    if ((s = kern_clist_add(k, vat, kref, vref, err))) return s;
-    return kern_clist_set_reachable(k, vat, kref, true, err);
+    return kern_clist_add(k, vat, kref, vref, true, err);
 }
 
 static swing_status alloc_cd(kern_capdata in, kern_cd *out, swing_err *err)

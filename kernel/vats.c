@@ -20,11 +20,22 @@ swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err)
 
 swing_status kern_vats_alive(kern *k, const char *vat, bool *alive, swing_err *err)
 {
-    bool has, dead;
-    swing_status s = kern_kv_has(k, &has, err, "%s.options", vat);
+    bool has, dead = false;
+    swing_status s;
+    for (size_t i = 0; i < k->nalive; i++) {
+        if (strcmp(k->alive_cache[i].vat, vat) == 0) {
+            *alive = k->alive_cache[i].alive;
+            return SWING_OK;
+        }
+    }
+    s = kern_kv_has(k, &has, err, "%s.options", vat);
     *alive = false;
-    if (s || !has || (s = kern_kv_has(k, &dead, err, "%s.terminated", vat))) return s;
-    *alive = !dead;
+    if (s || (has && (s = kern_kv_has(k, &dead, err, "%s.terminated", vat)))) return s;
+    *alive = has && !dead;
+    if (k->nalive < sizeof k->alive_cache / sizeof *k->alive_cache && strlen(vat) < KERN_ID_MAX) {
+        strcpy(k->alive_cache[k->nalive].vat, vat);
+        k->alive_cache[k->nalive++].alive = *alive;
+    }
     return SWING_OK;
 }
 
@@ -155,6 +166,7 @@ swing_status kern_vats_terminate(kern *k, const char *vat, const char *reason, s
     if ((s = option_bool(k, vat, "critical", &critical, err))) return s;
     kern_vats_evict(k, vat);
     if (critical) return kern_crank_panic(k, err, "critical vat %s failed: %s", vat, reason);
+    k->nalive = 0; /* aliveness changes */
     if ((s = kern_kv_set(k, "1", err, "%s.terminated", vat))) return s;
     if ((s = kern_cd_error("vat terminated", &why, err))) return s;
     s = reject_decided(k, vat, kern_cd_view(&why), err);
@@ -176,6 +188,7 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
         return swing_err_set(err, SWING_ERR_INVALID, "vat %s: source must be \"raw:<name>\"", name);
     if ((s = kern_kv_next_id(k, "vat.nextID", 1, &id, err))) return s;
     snprintf(vat, KERN_ID_MAX, "v%" PRIu64, id);
+    k->nalive = 0; /* aliveness changes */
     opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
                      "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
                      "name", name);
@@ -209,8 +222,7 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     if (s) return s;
     /* The root object o+0, held by the kernel so the host can always reach it. */
     if ((s = kern_obj_create(k, vat, root, err))) return s;
-    if ((s = kern_clist_add(k, vat, root, "o+0", err))) return s;
-    if ((s = kern_clist_set_reachable(k, vat, root, true, err))) return s;
+    if ((s = kern_clist_add(k, vat, root, "o+0", true, err))) return s;
     if ((s = kern_kv_set(k, "", err, "kernel.hold.%s", root))) return s;
     if ((s = kern_obj_incref(k, root, true, err))) return s;
     {

@@ -71,7 +71,7 @@ static swing_status gcw_go(gc_world *w, kern_vat_io *io, const kern_delivery *d)
     kern_resolution res;
     size_t n = (size_t)strtoull(d->methargs.body + strlen("#[\"go\",["), NULL, 10);
     char **slots = calloc(n ? n : 1, sizeof *slots);
-    char *body = malloc(32 + n * 24), *p = body;
+    char *body = malloc(32 + n * 40), *p = body;
     swing_status s;
     if (!slots || !body) return SWING_ERR_NOMEM;
     if (w->next_export + n + 1 > w->state_cap) {

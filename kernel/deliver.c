@@ -27,7 +27,7 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
     kern_worker *w;
     kern_delivery_result r;
     swing_status s = kern_vats_pipelining(k, io->vat, &io->pipelining, err);
-    if (s || (s = kern_vats_worker(k, io->vat, &w, err))) return s;
+    if (s || (s = kern_vats_worker(k, io->vat, &w, err))) return s; /* pipelining: for syscalls */
     memset(&r, 0, sizeof r);
     r.ok = true;
     s = w->ops->deliver(w->self, io, d, &r);
@@ -111,7 +111,8 @@ static swing_status deliver_send(kern *k, json_t *ev, kern_vat_io *io, kern_cran
     if (s == SWING_OK) {
         if (r.kind == KERN_ROUTE_DELIVER) {
             io_init(io, k, r.vat);
-            s = deliver_message(k, r.vat, target, msg, io, info, err);
+            s = kern_vats_pipelining(k, r.vat, &io->pipelining, err);
+            if (!s) s = deliver_message(k, r.vat, target, msg, io, info, err);
         } else if (r.kind == KERN_ROUTE_QUEUE) {
             char *m = kern_json_dump(msg);
             s = m ? kern_kp_enqueue(k, r.target, m, err) : SWING_NOMEM(err);

@@ -75,6 +75,8 @@ static bool name_valid(const char *n)
     return i > 0;
 }
 
+static swing_status check_vat_config(const char *name, const json_t *v, swing_err *err);
+
 static swing_status check_config(const json_t *cfg, swing_err *err)
 {
     const json_t *vats = json_object_get(cfg, "vats"), *gcb = json_object_get(cfg, "gcBatch");
@@ -93,18 +95,26 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
     if (gcb && (!json_is_integer(gcb) || json_integer_value(gcb) < 1 || json_integer_value(gcb) > 100000))
         return swing_err_set(err, SWING_ERR_INVALID, "config: gcBatch must be 1..100000");
     json_object_foreach((json_t *)vats, name, v) {
-        const char *src = json_string_value(json_object_get(v, "source"));
-        if (!name_valid(name))
-            return swing_err_set(err, SWING_ERR_INVALID, "config: bad vat name \"%.40s\"", name);
-        if (!json_is_object(v) || !src)
-            return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s needs a source", name);
-        json_object_foreach(v, key, x) {
-            bool ok = (strcmp(key, "source") == 0) || strcmp(key, "parameters") == 0 ||
-                      ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0) &&
-                       json_is_boolean(x));
-            if (!ok)
-                return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad field \"%.40s\"", name, key);
-        }
+        swing_status s = check_vat_config(name, v, err);
+        if (s) return s;
+    }
+    return SWING_OK;
+}
+
+static swing_status check_vat_config(const char *name, const json_t *v, swing_err *err)
+{
+    const char *key;
+    json_t *x;
+    if (!name_valid(name))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: bad vat name \"%.40s\"", name);
+    if (!json_is_object(v) || !json_string_value(json_object_get(v, "source")))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s needs a source", name);
+    json_object_foreach((json_t *)v, key, x) {
+        bool ok = (strcmp(key, "source") == 0) || strcmp(key, "parameters") == 0 ||
+                  ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0) &&
+                   json_is_boolean(x));
+        if (!ok)
+            return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad field \"%.40s\"", name, key);
     }
     return SWING_OK;
 }
@@ -311,4 +321,44 @@ swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reaso
     if ((s = kern_crank_begin(k, err))) return s;
     s = kern_vats_terminate(k, vat, reason ? reason : "terminated by the host", err);
     return in_crank(k, s, err);
+}
+
+swing_status kern_create_vat(kern *k, const char *name, const char *vat_config,
+                             const kern_capdata *params, char vat_id[24], swing_err *err)
+{
+    json_t *cfg;
+    char root[KERN_ID_MAX], vat[KERN_ID_MAX];
+    bool found;
+    swing_status s;
+    vat_id[0] = '\0';
+    if (!name || !vat_config) return swing_err_set(err, SWING_ERR_INVALID, "create_vat needs a name and config");
+    if ((s = kern_vat_id(k, name, vat, &found, err))) return s;
+    if (found) return swing_err_set(err, SWING_ERR_INVALID, "a vat named %s exists", name);
+    if (!kern_initialized(k)) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "kernel not initialized");
+    cfg = json_loads(vat_config, JSON_REJECT_DUPLICATES, NULL);
+    if (!cfg) return swing_err_set(err, SWING_ERR_INVALID, "vat config is not JSON");
+    s = check_vat_config(name, cfg, err);
+    for (size_t i = 0; !s && params && i < params->nslots; i++) {
+        const char *kref = params->slots[i];
+        if (!kref || !kern_ids_kref_valid(kref))
+            s = swing_err_set(err, SWING_ERR_INVALID, "vatParameters slot %zu is not a kref", i);
+    }
+    if (!s && (s = kern_crank_begin(k, err)) == SWING_OK) {
+        for (size_t i = 0; !s && params && i < params->nslots; i++) {
+            bool exists;
+            const char *kref = params->slots[i];
+            if (kern_ids_is_kobj(kref)) {
+                uint64_t r, c;
+                s = kern_obj_refs(k, kref, &r, &c, &exists, err);
+            } else {
+                s = kern_kv_has(k, &exists, err, "%s.state", kref);
+            }
+            if (!s && !exists) s = swing_err_set(err, SWING_ERR_INVALID, "vatParameters name unknown %s", kref);
+        }
+        if (!s) s = kern_vats_create(k, name, cfg, params, vat, root, err);
+        if (!s) snprintf(vat_id, 24, "%s", vat);
+        s = in_crank(k, s, err);
+    }
+    json_decref(cfg);
+    return s;
 }

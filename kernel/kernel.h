@@ -97,6 +97,14 @@ swing_status kern_promise_status(kern *k, const char *kpid, kern_promise_state *
 /* Drops the kernel's hold on a kref taken by kern_queue_to_vat / genesis. */
 swing_status kern_release(kern *k, const char *kref, swing_err *err);
 
+/* Creates a vat after genesis, in its own crank (the host's create_vat; a
+ * vat-admin service comes later). vat_config is one vat entry of the genesis
+ * config; params (may be NULL: plain "parameters" of vat_config) is
+ * kernel-side capdata whose slots are krefs the kernel retains (+1 each) in
+ * vNN.vatParameters until the vat is deleted. */
+swing_status kern_create_vat(kern *k, const char *name, const char *vat_config,
+                             const kern_capdata *params, char vat_id[24], swing_err *err);
+
 /* Terminates a vat (host request), in its own crank. */
 swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reason,
                                 swing_err *err);

@@ -81,11 +81,76 @@ static void test_kernel_bad_config_changes_nothing(void **state)
     tk_close(&t);
 }
 
+typedef struct stopper {
+    int left;         /* cranks still allowed */
+    uint64_t seen;    /* cranks the policy saw */
+    uint64_t computrons;
+} stopper;
+
+static bool stop_after(void *ctx, const kern_crank_info *info)
+{
+    stopper *p = ctx;
+    p->seen++;
+    p->computrons += info->computrons;
+    return --p->left > 0;
+}
+
+static swing_status metered_dispatch(void *user, kern_vat_io *io, const kern_delivery *d,
+                                     kern_delivery_result *r)
+{
+    r->computrons = 1000;
+    return boot_dispatch(user, io, d, r);
+}
+
+static void test_kernel_policy_stops_the_run(void **state)
+{
+    static tk t;
+    kern_raw_vat vats[] = {{"boot", metered_dispatch, &t}, {"alice", alice_dispatch, &t}};
+    stopper p = {3, 0, 0};
+    uint64_t cranks = 0, more = 0;
+    swing_err e;
+    (void)state;
+    tk_open(&t, vats, 2, CONFIG);
+    if (kern_run(t.k, stop_after, &p, &cranks, &e)) fail_msg("%s", e.msg);
+    assert_int_equal(cranks, 3); /* the crank that said stop is complete */
+    assert_int_equal(p.seen, 3);
+    if (kern_run(t.k, NULL, NULL, &more, &e)) fail_msg("%s", e.msg);
+    assert_true(more > 0);
+    tk_expect_line(&t, "v2 notify p+1 fulfilled #\"hi\" []");
+    tk_close(&t);
+}
+
+static swing_status rejecting_boot(void *user, kern_vat_io *io, const kern_delivery *d,
+                                   kern_delivery_result *r)
+{
+    char m[64];
+    (void)user;
+    (void)r;
+    if (d->type == KERN_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), "bootstrap") == 0)
+        return tv_resolve(io, d->result, true, "#{\"#error\":\"no\",\"name\":\"Error\"}", NULL, 0);
+    return SWING_OK;
+}
+
+static void test_kernel_bootstrap_rejection_panics(void **state)
+{
+    static tk t;
+    kern_raw_vat vats[] = {{"boot", rejecting_boot, &t}, {"alice", alice_dispatch, &t}};
+    swing_err e;
+    (void)state;
+    tk_open(&t, vats, 2, CONFIG);
+    assert_int_equal(kern_run(t.k, NULL, NULL, NULL, &e), SWING_ERR_PANIC);
+    assert_non_null(strstr(e.msg, "policy panic"));
+    assert_int_equal(kern_panicked(t.k, NULL), SWING_ERR_PANIC);
+    tk_close(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kernel_bootstrap_and_ping_pong),
         cmocka_unit_test(test_kernel_bad_config_changes_nothing),
+        cmocka_unit_test(test_kernel_policy_stops_the_run),
+        cmocka_unit_test(test_kernel_bootstrap_rejection_panics),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -101,6 +101,25 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
     return SWING_OK;
 }
 
+/* {"deliveries"?, "gcKrefs"?, "computrons"?: positive integer or "never",
+ *  "never"?: true} (reference/kernel-gc.md §4; used by block-end clean-up). */
+static bool threshold_valid(const json_t *t)
+{
+    const char *key;
+    json_t *x;
+    if (!json_is_object(t)) return false;
+    json_object_foreach((json_t *)t, key, x) {
+        bool field = strcmp(key, "deliveries") == 0 || strcmp(key, "gcKrefs") == 0 ||
+                     strcmp(key, "computrons") == 0;
+        if (field && ((json_is_integer(x) && json_integer_value(x) > 0) ||
+                      (json_is_string(x) && strcmp(json_string_value(x), "never") == 0)))
+            continue;
+        if (strcmp(key, "never") == 0 && json_is_boolean(x)) continue;
+        return false;
+    }
+    return true;
+}
+
 static swing_status check_vat_config(const char *name, const json_t *v, swing_err *err)
 {
     const char *key;
@@ -112,7 +131,8 @@ static swing_status check_vat_config(const char *name, const json_t *v, swing_er
     json_object_foreach((json_t *)v, key, x) {
         bool ok = (strcmp(key, "source") == 0) || strcmp(key, "parameters") == 0 ||
                   ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0) &&
-                   json_is_boolean(x));
+                   json_is_boolean(x)) ||
+                  (strcmp(key, "reapDirtThreshold") == 0 && threshold_valid(x));
         if (!ok)
             return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad field \"%.40s\"", name, key);
     }

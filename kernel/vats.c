@@ -192,6 +192,11 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
                      "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
                      "name", name);
+    if (opts && json_object_get(cfg, "reapDirtThreshold") &&
+        json_object_set(opts, "reapDirtThreshold", json_object_get(cfg, "reapDirtThreshold"))) {
+        json_decref(opts);
+        opts = NULL;
+    }
     src = json_pack("{ss}", "raw", source + 4);
     vp = NULL;
     pbody = NULL;

@@ -35,7 +35,8 @@ static swing_status alice_dispatch(void *user, kern_vat_io *io, const kern_deliv
 }
 
 static const char *CONFIG =
-    "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"source\":\"raw:boot\"},"
+    "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"source\":\"raw:boot\","
+    "\"reapDirtThreshold\":{\"deliveries\":1000,\"computrons\":\"never\"}},"
     "\"alice\":{\"source\":\"raw:alice\",\"parameters\":{\"greeting\":\"#hi\"}}}}";
 
 static void test_kernel_bootstrap_and_ping_pong(void **state)
@@ -52,6 +53,10 @@ static void test_kernel_bootstrap_and_ping_pong(void **state)
                        "\"boot\":\"$1.Alleged: root\"}]] [o-1,o+0] result=p-1");
     tk_expect_line(&t, "v1 message o+0 #[\"hello\",[]] [] result=p-1");
     tk_expect_line(&t, "v2 notify p+1 fulfilled #\"hi\" []");
+    v = tk_get(&t, "v2.options");
+    assert_string_equal(v, "{\"critical\":false,\"enablePipelining\":false,\"name\":\"boot\","
+                           "\"reapDirtThreshold\":{\"computrons\":\"never\",\"deliveries\":1000}}");
+    free(v);
     /* The resolved, notified promise is gone from every c-list and the kernel. */
     v = tk_get(&t, "kp2.state");
     assert_null(v);
@@ -69,6 +74,8 @@ static void test_kernel_bad_config_changes_nothing(void **state)
         "{\"vats\":{\"a\":{\"source\":\"raw:boot\"}},\"bootstrap\":\"zed\"}",
         "{\"vats\":{\"a\":{\"source\":\"raw:boot\"}},\"extra\":1}",
         "{\"vats\":{\"a\":{\"source\":\"raw:boot\"}},\"gcBatch\":0}",
+        "{\"vats\":{\"a\":{\"source\":\"raw:boot\",\"reapDirtThreshold\":{\"deliveries\":0}}}}",
+        "{\"vats\":{\"a\":{\"source\":\"raw:boot\",\"reapDirtThreshold\":{\"often\":1}}}}",
     };
     swing_err e;
     (void)state;

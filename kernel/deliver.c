@@ -261,6 +261,25 @@ static swing_status deliver_start_vat(kern *k, json_t *ev, kern_vat_io *io, kern
     return s;
 }
 
+static swing_status deliver_boyd(kern *k, json_t *ev, kern_vat_io *io, kern_crank_info *info,
+                                 swing_err *err)
+{
+    const char *vat = json_string_value(json_object_get(ev, "vatID"));
+    json_t *b = json_object_get(ev, "budget");
+    kern_delivery d;
+    bool alive;
+    swing_status s;
+    if (!vat || !json_is_integer(b) || json_integer_value(b) < 0) return SWING_CORRUPT(err, "bad BOYD event");
+    if ((s = kern_vats_alive(k, vat, &alive, err)) || !alive) return s;
+    memset(&d, 0, sizeof d);
+    d.type = KERN_D_BRING_OUT_YOUR_DEAD;
+    d.budget = (uint64_t)json_integer_value(b);
+    io_init(io, k, vat);
+    s = call_worker(k, io, &d, info, err);
+    if (!s) info->kind = KERN_CRANK_BOYD;
+    return s;
+}
+
 swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern_crank_info *info,
                                 swing_err *err)
 {
@@ -273,8 +292,9 @@ swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern
     else if (strcmp(type, "send") == 0) s = deliver_send(k, ev, io, info, err);
     else if (strcmp(type, "notify") == 0) s = deliver_notify(k, ev, io, info, err);
     else if (strcmp(type, "startVat") == 0) s = deliver_start_vat(k, ev, io, info, err);
+    else if (strcmp(type, "bringOutYourDead") == 0) s = deliver_boyd(k, ev, io, info, err);
     else s = SWING_CORRUPT(err, "unknown run-queue event %s", type);
-    if (s == SWING_OK && info->vat_id[0]) info->kind = KERN_CRANK_DELIVERY;
+    if (s == SWING_OK && info->vat_id[0] && info->kind != KERN_CRANK_BOYD) info->kind = KERN_CRANK_DELIVERY;
     json_decref(ev);
     return s;
 }

@@ -382,3 +382,26 @@ swing_status kern_create_vat(kern *k, const char *name, const char *vat_config,
     json_decref(cfg);
     return s;
 }
+
+swing_status kern_bring_out_your_dead(kern *k, const char *vat_name, uint64_t budget,
+                                      swing_err *err)
+{
+    char vat[KERN_ID_MAX];
+    bool found, alive;
+    json_t *ev;
+    char *text;
+    swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
+    if (s) return s;
+    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if ((s = kern_crank_begin(k, err))) return s;
+    s = kern_vats_alive(k, vat, &alive, err);
+    if (!s && !alive) s = swing_err_set(err, SWING_ERR_USER, "vat %s is terminated", vat_name);
+    if (!s) {
+        ev = json_pack("{sssssI}", "type", "bringOutYourDead", "vatID", vat, "budget", (json_int_t)budget);
+        text = ev ? kern_json_dump(ev) : NULL;
+        json_decref(ev);
+        s = text ? kern_queue_push(k, KERN_REAP, text, err) : SWING_NOMEM(err);
+        free(text);
+    }
+    return in_crank(k, s, err);
+}

@@ -54,7 +54,8 @@ typedef enum kern_crank_kind {
     KERN_CRANK_DELIVERY = 2,    /* a message, notify or startVat was delivered */
     KERN_CRANK_GC = 3,          /* maybe-free krefs processed, no delivery */
     KERN_CRANK_GC_DELIVERY = 4, /* dropExports / retireExports / retireImports */
-    KERN_CRANK_EMPTY = 5        /* nothing delivered (splat, skipped notify) */
+    KERN_CRANK_EMPTY = 5,       /* nothing delivered (splat, skipped notify) */
+    KERN_CRANK_BOYD = 6         /* bringOutYourDead delivered */
 } kern_crank_kind;
 
 typedef struct kern_crank_info {
@@ -104,6 +105,12 @@ swing_status kern_release(kern *k, const char *kref, swing_err *err);
  * vNN.vatParameters until the vat is deleted. */
 swing_status kern_create_vat(kern *k, const char *name, const char *vat_config,
                              const kern_capdata *params, char vat_id[24], swing_err *err);
+
+/* Schedules a bringOutYourDead delivery to a vat (FIFO reapQueue, served
+ * after GC work and before the run queue). budget 0 = no limit. Dirt-driven
+ * scheduling builds on this (block-end clean-up). */
+swing_status kern_bring_out_your_dead(kern *k, const char *vat_name, uint64_t budget,
+                                      swing_err *err);
 
 /* Terminates a vat (host request), in its own crank. */
 swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reason,

@@ -178,6 +178,7 @@ swing_status kern_tr_cd_k2v(kern *k, const char *vat, kern_capdata in, kern_cd *
 /* ===== queue.c: acceptance and run queues ===== */
 #define KERN_ACCEPTANCE "acceptanceQueue"
 #define KERN_RUN "runQueue"
+#define KERN_REAP "reapQueue"
 swing_status kern_queue_push(kern *k, const char *queue, const char *event_json, swing_err *err);
 /* Pops the head; *json NULL when empty (caller frees with swing_mfree). */
 swing_status kern_queue_pop(kern *k, const char *queue, char **json, swing_err *err);

@@ -1,7 +1,7 @@
 /*
  * run.c - the scheduler (DESIGN.md §6.4): each crank takes, in order, the
- * acceptance queue (routing), a maybe-free chunk (GC), a GC delivery, then
- * the run queue. A vat that fails is handled here: the crank rolls back, a
+ * acceptance queue (routing), a maybe-free chunk (GC), a GC delivery, a
+ * scheduled bringOutYourDead, then the run queue. A vat that fails is handled here: the crank rolls back, a
  * new crank terminates the vat and re-routes the event (a send then splats,
  * a notify drops its hold), and other vats go on.
  */
@@ -104,7 +104,16 @@ swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err
         if (s) return crank_failed(k, s, err);
         return n > 0 ? finish_delivery(k, &io, NULL, info, err) : kern_crank_end(k, err);
     }
-    /* 4. the run queue */
+    /* 4. a scheduled bringOutYourDead */
+    if ((s = kern_queue_pop(k, KERN_REAP, &json, err))) return crank_failed(k, s, err);
+    if (json) {
+        *did = true;
+        s = kern_deliver_event(k, json, &io, info, err);
+        swing_mfree(json);
+        if (s) return crank_failed(k, s, err);
+        return finish_delivery(k, &io, KERN_REAP, info, err);
+    }
+    /* 5. the run queue */
     if ((s = kern_queue_pop(k, KERN_RUN, &json, err))) return crank_failed(k, s, err);
     if (!json) return kern_crank_abort(k, err); /* no work */
     *did = true;

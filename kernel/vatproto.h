@@ -51,6 +51,7 @@ typedef struct kern_delivery {
     const char *const *vrefs;             /* GC deliveries, sorted */
     size_t nvrefs;
     kern_capdata vat_parameters;          /* startVat */
+    uint64_t budget;                      /* bringOutYourDead: max objects, 0 = no limit */
 } kern_delivery;
 
 typedef enum kern_stype {

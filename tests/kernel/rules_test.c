@@ -514,6 +514,35 @@ static void test_rules_vat_parameters_refcounts(void **state)
     tk_close(&W.t);
 }
 
+/* ---- bringOutYourDead: delivered from the reap queue, GC follows ---- */
+
+static swing_status boyd_b(world *w, kern_vat_io *io, const kern_delivery *d)
+{
+    static const char *o2[] = {"o-2"};
+    swing_status s;
+    (void)w;
+    if (d->type != KERN_D_BRING_OUT_YOUR_DEAD) return SWING_OK;
+    if ((s = tv_gc(io, KERN_S_DROP_IMPORTS, o2, 1))) return s;
+    return tv_gc(io, KERN_S_RETIRE_IMPORTS, o2, 1);
+}
+
+static void test_rules_boyd_then_gc(void **state)
+{
+    swing_err e;
+    (void)state;
+    setup(rc_a, boyd_b, 500, NULL);
+    host("go");
+    expect_kv("ko4.refCount", "1,1");
+    if (kern_bring_out_your_dead(W.t.k, "B", 10, &e)) fail_msg("%s", e.msg);
+    tk_run(&W.t);
+    tk_expect_line(&W.t, "v2 bringOutYourDead budget=10");
+    tk_expect_line(&W.t, "v1 dropExports [o+5]");
+    tk_expect_line(&W.t, "v1 retireExports [o+5]");
+    expect_kv("ko4.refCount", NULL);
+    assert_int_equal(kern_bring_out_your_dead(W.t.k, "nobody", 1, &e), SWING_ERR_INVALID);
+    tk_close(&W.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -528,6 +557,7 @@ int main(void)
         cmocka_unit_test(test_rules_vat_fatal_rolls_back),
         cmocka_unit_test(test_rules_critical_vat_failure_panics),
         cmocka_unit_test(test_rules_vat_parameters_refcounts),
+        cmocka_unit_test(test_rules_boyd_then_gc),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -151,19 +151,17 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
 {
     kern *k = io->k;
     bool want_export = sc->type == KERN_S_RETIRE_EXPORTS || sc->type == KERN_S_ABANDON_EXPORTS;
-    swing_status s = SWING_OK;
+    char (*krefs)[KERN_ID_MAX] = swing_calloc(sc->nvrefs ? sc->nvrefs : 1, sizeof *krefs);
+    swing_status s = krefs ? SWING_OK : SWING_NOMEM(err);
     /* Check everything first, so that a bad vref changes nothing. */
     for (size_t i = 0; !s && i < sc->nvrefs; i++) {
-        char kref[KERN_ID_MAX];
         bool reachable;
-        s = gc_entry(io, sc->vrefs[i], want_export, kref, &reachable, err);
+        s = gc_entry(io, sc->vrefs[i], want_export, krefs[i], &reachable, err);
         if (!s && reachable && (sc->type == KERN_S_RETIRE_IMPORTS || sc->type == KERN_S_RETIRE_EXPORTS))
             s = swing_err_set(err, SWING_ERR_VAT, "vat %s: retire of reachable %.40s", io->vat, sc->vrefs[i]);
     }
     for (size_t i = 0; !s && i < sc->nvrefs; i++) {
-        char kref[KERN_ID_MAX];
-        bool reachable;
-        if ((s = gc_entry(io, sc->vrefs[i], want_export, kref, &reachable, err))) break;
+        const char *kref = krefs[i];
         switch (sc->type) {
         case KERN_S_DROP_IMPORTS: s = kern_clist_set_reachable(k, io->vat, kref, false, err); break;
         case KERN_S_RETIRE_IMPORTS: s = kern_clist_delete(k, io->vat, kref, err); break;
@@ -174,6 +172,7 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
         default: s = kern_obj_orphan(k, kref, err); break;
         }
     }
+    swing_mfree(krefs);
     return s;
 }
 

@@ -89,6 +89,17 @@ static bool disk_seek(store *st, swing_bytes ns, swing_bytes after, bool inclusi
     size_t klen = 0;
     const char *k;
     if (!st->probe) st->probe = leveldb_create_iterator(st->db, st->ropts);
+    /* Scans ask for the key after the one they just got: step, don't seek. */
+    if (!inclusive && leveldb_iter_valid(st->probe)) {
+        k = leveldb_iter_key(st->probe, &klen);
+        if (swing_bytes_cmp(swing_bytes_of(k, klen), after) == 0) {
+            leveldb_iter_next(st->probe);
+            if (!leveldb_iter_valid(st->probe)) return false;
+            k = leveldb_iter_key(st->probe, &klen);
+            *key = swing_bytes_of(k, klen);
+            return swing_bytes_has_prefix(*key, ns);
+        }
+    }
     leveldb_iter_seek(st->probe, (const char *)after.ptr, after.len);
     if (!leveldb_iter_valid(st->probe)) return false;
     k = leveldb_iter_key(st->probe, &klen);

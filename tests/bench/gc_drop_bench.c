@@ -41,6 +41,8 @@ typedef struct bench {
     uint64_t height;
     size_t max_value;     /* bookkeeping values */
     size_t max_gc_bytes;  /* per GC crank */
+    double kind_secs[8];  /* time in cranks by kern_crank_kind */
+    double commit_secs;   /* time in store_commit */
 } bench;
 
 /* Message payloads and vatstore values are not kernel bookkeeping. */
@@ -99,9 +101,13 @@ static uint64_t run_blocks(bench *b)
         kern_crank_info info;
         bool did;
         swing_err e;
+        double t0 = now(), t1;
         if (kern_step(b->k, &info, &did, &e)) die("step", &e);
         if (!did) break;
+        t1 = now();
+        if ((unsigned)info.kind < 8) b->kind_secs[info.kind] += t1 - t0;
         commit(b, info.kind);
+        b->commit_secs += now() - t1;
         n++;
     }
     return n;
@@ -168,6 +174,8 @@ static double gc_drop(size_t n)
     go(&b, 1);
     baseline = count_keys(&b);
     b.max_value = b.max_gc_bytes = 0;
+    memset(b.kind_secs, 0, sizeof b.kind_secs);
+    b.commit_secs = 0;
     w.max_delivery = 0;
     t0 = now();
     go(&b, n);
@@ -175,9 +183,13 @@ static double gc_drop(size_t n)
     after = count_keys(&b);
     printf("{\"name\":\"gc_drop\",\"krefs\":%zu,\"seconds\":%.3f,\"max_delivery_krefs\":%zu,"
            "\"max_value_bytes\":%zu,\"max_gc_crank_bytes\":%zu,\"gc_batch\":%u,"
-           "\"all_retired\":%s,\"order_errors\":%zu,\"kv_keys_baseline\":%zu,\"kv_keys_after\":%zu}\n",
+           "\"all_retired\":%s,\"order_errors\":%zu,\"kv_keys_baseline\":%zu,\"kv_keys_after\":%zu,"
+           "\"phase_seconds\":{\"routing\":%.3f,\"delivery\":%.3f,\"gc\":%.3f,\"gc_delivery\":%.3f,"
+           "\"commit\":%.3f}}\n",
            n, secs, w.max_delivery, b.max_value, b.max_gc_bytes, GC_BATCH,
-           w.drops == n + 1 && w.retires == n + 1 ? "true" : "false", w.order_errors, baseline, after);
+           w.drops == n + 1 && w.retires == n + 1 ? "true" : "false", w.order_errors, baseline, after,
+           b.kind_secs[KERN_CRANK_ROUTING], b.kind_secs[KERN_CRANK_DELIVERY], b.kind_secs[KERN_CRANK_GC],
+           b.kind_secs[KERN_CRANK_GC_DELIVERY], b.commit_secs);
     fflush(stdout);
     free(w.state);
     close_bench(&b);

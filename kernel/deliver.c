@@ -280,6 +280,45 @@ static swing_status deliver_boyd(kern *k, json_t *ev, kern_vat_io *io, kern_cran
     return s;
 }
 
+/* Applies the options the kernel owns, then delivers them all to the vat. */
+static swing_status deliver_change_options(kern *k, json_t *ev, kern_vat_io *io,
+                                           kern_crank_info *info, swing_err *err)
+{
+    const char *vat = json_string_value(json_object_get(ev, "vatID"));
+    json_t *opts = json_object_get(ev, "options"), *cur, *x;
+    const char *key;
+    char *text = NULL;
+    bool alive, found;
+    kern_delivery d;
+    swing_status s;
+    if (!vat || !json_is_object(opts)) return SWING_CORRUPT(err, "bad changeVatOptions event");
+    if ((s = kern_vats_alive(k, vat, &alive, err)) || !alive) return s;
+    if ((s = kern_kv_get(k, &text, &found, err, "%s.options", vat))) return s;
+    cur = found ? json_loads(text, 0, NULL) : NULL;
+    swing_mfree(text);
+    if (!cur) return SWING_CORRUPT(err, "bad options of %s", vat);
+    json_object_foreach(opts, key, x) {
+        if ((strcmp(key, "reapDirtThreshold") == 0 || strcmp(key, "critical") == 0) &&
+            json_object_set(cur, key, x)) {
+            json_decref(cur);
+            return SWING_NOMEM(err);
+        }
+    }
+    text = kern_json_dump(cur);
+    json_decref(cur);
+    if (!text) return SWING_NOMEM(err);
+    s = kern_kv_set(k, text, err, "%s.options", vat);
+    free(text);
+    if (s || !(text = kern_json_dump(opts))) return s ? s : SWING_NOMEM(err);
+    memset(&d, 0, sizeof d);
+    d.type = KERN_D_CHANGE_VAT_OPTIONS;
+    d.options = text;
+    io_init(io, k, vat);
+    s = call_worker(k, io, &d, info, err);
+    free(text);
+    return s;
+}
+
 swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern_crank_info *info,
                                 swing_err *err)
 {
@@ -293,6 +332,7 @@ swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern
     else if (strcmp(type, "notify") == 0) s = deliver_notify(k, ev, io, info, err);
     else if (strcmp(type, "startVat") == 0) s = deliver_start_vat(k, ev, io, info, err);
     else if (strcmp(type, "bringOutYourDead") == 0) s = deliver_boyd(k, ev, io, info, err);
+    else if (strcmp(type, "changeVatOptions") == 0) s = deliver_change_options(k, ev, io, info, err);
     else s = SWING_CORRUPT(err, "unknown run-queue event %s", type);
     if (s == SWING_OK && info->vat_id[0] && info->kind != KERN_CRANK_BOYD) info->kind = KERN_CRANK_DELIVERY;
     json_decref(ev);

@@ -405,3 +405,43 @@ swing_status kern_bring_out_your_dead(kern *k, const char *vat_name, uint64_t bu
     }
     return in_crank(k, s, err);
 }
+
+swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *options,
+                                     swing_err *err)
+{
+    char vat[KERN_ID_MAX];
+    bool found, alive;
+    const char *key;
+    json_t *opts, *x, *ev;
+    char *text = NULL;
+    swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
+    if (s) return s;
+    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    opts = json_loads(options ? options : "", JSON_REJECT_DUPLICATES, NULL);
+    if (!json_is_object(opts)) {
+        json_decref(opts);
+        return swing_err_set(err, SWING_ERR_INVALID, "options must be a JSON object");
+    }
+    json_object_foreach(opts, key, x) {
+        if ((strcmp(key, "reapDirtThreshold") == 0 && !threshold_valid(x)) ||
+            (strcmp(key, "critical") == 0 && !json_is_boolean(x))) {
+            s = swing_err_set(err, SWING_ERR_INVALID, "bad option %.40s", key);
+            json_decref(opts);
+            return s;
+        }
+    }
+    ev = json_pack("{sssssO}", "type", "changeVatOptions", "vatID", vat, "options", opts);
+    text = ev ? kern_json_dump(ev) : NULL;
+    json_decref(ev);
+    json_decref(opts);
+    if (!text) return SWING_NOMEM(err);
+    if ((s = kern_crank_begin(k, err))) {
+        free(text);
+        return s;
+    }
+    s = kern_vats_alive(k, vat, &alive, err);
+    if (!s && !alive) s = swing_err_set(err, SWING_ERR_USER, "vat %s is terminated", vat_name);
+    if (!s) s = kern_queue_push(k, KERN_ACCEPTANCE, text, err);
+    free(text);
+    return in_crank(k, s, err);
+}

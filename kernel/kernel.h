@@ -112,6 +112,12 @@ swing_status kern_create_vat(kern *k, const char *name, const char *vat_config,
 swing_status kern_bring_out_your_dead(kern *k, const char *vat_name, uint64_t budget,
                                       swing_err *err);
 
+/* Queues changeVatOptions(options) for a vat: the kernel applies the options
+ * it owns ("reapDirtThreshold", "critical") to vNN.options and delivers the
+ * whole object to the vat. options: a JSON object. */
+swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *options,
+                                     swing_err *err);
+
 /* Terminates a vat (host request), in its own crank. */
 swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reason,
                                 swing_err *err);

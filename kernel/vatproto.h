@@ -38,7 +38,8 @@ typedef enum kern_dtype {
     KERN_D_RETIRE_EXPORTS = 4, /* vrefs */
     KERN_D_RETIRE_IMPORTS = 5, /* vrefs */
     KERN_D_BRING_OUT_YOUR_DEAD = 6,
-    KERN_D_START_VAT = 7       /* vat_parameters */
+    KERN_D_START_VAT = 7,      /* vat_parameters */
+    KERN_D_CHANGE_VAT_OPTIONS = 8 /* options: JSON object text */
 } kern_dtype;
 
 typedef struct kern_delivery {
@@ -52,6 +53,7 @@ typedef struct kern_delivery {
     size_t nvrefs;
     kern_capdata vat_parameters;          /* startVat */
     uint64_t budget;                      /* bringOutYourDead: max objects, 0 = no limit */
+    const char *options;                  /* changeVatOptions: JSON object */
 } kern_delivery;
 
 typedef enum kern_stype {

@@ -543,6 +543,89 @@ static void test_rules_boyd_then_gc(void **state)
     tk_close(&W.t);
 }
 
+/* ---- changeVatOptions ---- */
+
+static void test_rules_change_vat_options(void **state)
+{
+    swing_err e;
+    (void)state;
+    setup(NULL, NULL, 500, NULL);
+    if (kern_change_vat_options(W.t.k, "B", "{\"reapDirtThreshold\":{\"deliveries\":5},\"mine\":1}", &e))
+        fail_msg("%s", e.msg);
+    tk_run(&W.t);
+    tk_expect_line(&W.t, "v2 changeVatOptions {\"mine\":1,\"reapDirtThreshold\":{\"deliveries\":5}}");
+    expect_kv("v2.options", "{\"critical\":false,\"enablePipelining\":false,\"name\":\"B\","
+                            "\"reapDirtThreshold\":{\"deliveries\":5}}");
+    assert_int_equal(kern_change_vat_options(W.t.k, "B", "{\"critical\":3}", &e), SWING_ERR_INVALID);
+    assert_int_equal(kern_change_vat_options(W.t.k, "B", "[]", &e), SWING_ERR_INVALID);
+    tk_close(&W.t);
+}
+
+/* ---- exit: clean exit keeps the crank, failure exit rolls it back ---- */
+
+static swing_status exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
+{
+    kern_syscall sc;
+    swing_status s;
+    (void)w;
+    if (!is(d, "quit") && !is(d, "crash")) return SWING_OK;
+    memset(&sc, 0, sizeof sc);
+    sc.type = KERN_S_VATSTORE_SET;
+    sc.key = swing_str("last");
+    sc.value = swing_str("words");
+    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
+    memset(&sc, 0, sizeof sc);
+    sc.type = KERN_S_EXIT;
+    sc.failure = is(d, "crash");
+    sc.info = (kern_capdata){"#\"bye\"", NULL, 0};
+    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
+    /* Nothing after exit. */
+    assert_int_equal(tv_send(io, "o-1", "#[\"late\",[]]", NULL, 0, NULL), SWING_ERR_VAT);
+    return SWING_OK;
+}
+
+static void test_rules_exit(void **state)
+{
+    (void)state;
+    setup(NULL, exit_b, 500, NULL);
+    send_b("quit");
+    expect_kv("v2.terminated", "1");
+    expect_kv("v2.vs.last", NULL); /* a syscall after exit dooms the delivery */
+    tk_close(&W.t);
+    setup(NULL, exit_b, 500, NULL);
+    send_b("crash");
+    expect_kv("v2.terminated", "1");
+    expect_kv("v2.vs.last", NULL);
+    tk_close(&W.t);
+}
+
+static swing_status clean_exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
+{
+    kern_syscall sc;
+    swing_status s;
+    (void)w;
+    if (!is(d, "quit")) return SWING_OK;
+    memset(&sc, 0, sizeof sc);
+    sc.type = KERN_S_VATSTORE_SET;
+    sc.key = swing_str("last");
+    sc.value = swing_str("words");
+    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
+    memset(&sc, 0, sizeof sc);
+    sc.type = KERN_S_EXIT;
+    sc.info = (kern_capdata){"#\"bye\"", NULL, 0};
+    return kern_vat_syscall(io, &sc, NULL);
+}
+
+static void test_rules_clean_exit_keeps_the_crank(void **state)
+{
+    (void)state;
+    setup(NULL, clean_exit_b, 500, NULL);
+    send_b("quit");
+    expect_kv("v2.terminated", "1");
+    expect_kv("v2.vs.last", "words");
+    tk_close(&W.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -558,6 +641,9 @@ int main(void)
         cmocka_unit_test(test_rules_critical_vat_failure_panics),
         cmocka_unit_test(test_rules_vat_parameters_refcounts),
         cmocka_unit_test(test_rules_boyd_then_gc),
+        cmocka_unit_test(test_rules_change_vat_options),
+        cmocka_unit_test(test_rules_exit),
+        cmocka_unit_test(test_rules_clean_exit_keeps_the_crank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -82,6 +82,9 @@ void tk_log_delivery(tk *t, const kern_vat_io *io, const kern_delivery *d)
         join(slots, sizeof slots, d->vat_parameters.slots, d->vat_parameters.nslots);
         tk_log(t, "%s startVat %s [%s]", vat, d->vat_parameters.body, slots);
         break;
+    case KERN_D_CHANGE_VAT_OPTIONS:
+        tk_log(t, "%s changeVatOptions %s", vat, d->options);
+        break;
     case KERN_D_BRING_OUT_YOUR_DEAD:
         tk_log(t, "%s bringOutYourDead budget=%llu", vat, (unsigned long long)d->budget);
         break;

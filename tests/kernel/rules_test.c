@@ -563,12 +563,12 @@ static void test_rules_change_vat_options(void **state)
 
 /* ---- exit: clean exit keeps the crank, failure exit rolls it back ---- */
 
-static swing_status exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
+/* Writes vs.last, then exits (as a failure for "crash"); with `late`, also
+ * tries a syscall after the exit. */
+static swing_status write_and_exit(kern_vat_io *io, const kern_delivery *d, bool late)
 {
     kern_syscall sc;
     swing_status s;
-    (void)w;
-    if (!is(d, "quit") && !is(d, "crash")) return SWING_OK;
     memset(&sc, 0, sizeof sc);
     sc.type = KERN_S_VATSTORE_SET;
     sc.key = swing_str("last");
@@ -578,10 +578,15 @@ static swing_status exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
     sc.type = KERN_S_EXIT;
     sc.failure = is(d, "crash");
     sc.info = (kern_capdata){"#\"bye\"", NULL, 0};
-    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
-    /* Nothing after exit. */
+    if ((s = kern_vat_syscall(io, &sc, NULL)) || !late) return s;
     assert_int_equal(tv_send(io, "o-1", "#[\"late\",[]]", NULL, 0, NULL), SWING_ERR_VAT);
     return SWING_OK;
+}
+
+static swing_status exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
+{
+    (void)w;
+    return is(d, "quit") || is(d, "crash") ? write_and_exit(io, d, true) : SWING_OK;
 }
 
 static void test_rules_exit(void **state)
@@ -601,19 +606,8 @@ static void test_rules_exit(void **state)
 
 static swing_status clean_exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
 {
-    kern_syscall sc;
-    swing_status s;
     (void)w;
-    if (!is(d, "quit")) return SWING_OK;
-    memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_VATSTORE_SET;
-    sc.key = swing_str("last");
-    sc.value = swing_str("words");
-    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
-    memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_EXIT;
-    sc.info = (kern_capdata){"#\"bye\"", NULL, 0};
-    return kern_vat_syscall(io, &sc, NULL);
+    return is(d, "quit") ? write_and_exit(io, d, false) : SWING_OK;
 }
 
 static void test_rules_clean_exit_keeps_the_crank(void **state)

@@ -127,6 +127,7 @@ swing_status store_set(store *st, swing_bytes key, swing_bytes val, swing_err *e
         return swing_err_set(err, SWING_ERR_LIMIT, "value of %zu bytes exceeds %u", val.len,
                              STORE_VALUE_MAX);
     s = store_layers_put(st, swing_bytes_of(pk, kv_pkey(pk, key)), val, false, err);
+    if (s == SWING_OK && st->observer) st->observer(st->observer_ctx, key, val.len, false);
     if (s == SWING_OK && cls == STORE_CLASS_CONSENSUS) {
         swing_sha256_update(&st->crank_hash, "add\n", 4);
         swing_sha256_update(&st->crank_hash, key.ptr, key.len);
@@ -145,6 +146,7 @@ swing_status store_delete(store *st, swing_bytes key, swing_err *err)
     if (s) return s;
     s = store_layers_put(st, swing_bytes_of(pk, kv_pkey(pk, key)), swing_bytes_of(NULL, 0),
                          true, err);
+    if (s == SWING_OK && st->observer) st->observer(st->observer_ctx, key, 0, true);
     if (s == SWING_OK && cls == STORE_CLASS_CONSENSUS) {
         swing_sha256_update(&st->crank_hash, "delete\n", 7);
         swing_sha256_update(&st->crank_hash, key.ptr, key.len);

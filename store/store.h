@@ -32,11 +32,18 @@ typedef struct store_iter store_iter;
 #define STORE_BUNDLE_MAX (64u * 1024u * 1024u)
 #define STORE_VAT_ID_MAX 64u
 
+/* Instrumentation: told of every kv set (deleted false, vlen = value bytes)
+ * and delete, as it happens, aborted cranks included. For benchmarks and
+ * diagnostics; must not touch the store. */
+typedef void (*store_write_observer)(void *ctx, swing_bytes key, size_t vlen, bool deleted);
+
 typedef struct store_options {
     bool create_if_missing;   /* create the directory and store if absent */
     bool sync;                /* fsync each commit (default true) */
     size_t write_buffer_size; /* LevelDB memtable bytes */
     size_t cache_size;        /* LevelDB block cache bytes */
+    store_write_observer observer; /* may be NULL */
+    void *observer_ctx;       /* passed to observer */
 } store_options;
 
 store_options store_options_default(void);

@@ -39,6 +39,8 @@ struct store {
     uint64_t height;                /* last committed height */
     uint64_t gen;                   /* bumped by every change (iterators) */
     swing_err sticky;               /* first fatal error; code OK if none */
+    store_write_observer observer;  /* instrumentation hook, may be NULL */
+    void *observer_ctx;
 };
 
 /* Returns the sticky error, if any (copied into err). */

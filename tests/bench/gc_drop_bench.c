@@ -2,8 +2,8 @@
  * gc_drop_bench.c - kernel scale benchmark (issue: kernel core).
  *
  * gc_drop: raw vat A exports N objects to raw vat B in one message; B drops
- * them all in one dropImports and retires them in one retireImports. One
- * crank per block, so each crank's writes are its export-data delta. Per N
+ * them all in one dropImports and retires them in one retireImports. Blocks
+ * of 100 cranks; a store write observer sees every kv write of each crank. Per N
  * it reports seconds, the largest GC delivery, the largest logical value the
  * kernel's own bookkeeping wrote (message payloads excluded) and the most
  * bytes any GC crank wrote, and checks that every key is gone afterwards.
@@ -42,6 +42,7 @@ typedef struct bench {
     size_t max_value;     /* bookkeeping values */
     size_t max_gc_bytes;  /* per GC crank */
     double kind_secs[8];  /* time in cranks by kern_crank_kind */
+    size_t crank_bytes;   /* kv bytes written by the crank in progress */
     double commit_secs;   /* time in store_commit */
 } bench;
 
@@ -59,41 +60,25 @@ static bool payload_key(const char *k, size_t n)
     return false;
 }
 
-static void commit(bench *b, kern_crank_kind kind)
+/* Store write observer: bytes of the crank in progress and the largest
+ * bookkeeping value. */
+static void observe(void *ctx, swing_bytes key, size_t vlen, bool deleted)
 {
-    store_delta *d = NULL;
-    swing_err e;
-    size_t bytes = 0;
-    if (store_commit(b->st, ++b->height, &d, &e)) die("commit", &e);
-    for (size_t i = 0; i < d->count; i++) {
-        const store_delta_entry *x = &d->entries[i];
-        const char *k = (const char *)x->key.ptr;
-        size_t logical = 0, klen = 0;
-        bytes += x->key.len + x->value.len;
-        if (x->deleted) continue;
-        if (x->key.len > 3 && strncmp(k, "kv.", 3) == 0) {
-            logical = x->value.len;
-            k += 3;
-            klen = x->key.len - 3;
-        } else if (x->key.len > 4 && strncmp(k, "kvh.", 4) == 0) {
-            unsigned long long size = 0;
-            char hdr[96];
-            snprintf(hdr, sizeof hdr, "%.*s", (int)x->value.len, (const char *)x->value.ptr);
-            sscanf(hdr, "{\"chunks\":%*u,\"size\":%llu}", &size);
-            logical = (size_t)size;
-            k += 4;
-            klen = x->key.len - 4;
-        } else {
-            continue;
-        }
-        if (!payload_key(k, klen) && logical > b->max_value) b->max_value = logical;
-    }
-    if ((kind == KERN_CRANK_GC || kind == KERN_CRANK_GC_DELIVERY) && bytes > b->max_gc_bytes)
-        b->max_gc_bytes = bytes;
-    store_delta_destroy(d);
+    bench *b = ctx;
+    b->crank_bytes += key.len + vlen;
+    if (!deleted && vlen > b->max_value && !payload_key((const char *)key.ptr, key.len))
+        b->max_value = vlen;
 }
 
-/* Runs to quiescence, one crank per block. Returns cranks. */
+static void commit(bench *b)
+{
+    swing_err e;
+    if (store_commit(b->st, ++b->height, NULL, &e)) die("commit", &e);
+}
+
+#define BLOCK_CRANKS 100
+
+/* Runs to quiescence in blocks of BLOCK_CRANKS cranks. Returns cranks. */
 static uint64_t run_blocks(bench *b)
 {
     uint64_t n = 0;
@@ -102,14 +87,20 @@ static uint64_t run_blocks(bench *b)
         bool did;
         swing_err e;
         double t0 = now(), t1;
+        b->crank_bytes = 0;
         if (kern_step(b->k, &info, &did, &e)) die("step", &e);
-        if (!did) break;
         t1 = now();
+        if (!did) break;
         if ((unsigned)info.kind < 8) b->kind_secs[info.kind] += t1 - t0;
-        commit(b, info.kind);
-        b->commit_secs += now() - t1;
-        n++;
+        if ((info.kind == KERN_CRANK_GC || info.kind == KERN_CRANK_GC_DELIVERY) &&
+            b->crank_bytes > b->max_gc_bytes)
+            b->max_gc_bytes = b->crank_bytes;
+        if (++n % BLOCK_CRANKS == 0) {
+            commit(b);
+            b->commit_secs += now() - t1;
+        }
     }
+    commit(b);
     return n;
 }
 
@@ -121,7 +112,9 @@ static void open_bench(bench *b, const kern_raw_vat *vats, size_t nv, const char
     memset(b, 0, sizeof *b);
     snprintf(b->dir, sizeof b->dir, "%s/swingbench-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(b->dir)) die("mkdtemp", NULL);
-    o.sync = false; /* per-crank blocks; durability is not what is measured */
+    o.sync = false; /* durability is not what is measured */
+    o.observer = observe;
+    o.observer_ctx = b;
     if (store_open(b->dir, &o, &b->st, &e)) die("store_open", &e);
     if (kern_open(b->st, &ko, &b->k, &e)) die("kern_open", &e);
     if (kern_init(b->k, config, strlen(config), &e)) die("kern_init", &e);
@@ -247,7 +240,7 @@ static void deliveries(long rounds)
     t0 = now();
     if (kern_run(b.k, NULL, NULL, &cranks, &e)) die("run", &e);
     secs = now() - t0;
-    commit(&b, KERN_CRANK_EMPTY);
+    commit(&b);
     printf("{\"name\":\"deliveries\",\"round_trips\":%ld,\"completed\":%s,\"cranks\":%llu,\"seconds\":%.3f,"
            "\"cranks_per_sec\":%.0f,\"round_trips_per_sec\":%.0f}\n",
            rounds, p.left == 0 ? "true" : "false", (unsigned long long)cranks, secs, (double)cranks / secs,

@@ -8,9 +8,10 @@ ASAN    := $(BUILD)/asan
 
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CSTD    := -std=c11 -D_GNU_SOURCE
-INCS    := -I.
+LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
+INCS    := -I. $(LUA_CFLAGS)
 CFLAGS  ?= -O2 -g
-LIBS    := -lleveldb -lnettle -ljansson
+LIBS    := -lleveldb -lnettle -ljansson -llua5.4 -lm
 # Tests also link libsodium: an independent SHA-256 oracle for hash checks.
 TLIBS   := -lcmocka -lsodium
 ALL_CFLAGS  = $(CSTD) $(WARN) $(INCS) $(CFLAGS) -fPIC -fvisibility=hidden -DSWING_BUILDING_LIBRARY
@@ -18,7 +19,7 @@ ASAN_CFLAGS = $(CSTD) $(WARN) $(INCS) -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all -DSWING_DEBUG \
               -DSWING_BUILDING_LIBRARY
 
-LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c kernel/*.c)
+LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c kernel/*.c liveslots/*.c liveslots/lua/*.c)
 CLI_SRCS   := $(wildcard cli/*.c)
 TESTLIB    := $(wildcard tests/lib/*.c)
 TESTHDRS   := $(wildcard tests/*/*.h)

@@ -1,0 +1,150 @@
+/*
+ * vm.c - the metered Lua state (see vm.h): a capping allocator that charges
+ * allocated bytes, a count hook that charges instructions and raises once the
+ * budget is spent, and the protected call that maps failures to statuses.
+ */
+#include "liveslots/lua/vm.h"
+
+#include <lauxlib.h>
+#include <lualib.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+struct ls_lua_vm {
+    lua_State *L;
+    size_t mem_used;             /* bytes held by the state */
+    size_t mem_cap;              /* bytes allowed */
+    uint64_t used;               /* computrons this run */
+    uint64_t limit;              /* computrons allowed this run */
+    ls_lua_exhaustion exhausted; /* sticky until the next ls_lua_vm_begin */
+};
+
+static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
+{
+    ls_lua_vm *vm = ud;
+    size_t old = ptr ? osize : 0;
+    if (nsize == 0) {
+        swing_mfree(ptr);
+        vm->mem_used -= old;
+        return NULL;
+    }
+    if (nsize > old) {
+        size_t grow = nsize - old;
+        if (vm->L && vm->mem_used + grow > vm->mem_cap) {
+            if (vm->exhausted == LS_LUA_OK) vm->exhausted = LS_LUA_MEMORY;
+            return NULL;
+        }
+        vm->used += grow / LS_LUA_BYTES_PER_COMPUTRON;
+    }
+    {
+        void *n = swing_realloc(ptr, nsize);
+        if (!n) return NULL;
+        vm->mem_used = vm->mem_used - old + nsize;
+        return n;
+    }
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
+{
+    ls_lua_vm *vm = ls_lua_vm_of(L);
+    (void)ar;
+    vm->used += LS_LUA_HOOK_INSTRUCTIONS;
+    if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) vm->exhausted = LS_LUA_COMPUTE;
+    if (vm->exhausted != LS_LUA_OK) {
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1); /* every instruction from now on */
+        luaL_error(L, "%s", vm->exhausted == LS_LUA_MEMORY ? "memory limit" : "compute limit");
+    }
+}
+
+ls_lua_vm *ls_lua_vm_of(lua_State *L)
+{
+    void *ud = NULL;
+    lua_getallocf(L, &ud);
+    return ud;
+}
+
+swing_status ls_lua_vm_open(const ls_lua_limits *lim, ls_lua_vm **out, swing_err *err)
+{
+    ls_lua_vm *vm = swing_calloc(1, sizeof *vm);
+    swing_status s;
+    *out = NULL;
+    if (!vm) return SWING_NOMEM(err);
+    vm->mem_cap = lim && lim->memory_cap ? lim->memory_cap : (64u << 20);
+    vm->limit = lim && lim->compute ? lim->compute : 10000000u;
+    vm->L = lua_newstate(meter_alloc, vm);
+    if (!vm->L) {
+        swing_mfree(vm);
+        return SWING_NOMEM(err);
+    }
+    lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, LS_LUA_HOOK_INSTRUCTIONS);
+    s = ls_lua_sandbox_install(vm, err);
+    if (s) {
+        ls_lua_vm_close(vm);
+        return s;
+    }
+    *out = vm;
+    return SWING_OK;
+}
+
+void ls_lua_vm_close(ls_lua_vm *vm)
+{
+    if (!vm) return;
+    if (vm->L) lua_close(vm->L);
+    swing_mfree(vm);
+}
+
+lua_State *ls_lua_vm_state(ls_lua_vm *vm) { return vm->L; }
+
+void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit)
+{
+    vm->used = 0;
+    if (limit) vm->limit = limit;
+    vm->exhausted = LS_LUA_OK;
+    lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, LS_LUA_HOOK_INSTRUCTIONS);
+}
+
+uint64_t ls_lua_vm_used(const ls_lua_vm *vm) { return vm->used; }
+
+void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons)
+{
+    vm->used += computrons;
+    if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) vm->exhausted = LS_LUA_COMPUTE;
+}
+
+ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm) { return vm->exhausted; }
+
+size_t ls_lua_vm_memory(const ls_lua_vm *vm) { return vm->mem_used; }
+
+swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, size_t len,
+                            swing_err *err)
+{
+    int r = luaL_loadbufferx(vm->L, src, len, name, "t");
+    if (r == LUA_OK) return SWING_OK;
+    if (r == LUA_ERRMEM) {
+        lua_pop(vm->L, 1);
+        return swing_err_set(err, SWING_ERR_LIMIT, "memory limit");
+    }
+    swing_err_set(err, SWING_ERR_INVALID, "%s", lua_isstring(vm->L, -1) ? lua_tostring(vm->L, -1) : "syntax error");
+    lua_pop(vm->L, 1);
+    return SWING_ERR_INVALID;
+}
+
+swing_status ls_lua_vm_pcall(ls_lua_vm *vm, int nargs, int nresults, swing_err *err)
+{
+    int r = lua_pcall(vm->L, nargs, nresults, 0);
+    swing_status s = SWING_OK;
+    if (vm->exhausted == LS_LUA_OK && r == LUA_ERRMEM) vm->exhausted = LS_LUA_MEMORY;
+    if (vm->exhausted == LS_LUA_MEMORY) s = swing_err_set(err, SWING_ERR_LIMIT, "memory limit");
+    else if (vm->exhausted == LS_LUA_COMPUTE) s = swing_err_set(err, SWING_ERR_LIMIT, "compute limit");
+    else if (vm->exhausted == LS_LUA_ILLEGAL)
+        s = swing_err_set(err, SWING_ERR_VAT, "weak or finalized tables are not allowed");
+    else if (r != LUA_OK) {
+        const char *m = lua_type(vm->L, -1) == LUA_TSTRING ? lua_tostring(vm->L, -1) : "error object is not a string";
+        s = swing_err_set(err, SWING_ERR_USER, "%s", m);
+    }
+    if (r != LUA_OK) lua_pop(vm->L, 1);
+    if (r == LUA_OK && s != SWING_OK) lua_pop(vm->L, nresults == LUA_MULTRET ? 0 : nresults);
+    return s;
+}

@@ -1,0 +1,73 @@
+/*
+ * vm.h - one sandboxed, metered Lua 5.4 state per vat (DESIGN.md §3, §7).
+ *
+ * Metering counts computrons: Lua VM instructions (count hook), allocated
+ * bytes, and explicit charges (syscalls). A delivery runs under a limit; past
+ * it, or past the vat's memory cap, the VM is "exhausted": every pcall,
+ * xpcall and coroutine.resume in vat code re-raises, so the error reaches the
+ * host call and the delivery fails with "compute limit" or "memory limit".
+ * The sandbox (sandbox.c) gives vat code deterministic globals only.
+ */
+#ifndef LIBSWING_LIVESLOTS_LUA_VM_H
+#define LIBSWING_LIVESLOTS_LUA_VM_H
+
+#include <lua.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "base/err.h"
+
+typedef struct ls_lua_vm ls_lua_vm;
+
+typedef enum ls_lua_exhaustion {
+    LS_LUA_OK = 0,
+    LS_LUA_COMPUTE = 1, /* "compute limit" */
+    LS_LUA_MEMORY = 2,  /* "memory limit" */
+    LS_LUA_ILLEGAL = 3  /* a forbidden construct (weak or finalized user table) */
+} ls_lua_exhaustion;
+
+typedef struct ls_lua_limits {
+    size_t memory_cap;   /* bytes the state may hold; 0 = 64 MiB */
+    uint64_t compute;    /* computrons per metered run; 0 = 10,000,000 */
+} ls_lua_limits;
+
+/* Computron prices. */
+#define LS_LUA_HOOK_INSTRUCTIONS 1000 /* instructions between hook calls */
+#define LS_LUA_BYTES_PER_COMPUTRON 16 /* allocation charge */
+
+/* Creates a sandboxed state. Errors: NOMEM. */
+swing_status ls_lua_vm_open(const ls_lua_limits *lim, ls_lua_vm **out, swing_err *err);
+void ls_lua_vm_close(ls_lua_vm *vm);
+lua_State *ls_lua_vm_state(ls_lua_vm *vm);
+
+/* Starts a metered run with a fresh budget; returns computrons used by the
+ * previous run via ls_lua_vm_used. */
+void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit);
+uint64_t ls_lua_vm_used(const ls_lua_vm *vm);
+/* Adds an explicit charge (e.g. per syscall). */
+void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons);
+ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm);
+size_t ls_lua_vm_memory(const ls_lua_vm *vm);
+
+/* Loads a text chunk (binary chunks are refused) and leaves the function on
+ * the stack. INVALID with the message and line on a syntax error. */
+swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, size_t len,
+                            swing_err *err);
+
+/* lua_pcall with the VM's failure mapping: an exhaustion becomes LIMIT with
+ * "compute limit" / "memory limit"; ILLEGAL becomes VAT; a Lua error becomes
+ * USER with its message (addresses never appear in it). */
+swing_status ls_lua_vm_pcall(ls_lua_vm *vm, int nargs, int nresults, swing_err *err);
+
+/* Checks the rules a full GC would expose (no weak or finalized user
+ * tables); marks the VM exhausted (ILLEGAL) on a violation. */
+bool ls_lua_vm_check_rules(ls_lua_vm *vm);
+
+/* Installs the sandboxed globals (sandbox.c). */
+swing_status ls_lua_sandbox_install(ls_lua_vm *vm, swing_err *err);
+
+/* The meter of the state running L (for C functions called from Lua). */
+ls_lua_vm *ls_lua_vm_of(lua_State *L);
+
+#endif /* LIBSWING_LIVESLOTS_LUA_VM_H */

@@ -26,7 +26,7 @@
 swing_status ls_lua_bundle_check(const char *bytes, size_t len, swing_err *err);
 
 /* Installs `require` for the bundle in vm and runs the entry module,
- * leaving its first return value (or nil) on the stack. Errors: INVALID
+ * leaving its first return value (or true, like require) on the stack. Errors: INVALID
  * (bad bundle), USER (the module raised), LIMIT (meter or memory). The run
  * is metered against the vm's current budget. */
 swing_status ls_lua_bundle_load(ls_lua_vm *vm, const char *bytes, size_t len, swing_err *err);

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "kernel/transcript.h"
 
 static void io_init(kern_vat_io *io, kern *k, const char *vat)
 {
@@ -26,14 +27,29 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
 {
     kern_worker *w;
     kern_delivery_result r;
+    bool transcript = false;
     swing_status s = kern_vats_pipelining(k, io->vat, &io->pipelining, err);
-    if (s || (s = kern_vats_worker(k, io->vat, &w, err))) return s; /* pipelining: for syscalls */
+    snprintf(info->vat_id, sizeof info->vat_id, "%s", io->vat);
+    if (s) return s;
+    s = kern_vats_worker(k, io->vat, &w, err);
+    if (s) {
+        swing_status p = SWING_STATUS_PRIMARY(s);
+        if (p == SWING_ERR_NOMEM || p == SWING_ERR_IO || p == SWING_ERR_CORRUPT || p == SWING_ERR_INTERNAL)
+            return s;
+        /* The vat's code failed to load or replay: the vat fails. */
+        io->failed = true;
+        snprintf(io->why, sizeof io->why, "worker: %.200s", err ? err->msg : swing_status_name(s));
+        info->vat_failed = true;
+        return SWING_OK;
+    }
+    if ((s = kern_vats_uses_transcript(k, io->vat, &transcript, err))) return s;
+    if (transcript && (s = kern_transcript_begin(io, d, err))) return s;
     memset(&r, 0, sizeof r);
     r.ok = true;
     s = w->ops->deliver(w->self, io, d, &r);
-    snprintf(info->vat_id, sizeof info->vat_id, "%s", io->vat);
     info->computrons = r.computrons;
     if (io->fatal.code != SWING_OK) {
+        kern_transcript_discard(io);
         if (err) *err = io->fatal;
         return io->fatal.code;
     }
@@ -49,7 +65,11 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
         snprintf(io->why, sizeof io->why, "vat exited with failure");
     }
     info->vat_failed = io->failed;
-    return SWING_OK;
+    if (io->failed) {
+        kern_transcript_discard(io);
+        return SWING_OK;
+    }
+    return kern_transcript_commit(k, io, err);
 }
 
 static swing_status deliver_message(kern *k, const char *vat, const char *target, const json_t *msg,

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "liveslots/lua/bundle.h"
 
 #define KERN_SCHEMA "1"
 #define NAME_MAX_LEN 32
@@ -126,10 +127,15 @@ static swing_status check_vat_config(const char *name, const json_t *v, swing_er
     json_t *x;
     if (!name_valid(name))
         return swing_err_set(err, SWING_ERR_INVALID, "config: bad vat name \"%.40s\"", name);
-    if (!json_is_object(v) || !json_string_value(json_object_get(v, "source")))
-        return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s needs a source", name);
+    if (!json_is_object(v) || (!json_string_value(json_object_get(v, "source")) ==
+                               !json_string_value(json_object_get(v, "bundleID"))))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s needs a source or a bundleID", name);
+    if (json_object_get(v, "bundleID") && !store_bundle_id_valid(json_string_value(json_object_get(v, "bundleID"))))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad bundleID", name);
     json_object_foreach((json_t *)v, key, x) {
+        bool limit = strcmp(key, "computeLimit") == 0 || strcmp(key, "memoryLimit") == 0;
         bool ok = (strcmp(key, "source") == 0) || strcmp(key, "parameters") == 0 ||
+                  strcmp(key, "bundleID") == 0 || (limit && json_is_integer(x) && json_integer_value(x) > 0) ||
                   ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0) &&
                    json_is_boolean(x)) ||
                   (strcmp(key, "reapDirtThreshold") == 0 && threshold_valid(x));
@@ -444,4 +450,28 @@ swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *
     if (!s) s = kern_queue_push(k, KERN_ACCEPTANCE, text, err);
     free(text);
     return in_crank(k, s, err);
+}
+
+swing_status kern_install_bundle(kern *k, const void *bytes, size_t len, char id[STORE_BUNDLE_ID_LEN + 1],
+                                 swing_err *err)
+{
+    swing_status s;
+    id[0] = '\0';
+    if (!bytes && len) return swing_err_set(err, SWING_ERR_INVALID, "no bundle bytes");
+    if (len > STORE_BUNDLE_MAX) return swing_err_set(err, SWING_ERR_LIMIT, "bundle too large");
+    if ((s = ls_lua_bundle_check(bytes, len, err))) return s;
+    if ((s = kern_crank_begin(k, err))) return s;
+    s = store_bundle_put(k->st, swing_bytes_of(bytes, len), id, err);
+    return in_crank(k, s, err);
+}
+
+swing_status kern_evict_worker(kern *k, const char *vat_name, swing_err *err)
+{
+    char vat[KERN_ID_MAX];
+    bool found;
+    swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
+    if (s) return s;
+    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    kern_vats_evict(k, vat);
+    return SWING_OK;
 }

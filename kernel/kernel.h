@@ -118,6 +118,16 @@ swing_status kern_bring_out_your_dead(kern *k, const char *vat_name, uint64_t bu
 swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *options,
                                      swing_err *err);
 
+/* Checks a Lua bundle (format, every module compiles) and stores it in its
+ * own crank; id receives b1-<sha256>. INVALID with "<module>:<line>: ..." on
+ * a syntax error. Vats name it with {"bundleID": id} in their config. */
+swing_status kern_install_bundle(kern *k, const void *bytes, size_t len, char id[STORE_BUNDLE_ID_LEN + 1],
+                                 swing_err *err);
+
+/* Discards a vat's worker; the next delivery rebuilds it by replaying the
+ * vat's transcript (the effect of a page-out, or of a restart). */
+swing_status kern_evict_worker(kern *k, const char *vat_name, swing_err *err);
+
 /* Terminates a vat (host request), in its own crank. */
 swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reason,
                                 swing_err *err);

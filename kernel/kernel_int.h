@@ -218,6 +218,7 @@ void kern_gc_batch_free(kern_gc_batch *b);
 /* ===== vats.c: vat records, workers, termination ===== */
 swing_status kern_vats_alive(kern *k, const char *vat, bool *alive, swing_err *err);
 swing_status kern_vats_pipelining(kern *k, const char *vat, bool *on, swing_err *err);
+swing_status kern_vats_uses_transcript(kern *k, const char *vat, bool *on, swing_err *err);
 swing_status kern_vats_worker(kern *k, const char *vat, kern_worker **w, swing_err *err);
 void kern_vats_evict(kern *k, const char *vat);
 /* Logical death: marks terminated, rejects promises it decides, evicts the
@@ -251,6 +252,10 @@ struct kern_vat_io {
     bool exit_failure;      /* ... as a failure */
     char why[256];          /* failure reason */
     swing_err fatal;        /* a non-vat error inside a syscall (kernel failure) */
+    json_t *log;            /* transcript item being recorded, or NULL */
+    json_t *replay;         /* replay: the recorded syscalls, or NULL */
+    size_t replay_next;     /* replay: next recorded syscall */
+    uint64_t replay_pos;    /* replay: transcript position (for messages) */
 };
 /* Processes one run-queue event JSON as a delivery crank body; io reports
  * whether the vat failed or exited (run.c handles both). */

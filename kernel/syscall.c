@@ -8,6 +8,8 @@
 
 #include <stdio.h>
 
+#include "kernel/transcript.h"
+
 #include "base/alloc.h"
 
 const char *kern_vat_io_vat_id(const kern_vat_io *io) { return io->vat; }
@@ -219,7 +221,13 @@ swing_status kern_vat_syscall(kern_vat_io *io, const kern_syscall *sc, kern_sysc
         return SWING_ERR_VAT;
     }
     swing_err_clear(&e);
+    if (io->replay && sc) {
+        s = kern_transcript_replay_syscall(io, sc, res);
+        if (res == &dummy) swing_buf_free(&dummy.value);
+        return s;
+    }
     s = sc ? dispatch(io, sc, res, &e) : swing_err_set(&e, SWING_ERR_VAT, "null syscall");
+    if (s == SWING_OK) kern_transcript_note(io, sc, res);
     if (res == &dummy) swing_buf_free(&dummy.value);
     if (s == SWING_OK) return SWING_OK;
     swing_buf_free(&res->value);

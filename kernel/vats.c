@@ -9,6 +9,8 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "kernel/transcript.h"
+#include "liveslots/lua/vat.h"
 
 swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err)
 {
@@ -60,6 +62,53 @@ swing_status kern_vats_pipelining(kern *k, const char *vat, bool *on, swing_err 
     return option_bool(k, vat, "enablePipelining", on, err);
 }
 
+swing_status kern_vats_uses_transcript(kern *k, const char *vat, bool *on, swing_err *err)
+{
+    return option_bool(k, vat, "useTranscript", on, err);
+}
+
+/* Per-vat Lua limits from vNN.options (computeLimit, memoryLimit). */
+static swing_status lua_limits(kern *k, const char *vat, ls_lua_vat_options *o, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    json_t *j;
+    swing_status s = kern_kv_get(k, &v, &found, err, "%s.options", vat);
+    memset(o, 0, sizeof *o);
+    if (s || !found) return s;
+    j = json_loads(v, 0, NULL);
+    swing_mfree(v);
+    if (!j) return SWING_CORRUPT(err, "bad options of %s", vat);
+    o->limits.compute = (uint64_t)json_integer_value(json_object_get(j, "computeLimit"));
+    o->limits.memory_cap = (size_t)json_integer_value(json_object_get(j, "memoryLimit"));
+    json_decref(j);
+    return SWING_OK;
+}
+
+static swing_status make_lua_worker(kern *k, const char *vat, const char *bundle_id, kern_worker *w,
+                                    swing_err *err)
+{
+    swing_buf b = {0};
+    bool found;
+    ls_lua_vat_options o;
+    ls_lua_vat *lv = NULL;
+    swing_status s = store_bundle_get(k->st, bundle_id, &b, &found, err);
+    if (s == SWING_OK && !found) s = SWING_CORRUPT(err, "bundle %s of vat %s is missing", bundle_id, vat);
+    if (s == SWING_OK) s = lua_limits(k, vat, &o, err);
+    if (s == SWING_OK) s = ls_lua_vat_create(vat, swing_buf_view(&b), &o, &lv, err);
+    swing_buf_free(&b);
+    if (s) return s;
+    snprintf(w->vat_id, sizeof w->vat_id, "%s", vat);
+    w->ops = &ls_lua_vat_ops;
+    w->self = lv;
+    s = kern_transcript_replay(k, vat, w, err);
+    if (s) {
+        w->ops->destroy(w->self);
+        w->self = NULL;
+    }
+    return s;
+}
+
 static swing_status raw_deliver(void *self, kern_vat_io *io, const kern_delivery *d,
                                 kern_delivery_result *r)
 {
@@ -82,6 +131,11 @@ static swing_status make_worker(kern *k, const char *vat, kern_worker *w, swing_
     if (!found) return SWING_CORRUPT(err, "vat %s has no source", vat);
     j = json_loads(v, 0, NULL);
     swing_mfree(v);
+    if (json_string_value(json_object_get(j, "bundleID"))) {
+        s = make_lua_worker(k, vat, json_string_value(json_object_get(j, "bundleID")), w, err);
+        json_decref(j);
+        return s;
+    }
     raw = json_string_value(json_object_get(j, "raw"));
     s = swing_err_set(err, SWING_ERR_INVALID, "vat %s: no worker for its source", vat);
     for (size_t i = 0; raw && i < k->nraw; i++) {
@@ -184,20 +238,34 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     char *t_opts, *t_src, *t_vp, *pbody;
     uint64_t id;
     swing_status s;
-    if (!source || strncmp(source, "raw:", 4) != 0 || !source[4])
-        return swing_err_set(err, SWING_ERR_INVALID, "vat %s: source must be \"raw:<name>\"", name);
+    const char *bundle_id = json_string_value(json_object_get(cfg, "bundleID"));
+    if (!bundle_id && (!source || strncmp(source, "raw:", 4) != 0 || !source[4]))
+        return swing_err_set(err, SWING_ERR_INVALID, "vat %s: source must be \"raw:<name>\" or a bundleID", name);
+    if (bundle_id) {
+        bool have;
+        swing_status hs = store_bundle_has(k->st, bundle_id, &have, err);
+        if (hs) return hs;
+        if (!have) return swing_err_set(err, SWING_ERR_INVALID, "vat %s: bundle %s is not installed", name, bundle_id);
+    }
     if ((s = kern_kv_next_id(k, "vat.nextID", 1, &id, err))) return s;
     snprintf(vat, KERN_ID_MAX, "v%" PRIu64, id);
     k->nalive = 0; /* aliveness changes */
     opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
                      "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
                      "name", name);
+    if (opts && bundle_id &&
+        (json_object_set_new(opts, "useTranscript", json_true()) ||
+         (json_object_get(cfg, "computeLimit") && json_object_set(opts, "computeLimit", json_object_get(cfg, "computeLimit"))) ||
+         (json_object_get(cfg, "memoryLimit") && json_object_set(opts, "memoryLimit", json_object_get(cfg, "memoryLimit"))))) {
+        json_decref(opts);
+        opts = NULL;
+    }
     if (opts && json_object_get(cfg, "reapDirtThreshold") &&
         json_object_set(opts, "reapDirtThreshold", json_object_get(cfg, "reapDirtThreshold"))) {
         json_decref(opts);
         opts = NULL;
     }
-    src = json_pack("{ss}", "raw", source + 4);
+    src = bundle_id ? json_pack("{ss}", "bundleID", bundle_id) : json_pack("{ss}", "raw", source + 4);
     vp = NULL;
     pbody = NULL;
     if (params) {

@@ -19,6 +19,7 @@ struct ls_lua_vm {
     uint64_t used;               /* computrons this run */
     uint64_t limit;              /* computrons allowed this run */
     ls_lua_exhaustion exhausted; /* sticky until the next ls_lua_vm_begin */
+    char why[256];               /* LS_LUA_FATAL reason */
 };
 
 static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
@@ -54,7 +55,9 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) vm->exhausted = LS_LUA_COMPUTE;
     if (vm->exhausted != LS_LUA_OK) {
         lua_sethook(L, count_hook, LUA_MASKCOUNT, 1); /* every instruction from now on */
-        luaL_error(L, "%s", vm->exhausted == LS_LUA_MEMORY ? "memory limit" : "compute limit");
+        luaL_error(L, "%s", vm->exhausted == LS_LUA_MEMORY    ? "memory limit"
+                            : vm->exhausted == LS_LUA_COMPUTE ? "compute limit"
+                                                              : "vat stopped");
     }
 }
 
@@ -115,6 +118,13 @@ void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons)
 
 ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm) { return vm->exhausted; }
 
+void ls_lua_vm_kill(ls_lua_vm *vm, const char *why)
+{
+    if (vm->exhausted != LS_LUA_OK) return;
+    vm->exhausted = LS_LUA_FATAL;
+    snprintf(vm->why, sizeof vm->why, "%s", why);
+}
+
 size_t ls_lua_vm_memory(const ls_lua_vm *vm) { return vm->mem_used; }
 
 swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, size_t len,
@@ -140,6 +150,8 @@ swing_status ls_lua_vm_pcall(ls_lua_vm *vm, int nargs, int nresults, swing_err *
     else if (vm->exhausted == LS_LUA_COMPUTE) s = swing_err_set(err, SWING_ERR_LIMIT, "compute limit");
     else if (vm->exhausted == LS_LUA_ILLEGAL)
         s = swing_err_set(err, SWING_ERR_VAT, "weak or finalized tables are not allowed");
+    else if (vm->exhausted == LS_LUA_FATAL)
+        s = swing_err_set(err, SWING_ERR_VAT, "%s", vm->why);
     else if (r != LUA_OK) {
         const char *m = lua_type(vm->L, -1) == LUA_TSTRING ? lua_tostring(vm->L, -1) : "error object is not a string";
         s = swing_err_set(err, SWING_ERR_USER, "%s", m);

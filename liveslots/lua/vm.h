@@ -24,7 +24,8 @@ typedef enum ls_lua_exhaustion {
     LS_LUA_OK = 0,
     LS_LUA_COMPUTE = 1, /* "compute limit" */
     LS_LUA_MEMORY = 2,  /* "memory limit" */
-    LS_LUA_ILLEGAL = 3  /* a forbidden construct (weak or finalized user table) */
+    LS_LUA_ILLEGAL = 3, /* a forbidden construct (weak or finalized user table) */
+    LS_LUA_FATAL = 4    /* the runtime stopped the vat (e.g. an illegal syscall) */
 } ls_lua_exhaustion;
 
 typedef struct ls_lua_limits {
@@ -59,6 +60,10 @@ swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, si
  * "compute limit" / "memory limit"; ILLEGAL becomes VAT; a Lua error becomes
  * USER with its message (addresses never appear in it). */
 swing_status ls_lua_vm_pcall(ls_lua_vm *vm, int nargs, int nresults, swing_err *err);
+
+/* Stops all vat code: every later pcall re-raises; ls_lua_vm_pcall reports
+ * SWING_ERR_VAT with `why`. */
+void ls_lua_vm_kill(ls_lua_vm *vm, const char *why);
 
 /* Checks the rules a full GC would expose (no weak or finalized user
  * tables); marks the VM exhausted (ILLEGAL) on a violation. */

@@ -1,0 +1,358 @@
+/*
+ * transcript.c - recording deliveries and syscalls, and replaying them into
+ * a fresh worker (see transcript.h).
+ */
+#include "kernel/transcript.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+
+/* ===== to JSON ===== */
+
+static json_t *strs(const char *const *v, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_string(v[i]))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static json_t *bytes_json(swing_bytes b)
+{
+    static const char hex[] = "0123456789abcdef";
+    json_t *s = json_stringn((const char *)b.ptr, b.len);
+    char *h;
+    if (s) return s;
+    h = swing_malloc(b.len * 2 + 1);
+    if (!h) return NULL;
+    for (size_t i = 0; i < b.len; i++) {
+        h[2 * i] = hex[b.ptr[i] >> 4];
+        h[2 * i + 1] = hex[b.ptr[i] & 15];
+    }
+    h[b.len * 2] = '\0';
+    s = json_pack("{ss}", "hex", h);
+    swing_mfree(h);
+    return s;
+}
+
+static json_t *resolutions_json(const kern_resolution *r, size_t n)
+{
+    json_t *a = json_array();
+    for (size_t i = 0; a && i < n; i++)
+        if (json_array_append_new(a, json_pack("[sbo]", r[i].vpid, r[i].rejected, kern_cd_to_json(r[i].data)))) {
+            json_decref(a);
+            return NULL;
+        }
+    return a;
+}
+
+static const char *dtype_name(kern_dtype t)
+{
+    switch (t) {
+    case KERN_D_MESSAGE: return "message";
+    case KERN_D_NOTIFY: return "notify";
+    case KERN_D_DROP_EXPORTS: return "dropExports";
+    case KERN_D_RETIRE_EXPORTS: return "retireExports";
+    case KERN_D_RETIRE_IMPORTS: return "retireImports";
+    case KERN_D_BRING_OUT_YOUR_DEAD: return "bringOutYourDead";
+    case KERN_D_START_VAT: return "startVat";
+    case KERN_D_CHANGE_VAT_OPTIONS: return "changeVatOptions";
+    }
+    return "?";
+}
+
+json_t *kern_transcript_delivery(const kern_delivery *d)
+{
+    switch (d->type) {
+    case KERN_D_MESSAGE:
+        return json_pack("{sssssoso}", "type", "message", "target", d->target, "methargs",
+                         kern_cd_to_json(d->methargs), "result", d->result ? json_string(d->result) : json_null());
+    case KERN_D_NOTIFY:
+        return json_pack("{ssso}", "type", "notify", "resolutions", resolutions_json(d->resolutions, d->nresolutions));
+    case KERN_D_START_VAT:
+        return json_pack("{ssso}", "type", "startVat", "vatParameters", kern_cd_to_json(d->vat_parameters));
+    case KERN_D_BRING_OUT_YOUR_DEAD:
+        return json_pack("{sssI}", "type", "bringOutYourDead", "budget", (json_int_t)d->budget);
+    case KERN_D_CHANGE_VAT_OPTIONS:
+        return json_pack("{ssss}", "type", "changeVatOptions", "options", d->options ? d->options : "{}");
+    default:
+        return json_pack("{ssso}", "type", dtype_name(d->type), "vrefs", strs(d->vrefs, d->nvrefs));
+    }
+}
+
+json_t *kern_transcript_syscall(const kern_syscall *sc)
+{
+    switch (sc->type) {
+    case KERN_S_SEND:
+        return json_pack("{sssssoso}", "type", "send", "target", sc->target ? sc->target : "", "methargs",
+                         kern_cd_to_json(sc->methargs), "result", sc->result ? json_string(sc->result) : json_null());
+    case KERN_S_RESOLVE:
+        return json_pack("{ssso}", "type", "resolve", "resolutions", resolutions_json(sc->resolutions, sc->nresolutions));
+    case KERN_S_SUBSCRIBE: return json_pack("{ssss}", "type", "subscribe", "vpid", sc->vpid ? sc->vpid : "");
+    case KERN_S_EXIT:
+        return json_pack("{sssbso}", "type", "exit", "failure", sc->failure, "info", kern_cd_to_json(sc->info));
+    case KERN_S_VATSTORE_GET: return json_pack("{ssso}", "type", "vatstoreGet", "key", bytes_json(sc->key));
+    case KERN_S_VATSTORE_SET:
+        return json_pack("{sssoso}", "type", "vatstoreSet", "key", bytes_json(sc->key), "value", bytes_json(sc->value));
+    case KERN_S_VATSTORE_DELETE: return json_pack("{ssso}", "type", "vatstoreDelete", "key", bytes_json(sc->key));
+    case KERN_S_VATSTORE_NEXT: return json_pack("{ssso}", "type", "vatstoreGetNextKey", "key", bytes_json(sc->key));
+    case KERN_S_DROP_IMPORTS: return json_pack("{ssso}", "type", "dropImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
+    case KERN_S_RETIRE_IMPORTS: return json_pack("{ssso}", "type", "retireImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
+    case KERN_S_RETIRE_EXPORTS: return json_pack("{ssso}", "type", "retireExports", "vrefs", strs(sc->vrefs, sc->nvrefs));
+    case KERN_S_ABANDON_EXPORTS:
+        return json_pack("{ssso}", "type", "abandonExports", "vrefs", strs(sc->vrefs, sc->nvrefs));
+    case KERN_S_CALL_NOW: return json_pack("{ss}", "type", "callNow");
+    }
+    return json_pack("{ss}", "type", "?");
+}
+
+json_t *kern_transcript_result(const kern_syscall_result *res)
+{
+    if (!res || !res->found) return json_null();
+    return json_pack("{sbso}", "found", 1, "value", bytes_json(swing_buf_view(&res->value)));
+}
+
+/* ===== recording ===== */
+
+swing_status kern_transcript_begin(kern_vat_io *io, const kern_delivery *d, swing_err *err)
+{
+    json_t *dj = kern_transcript_delivery(d);
+    io->log = dj ? json_pack("{soso}", "d", dj, "sc", json_array()) : NULL;
+    return io->log ? SWING_OK : SWING_NOMEM(err);
+}
+
+void kern_transcript_note(kern_vat_io *io, const kern_syscall *sc, const kern_syscall_result *res)
+{
+    json_t *e;
+    if (!io->log) return;
+    e = json_pack("{soso}", "s", kern_transcript_syscall(sc), "r", kern_transcript_result(res));
+    if (!e || json_array_append_new(json_object_get(io->log, "sc"), e)) {
+        /* Out of memory while recording: the item would be incomplete. */
+        if (io->fatal.code == SWING_OK) SWING_NOMEM(&io->fatal);
+    }
+}
+
+swing_status kern_transcript_commit(kern *k, kern_vat_io *io, swing_err *err)
+{
+    char *text;
+    swing_status s;
+    if (!io->log) return SWING_OK;
+    text = kern_json_dump(io->log);
+    kern_transcript_discard(io);
+    if (!text) return SWING_NOMEM(err);
+    s = store_transcript_append(k->st, io->vat, swing_str(text), NULL, err);
+    free(text);
+    return s;
+}
+
+void kern_transcript_discard(kern_vat_io *io)
+{
+    json_decref(io->log);
+    io->log = NULL;
+}
+
+/* ===== replay ===== */
+
+static bool cd_of(json_t *j, kern_capdata *cd, const char ***slots)
+{
+    json_t *s = json_object_get(j, "slots");
+    size_t n = json_array_size(s);
+    cd->body = json_string_value(json_object_get(j, "body"));
+    *slots = swing_calloc(n ? n : 1, sizeof **slots);
+    if (!cd->body || !*slots) return false;
+    for (size_t i = 0; i < n; i++)
+        if (!((*slots)[i] = json_string_value(json_array_get(s, i)))) return false;
+    cd->slots = *slots;
+    cd->nslots = n;
+    return true;
+}
+
+/* Pointers into dj; arrays owned by the caller's `owned` list. */
+typedef struct owned {
+    void *p[64];
+    size_t n;
+} owned;
+
+static void *own(owned *o, void *p)
+{
+    if (p && o->n < sizeof o->p / sizeof *o->p) o->p[o->n++] = p;
+    else if (p) {
+        swing_mfree(p);
+        return NULL;
+    }
+    return p;
+}
+
+static void owned_free(owned *o)
+{
+    for (size_t i = 0; i < o->n; i++) swing_mfree(o->p[i]);
+    o->n = 0;
+}
+
+static bool delivery_of(json_t *dj, kern_delivery *d, owned *o)
+{
+    const char *t = json_string_value(json_object_get(dj, "type"));
+    const char **slots = NULL;
+    memset(d, 0, sizeof *d);
+    if (!t) return false;
+    if (strcmp(t, "message") == 0) {
+        d->type = KERN_D_MESSAGE;
+        d->target = json_string_value(json_object_get(dj, "target"));
+        d->result = json_string_value(json_object_get(dj, "result"));
+        return cd_of(json_object_get(dj, "methargs"), &d->methargs, &slots) && own(o, slots) && d->target;
+    }
+    if (strcmp(t, "startVat") == 0) {
+        d->type = KERN_D_START_VAT;
+        return cd_of(json_object_get(dj, "vatParameters"), &d->vat_parameters, &slots) && own(o, slots);
+    }
+    if (strcmp(t, "bringOutYourDead") == 0) {
+        d->type = KERN_D_BRING_OUT_YOUR_DEAD;
+        d->budget = (uint64_t)json_integer_value(json_object_get(dj, "budget"));
+        return true;
+    }
+    if (strcmp(t, "changeVatOptions") == 0) {
+        d->type = KERN_D_CHANGE_VAT_OPTIONS;
+        d->options = json_string_value(json_object_get(dj, "options"));
+        return true;
+    }
+    if (strcmp(t, "notify") == 0) {
+        json_t *rs = json_object_get(dj, "resolutions");
+        size_t n = json_array_size(rs);
+        kern_resolution *r = own(o, swing_calloc(n ? n : 1, sizeof *r));
+        if (!r) return false;
+        d->type = KERN_D_NOTIFY;
+        for (size_t i = 0; i < n; i++) {
+            json_t *x = json_array_get(rs, i);
+            r[i].vpid = json_string_value(json_array_get(x, 0));
+            r[i].rejected = json_is_true(json_array_get(x, 1));
+            if (!r[i].vpid || !cd_of(json_array_get(x, 2), &r[i].data, &slots) || !own(o, slots)) return false;
+        }
+        d->resolutions = r;
+        d->nresolutions = n;
+        return true;
+    }
+    {
+        json_t *vs = json_object_get(dj, "vrefs");
+        size_t n = json_array_size(vs);
+        const char **v = own(o, swing_calloc(n ? n : 1, sizeof *v));
+        if (!v) return false;
+        if (strcmp(t, "dropExports") == 0) d->type = KERN_D_DROP_EXPORTS;
+        else if (strcmp(t, "retireExports") == 0) d->type = KERN_D_RETIRE_EXPORTS;
+        else if (strcmp(t, "retireImports") == 0) d->type = KERN_D_RETIRE_IMPORTS;
+        else return false;
+        for (size_t i = 0; i < n; i++)
+            if (!(v[i] = json_string_value(json_array_get(vs, i)))) return false;
+        d->vrefs = v;
+        d->nvrefs = n;
+        return true;
+    }
+}
+
+/* Recorded bytes (string or {"hex"}) into res->value. */
+static swing_status bytes_of(json_t *v, kern_syscall_result *res, kern_vat_io *io)
+{
+    const char *s = json_string_value(v), *h = json_string_value(json_object_get(v, "hex"));
+    size_t n = s ? json_string_length(v) : h ? strlen(h) / 2 : 0;
+    if ((!s && !h) || (h && strlen(h) % 2)) {
+        swing_err_set(&io->fatal, SWING_ERR_CORRUPT, "bad vatstore value in a transcript");
+        return SWING_ERR_CORRUPT;
+    }
+    res->value.ptr = swing_malloc(n ? n : 1);
+    if (!res->value.ptr) return SWING_NOMEM(&io->fatal);
+    if (s) {
+        memcpy(res->value.ptr, s, n);
+    } else {
+        for (size_t i = 0; i < n; i++) {
+            unsigned x;
+            if (sscanf(h + 2 * i, "%2x", &x) != 1) {
+                swing_buf_free(&res->value);
+                swing_err_set(&io->fatal, SWING_ERR_CORRUPT, "bad hex in a transcript");
+                return SWING_ERR_CORRUPT;
+            }
+            res->value.ptr[i] = (uint8_t)x;
+        }
+    }
+    res->value.len = n;
+    res->found = true;
+    return SWING_OK;
+}
+
+swing_status kern_transcript_replay_syscall(kern_vat_io *io, const kern_syscall *sc, kern_syscall_result *res)
+{
+    json_t *rec = json_array_get(io->replay, io->replay_next), *mine = kern_transcript_syscall(sc);
+    char *a = mine ? kern_json_dump(mine) : NULL, *b = rec ? kern_json_dump(json_object_get(rec, "s")) : NULL;
+    json_t *r;
+    bool same = a && b && strcmp(a, b) == 0;
+    json_decref(mine);
+    if (!same) {
+        io->failed = true;
+        snprintf(io->why, sizeof io->why, "transcript mismatch at item %llu syscall %zu: recorded %.80s, got %.80s",
+                 (unsigned long long)io->replay_pos, io->replay_next, b ? b : "nothing", a ? a : "?");
+        free(a);
+        free(b);
+        return SWING_ERR_VAT;
+    }
+    free(a);
+    free(b);
+    io->replay_next++;
+    r = json_object_get(rec, "r");
+    if (res && json_is_true(json_object_get(r, "found"))) return bytes_of(json_object_get(r, "value"), res, io);
+    return SWING_OK;
+}
+
+typedef struct replay_ctx {
+    kern_worker *w;
+    kern_vat_io io;
+} replay_ctx;
+
+static swing_status replay_item(void *ctx, uint64_t pos, swing_bytes item, swing_err *err)
+{
+    replay_ctx *c = ctx;
+    json_t *j = json_loadb((const char *)item.ptr, item.len, 0, NULL);
+    kern_delivery d;
+    kern_delivery_result r;
+    owned o = {{0}, 0};
+    swing_status s = SWING_OK;
+    if (!j || !delivery_of(json_object_get(j, "d"), &d, &o)) {
+        json_decref(j);
+        owned_free(&o);
+        return SWING_CORRUPT(err, "bad transcript item %llu of %s", (unsigned long long)pos, c->io.vat);
+    }
+    c->io.replay = json_object_get(j, "sc");
+    c->io.replay_next = 0;
+    c->io.replay_pos = pos;
+    memset(&r, 0, sizeof r);
+    r.ok = true;
+    c->w->ops->deliver(c->w->self, &c->io, &d, &r);
+    if (c->io.fatal.code != SWING_OK) {
+        if (err) *err = c->io.fatal;
+        s = c->io.fatal.code;
+    } else if (c->io.failed || !r.ok || c->io.replay_next != json_array_size(c->io.replay)) {
+        s = swing_err_set(err, SWING_ERR_VAT, "replay of %s failed at item %llu: %.150s", c->io.vat,
+                          (unsigned long long)pos,
+                          c->io.failed ? c->io.why : !r.ok ? r.message : "fewer syscalls than recorded");
+    }
+    c->io.replay = NULL;
+    json_decref(j);
+    owned_free(&o);
+    return s;
+}
+
+swing_status kern_transcript_replay(kern *k, const char *vat, kern_worker *w, swing_err *err)
+{
+    store_span sp;
+    bool found;
+    replay_ctx c;
+    swing_status s = store_transcript_current(k->st, vat, &sp, &found, err);
+    if (s || !found || sp.end == sp.start) return s;
+    memset(&c, 0, sizeof c);
+    c.w = w;
+    c.io.k = k;
+    snprintf(c.io.vat, sizeof c.io.vat, "%s", vat);
+    return store_transcript_read(k->st, vat, sp.start, sp.end, replay_item, &c, err);
+}

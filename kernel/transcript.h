@@ -1,0 +1,42 @@
+/*
+ * transcript.h - vat transcripts in the kernel (DESIGN.md §4, §7): every
+ * delivery to a transcript-keeping vat is recorded with its syscalls and
+ * their results; a new worker for such a vat first replays the current span,
+ * and any syscall that differs from the record is vat-fatal.
+ *
+ * Item (canonical JSON):
+ *   {"d": <delivery>, "sc": [{"r": <result>|null, "s": <syscall>}, ...]}
+ * Deliveries and syscalls are JSON objects with a "type" field (message,
+ * notify, startVat, dropExports, ..., send, resolve, subscribe, exit,
+ * vatstoreGet, ...); capdata as {"body","slots"}; vatstore bytes as JSON
+ * strings, or {"hex": "..."} when not valid UTF-8.
+ */
+#ifndef LIBSWING_KERNEL_TRANSCRIPT_H
+#define LIBSWING_KERNEL_TRANSCRIPT_H
+
+#include <jansson.h>
+
+#include "kernel/kernel_int.h"
+
+json_t *kern_transcript_delivery(const kern_delivery *d);
+json_t *kern_transcript_syscall(const kern_syscall *sc);
+json_t *kern_transcript_result(const kern_syscall_result *res);
+
+/* Starts recording the delivery's syscalls into io (io->log). */
+swing_status kern_transcript_begin(kern_vat_io *io, const kern_delivery *d, swing_err *err);
+/* Appends the recorded item to the vat's transcript (same crank). */
+swing_status kern_transcript_commit(kern *k, kern_vat_io *io, swing_err *err);
+void kern_transcript_discard(kern_vat_io *io);
+
+/* Records one syscall and its result (no-op when not recording). */
+void kern_transcript_note(kern_vat_io *io, const kern_syscall *sc, const kern_syscall_result *res);
+
+/* Replays the vat's current span into a fresh worker. VAT on a mismatch or
+ * a failed replayed delivery (with the position in the message). */
+swing_status kern_transcript_replay(kern *k, const char *vat, kern_worker *w, swing_err *err);
+
+/* In replay: answers a syscall from the record, or fails the replay. */
+swing_status kern_transcript_replay_syscall(kern_vat_io *io, const kern_syscall *sc,
+                                            kern_syscall_result *res);
+
+#endif /* LIBSWING_KERNEL_TRANSCRIPT_H */

@@ -50,11 +50,13 @@ void ls_lua_promise_queue(lua_State *L, int n)
 {
     lua_Integer tail;
     int first = lua_gettop(L) - n; /* index of fn */
-    lua_createtable(L, n + 1, 0);
+    lua_createtable(L, n + 1, 1);
     for (int i = 0; i <= n; i++) {
         lua_pushvalue(L, first + i);
         lua_rawseti(L, -2, i + 1);
     }
+    lua_pushinteger(L, n); /* trailing nils count too */
+    lua_setfield(L, -2, "n");
     lua_getfield(L, LUA_REGISTRYINDEX, TURNS_KEY);
     lua_getfield(L, -1, "tail");
     tail = lua_tointeger(L, -1);
@@ -82,9 +84,12 @@ lua_Integer ls_lua_promise_pending_jobs(lua_State *L)
 static void run_job(lua_State *L)
 {
     int job = lua_gettop(L);
-    lua_Integer n = (lua_Integer)lua_rawlen(L, job);
-    for (lua_Integer i = 1; i <= n; i++) lua_rawgeti(L, job, i);
-    lua_call(L, (int)n - 1, 0);
+    lua_Integer n;
+    lua_getfield(L, job, "n");
+    n = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    for (lua_Integer i = 1; i <= n + 1; i++) lua_rawgeti(L, job, i);
+    lua_call(L, (int)n, 0);
     lua_settop(L, job - 1);
 }
 

@@ -9,6 +9,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 static const char *BOOT =
     "local result = 'none'\n"
@@ -36,6 +38,10 @@ static const char *BOOT =
     "    spin = function() return E(vats.spinner).spin() end,\n"
     "    bomb = function() return E(vats.spinner).bomb() end,\n"
     "    count = function() return E(vats.alice).bump() end,\n"
+    "    nothing = function() return E(vats.alice).nothing() end,\n"
+    "    nothing2 = function() end,\n"
+    "    fetch = function(n) return E(vats.importer).fetch(vats.exporter, n) end,\n"
+    "    drop = function() return E(vats.importer).drop() end,\n"
     "  })\n"
     "end\n";
 
@@ -50,6 +56,7 @@ static const char *ALICE =
     "    end,\n"
     "    fail = function() error('nope', 0) end,\n"
     "    bump = function() bumps = bumps + 1 return bumps end,\n"
+    "    nothing = function() end,\n"
     "  })\n"
     "end }\n";
 
@@ -58,6 +65,28 @@ static const char *SPINNER =
     "  return Far('spinner', {\n"
     "    spin = function() while true do end end,\n"
     "    bomb = function() local t = {} while true do t[#t+1] = string.rep('x', 65536) .. #t end end,\n"
+    "  })\n"
+    "end\n";
+
+static const char *EXPORTER =
+    "function buildRootObject()\n"
+    "  return Far('exporter', {\n"
+    "    make = function(n)\n"
+    "      local list = {}\n"
+    "      for i = 1, n do list[i] = Far('thing', { id = function() return i end }) end\n"
+    "      return list\n"
+    "    end,\n"
+    "  })\n"
+    "end\n";
+
+static const char *IMPORTER =
+    "local held\n"
+    "function buildRootObject()\n"
+    "  return Far('importer', {\n"
+    "    fetch = function(exporter, n)\n"
+    "      return E(exporter).make(n):next(function(list) held = list return #list end)\n"
+    "    end,\n"
+    "    drop = function() held = nil return 'dropped' end,\n"
     "  })\n"
     "end\n";
 
@@ -71,29 +100,32 @@ static void install(const char *src, char id[STORE_BUNDLE_ID_LEN + 1])
 
 static void start(void)
 {
-    char boot[80], alice[80], spinner[80], config[1024];
+    char boot[80], alice[80], spinner[80], exporter[80], importer[80], config[1024];
     swing_err e;
     tk_open(&T, NULL, 0, NULL);
     install(BOOT, boot);
     install(ALICE, alice);
     install(SPINNER, spinner);
+    install(EXPORTER, exporter);
+    install(IMPORTER, importer);
     snprintf(config, sizeof config,
              "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundleID\":\"%s\"},\"alice\":{\"bundleID\":\"%s\"},"
-             "\"spinner\":{\"bundleID\":\"%s\",\"computeLimit\":2000000,\"memoryLimit\":16777216}}}",
-             boot, alice, spinner);
+             "\"spinner\":{\"bundleID\":\"%s\",\"computeLimit\":5000000,\"memoryLimit\":8388608},"
+             "\"exporter\":{\"bundleID\":\"%s\"},\"importer\":{\"bundleID\":\"%s\"}}}",
+             boot, alice, spinner, exporter, importer);
     if (kern_init(T.k, config, strlen(config), &e)) fail_msg("init: %s", e.msg);
     tk_run(&T);
 }
 
 /* Sends method to boot, runs, returns the result body (static buffer). */
-static const char *ask(const char *method)
+static const char *ask_args(const char *method, const char *args)
 {
     static char out[512];
     char kpid[24];
     kern_promise_state st;
     swing_buf body = {0};
     swing_err e;
-    if (kern_queue_to_vat(T.k, "boot", method, "[]", kpid, &e)) fail_msg("%s: %s", method, e.msg);
+    if (kern_queue_to_vat(T.k, "boot", method, args, kpid, &e)) fail_msg("%s: %s", method, e.msg);
     tk_run(&T);
     if (kern_promise_status(T.k, kpid, &st, &body, &e)) fail_msg("status: %s", e.msg);
     snprintf(out, sizeof out, "%s%.*s", st == KERN_PROMISE_REJECTED ? "rejected " : st == KERN_PROMISE_UNRESOLVED ? "unresolved" : "",
@@ -104,11 +136,15 @@ static const char *ask(const char *method)
     return out;
 }
 
+static const char *ask(const char *method) { return ask_args(method, "[]"); }
+
 static void test_luavat_ping_pong_and_promises(void **state)
 {
     (void)state;
     start();
     assert_string_equal(ask("result"), "#\"pong 1\"");
+    assert_string_equal(ask("nothing2"), "#\"#undefined\"");
+    assert_string_equal(ask("nothing"), "#\"#undefined\"");
     assert_string_equal(ask("pipeline"), "#12");
     assert_string_equal(ask("presence"), "#203");
     assert_string_equal(ask("failing"), "#\"caught: Error: nope\"");
@@ -121,10 +157,14 @@ static void test_luavat_runaways_are_terminated(void **state)
     (void)state;
     start();
     assert_string_equal(ask("spin"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
-    v = tk_get(&T, "v3.terminated"); /* boot v2? names sorted: alice v1, boot v2, spinner v3 */
+    v = tk_get(&T, "v5.terminated"); /* by name: alice v1, boot v2, exporter v3, importer v4, spinner v5 */
     assert_non_null(v);
     free(v);
     assert_string_equal(ask("count"), "#1"); /* others go on */
+    tk_close(&T);
+    start();
+    assert_string_equal(ask("bomb"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    assert_string_equal(ask("count"), "#1");
     tk_close(&T);
 }
 
@@ -140,12 +180,89 @@ static void test_luavat_worker_rebuilt_by_replay(void **state)
     tk_close(&T);
 }
 
+static void test_luavat_boyd_releases_dropped_presences(void **state)
+{
+    swing_err e;
+    size_t objects;
+    (void)state;
+    start();
+    objects = tk_count(&T, "ko");
+    assert_string_equal(ask_args("fetch", "[10000]"), "#10000");
+    assert_true(tk_count(&T, "ko") > objects + 10000); /* 10k exported objects exist */
+    assert_string_equal(ask("drop"), "#\"dropped\"");
+    if (kern_bring_out_your_dead(T.k, "importer", 0, &e)) fail_msg("%s", e.msg);
+    tk_run(&T);
+    /* dropExports then retireExports reached the exporter; every object is gone. */
+    assert_int_equal(tk_count(&T, "ko"), objects);
+    assert_int_equal(tk_count(&T, "v3.c.o+"), 1); /* the exporter's root */
+    assert_int_equal(tk_count(&T, "v4.c.o-"), 0);
+    assert_int_equal(tk_count(&T, "gc."), 0);
+    tk_close(&T);
+}
+
+static void test_luavat_replay_after_reopen(void **state)
+{
+    swing_err e;
+    (void)state;
+    start();
+    assert_string_equal(ask("count"), "#1");
+    assert_string_equal(ask("count"), "#2");
+    kern_close(T.k);
+    store_close(T.st);
+    T.st = tl_open(T.dir);
+    if (kern_open(T.st, NULL, &T.k, &e)) fail_msg("%s", e.msg);
+    assert_string_equal(ask("count"), "#3");
+    assert_string_equal(ask("result"), "#\"pong 1\"");
+    tk_close(&T);
+}
+
+/* The same scenario in two processes (different Lua hash seeds and
+ * addresses) ends with the same activity hash. */
+static void test_luavat_same_hash_in_two_processes(void **state)
+{
+    char hashes[2][65];
+    (void)state;
+    for (int i = 0; i < 2; i++) {
+        int fd[2];
+        pid_t pid;
+        int status;
+        assert_int_equal(pipe(fd), 0);
+        pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+            close(fd[0]);
+            start();
+            ask("result");
+            ask("pipeline");
+            ask("presence");
+            ask("failing");
+            ask_args("fetch", "[300]");
+            ask("drop");
+            kern_bring_out_your_dead(T.k, "importer", 0, NULL);
+            tk_run(&T);
+            if (write(fd[1], store_activity_hash(T.st), 64) != 64) _exit(2);
+            tk_close(&T);
+            _exit(0);
+        }
+        close(fd[1]);
+        assert_int_equal(read(fd[0], hashes[i], 64), 64);
+        hashes[i][64] = '\0';
+        close(fd[0]);
+        assert_int_equal(waitpid(pid, &status, 0), pid);
+        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+    assert_string_equal(hashes[0], hashes[1]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_luavat_ping_pong_and_promises),
         cmocka_unit_test(test_luavat_runaways_are_terminated),
         cmocka_unit_test(test_luavat_worker_rebuilt_by_replay),
+        cmocka_unit_test(test_luavat_boyd_releases_dropped_presences),
+        cmocka_unit_test(test_luavat_replay_after_reopen),
+        cmocka_unit_test(test_luavat_same_hash_in_two_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

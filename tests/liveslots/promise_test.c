@@ -140,6 +140,20 @@ static void test_promise_spent_meter_escapes_handlers(void **state)
     ls_lua_vm_close(vm);
 }
 
+/* Regression (2026-11-23, Lua-vat issue): a job whose last argument was nil
+ * lost it, and the reaction read a stale stack slot instead. */
+static void test_promise_nil_values_pass_through(void **state)
+{
+    (void)state;
+    expect("local inner = makePromiseKit()\n"
+           "local outer = makePromiseKit()\n"
+           "outer.resolve(inner.promise)\n"
+           "outer.promise:next(function(v) out = 'got ' .. tostring(v) end)\n"
+           "inner.resolve(nil)",
+           "got nil");
+    expect("Promise.resolve(nil):next():next(function(v) out = type(v) end)", "nil");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -149,6 +163,7 @@ int main(void)
         cmocka_unit_test(test_promise_all),
         cmocka_unit_test(test_promise_async_await),
         cmocka_unit_test(test_promise_spent_meter_escapes_handlers),
+        cmocka_unit_test(test_promise_nil_values_pass_through),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -200,7 +200,7 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     uint64_t done = 0;
     lua_gc(L, LUA_GCCOLLECT, 0);
     lua_gc(L, LUA_GCCOLLECT, 0);
-    qsort(v->dead, v->ndead, sizeof *v->dead, cmp_str);
+    if (v->ndead) qsort(v->dead, v->ndead, sizeof *v->dead, cmp_str);
     lua_settop(L, 1);
     lua_pushnil(L); /* 2: drops storage */
     lua_pushnil(L); /* 3: retires storage */
@@ -249,7 +249,7 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
         lua_pop(L, 4);
         if (!pinned && !alive) vlist_push(L, &retires, vref, 3);
     }
-    qsort(retires.v, retires.n, sizeof *retires.v, cmp_str);
+    if (retires.n) qsort(retires.v, retires.n, sizeof *retires.v, cmp_str);
     if (budget && done + retires.n > budget) retires.n = done >= budget ? 0 : (size_t)(budget - done);
     for (size_t j = 0; j < retires.n; j++) {
         lua_pushstring(L, retires.v[j]); /* anchor before removing from the table */

@@ -39,6 +39,7 @@ swing_status kern_crank_abort(kern *k, swing_err *err)
     k->gc_hint[0] = '\0'; /* rolled-back deletions are live again */
     k->gc_hint_incl = false;
     k->nalive = 0;
+    k->nopts = 0;
     k->in_crank = false;
     return store_in_crank(k->st) ? store_crank_abort(k->st, err) : SWING_OK;
 }

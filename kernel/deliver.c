@@ -329,6 +329,7 @@ static swing_status deliver_change_options(kern *k, json_t *ev, kern_vat_io *io,
     if (!text) return SWING_NOMEM(err);
     s = kern_kv_set(k, text, err, "%s.options", vat);
     free(text);
+    k->nopts = 0; /* options changed */
     if (s || !(text = kern_json_dump(opts))) return s ? s : SWING_NOMEM(err);
     memset(&d, 0, sizeof d);
     d.type = KERN_D_CHANGE_VAT_OPTIONS;

@@ -306,7 +306,7 @@ static swing_status gc_batch_size(kern *k, uint64_t *n, swing_err *err)
 static swing_status first_action(kern *k, swing_buf *next, bool *found, swing_err *err)
 {
     swing_status s;
-    if (!k->gc_hint[0]) return store_next_key(k->st, swing_str(ACTION_NS), next, found, err);
+    if (!k->gc_hint[0]) return store_next_key_in(k->st, swing_str(ACTION_NS), swing_str(ACTION_NS), next, found, err);
     if (k->gc_hint_incl) {
         if ((s = store_get(k->st, swing_str(k->gc_hint), NULL, found, err))) return s;
         if (*found) {
@@ -318,7 +318,7 @@ static swing_status first_action(kern *k, swing_buf *next, bool *found, swing_er
             return SWING_OK;
         }
     }
-    return store_next_key(k->st, swing_str(k->gc_hint), next, found, err);
+    return store_next_key_in(k->st, swing_str(k->gc_hint), swing_str(ACTION_NS), next, found, err);
 }
 
 swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err *err)
@@ -337,7 +337,7 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
         char vat[KERN_ID_MAX], kref[KERN_ID_MAX];
         int t;
         if (cur.ptr) {
-            s = store_next_key(k->st, swing_buf_view(&cur), &next, &found, err);
+            s = store_next_key_in(k->st, swing_buf_view(&cur), swing_str(ACTION_NS), &next, &found, err);
         } else {
             /* Start at the hint: actions below it were all consumed. */
             s = first_action(k, &next, &found, err);

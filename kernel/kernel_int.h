@@ -42,6 +42,12 @@ struct kern {
         bool alive;
     } alive_cache[8];            /* per-crank cache of kern_vats_alive */
     size_t nalive;               /* entries in alive_cache; 0 at crank start */
+    struct {
+        char vat[KERN_ID_MAX];
+        bool pipelining, transcript, critical;
+    } opts_cache[16];            /* RAM copy of hot vNN.options flags */
+    size_t nopts;                /* entries in opts_cache; cleared when any
+                                    options change and at crank abort */
     swing_err panic;             /* sticky kernel panic; code OK if none */
 };
 

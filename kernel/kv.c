@@ -125,7 +125,7 @@ swing_status kern_kv_del_prefix(kern *k, const char *prefix, uint64_t *n, swing_
     for (;;) {
         swing_buf next = {0};
         bool found;
-        s = store_next_key(k->st, cur.ptr ? swing_buf_view(&cur) : p, &next, &found, err);
+        s = store_next_key_in(k->st, cur.ptr ? swing_buf_view(&cur) : p, p, &next, &found, err);
         swing_buf_free(&cur);
         if (s || !found) break;
         if (!swing_bytes_has_prefix(swing_buf_view(&next), p)) {

@@ -72,13 +72,55 @@ swing_status kern_kp_set_decider(kern *k, const char *kpid, const char *decider,
     return kern_kv_set(k, decider, err, "%s.decider", kpid);
 }
 
+/* kpNN.subscribers: sorted comma-joined vat IDs (bounded by the number of
+ * vats), so resolving reads one key instead of scanning. */
 swing_status kern_kp_subscribe(kern *k, const char *kpid, const char *vat, swing_err *err)
 {
     kern_promise_state st;
+    char *v = NULL, *out;
+    bool found;
+    size_t vl = strlen(vat);
     swing_status s = kern_kp_state(k, kpid, &st, NULL, err);
     if (s) return s;
-    if (st == KERN_PROMISE_UNRESOLVED) return kern_kv_set(k, "", err, "%s.sub.%s", kpid, vat);
-    return kern_queue_notify(k, vat, kpid, err);
+    if (st != KERN_PROMISE_UNRESOLVED) return kern_queue_notify(k, vat, kpid, err);
+    if ((s = kern_kv_get(k, &v, &found, err, "%s.subscribers", kpid))) return s;
+    out = swing_malloc((v ? strlen(v) : 0) + vl + 2);
+    if (!out) {
+        swing_mfree(v);
+        return SWING_NOMEM(err);
+    }
+    out[0] = '\0';
+    {
+        /* Copy the sorted list, inserting vat at its place (once). */
+        const char *p = v ? v : "";
+        bool placed = false;
+        while (*p) {
+            const char *c = strchr(p, ',');
+            size_t n = c ? (size_t)(c - p) : strlen(p);
+            int cmp;
+            char cur[KERN_ID_MAX];
+            snprintf(cur, sizeof cur, "%.*s", (int)(n < KERN_ID_MAX ? n : KERN_ID_MAX - 1), p);
+            cmp = strcmp(vat, cur);
+            if (!placed && cmp <= 0) {
+                if (out[0]) strcat(out, ",");
+                strcat(out, vat);
+                placed = true;
+            }
+            if (cmp != 0) {
+                if (out[0]) strcat(out, ",");
+                strcat(out, cur);
+            }
+            p += n + (c ? 1 : 0);
+        }
+        if (!placed) {
+            if (out[0]) strcat(out, ",");
+            strcat(out, vat);
+        }
+    }
+    s = kern_kv_set(k, out, err, "%s.subscribers", kpid);
+    swing_mfree(out);
+    swing_mfree(v);
+    return s;
 }
 
 swing_status kern_kp_enqueue(kern *k, const char *kpid, const char *msg_json, swing_err *err)
@@ -126,31 +168,18 @@ swing_status kern_kp_requeue(kern *k, const char *kpid, swing_err *err)
 /* Queues a notify for every subscriber and forgets the subscriptions. */
 static swing_status notify_subscribers(kern *k, const char *kpid, swing_err *err)
 {
-    char prefix[64];
-    swing_buf cur = {0};
-    swing_status s = SWING_OK;
-    size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%s.sub.", kpid);
-    for (;;) {
-        swing_buf next = {0};
-        bool found;
-        char vat[KERN_ID_MAX];
-        s = store_next_key(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(prefix), &next,
-                           &found, err);
-        swing_buf_free(&cur);
-        if (s || !found) break;
-        cur = next;
-        if (!swing_bytes_has_prefix(swing_buf_view(&next), swing_str(prefix))) break;
-        if (next.len - pl >= sizeof vat) {
-            s = SWING_CORRUPT(err, "bad subscriber key of %s", kpid);
-            break;
-        }
-        memcpy(vat, next.ptr + pl, next.len - pl);
-        vat[next.len - pl] = '\0';
-        if ((s = kern_queue_notify(k, vat, kpid, err))) break;
-        if ((s = store_delete(k->st, swing_buf_view(&next), err))) break;
+    char *v = NULL, *p, *c;
+    bool found;
+    swing_status s = kern_kv_get(k, &v, &found, err, "%s.subscribers", kpid);
+    if (s || !found) return s;
+    for (p = v; s == SWING_OK && *p; p = c ? c + 1 : p + strlen(p)) {
+        c = strchr(p, ',');
+        if (c) *c = '\0';
+        s = kern_queue_notify(k, p, kpid, err);
+        if (!c) break;
     }
-    swing_buf_free(&cur);
-    return s;
+    swing_mfree(v);
+    return s ? s : kern_kv_del(k, err, "%s.subscribers", kpid);
 }
 
 swing_status kern_kp_resolve(kern *k, const char *kpid, bool rejected, kern_capdata data,
@@ -196,11 +225,18 @@ swing_status kern_kp_data(kern *k, const char *kpid, kern_cd *data, swing_err *e
     return s;
 }
 
+/* Deletes key kpid.<suffix> if present (an absent key costs no write). */
+static swing_status del_if(kern *k, const char *kpid, const char *suffix, swing_err *err)
+{
+    bool has;
+    swing_status s = kern_kv_has(k, &has, err, "%s.%s", kpid, suffix);
+    return s || !has ? s : kern_kv_del(k, err, "%s.%s", kpid, suffix);
+}
+
 swing_status kern_kp_delete(kern *k, const char *kpid, swing_err *err)
 {
+    static const char *const optional[] = {"decider", "policy", "data", "subscribers", "queue.nextID"};
     kern_promise_state st;
-    char prefix[48];
-    uint64_t n;
     swing_status s = kern_kp_state(k, kpid, &st, NULL, err);
     if (s || st == KERN_PROMISE_UNKNOWN) return s;
     if (st != KERN_PROMISE_UNRESOLVED) {
@@ -210,6 +246,11 @@ swing_status kern_kp_delete(kern *k, const char *kpid, swing_err *err)
         kern_cd_free(&data);
         if (s) return s;
     }
-    snprintf(prefix, sizeof prefix, "%s.", kpid);
-    return kern_kv_del_prefix(k, prefix, &n, err);
+    /* Messages can only be queued on a promise that something refers to
+     * (each holds +1 on its target), so a dead promise has no queue items. */
+    for (size_t i = 0; i < sizeof optional / sizeof *optional && s == SWING_OK; i++)
+        s = del_if(k, kpid, optional[i], err);
+    if (s == SWING_OK) s = kern_kv_del(k, err, "%s.state", kpid);
+    if (s == SWING_OK) s = kern_kv_del(k, err, "%s.refCount", kpid);
+    return s;
 }

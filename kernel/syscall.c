@@ -121,7 +121,7 @@ static swing_status sc_vatstore(kern_vat_io *io, const kern_syscall *sc, kern_sy
     case KERN_S_VATSTORE_DELETE: return store_delete(io->k->st, k, err);
     default: break;
     }
-    s = store_next_key(io->k->st, k, &res->value, &res->found, err);
+    s = store_next_key_in(io->k->st, k, swing_bytes_of(key, pl), &res->value, &res->found, err);
     if (s || !res->found) return s;
     if (!swing_bytes_has_prefix(swing_buf_view(&res->value), swing_bytes_of(key, pl))) {
         swing_buf_free(&res->value);

@@ -41,19 +41,32 @@ swing_status kern_vats_alive(kern *k, const char *vat, bool *alive, swing_err *e
     return SWING_OK;
 }
 
+/* The flags the kernel reads on every delivery, cached after one parse. */
 static swing_status option_bool(kern *k, const char *vat, const char *name, bool *on, swing_err *err)
 {
     char *v = NULL;
     bool found;
     json_t *j;
-    swing_status s = kern_kv_get(k, &v, &found, err, "%s.options", vat);
+    size_t i;
+    swing_status s;
     *on = false;
-    if (s || !found) return s;
-    j = json_loads(v, 0, NULL);
-    swing_mfree(v);
-    if (!j) return SWING_CORRUPT(err, "bad options of %s", vat);
-    *on = json_is_true(json_object_get(j, name));
-    json_decref(j);
+    for (i = 0; i < k->nopts && strcmp(k->opts_cache[i].vat, vat) != 0; i++) continue;
+    if (i == k->nopts) {
+        if ((s = kern_kv_get(k, &v, &found, err, "%s.options", vat)) || !found) return s;
+        j = json_loads(v, 0, NULL);
+        swing_mfree(v);
+        if (!j) return SWING_CORRUPT(err, "bad options of %s", vat);
+        if (k->nopts == sizeof k->opts_cache / sizeof *k->opts_cache) k->nopts = 0; /* start over */
+        i = k->nopts++;
+        snprintf(k->opts_cache[i].vat, sizeof k->opts_cache[i].vat, "%s", vat);
+        k->opts_cache[i].pipelining = json_is_true(json_object_get(j, "enablePipelining"));
+        k->opts_cache[i].transcript = json_is_true(json_object_get(j, "useTranscript"));
+        k->opts_cache[i].critical = json_is_true(json_object_get(j, "critical"));
+        json_decref(j);
+    }
+    if (strcmp(name, "enablePipelining") == 0) *on = k->opts_cache[i].pipelining;
+    else if (strcmp(name, "useTranscript") == 0) *on = k->opts_cache[i].transcript;
+    else *on = k->opts_cache[i].critical;
     return SWING_OK;
 }
 
@@ -195,7 +208,8 @@ static swing_status reject_decided(kern *k, const char *vat, kern_capdata why, s
         bool found;
         char kpid[KERN_ID_MAX], decider[KERN_ID_MAX];
         kern_promise_state st;
-        s = store_next_key(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(prefix), &next, &found, err);
+        s = store_next_key_in(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(prefix), swing_str(prefix), &next,
+                              &found, err);
         swing_buf_free(&cur);
         cur = next;
         if (s || !found || !swing_bytes_has_prefix(swing_buf_view(&next), swing_str(prefix))) break;
@@ -250,6 +264,7 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     if ((s = kern_kv_next_id(k, "vat.nextID", 1, &id, err))) return s;
     snprintf(vat, KERN_ID_MAX, "v%" PRIu64, id);
     k->nalive = 0; /* aliveness changes */
+    k->nopts = 0;
     opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
                      "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
                      "name", name);

@@ -155,26 +155,32 @@ swing_status store_delete(store *st, swing_bytes key, swing_err *err)
     return s;
 }
 
-swing_status store_next_key(store *st, swing_bytes key, swing_buf *next, bool *found,
-                            swing_err *err)
+swing_status store_next_key_in(store *st, swing_bytes key, swing_bytes prefix, swing_buf *next,
+                               bool *found, swing_err *err)
 {
-    uint8_t pk[STORE_PKEY_MAX];
+    uint8_t pk[STORE_PKEY_MAX], ns[STORE_PKEY_MAX + 1];
     swing_buf raw = {0};
-    size_t nslen = strlen(STORE_NS_KV);
+    size_t nslen = strlen(STORE_NS_KV), pl;
     swing_status s = store_check_usable(st, err);
     *found = false;
     next->ptr = NULL;
     next->len = 0;
     if (s) return s;
-    if (key.len > STORE_KEY_MAX)
+    if (key.len > STORE_KEY_MAX || prefix.len > STORE_KEY_MAX)
         return swing_err_set(err, SWING_ERR_INVALID, "kv key too long");
-    s = store_layers_next(st, STORE_NS_KV, swing_bytes_of(pk, kv_pkey(pk, key)), false, &raw,
-                          found, err);
+    pl = kv_pkey(ns, prefix);
+    s = store_layers_next(st, swing_bytes_of(ns, pl), swing_bytes_of(pk, kv_pkey(pk, key)), false, &raw, found, err);
     if (s || !*found) return s;
     memmove(raw.ptr, raw.ptr + nslen, raw.len - nslen);
     raw.len -= nslen;
     *next = raw;
     return SWING_OK;
+}
+
+swing_status store_next_key(store *st, swing_bytes key, swing_buf *next, bool *found,
+                            swing_err *err)
+{
+    return store_next_key_in(st, key, swing_bytes_of(NULL, 0), next, found, err);
 }
 
 swing_status store_iter_create(store *st, swing_bytes prefix, store_iter **out,
@@ -196,6 +202,7 @@ swing_status store_iter_create(store *st, swing_bytes prefix, store_iter **out,
         return SWING_NOMEM(err);
     }
     memcpy(it->prefix.ptr, pk, pl);
+
     it->prefix.len = pl;
     it->st = st;
     it->gen = st->gen;
@@ -214,7 +221,7 @@ swing_status store_iter_next(store_iter *it, swing_bytes *key, swing_bytes *val,
     if (s) return s;
     if (it->gen != it->st->gen)
         return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "store changed during iteration");
-    s = store_layers_next(it->st, STORE_NS_KV,
+    s = store_layers_next(it->st, swing_buf_view(&it->prefix),
                           it->started ? swing_buf_view(&it->cur) : swing_buf_view(&it->prefix),
                           !it->started, &nk, &found, err);
     if (s) return s;

@@ -129,12 +129,11 @@ static swing_status copy_key(swing_buf *out, swing_bytes k, swing_err *err)
     return SWING_OK;
 }
 
-swing_status store_layers_next(store *st, const char *ns_str, swing_bytes after,
+swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
                                bool inclusive, swing_buf *out, bool *found,
                                swing_err *err)
 {
-    swing_bytes ns = swing_str(ns_str);
-    bool with_chunks = strcmp(ns_str, STORE_NS_KV) == 0;
+    bool with_chunks = swing_bytes_has_prefix(ns, swing_str(STORE_NS_KV));
     uint8_t cur_buf[STORE_PKEY_MAX];
     swing_bytes cur = after;
     *found = false;

@@ -82,6 +82,11 @@ swing_status store_delete(store *st, swing_bytes key, swing_err *err);
 /* Smallest key strictly greater than `key`; safe to interleave with writes. */
 swing_status store_next_key(store *st, swing_bytes key, swing_buf *next, bool *found,
                             swing_err *err);
+/* The same, limited to keys starting with `prefix` (*found false past it).
+ * Scans should use this: keys deleted in this block beyond the prefix are
+ * never visited. */
+swing_status store_next_key_in(store *st, swing_bytes key, swing_bytes prefix, swing_buf *next,
+                               bool *found, swing_err *err);
 
 /* Prefix iteration in key order. The iterator must not outlive a write to the
  * store: store_iter_next returns OUT_OF_ORDER if the store changed. */

@@ -64,7 +64,7 @@ swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool
 /* Smallest live physical key in namespace `ns` that is > after (>= when
  * inclusive), merging crank, block, disk and (for kv.) the chunk index.
  * *found false when none; the key is copied into *out. */
-swing_status store_layers_next(store *st, const char *ns, swing_bytes after,
+swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
                                bool inclusive, swing_buf *out, bool *found,
                                swing_err *err);
 

@@ -221,8 +221,8 @@ swing_status store_transcript_delete(store *st, const char *vat, uint64_t budget
      * search starts after the record this call deleted last. */
     for (;;) {
         swing_buf next = {0};
-        s = rec.ptr ? store_layers_next(st, ns, swing_buf_view(&rec), false, &next, &found, err)
-                    : store_layers_next(st, ns, swing_str(ns), true, &next, &found, err);
+        s = rec.ptr ? store_layers_next(st, swing_str(ns), swing_buf_view(&rec), false, &next, &found, err)
+                    : store_layers_next(st, swing_str(ns), swing_str(ns), true, &next, &found, err);
         swing_buf_free(&rec);
         rec = next;
         if (s || !found || n == budget) break;

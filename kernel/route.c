@@ -134,9 +134,8 @@ swing_status kern_route_event(kern *k, const char *json, swing_err *err)
         return SWING_CORRUPT(err, "bad acceptance-queue event");
     }
     if (strcmp(type, "send") != 0) {
-        s = push_event(k, KERN_RUN, ev, err);
         json_decref(ev);
-        return s;
+        return kern_queue_push(k, KERN_RUN, json, err); /* unchanged */
     }
     msg = json_object_get(ev, "msg");
     if (!target || !msg || strlen(target) >= sizeof from) {
@@ -150,7 +149,9 @@ swing_status kern_route_event(kern *k, const char *json, swing_err *err)
     if (s == SWING_OK && r.kind != KERN_ROUTE_SPLAT) s = retarget(k, ev, from, r.target, err);
     if (s == SWING_OK) {
         if (r.kind == KERN_ROUTE_DELIVER) {
-            s = push_event(k, KERN_RUN, ev, err);
+            /* Re-encode only when the target changed. */
+            s = strcmp(from, r.target) == 0 ? kern_queue_push(k, KERN_RUN, json, err)
+                                            : push_event(k, KERN_RUN, ev, err);
         } else if (r.kind == KERN_ROUTE_QUEUE) {
             char *m = kern_json_dump(msg);
             if (!m) s = SWING_NOMEM(err);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <leveldb/c.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -254,6 +255,64 @@ static void test_luavat_same_hash_in_two_processes(void **state)
     assert_string_equal(hashes[0], hashes[1]);
 }
 
+/* Edits a closed store: replaces `from` by `to` in every transcript item of
+ * vat (simulating a worker that would act differently on replay). */
+static size_t tamper_transcript(const char *dir, const char *vat, const char *from, const char *to)
+{
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_readoptions_t *r = leveldb_readoptions_create();
+    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+    char prefix[64], *msg = NULL;
+    size_t changed = 0, pl;
+    leveldb_t *db = leveldb_open(o, dir, &msg);
+    leveldb_iterator_t *it;
+    if (msg) fail_msg("raw open: %s", msg);
+    pl = (size_t)snprintf(prefix, sizeof prefix, "titem.%s.", vat);
+    it = leveldb_create_iterator(db, r);
+    for (leveldb_iter_seek(it, prefix, pl); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl), *v = leveldb_iter_value(it, &vl);
+        char *text, *hit;
+        if (kl < pl || memcmp(k, prefix, pl) != 0) break;
+        text = malloc(vl + strlen(to) + 1);
+        memcpy(text, v, vl);
+        text[vl] = '\0';
+        if ((hit = strstr(text, from)) && strlen(from) == strlen(to)) {
+            memcpy(hit, to, strlen(to));
+            leveldb_put(db, w, k, kl, text, vl, &msg);
+            if (msg) fail_msg("raw put: %s", msg);
+            changed++;
+        }
+        free(text);
+    }
+    leveldb_iter_destroy(it);
+    leveldb_close(db);
+    leveldb_writeoptions_destroy(w);
+    leveldb_readoptions_destroy(r);
+    leveldb_options_destroy(o);
+    return changed;
+}
+
+static void test_luavat_replay_mismatch_is_vat_fatal(void **state)
+{
+    swing_err e;
+    char *v;
+    (void)state;
+    start();
+    assert_string_equal(ask("result"), "#\"pong 1\"");
+    kern_close(T.k);
+    store_close(T.st);
+    /* boot (v2) recorded a send of "ping"; make the record say "pong". */
+    assert_true(tamper_transcript(T.dir, "v2", "\\\"ping\\\"", "\\\"pong\\\"") > 0);
+    T.st = tl_open(T.dir);
+    if (kern_open(T.st, NULL, &T.k, &e)) fail_msg("%s", e.msg);
+    assert_string_equal(ask("result"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    v = tk_get(&T, "v2.terminated");
+    assert_non_null(v);
+    free(v);
+    tk_close(&T);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +322,7 @@ int main(void)
         cmocka_unit_test(test_luavat_boyd_releases_dropped_presences),
         cmocka_unit_test(test_luavat_replay_after_reopen),
         cmocka_unit_test(test_luavat_same_hash_in_two_processes),
+        cmocka_unit_test(test_luavat_replay_mismatch_is_vat_fatal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -313,6 +313,27 @@ static void test_luavat_replay_mismatch_is_vat_fatal(void **state)
     tk_close(&T);
 }
 
+static void test_luavat_install_rejects_syntax_errors(void **state)
+{
+    char id[STORE_BUNDLE_ID_LEN + 1];
+    swing_err e;
+    const char *bad = "local ok = 1\nlocal x = = 2\n";
+    (void)state;
+    tk_open(&T, NULL, 0, NULL);
+    assert_int_equal(kern_install_bundle(T.k, bad, strlen(bad), id, &e), SWING_ERR_INVALID);
+    assert_non_null(strstr(e.msg, "main:2:"));
+    assert_string_equal(id, "");
+    {
+        char hex[65], want[80];
+        bool found = true;
+        tl_sha256_hex(bad, strlen(bad), hex);
+        snprintf(want, sizeof want, "b1-%s", hex);
+        TL_OK(store_bundle_has(T.st, want, &found, NULL));
+        assert_false(found); /* nothing stored */
+    }
+    tk_close(&T);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -323,6 +344,7 @@ int main(void)
         cmocka_unit_test(test_luavat_replay_after_reopen),
         cmocka_unit_test(test_luavat_same_hash_in_two_processes),
         cmocka_unit_test(test_luavat_replay_mismatch_is_vat_fatal),
+        cmocka_unit_test(test_luavat_install_rejects_syntax_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -68,15 +68,22 @@ void ls_lua_promise_queue(lua_State *L, int n)
     lua_settop(L, first - 1);
 }
 
-lua_Integer ls_lua_promise_pending_jobs(lua_State *L)
+/* Pushes the turn queue table and reads its head and tail indices. */
+static void turns(lua_State *L, lua_Integer *h, lua_Integer *t)
 {
-    lua_Integer h, t;
     lua_getfield(L, LUA_REGISTRYINDEX, TURNS_KEY);
     lua_getfield(L, -1, "head");
     lua_getfield(L, -2, "tail");
-    h = lua_tointeger(L, -2);
-    t = lua_tointeger(L, -1);
-    lua_pop(L, 3);
+    *h = lua_tointeger(L, -2);
+    *t = lua_tointeger(L, -1);
+    lua_pop(L, 2);
+}
+
+lua_Integer ls_lua_promise_pending_jobs(lua_State *L)
+{
+    lua_Integer h, t;
+    turns(L, &h, &t);
+    lua_pop(L, 1);
     return t - h;
 }
 
@@ -97,12 +104,7 @@ void ls_lua_promise_drain(lua_State *L)
 {
     for (;;) {
         lua_Integer h, t;
-        lua_getfield(L, LUA_REGISTRYINDEX, TURNS_KEY);
-        lua_getfield(L, -1, "head");
-        lua_getfield(L, -2, "tail");
-        h = lua_tointeger(L, -2);
-        t = lua_tointeger(L, -1);
-        lua_pop(L, 2);
+        turns(L, &h, &t);
         if (h >= t) {
             /* reset the indices so the table stays small */
             lua_pushinteger(L, 1);

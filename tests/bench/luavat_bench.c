@@ -16,6 +16,7 @@
 
 #include "kernel/kernel.h"
 #include "store/store.h"
+#include "tests/liveslots/gc_bundles.h"
 
 static double now(void)
 {
@@ -55,28 +56,6 @@ static const char *PING =
 static const char *PONG =
     "function buildRootObject()\n"
     "  return Far('pong', { ping = function(i) return i end })\n"
-    "end\n";
-
-static const char *EXPORTER =
-    "function buildRootObject()\n"
-    "  return Far('exporter', {\n"
-    "    make = function(n)\n"
-    "      local list = {}\n"
-    "      for i = 1, n do list[i] = Far('thing', { id = function() return i end }) end\n"
-    "      return list\n"
-    "    end,\n"
-    "  })\n"
-    "end\n";
-
-static const char *IMPORTER =
-    "local held\n"
-    "function buildRootObject()\n"
-    "  return Far('importer', {\n"
-    "    fetch = function(exporter, n)\n"
-    "      return E(exporter).make(n):next(function(list) held = list return #list end)\n"
-    "    end,\n"
-    "    drop = function() held = nil return true end,\n"
-    "  })\n"
     "end\n";
 
 typedef struct world {
@@ -137,8 +116,8 @@ static void open_world(world *w)
     install(w, BOOT, boot);
     install(w, PING, ping);
     install(w, PONG, pong);
-    install(w, EXPORTER, exporter);
-    install(w, IMPORTER, importer);
+    install(w, GC_EXPORTER, exporter);
+    install(w, GC_IMPORTER, importer);
     snprintf(config, sizeof config,
              "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundleID\":\"%s\"},\"ping\":{\"bundleID\":\"%s\"},"
              "\"pong\":{\"bundleID\":\"%s\"},\"exporter\":{\"bundleID\":\"%s\",\"computeLimit\":1000000000},"

@@ -5,6 +5,7 @@
  * transcript replay with its state intact.
  */
 #include "tests/lib/rawvat.h"
+#include "tests/liveslots/gc_bundles.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -69,28 +70,6 @@ static const char *SPINNER =
     "  })\n"
     "end\n";
 
-static const char *EXPORTER =
-    "function buildRootObject()\n"
-    "  return Far('exporter', {\n"
-    "    make = function(n)\n"
-    "      local list = {}\n"
-    "      for i = 1, n do list[i] = Far('thing', { id = function() return i end }) end\n"
-    "      return list\n"
-    "    end,\n"
-    "  })\n"
-    "end\n";
-
-static const char *IMPORTER =
-    "local held\n"
-    "function buildRootObject()\n"
-    "  return Far('importer', {\n"
-    "    fetch = function(exporter, n)\n"
-    "      return E(exporter).make(n):next(function(list) held = list return #list end)\n"
-    "    end,\n"
-    "    drop = function() held = nil return 'dropped' end,\n"
-    "  })\n"
-    "end\n";
-
 static tk T;
 
 static void install(const char *src, char id[STORE_BUNDLE_ID_LEN + 1])
@@ -107,8 +86,8 @@ static void start(void)
     install(BOOT, boot);
     install(ALICE, alice);
     install(SPINNER, spinner);
-    install(EXPORTER, exporter);
-    install(IMPORTER, importer);
+    install(GC_EXPORTER, exporter);
+    install(GC_IMPORTER, importer);
     snprintf(config, sizeof config,
              "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundleID\":\"%s\"},\"alice\":{\"bundleID\":\"%s\"},"
              "\"spinner\":{\"bundleID\":\"%s\",\"computeLimit\":5000000,\"memoryLimit\":8388608},"

@@ -73,10 +73,14 @@ static void install(world *w, const char *src, char id[80])
 
 #define BLOCK_CRANKS 1000
 
+static double kind_secs[8], last_t;
+
 static bool block_policy(void *ctx, const kern_crank_info *info)
 {
     int *left = ctx;
-    (void)info;
+    double t = now();
+    if ((unsigned)info->kind < 8 && last_t > 0) kind_secs[info->kind] += t - last_t;
+    last_t = t;
     return --*left > 0;
 }
 
@@ -159,7 +163,7 @@ int main(int argc, char **argv)
     long rounds = argc > 1 ? atol(argv[1]) : 2000, exports = argc > 2 ? atol(argv[2]) : 10000;
     long drops = argc > 3 ? atol(argv[3]) : 5000;
     uint64_t c0;
-    double t0, secs;
+    double t0, t1, secs;
     swing_err e;
 
     open_world(&w);
@@ -190,9 +194,15 @@ int main(int argc, char **argv)
     ask(&w, "export", args, out, sizeof out);
     t0 = now();
     ask(&w, "drop", "[]", out, sizeof out);
+    t1 = now();
+    memset(kind_secs, 0, sizeof kind_secs);
+    last_t = now();
     if (kern_bring_out_your_dead(w.k, "importer", 0, &e)) die("boyd", &e);
     run(&w);
     secs = now() - t0;
+    if (getenv("SWING_BENCH_DETAIL"))
+        fprintf(stderr, "drop %.3f boyd+gc %.3f (routing %.3f delivery %.3f gc %.3f gcdel %.3f boyd %.3f)\n", t1 - t0,
+                now() - t1, kind_secs[1], kind_secs[2], kind_secs[3], kind_secs[4], kind_secs[6]);
     printf("{\"name\":\"gc_after_drop\",\"presences\":%ld,\"seconds\":%.3f,\"swingset_xs_seconds\":7,"
            "\"speedup\":%.1f}\n",
            drops, secs, 7.0 / secs);

@@ -60,6 +60,16 @@ swing_status kern_clist_add(kern *k, const char *vat, const char *kref, const ch
     return SWING_OK;
 }
 
+swing_status kern_clist_set_reachable_known(kern *k, const char *vat, const char *kref, const char *vref,
+                                            bool was, bool reachable, swing_err *err)
+{
+    swing_status s;
+    if (was == reachable) return SWING_OK;
+    if ((s = write_entry(k, vat, kref, vref, reachable, err))) return s;
+    if (kern_ids_is_kobj(kref) && is_import(vref)) return kern_obj_change(k, kref, reachable ? 1 : -1, 0, err);
+    return SWING_OK;
+}
+
 swing_status kern_clist_set_reachable(kern *k, const char *vat, const char *kref, bool reachable,
                                       swing_err *err)
 {
@@ -68,11 +78,17 @@ swing_status kern_clist_set_reachable(kern *k, const char *vat, const char *kref
     swing_status s = kern_clist_vref(k, vat, kref, vref, &was, &found, err);
     if (s) return s;
     if (!found) return swing_err_set(err, SWING_ERR_INTERNAL, "no c-list entry %s.c.%s", vat, kref);
-    if (was == reachable) return SWING_OK;
-    if ((s = write_entry(k, vat, kref, vref, reachable, err))) return s;
-    if (kern_ids_is_kobj(kref) && is_import(vref))
-        return kern_obj_change(k, kref, reachable ? 1 : -1, 0, err);
-    return SWING_OK;
+    return kern_clist_set_reachable_known(k, vat, kref, vref, was, reachable, err);
+}
+
+swing_status kern_clist_delete_known(kern *k, const char *vat, const char *kref, const char *vref,
+                                     bool reachable, swing_err *err)
+{
+    swing_status s = SWING_OK;
+    if (kern_ids_is_kpromise(kref)) s = kern_kp_decref(k, kref, err);
+    else if (is_import(vref)) s = kern_obj_change(k, kref, reachable ? -1 : 0, -1, err);
+    if (s) return s;
+    return kern_clist_forget_known(k, vat, kref, vref, err);
 }
 
 swing_status kern_clist_delete(kern *k, const char *vat, const char *kref, swing_err *err)
@@ -81,10 +97,14 @@ swing_status kern_clist_delete(kern *k, const char *vat, const char *kref, swing
     bool reachable, found;
     swing_status s = kern_clist_vref(k, vat, kref, vref, &reachable, &found, err);
     if (s || !found) return s;
-    if (kern_ids_is_kpromise(kref)) s = kern_kp_decref(k, kref, err);
-    else if (is_import(vref)) s = kern_obj_change(k, kref, reachable ? -1 : 0, -1, err);
-    if (s || (s = kern_kv_del(k, err, "%s.c.%s", vat, kref))) return s;
-    return kern_kv_del(k, err, "%s.c.%s", vat, vref);
+    return kern_clist_delete_known(k, vat, kref, vref, reachable, err);
+}
+
+swing_status kern_clist_forget_known(kern *k, const char *vat, const char *kref, const char *vref,
+                                     swing_err *err)
+{
+    swing_status s = kern_kv_del(k, err, "%s.c.%s", vat, kref);
+    return s ? s : kern_kv_del(k, err, "%s.c.%s", vat, vref);
 }
 
 swing_status kern_clist_forget(kern *k, const char *vat, const char *kref, swing_err *err)
@@ -93,6 +113,5 @@ swing_status kern_clist_forget(kern *k, const char *vat, const char *kref, swing
     bool reachable, found;
     swing_status s = kern_clist_vref(k, vat, kref, vref, &reachable, &found, err);
     if (s || !found) return s;
-    if ((s = kern_kv_del(k, err, "%s.c.%s", vat, kref))) return s;
-    return kern_kv_del(k, err, "%s.c.%s", vat, vref);
+    return kern_clist_forget_known(k, vat, kref, vref, err);
 }

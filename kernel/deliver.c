@@ -363,21 +363,21 @@ swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern
 swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
                              kern_crank_info *info, swing_err *err)
 {
-    char (*vrefs)[KERN_VREF_MAX] = swing_calloc(b->n ? b->n : 1, sizeof *vrefs);
     const char **ptrs = swing_calloc(b->n ? b->n : 1, sizeof *ptrs);
-    swing_status s = vrefs && ptrs ? SWING_OK : SWING_NOMEM(err);
+    swing_status s = ptrs ? SWING_OK : SWING_NOMEM(err);
+    /* Entries were read when the batch was chosen, in this crank; batch krefs
+     * are distinct. */
     for (size_t i = 0; !s && i < b->n; i++) {
-        bool reachable, found;
-        const char *kref = b->krefs[i];
-        s = kern_clist_vref(k, b->vat, kref, vrefs[i], &reachable, &found, err);
-        if (!s && !found) s = swing_err_set(err, SWING_ERR_INTERNAL, "GC of %s unknown to %s", kref, b->vat);
-        ptrs[i] = vrefs[i];
-        if (s) break;
-        if (b->type == KERN_GC_DROP_EXPORT) s = kern_clist_set_reachable(k, b->vat, kref, false, err);
-        else if (b->type == KERN_GC_RETIRE_EXPORT) {
+        const char *kref = b->krefs[i], *vref = b->vrefs[i];
+        ptrs[i] = vref;
+        if (b->type == KERN_GC_DROP_EXPORT) {
+            s = kern_clist_set_reachable_known(k, b->vat, kref, vref, b->flags[i], false, err);
+        } else if (b->type == KERN_GC_RETIRE_EXPORT) {
             s = kern_obj_delete(k, kref, err);
-            if (!s) s = kern_clist_forget(k, b->vat, kref, err);
-        } else s = kern_clist_delete(k, b->vat, kref, err);
+            if (!s) s = kern_clist_forget_known(k, b->vat, kref, vref, err);
+        } else {
+            s = kern_clist_delete_known(k, b->vat, kref, vref, b->flags[i], err);
+        }
     }
     if (!s) {
         kern_delivery d;
@@ -392,7 +392,6 @@ swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
         info->kind = KERN_CRANK_GC_DELIVERY;
         info->gc_krefs = b->n;
     }
-    swing_mfree(vrefs);
     swing_mfree(ptrs);
     return s;
 }

@@ -275,22 +275,23 @@ static bool parse_action(swing_bytes key, char vat[KERN_ID_MAX], int *t, char kr
     return true;
 }
 
+/* Decides whether an action still applies; on *ok, vref and flag hold the
+ * vat's c-list entry for the delivery. */
 static swing_status survives(kern *k, const char *vat, int t, const char *kref, bool *ok,
-                             swing_err *err)
+                             char vref[KERN_VREF_MAX], bool *flag, swing_err *err)
 {
     uint64_t reach, recog;
-    bool exists, found, flag, alive;
-    char vref[KERN_VREF_MAX];
+    bool exists, found, alive;
     swing_status s = kern_vats_alive(k, vat, &alive, err);
     *ok = false;
     if (s || !alive) return s;
-    if ((s = kern_clist_vref(k, vat, kref, vref, &flag, &found, err)) || !found) return s;
+    if ((s = kern_clist_vref(k, vat, kref, vref, flag, &found, err)) || !found) return s;
     if (t == KERN_GC_RETIRE_IMPORT) {
         *ok = true;
         return SWING_OK;
     }
     if ((s = kern_obj_refs(k, kref, &reach, &recog, &exists, err)) || !exists || reach > 0) return s;
-    *ok = t == KERN_GC_DROP_EXPORT ? flag : recog == 0;
+    *ok = t == KERN_GC_DROP_EXPORT ? *flag : recog == 0;
     return SWING_OK;
 }
 
@@ -330,11 +331,16 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
     *any = false;
     if (s) return s;
     b->krefs = swing_calloc(limit, sizeof *b->krefs);
-    if (!b->krefs) return SWING_NOMEM(err);
+    b->vrefs = swing_calloc(limit, sizeof *b->vrefs);
+    b->flags = swing_calloc(limit, sizeof *b->flags);
+    if (!b->krefs || !b->vrefs || !b->flags) {
+        kern_gc_batch_free(b);
+        return SWING_NOMEM(err);
+    }
     for (;;) {
         swing_buf next = {0};
-        bool found, ok;
-        char vat[KERN_ID_MAX], kref[KERN_ID_MAX];
+        bool found, ok, flag;
+        char vat[KERN_ID_MAX], kref[KERN_ID_MAX], vref[KERN_VREF_MAX];
         int t;
         if (cur.ptr) {
             s = store_next_key_in(k->st, swing_buf_view(&cur), swing_str(ACTION_NS), &next, &found, err);
@@ -354,7 +360,7 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
         if (b->n == limit || examined == 4 * limit) break;
         *any = true;
         examined++;
-        if ((s = survives(k, vat, t, kref, &ok, err))) break;
+        if ((s = survives(k, vat, t, kref, &ok, vref, &flag, err))) break;
         if ((s = store_delete(k->st, swing_buf_view(&next), err))) break;
         if (next.len < sizeof k->gc_hint) {
             memcpy(k->gc_hint, next.ptr, next.len);
@@ -364,6 +370,8 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
         if (!ok) continue;
         strcpy(b->vat, vat);
         b->type = (kern_gc_type)t;
+        strcpy(b->vrefs[b->n], vref);
+        b->flags[b->n] = flag;
         strcpy(b->krefs[b->n++], kref);
     }
     swing_buf_free(&cur);
@@ -374,5 +382,7 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
 void kern_gc_batch_free(kern_gc_batch *b)
 {
     swing_mfree(b->krefs);
+    swing_mfree(b->vrefs);
+    swing_mfree(b->flags);
     memset(b, 0, sizeof *b);
 }

@@ -167,6 +167,14 @@ swing_status kern_clist_set_reachable(kern *k, const char *vat, const char *kref
 swing_status kern_clist_delete(kern *k, const char *vat, const char *kref, swing_err *err);
 /* Deletes both keys with no count change (exports being retired/orphaned). */
 swing_status kern_clist_forget(kern *k, const char *vat, const char *kref, swing_err *err);
+/* The same three with the entry (vref, current flag) already read: they
+ * skip the read. The caller guarantees the entry is current. */
+swing_status kern_clist_set_reachable_known(kern *k, const char *vat, const char *kref, const char *vref,
+                                            bool was, bool reachable, swing_err *err);
+swing_status kern_clist_delete_known(kern *k, const char *vat, const char *kref, const char *vref,
+                                     bool reachable, swing_err *err);
+swing_status kern_clist_forget_known(kern *k, const char *vat, const char *kref, const char *vref,
+                                     swing_err *err);
 
 /* ===== translate.c: vat <-> kernel references ===== */
 typedef enum kern_tr_use {
@@ -216,6 +224,8 @@ typedef struct kern_gc_batch {
     char vat[KERN_ID_MAX];
     kern_gc_type type;
     char (*krefs)[KERN_ID_MAX];  /* owned, sorted */
+    char (*vrefs)[KERN_VREF_MAX]; /* the vat's c-list entry for each, as read */
+    bool *flags;                 /* ... and its reachable flag */
     size_t n;
 } kern_gc_batch;
 swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err *err);

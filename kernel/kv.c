@@ -12,9 +12,75 @@
 
 #define KEY_MAX 512
 
+/* Appends the decimal form of v. */
+static size_t put_u(char *out, size_t at, size_t cap, unsigned long long v)
+{
+    char tmp[24];
+    size_t n = 0;
+    do {
+        tmp[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n && at < cap) out[at++] = tmp[--n];
+    return n ? cap : at; /* cap: did not fit */
+}
+
+/* Key formatting for the few conversions kernel keys use (%s, %d, %u with
+ * l/ll/z); anything else falls back to vsnprintf. Keys are formatted on
+ * every state access, so this avoids the general printf machinery. */
+static int fast_format(char *out, size_t cap, const char *fmt, va_list ap)
+{
+    size_t at = 0;
+    va_list fallback;
+    va_copy(fallback, ap);
+    for (const char *f = fmt; *f; f++) {
+        int lmod = 0, zmod = 0;
+        if (*f != '%') {
+            if (at >= cap) goto toolong;
+            out[at++] = *f;
+            continue;
+        }
+        f++;
+        while (*f == 'l') lmod++, f++;
+        if (*f == 'z') zmod = 1, f++;
+        if (*f == 's') {
+            const char *sv = va_arg(ap, const char *);
+            size_t n = strlen(sv);
+            if (at + n >= cap) goto toolong;
+            memcpy(out + at, sv, n);
+            at += n;
+        } else if (*f == 'd' && !lmod && !zmod) {
+            int d = va_arg(ap, int);
+            if (d < 0) {
+                if (at >= cap) goto toolong;
+                out[at++] = '-';
+                d = -d;
+            }
+            at = put_u(out, at, cap, (unsigned long long)d);
+        } else if (*f == 'u') {
+            unsigned long long u = zmod ? va_arg(ap, size_t)
+                                 : lmod == 2 ? va_arg(ap, unsigned long long)
+                                 : lmod == 1 ? va_arg(ap, unsigned long) : va_arg(ap, unsigned);
+            at = put_u(out, at, cap, u);
+        } else {
+            int n = vsnprintf(out, cap, fmt, fallback);
+            va_end(fallback);
+            return n;
+        }
+        if (at >= cap) goto toolong;
+    }
+    va_end(fallback);
+    if (at >= cap) return (int)cap;
+    out[at] = '\0';
+    return (int)at;
+toolong:
+    va_end(fallback);
+    return (int)cap;
+}
+
 static swing_status fmt_key(char *key, swing_err *err, const char *fmt, va_list ap)
 {
-    int n = vsnprintf(key, KEY_MAX, fmt, ap);
+    int n = fast_format(key, KEY_MAX, fmt, ap);
     if (n < 0 || n >= KEY_MAX) return swing_err_set(err, SWING_ERR_INVALID, "kernel key too long");
     return SWING_OK;
 }

@@ -153,28 +153,43 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
 {
     kern *k = io->k;
     bool want_export = sc->type == KERN_S_RETIRE_EXPORTS || sc->type == KERN_S_ABANDON_EXPORTS;
-    char (*krefs)[KERN_ID_MAX] = swing_calloc(sc->nvrefs ? sc->nvrefs : 1, sizeof *krefs);
-    swing_status s = krefs ? SWING_OK : SWING_NOMEM(err);
+    size_t n = sc->nvrefs ? sc->nvrefs : 1;
+    char (*krefs)[KERN_ID_MAX] = swing_calloc(n, sizeof *krefs);
+    bool *flags = swing_calloc(n, sizeof *flags);
+    store_overlay seen; /* krefs named so far: a repeat must read its entry again */
+    swing_status s = krefs && flags ? SWING_OK : SWING_NOMEM(err);
+    store_overlay_init(&seen);
     /* Check everything first, so that a bad vref changes nothing. */
     for (size_t i = 0; !s && i < sc->nvrefs; i++) {
-        bool reachable;
-        s = gc_entry(io, sc->vrefs[i], want_export, krefs[i], &reachable, err);
-        if (!s && reachable && (sc->type == KERN_S_RETIRE_IMPORTS || sc->type == KERN_S_RETIRE_EXPORTS))
+        s = gc_entry(io, sc->vrefs[i], want_export, krefs[i], &flags[i], err);
+        if (!s && flags[i] && (sc->type == KERN_S_RETIRE_IMPORTS || sc->type == KERN_S_RETIRE_EXPORTS))
             s = swing_err_set(err, SWING_ERR_VAT, "vat %s: retire of reachable %.40s", io->vat, sc->vrefs[i]);
     }
     for (size_t i = 0; !s && i < sc->nvrefs; i++) {
-        const char *kref = krefs[i];
+        const char *kref = krefs[i], *vref = sc->vrefs[i];
+        bool repeat = store_overlay_find(&seen, swing_str(kref)) != NULL;
+        if (!repeat) s = store_overlay_put(&seen, swing_str(kref), swing_bytes_of(NULL, 0), false, err);
+        if (s) break;
         switch (sc->type) {
-        case KERN_S_DROP_IMPORTS: s = kern_clist_set_reachable(k, io->vat, kref, false, err); break;
-        case KERN_S_RETIRE_IMPORTS: s = kern_clist_delete(k, io->vat, kref, err); break;
+        case KERN_S_DROP_IMPORTS:
+            s = repeat ? kern_clist_set_reachable(k, io->vat, kref, false, err)
+                       : kern_clist_set_reachable_known(k, io->vat, kref, vref, flags[i], false, err);
+            break;
+        case KERN_S_RETIRE_IMPORTS:
+            s = repeat ? kern_clist_delete(k, io->vat, kref, err)
+                       : kern_clist_delete_known(k, io->vat, kref, vref, flags[i], err);
+            break;
         case KERN_S_RETIRE_EXPORTS:
-            s = kern_clist_forget(k, io->vat, kref, err);
+            if (repeat) break; /* already retired */
+            s = kern_clist_forget_known(k, io->vat, kref, vref, err);
             if (!s) s = kern_obj_retire(k, kref, err);
             break;
         default: s = kern_obj_orphan(k, kref, err); break;
         }
     }
+    store_overlay_clear(&seen);
     swing_mfree(krefs);
+    swing_mfree(flags);
     return s;
 }
 

@@ -620,6 +620,33 @@ static void test_rules_clean_exit_keeps_the_crank(void **state)
     tk_close(&W.t);
 }
 
+/* ---- a GC syscall naming the same vref twice ---- */
+
+static swing_status dup_b(world *w, kern_vat_io *io, const kern_delivery *d)
+{
+    static const char *twice[] = {"o-2", "o-2"};
+    (void)w;
+    if (is(d, "drop")) return tv_gc(io, KERN_S_DROP_IMPORTS, twice, 2);
+    if (is(d, "retire")) return tv_gc(io, KERN_S_RETIRE_IMPORTS, twice, 2);
+    return SWING_OK;
+}
+
+static void test_rules_duplicate_vrefs_count_once(void **state)
+{
+    (void)state;
+    setup(rc_a, dup_b, 500, NULL);
+    host("go");
+    expect_kv("ko4.refCount", "1,1");
+    send_b("drop");
+    expect_kv("v2.terminated", NULL);
+    tk_expect_line(&W.t, "v1 dropExports [o+5]");
+    send_b("retire");
+    expect_kv("v2.terminated", NULL);
+    tk_expect_line(&W.t, "v1 retireExports [o+5]");
+    expect_kv("ko4.refCount", NULL);
+    tk_close(&W.t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -635,6 +662,7 @@ int main(void)
         cmocka_unit_test(test_rules_critical_vat_failure_panics),
         cmocka_unit_test(test_rules_vat_parameters_refcounts),
         cmocka_unit_test(test_rules_boyd_then_gc),
+        cmocka_unit_test(test_rules_duplicate_vrefs_count_once),
         cmocka_unit_test(test_rules_change_vat_options),
         cmocka_unit_test(test_rules_exit),
         cmocka_unit_test(test_rules_clean_exit_keeps_the_crank),

@@ -44,6 +44,13 @@ static void drop_entry(store_overlay *ov, store_ov_entry *e)
 static void add_entry(store_overlay *ov, store_ov_entry *e)
 {
     store_ov_entry *old = RB_INSERT(store_ov_tree, &ov->root, e);
+    if (old && old->vlen == e->vlen) {
+        /* Same-size rewrite (refcounts, flags): update in place, no rebalancing. */
+        old->tomb = e->tomb;
+        if (e->vlen) memcpy(old->data + old->klen, e->data + e->klen, e->vlen);
+        swing_mfree(e);
+        return;
+    }
     if (old) {
         drop_entry(ov, old);
         swing_mfree(old);
@@ -61,6 +68,7 @@ swing_status store_overlay_put(store_overlay *ov, swing_bytes key, swing_bytes v
     store_ov_entry *e;
     if (key.len > UINT32_MAX || vlen > UINT32_MAX)
         return swing_err_set(err, SWING_ERR_LIMIT, "overlay entry too large");
+
     e = swing_malloc(sizeof *e + key.len + vlen);
     if (!e) return SWING_NOMEM(err);
     e->klen = (uint32_t)key.len;

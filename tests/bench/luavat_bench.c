@@ -116,7 +116,11 @@ static void open_world(world *w)
     memset(w, 0, sizeof *w);
     snprintf(w->dir, sizeof w->dir, "%s/luabench-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
     if (!mkdtemp(w->dir)) die("mkdtemp", NULL);
-    if (store_open(w->dir, NULL, &w->st, &e)) die("store_open", &e);
+    {
+        store_options so = store_options_default();
+        so.sync = getenv("SWING_BENCH_NOSYNC") == NULL;
+        if (store_open(w->dir, &so, &w->st, &e)) die("store_open", &e);
+    }
     if (kern_open(w->st, NULL, &w->k, &e)) die("kern_open", &e);
     install(w, BOOT, boot);
     install(w, PING, ping);

@@ -157,6 +157,7 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
     char (*krefs)[KERN_ID_MAX] = swing_calloc(n, sizeof *krefs);
     bool *flags = swing_calloc(n, sizeof *flags);
     store_overlay seen; /* krefs named so far: a repeat must read its entry again */
+    bool sorted = true;
     swing_status s = krefs && flags ? SWING_OK : SWING_NOMEM(err);
     store_overlay_init(&seen);
     /* Check everything first, so that a bad vref changes nothing. */
@@ -165,10 +166,13 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
         if (!s && flags[i] && (sc->type == KERN_S_RETIRE_IMPORTS || sc->type == KERN_S_RETIRE_EXPORTS))
             s = swing_err_set(err, SWING_ERR_VAT, "vat %s: retire of reachable %.40s", io->vat, sc->vrefs[i]);
     }
+    /* Liveslots sends strictly sorted lists: then no vref repeats and the
+     * seen-set is not needed. */
+    for (size_t i = 1; i < sc->nvrefs && sorted; i++) sorted = strcmp(sc->vrefs[i - 1], sc->vrefs[i]) < 0;
     for (size_t i = 0; !s && i < sc->nvrefs; i++) {
         const char *kref = krefs[i], *vref = sc->vrefs[i];
-        bool repeat = store_overlay_find(&seen, swing_str(kref)) != NULL;
-        if (!repeat) s = store_overlay_put(&seen, swing_str(kref), swing_bytes_of(NULL, 0), false, err);
+        bool repeat = !sorted && store_overlay_find(&seen, swing_str(kref)) != NULL;
+        if (!sorted && !repeat) s = store_overlay_put(&seen, swing_str(kref), swing_bytes_of(NULL, 0), false, err);
         if (s) break;
         switch (sc->type) {
         case KERN_S_DROP_IMPORTS:

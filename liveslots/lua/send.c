@@ -147,6 +147,12 @@ void ls_send_eventual(lua_State *L, int target, const char *method, int n)
 
 /* ===== following promises the vat decides ===== */
 
+static int encode_protected(lua_State *L)
+{
+    ls_lua_marshal_encode(L, 1, lua_touserdata(L, 2));
+    return 2;
+}
+
 static int follow_reaction(lua_State *L)
 {
     ls_lua_vat *v = ls_vat_get(L);
@@ -161,7 +167,18 @@ static int follow_reaction(lua_State *L)
         ls_lua_marshal_push_error(L, lua_tostring(L, 2), "Error");
         lua_replace(L, 2);
     }
-    ls_lua_marshal_encode(L, 2, &ops);
+    /* A value that cannot be serialized rejects the promise instead. */
+    lua_pushcfunction(L, encode_protected);
+    lua_pushvalue(L, 2);
+    lua_pushlightuserdata(L, &ops);
+    if (lua_pcall(L, 2, 2, 0) != LUA_OK) {
+        if (ls_lua_vm_exhausted(ls_lua_vm_of(L)) != LS_LUA_OK) return lua_error(L);
+        ls_lua_marshal_push_error(L, lua_isstring(L, -1) ? lua_tostring(L, -1) : "not passable", "Error");
+        lua_replace(L, 2);
+        lua_settop(L, 2);
+        rejected = true;
+        ls_lua_marshal_encode(L, 2, &ops);
+    }
     body = lua_gettop(L) - 1;
     memset(&sc, 0, sizeof sc);
     r.vpid = vpid;

@@ -42,6 +42,7 @@ static const char *BOOT =
     "    count = function() return E(vats.alice).bump() end,\n"
     "    nothing = function() return E(vats.alice).nothing() end,\n"
     "    nothing2 = function() end,\n"
+    "    unpassable = function() return E(vats.alice).unpassable():catch(function(e) return 'caught: ' .. tostring(e) end) end,\n"
     "    fetch = function(n) return E(vats.importer).fetch(vats.exporter, n) end,\n"
     "    drop = function() return E(vats.importer).drop() end,\n"
     "  })\n"
@@ -59,6 +60,7 @@ static const char *ALICE =
     "    fail = function() error('nope', 0) end,\n"
     "    bump = function() bumps = bumps + 1 return bumps end,\n"
     "    nothing = function() end,\n"
+    "    unpassable = function() return { f = function() end } end,\n"
     "  })\n"
     "end }\n";
 
@@ -125,6 +127,8 @@ static void test_luavat_ping_pong_and_promises(void **state)
     assert_string_equal(ask("result"), "#\"pong 1\"");
     assert_string_equal(ask("nothing2"), "#\"#undefined\"");
     assert_string_equal(ask("nothing"), "#\"#undefined\"");
+    assert_string_equal(ask("unpassable"), "#\"caught: Error: not passable: function\"");
+    assert_string_equal(ask("count"), "#1"); /* alice is alive */
     assert_string_equal(ask("pipeline"), "#12");
     assert_string_equal(ask("presence"), "#203");
     assert_string_equal(ask("failing"), "#\"caught: Error: nope\"");

@@ -99,16 +99,11 @@ static swing_status closed_header(kern *k, uint64_t *h, uint64_t *t, swing_err *
 {
     char *v = NULL;
     bool found;
-    unsigned long long a, b;
-    int used = -1;
     swing_status s = kern_kv_get(k, &v, &found, err, CLOSED_KEY);
     *h = *t = 0;
     if (s || !found) return s;
-    if (sscanf(v, "%llu,%llu%n", &a, &b, &used) != 2 || used != (int)strlen(v) || a > b)
-        s = SWING_CORRUPT(err, "bad %s header", CLOSED_KEY);
+    if (!kern_parse_pair(v, h, t)) s = SWING_CORRUPT(err, "bad %s header", CLOSED_KEY);
     swing_mfree(v);
-    *h = a;
-    *t = b;
     return s;
 }
 

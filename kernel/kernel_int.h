@@ -51,6 +51,10 @@ struct kern {
     swing_err panic;             /* sticky kernel panic; code OK if none */
 };
 
+/* Parses "A,B" (two decimal u64 with A <= B, nothing else): the shape of
+ * refCount values and queue headers. */
+bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b);
+
 /* ===== kv.c: typed kv access with printf-formatted keys ===== */
 swing_status kern_kv_get(kern *k, char **val, bool *found, swing_err *err, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));

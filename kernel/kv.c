@@ -120,6 +120,14 @@ static bool parse_u64(const char *s, uint64_t *v)
     return store_keys_parse_u64((const uint8_t *)s, strlen(s), v);
 }
 
+bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b)
+{
+    const char *comma = strchr(v, ',');
+    *a = *b = 0;
+    return comma && store_keys_parse_u64((const uint8_t *)v, (size_t)(comma - v), a) &&
+           parse_u64(comma + 1, b) && *a <= *b;
+}
+
 swing_status kern_kv_getu(kern *k, uint64_t *v, bool *found, swing_err *err, const char *fmt, ...)
 {
     char key[KEY_MAX], *val = NULL;

@@ -26,16 +26,11 @@ swing_status kern_obj_refs(kern *k, const char *kref, uint64_t *reach, uint64_t 
                            bool *exists, swing_err *err)
 {
     char *v = NULL;
-    unsigned long long a, b;
-    int used = -1;
     swing_status s = kern_kv_get(k, &v, exists, err, "%s.refCount", kref);
     *reach = *recog = 0;
     if (s || !*exists) return s;
-    if (sscanf(v, "%llu,%llu%n", &a, &b, &used) != 2 || used != (int)strlen(v) || a > b)
-        s = SWING_CORRUPT(err, "bad refCount \"%s\" for %s", v, kref);
+    if (!kern_parse_pair(v, reach, recog)) s = SWING_CORRUPT(err, "bad refCount \"%s\" for %s", v, kref);
     swing_mfree(v);
-    *reach = a;
-    *recog = b;
     return s;
 }
 

@@ -16,16 +16,11 @@ static swing_status header(kern *k, const char *queue, uint64_t *head, uint64_t 
 {
     char *v = NULL;
     bool found;
-    unsigned long long h, t;
-    int used = -1;
     swing_status s = kern_kv_get(k, &v, &found, err, "%s", queue);
     *head = *tail = 1;
     if (s || !found) return s;
-    if (sscanf(v, "%llu,%llu%n", &h, &t, &used) != 2 || used != (int)strlen(v) || h > t)
-        s = SWING_CORRUPT(err, "bad queue header %s", queue);
+    if (!kern_parse_pair(v, head, tail)) s = SWING_CORRUPT(err, "bad queue header %s", queue);
     swing_mfree(v);
-    *head = h;
-    *tail = t;
     return s;
 }
 

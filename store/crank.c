@@ -1,7 +1,7 @@
 /*
- * crank.c - the crank layer: begin, end (merge into the block and fold the
- * crank hash into the activity hash), abort (discard writes, export data and
- * hash contributions). DESIGN.md §3, reference/store-host-abi.md §1.5.
+ * crank.c - cranks: begin (start the journal), end (keep the writes and fold
+ * the crank hash into the activity hash), abort (roll the journal back,
+ * discarding writes, export data and hash contributions). DESIGN.md §3, reference/store-host-abi.md §1.5.
  */
 #include "store/store_int.h"
 
@@ -11,6 +11,7 @@ swing_status store_crank_begin(store *st, swing_err *err)
     if (s) return s;
     if (st->in_crank) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "a crank is already open");
     st->in_crank = true;
+    store_journal_begin(&st->journal);
     swing_sha256_init(&st->crank_hash);
     return SWING_OK;
 }
@@ -33,12 +34,11 @@ swing_status store_crank_end(store *st, swing_err *err)
     swing_sha256_update(&h, "\n", 1);
     swing_sha256_final_hex(&h, next);
     pl = store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(STORE_KEY_ACTIVITY));
-    /* Reserve the block entry first so that the merge below cannot fail. */
+    /* The only step that can fail comes first: the crank stays open on error. */
     s = store_overlay_put(&st->block, swing_bytes_of(pk, pl), swing_bytes_of(next, SWING_SHA256_HEX_LEN),
                           false, err);
     if (s) return s;
-    store_overlay_remove(&st->crank, swing_bytes_of(pk, pl));
-    store_overlay_merge(&st->block, &st->crank);
+    store_journal_commit(&st->journal);
     memcpy(st->activity, next, sizeof next);
     st->in_crank = false;
     st->gen++;
@@ -50,7 +50,7 @@ swing_status store_crank_abort(store *st, swing_err *err)
     swing_status s = store_check_usable(st, err);
     if (s) return s;
     if (!st->in_crank) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "no crank is open");
-    store_overlay_clear(&st->crank);
+    store_journal_rollback(&st->journal, &st->block);
     swing_sha256_init(&st->crank_hash);
     st->in_crank = false;
     st->gen++;

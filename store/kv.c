@@ -100,7 +100,7 @@ swing_status store_get(store *st, swing_bytes key, swing_buf *val, bool *found,
     if (s || (s = check_key(key, err))) return s;
     pl = kv_pkey(pk, key);
     e = store_layers_find(st, swing_bytes_of(pk, pl));
-    if (e) return store_layers_get(st, swing_bytes_of(pk, pl), val, found, err);
+    if (e) return store_layers_copy(e, val, found, err);
     return store_kv_disk_get(st, key, val, found, err);
 }
 

@@ -1,6 +1,6 @@
 /*
- * layers.c - reads and writes through the three layers (crank overlay, block
- * overlay, LevelDB) and the layered "next key" merge used by next_key,
+ * layers.c - reads and writes through the two layers (the block overlay,
+ * which holds the open crank's journaled writes too, and LevelDB) and the layered "next key" merge used by next_key,
  * transcript and bundle scans. Chunk reassembly lives in kv.c.
  */
 #include "store/store_int.h"
@@ -41,42 +41,42 @@ swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
 
 store_ov_entry *store_layers_find(store *st, swing_bytes pkey)
 {
-    store_ov_entry *e = NULL;
-    if (st->in_crank) e = store_overlay_find(&st->crank, pkey);
-    if (!e) e = store_overlay_find(&st->block, pkey);
-    return e;
+    return store_overlay_find(&st->block, pkey);
+}
+
+swing_status store_layers_copy(const store_ov_entry *e, swing_buf *val, bool *found, swing_err *err)
+{
+    *found = false;
+    if (e->tomb) return SWING_OK;
+    if (val) {
+        val->len = e->vlen;
+        val->ptr = NULL;
+        if (e->vlen) {
+            val->ptr = swing_malloc(e->vlen);
+            if (!val->ptr) {
+                val->len = 0;
+                return SWING_NOMEM(err);
+            }
+            memcpy(val->ptr, e->data + e->klen, e->vlen);
+        }
+    }
+    *found = true;
+    return SWING_OK;
 }
 
 swing_status store_layers_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                               swing_err *err)
 {
     store_ov_entry *e = store_layers_find(st, pkey);
-    *found = false;
-    if (e) {
-        if (e->tomb) return SWING_OK;
-        if (val) {
-            val->len = e->vlen;
-            val->ptr = NULL;
-            if (e->vlen) {
-                val->ptr = swing_malloc(e->vlen);
-                if (!val->ptr) {
-                    val->len = 0;
-                    return SWING_NOMEM(err);
-                }
-                memcpy(val->ptr, e->data + e->klen, e->vlen);
-            }
-        }
-        *found = true;
-        return SWING_OK;
-    }
+    if (e) return store_layers_copy(e, val, found, err);
     return store_layers_disk_get(st, pkey, val, found, err);
 }
 
 swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool tomb,
                               swing_err *err)
 {
-    store_overlay *layer = st->in_crank ? &st->crank : &st->block;
-    swing_status s = store_overlay_put(layer, pkey, val, tomb, err);
+    swing_status s = st->in_crank ? store_journal_put(&st->journal, &st->block, pkey, val, tomb, err)
+                                  : store_overlay_put(&st->block, pkey, val, tomb, err);
     if (s == SWING_OK) st->gen++;
     return s;
 }
@@ -144,11 +144,10 @@ swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
         inclusive = true;
     }
     for (;;) {
-        store_ov_entry *ce = NULL, *be = NULL, *xe = NULL;
+        store_ov_entry *be = NULL, *xe = NULL;
         swing_bytes dk = {0}, best = {0};
-        bool have = false, has_c, has_b, has_d, has_x;
+        bool have = false, has_b, has_d, has_x;
         store_ov_entry *top;
-        has_c = st->in_crank && ov_seek(&st->crank, ns, cur, inclusive, &ce);
         has_b = ov_seek(&st->block, ns, cur, inclusive, &be);
         has_d = disk_seek(st, ns, cur, inclusive, &dk);
         has_x = with_chunks && ov_seek(&st->chunks, ns, cur, inclusive, &xe);
@@ -157,15 +156,13 @@ swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
         best = (k);                                              \
         have = true;                                             \
     }
-        CONSIDER(has_c, has_c ? store_ov_key(ce) : best)
         CONSIDER(has_b, has_b ? store_ov_key(be) : best)
         CONSIDER(has_d, dk)
         CONSIDER(has_x, has_x ? store_ov_key(xe) : best)
 #undef CONSIDER
         if (!have) return SWING_OK;
         top = NULL;
-        if (has_c && swing_bytes_cmp(store_ov_key(ce), best) == 0) top = ce;
-        else if (has_b && swing_bytes_cmp(store_ov_key(be), best) == 0) top = be;
+        if (has_b && swing_bytes_cmp(store_ov_key(be), best) == 0) top = be;
         if (!top || !top->tomb) {
             *found = true;
             return copy_key(out, best, err);

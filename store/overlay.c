@@ -47,6 +47,7 @@ static void add_entry(store_overlay *ov, store_ov_entry *e)
     if (old && old->vlen == e->vlen) {
         /* Same-size rewrite (refcounts, flags): update in place, no rebalancing. */
         old->tomb = e->tomb;
+        old->mark = e->mark;
         if (e->vlen) memcpy(old->data + old->klen, e->data + e->klen, e->vlen);
         swing_mfree(e);
         return;
@@ -61,21 +62,46 @@ static void add_entry(store_overlay *ov, store_ov_entry *e)
     ov->bytes += (size_t)e->klen + e->vlen;
 }
 
-swing_status store_overlay_put(store_overlay *ov, swing_bytes key, swing_bytes val,
-                               bool tomb, swing_err *err)
+swing_status store_overlay_entry_new(swing_bytes key, swing_bytes val, bool tomb,
+                                     store_ov_entry **out, swing_err *err)
 {
     size_t vlen = tomb ? 0 : val.len;
     store_ov_entry *e;
+    *out = NULL;
     if (key.len > UINT32_MAX || vlen > UINT32_MAX)
         return swing_err_set(err, SWING_ERR_LIMIT, "overlay entry too large");
-
     e = swing_malloc(sizeof *e + key.len + vlen);
     if (!e) return SWING_NOMEM(err);
     e->klen = (uint32_t)key.len;
     e->vlen = (uint32_t)vlen;
     e->tomb = tomb;
+    e->mark = 0;
     if (key.len) memcpy(e->data, key.ptr, key.len);
     if (vlen) memcpy(e->data + key.len, val.ptr, vlen);
+    *out = e;
+    return SWING_OK;
+}
+
+store_ov_entry *store_overlay_attach(store_overlay *ov, store_ov_entry *e)
+{
+    store_ov_entry *old = RB_INSERT(store_ov_tree, &ov->root, e);
+    if (old) return old;
+    ov->count++;
+    ov->bytes += (size_t)e->klen + e->vlen;
+    return NULL;
+}
+
+void store_overlay_detach(store_overlay *ov, store_ov_entry *e)
+{
+    drop_entry(ov, e);
+}
+
+swing_status store_overlay_put(store_overlay *ov, swing_bytes key, swing_bytes val,
+                               bool tomb, swing_err *err)
+{
+    store_ov_entry *e;
+    swing_status s = store_overlay_entry_new(key, val, tomb, &e, err);
+    if (s) return s;
     add_entry(ov, e);
     return SWING_OK;
 }

@@ -23,6 +23,7 @@ struct store_ov_entry {
     uint32_t klen;                 /* key bytes at data[0..klen) */
     uint32_t vlen;                 /* value bytes at data[klen..klen+vlen) */
     bool tomb;                     /* true: key deleted in this layer (vlen 0) */
+    uint64_t mark;                 /* crank that journaled this key (journal.h); 0 none */
     uint8_t data[];                /* key then value */
 };
 
@@ -63,6 +64,16 @@ store_ov_entry *store_overlay_find(const store_overlay *ov, swing_bytes key);
 store_ov_entry *store_overlay_seek(const store_overlay *ov, swing_bytes key, bool inclusive);
 store_ov_entry *store_overlay_first(const store_overlay *ov);
 store_ov_entry *store_overlay_next(store_ov_entry *e);
+
+/* Low-level entry handling for the crank journal (journal.c). */
+/* Allocates a detached entry for key = val (or a tombstone) into *out. */
+swing_status store_overlay_entry_new(swing_bytes key, swing_bytes val, bool tomb,
+                                     store_ov_entry **out, swing_err *err);
+/* Inserts e unless an entry with its key exists: then returns that entry and
+ * leaves the overlay unchanged. NULL when e was inserted. */
+store_ov_entry *store_overlay_attach(store_overlay *ov, store_ov_entry *e);
+/* Removes e from the overlay without freeing it. */
+void store_overlay_detach(store_overlay *ov, store_ov_entry *e);
 
 /* Moves every entry of src into dst, replacing dst entries with equal keys.
  * Never allocates; src is empty afterwards. */

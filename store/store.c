@@ -38,7 +38,7 @@ uint64_t store_height(const store *st) { return st->height; }
 
 const char *store_activity_hash(const store *st) { return st->activity; }
 
-size_t store_pending_bytes(const store *st) { return st->block.bytes + st->crank.bytes; }
+size_t store_pending_bytes(const store *st) { return st->block.bytes; }
 
 bool store_in_crank(const store *st) { return st->in_crank; }
 
@@ -190,7 +190,7 @@ swing_status store_open(const char *dir, const store_options *opt, store **out,
     if (!st) return SWING_NOMEM(err);
     st->lock_fd = -1;
     store_overlay_init(&st->block);
-    store_overlay_init(&st->crank);
+    store_journal_init(&st->journal);
     store_overlay_init(&st->chunks);
     st->dir = swing_strdup(dir);
     if (!st->dir) {
@@ -214,7 +214,8 @@ fail:
 void store_close(store *st)
 {
     if (!st) return;
-    store_overlay_clear(&st->crank);
+    if (st->in_crank) store_journal_rollback(&st->journal, &st->block);
+    store_journal_free(&st->journal);
     store_overlay_clear(&st->block);
     store_overlay_clear(&st->chunks);
     if (st->probe) leveldb_iter_destroy(st->probe);

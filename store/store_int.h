@@ -7,6 +7,7 @@
 
 #include <leveldb/c.h>
 
+#include "store/journal.h"
 #include "store/keys.h"
 #include "store/overlay.h"
 #include "store/store.h"
@@ -30,9 +31,9 @@ struct store {
     leveldb_readoptions_t *ropts;   /* default reads */
     leveldb_writeoptions_t *wopts;  /* commit writes (sync per options) */
     leveldb_iterator_t *probe;      /* cached disk iterator; reset at commit */
-    store_overlay block;            /* uncommitted block layer */
-    store_overlay crank;            /* open crank layer (empty when none) */
-    bool in_crank;                  /* crank layer open */
+    store_overlay block;            /* uncommitted writes, open crank included */
+    store_journal journal;          /* undo records of the open crank */
+    bool in_crank;                  /* a crank is open */
     store_overlay chunks;           /* disk chunk index: "kv.<key>" -> info */
     swing_sha256 crank_hash;        /* consensus writes of the open crank */
     char activity[SWING_SHA256_HEX_LEN + 1]; /* running activity hash */
@@ -50,19 +51,22 @@ swing_status store_check_usable(store *st, swing_err *err);
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                             swing_err *err);
 
-/* The topmost overlay entry for pkey (crank, then block), or NULL. */
+/* The overlay entry for pkey, or NULL (then disk decides). */
 store_ov_entry *store_layers_find(store *st, swing_bytes pkey);
 
-/* Read through crank, block and disk; no chunk logic (non-kv namespaces). */
+/* The value of an overlay entry (tombstone: *found false), copied. */
+swing_status store_layers_copy(const store_ov_entry *e, swing_buf *val, bool *found, swing_err *err);
+
+/* Read through the overlay and disk; no chunk logic (non-kv namespaces). */
 swing_status store_layers_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                               swing_err *err);
 
-/* Writes pkey into the top layer (crank if open, else block). */
+/* Writes pkey into the overlay, journaled when a crank is open. */
 swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool tomb,
                               swing_err *err);
 
 /* Smallest live physical key in namespace `ns` that is > after (>= when
- * inclusive), merging crank, block, disk and (for kv.) the chunk index.
+ * inclusive), merging the overlay, disk and (for kv.) the chunk index.
  * *found false when none; the key is copied into *out. */
 swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
                                bool inclusive, swing_buf *out, bool *found,

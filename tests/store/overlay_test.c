@@ -574,6 +574,151 @@ static void test_overlay_commit_out_of_order_changes_nothing(void **state)
     tl_rmtree(dir);
 }
 
+/* ---- the crank journal against a model ---- */
+
+#define JM_KEYS 10
+#define JM_VMAX 24
+
+typedef struct jm_val {
+    bool present;
+    size_t len;
+    char v[JM_VMAX];
+} jm_val;
+
+typedef struct jm_op {
+    int key;
+    jm_val val; /* present false: delete */
+} jm_op;
+
+static uint64_t jm_next(uint64_t *x)
+{
+    *x ^= *x << 13;
+    *x ^= *x >> 7;
+    *x ^= *x << 17;
+    return *x;
+}
+
+static void jm_key(int i, char out[16])
+{
+    /* Two key classes: consensus keys and local. keys (hashed differently). */
+    snprintf(out, 16, i < 7 ? "k%d" : "local.k%d", i);
+}
+
+static void jm_apply(store *st, const jm_op *op)
+{
+    char k[16];
+    jm_key(op->key, k);
+    if (op->val.present)
+        TL_OK(store_set(st, swing_str(k), swing_bytes_of(op->val.v, op->val.len), NULL));
+    else
+        TL_OK(store_delete(st, swing_str(k), NULL));
+}
+
+static void jm_check(store *st, const jm_val *model)
+{
+    char k[16];
+    int live = 0, seen = 0;
+    swing_buf cur = {0};
+    bool found;
+    for (int i = 0; i < JM_KEYS; i++) {
+        swing_buf v = {0};
+        jm_key(i, k);
+        TL_OK(store_get(st, swing_str(k), &v, &found, NULL));
+        assert_int_equal(found, model[i].present);
+        if (found) {
+            live++;
+            assert_int_equal(v.len, model[i].len);
+            if (v.len) assert_memory_equal(v.ptr, model[i].v, v.len);
+        }
+        swing_buf_free(&v);
+    }
+    /* next_key walks exactly the live keys (activityhash aside). */
+    for (;;) {
+        swing_buf nk = {0};
+        TL_OK(store_next_key(st, swing_buf_view(&cur), &nk, &found, NULL));
+        swing_buf_free(&cur);
+        if (!found) break;
+        cur = nk;
+        if (swing_bytes_cmp(swing_buf_view(&cur), swing_str("activityhash")) != 0 &&
+            swing_bytes_cmp(swing_buf_view(&cur), swing_str("host.height")) != 0)
+            seen++;
+    }
+    assert_int_equal(seen, live);
+}
+
+/* Random cranks of sets and deletes (same-size rewrites, resizes,
+ * tombstones over disk keys, repeated writes of one key), some aborted,
+ * against a model; a second store gets only the kept cranks and must reach
+ * the same contents, export deltas and activity hash at every commit. */
+static void test_overlay_journal_matches_model(void **state)
+{
+    (void)state;
+    char *da = tl_tmpdir(), *db = tl_tmpdir();
+    store *a = tl_open(da), *b = tl_open(db);
+    jm_val model[JM_KEYS], before[JM_KEYS];
+    jm_op ops[64];
+    int nops = 0;
+    uint64_t x = 0x9e3779b97f4a7c15ull, height = 0;
+    bool in_crank = false;
+    memset(model, 0, sizeof model);
+    for (int step = 0; step < 6000; step++) {
+        uint64_t r = jm_next(&x) % 100;
+        if (!in_crank && r < 8) {
+            store_delta *d1 = NULL, *d2 = NULL;
+            height++;
+            TL_OK(store_commit(a, height, &d1, NULL));
+            TL_OK(store_commit(b, height, &d2, NULL));
+            assert_int_equal(d1->count, d2->count);
+            for (size_t i = 0; i < d1->count; i++) {
+                assert_int_equal(swing_bytes_cmp(d1->entries[i].key, d2->entries[i].key), 0);
+                assert_int_equal(swing_bytes_cmp(d1->entries[i].value, d2->entries[i].value), 0);
+                assert_int_equal(d1->entries[i].deleted, d2->entries[i].deleted);
+            }
+            store_delta_destroy(d1);
+            store_delta_destroy(d2);
+            assert_string_equal(store_activity_hash(a), store_activity_hash(b));
+        } else if (!in_crank) {
+            crank_begin(a);
+            memcpy(before, model, sizeof model);
+            in_crank = true;
+            nops = 0;
+        } else if (r < 12 || nops == 64) {
+            if (jm_next(&x) % 3 == 0) {
+                TL_OK(store_crank_abort(a, NULL));
+                memcpy(model, before, sizeof model);
+            } else {
+                crank_end(a);
+                crank_begin(b);
+                for (int i = 0; i < nops; i++) jm_apply(b, &ops[i]);
+                crank_end(b);
+            }
+            in_crank = false;
+            assert_string_equal(store_activity_hash(a), store_activity_hash(b));
+        } else {
+            jm_op *op = &ops[nops++];
+            static const size_t lens[] = {0, 1, 3, 3, 3, 8, 20};
+            op->key = (int)(jm_next(&x) % JM_KEYS);
+            op->val.present = jm_next(&x) % 4 != 0;
+            op->val.len = op->val.present ? lens[jm_next(&x) % 7] : 0;
+            for (size_t i = 0; i < op->val.len; i++) op->val.v[i] = (char)('a' + jm_next(&x) % 26);
+            jm_apply(a, op);
+            model[op->key] = op->val;
+        }
+        jm_check(a, model);
+    }
+    if (in_crank) TL_OK(store_crank_abort(a, NULL));
+    store_close(a);
+    store_close(b);
+    a = tl_open(da);
+    b = tl_open(db);
+    assert_int_equal(store_height(a), height);
+    assert_string_equal(store_activity_hash(a), store_activity_hash(b));
+    store_close(a);
+    store_close(b);
+    tl_rmtree(da);
+    tl_rmtree(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -589,6 +734,7 @@ int main(void)
         cmocka_unit_test(test_overlay_activityhash_is_store_only),
         cmocka_unit_test(test_overlay_delta_sorted_deduplicated_with_deletions),
         cmocka_unit_test(test_overlay_commit_out_of_order_changes_nothing),
+        cmocka_unit_test(test_overlay_journal_matches_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,148 @@
+/*
+ * journal.c - the crank journal (see journal.h): undo records for the
+ * block overlay, reserved before each write so that rollback cannot fail.
+ */
+#include "store/journal.h"
+
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/check.h"
+
+void store_journal_init(store_journal *j)
+{
+    memset(j, 0, sizeof *j);
+}
+
+static void release_saved(store_journal *j)
+{
+    for (size_t i = 0; i < j->n; i++) swing_mfree(j->recs[i].saved);
+    j->n = 0;
+    j->klen = 0;
+}
+
+void store_journal_free(store_journal *j)
+{
+    release_saved(j);
+    swing_mfree(j->recs);
+    swing_mfree(j->keys);
+    store_journal_init(j);
+}
+
+void store_journal_begin(store_journal *j)
+{
+    SWING_ASSERT(j->n == 0 && j->mark == 0);
+    j->mark = ++j->last;
+}
+
+/* Room for one more record and klen more key bytes. */
+static swing_status reserve(store_journal *j, size_t klen, swing_err *err)
+{
+    if (j->n == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 256;
+        store_undo *r = swing_realloc(j->recs, cap * sizeof *r);
+        if (!r) return SWING_NOMEM(err);
+        j->recs = r;
+        j->cap = cap;
+    }
+    if (j->kcap - j->klen < klen) {
+        size_t cap = j->kcap ? j->kcap : 4096;
+        uint8_t *k;
+        while (cap - j->klen < klen) cap *= 2;
+        k = swing_realloc(j->keys, cap);
+        if (!k) return SWING_NOMEM(err);
+        j->keys = k;
+        j->kcap = cap;
+    }
+    return SWING_OK;
+}
+
+swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes key,
+                               swing_bytes val, bool tomb, swing_err *err)
+{
+    store_ov_entry *e, *old;
+    store_undo *r;
+    swing_status s;
+    SWING_ASSERT(j->mark != 0);
+    if ((s = reserve(j, key.len, err)) != SWING_OK) return s;
+    if ((s = store_overlay_entry_new(key, val, tomb, &e, err)) != SWING_OK) return s;
+    e->mark = j->mark;
+    old = store_overlay_attach(ov, e);
+    if (old && old->mark == j->mark) {
+        /* Already journaled in this crank: plain overwrite. */
+        if (old->vlen == e->vlen) {
+            old->tomb = e->tomb;
+            if (e->vlen) memcpy(old->data + old->klen, e->data + e->klen, e->vlen);
+            swing_mfree(e);
+        } else {
+            store_overlay_detach(ov, old);
+            swing_mfree(old);
+            old = store_overlay_attach(ov, e);
+            SWING_ASSERT(old == NULL);
+        }
+        return SWING_OK;
+    }
+    r = &j->recs[j->n++];
+    r->saved = NULL;
+    r->koff = 0;
+    r->klen = (uint32_t)key.len;
+    if (!old) { /* absent before the crank: rollback removes it */
+        r->koff = j->klen;
+        if (key.len) memcpy(j->keys + j->klen, key.ptr, key.len);
+        j->klen += key.len;
+        return SWING_OK;
+    }
+    if (old->vlen == e->vlen) {
+        /* Same size: swap the values, so the tree node keeps its place and
+         * the fresh allocation becomes the saved copy. */
+        bool t = old->tomb;
+        uint64_t m = old->mark;
+        old->tomb = e->tomb;
+        old->mark = e->mark;
+        e->tomb = t;
+        e->mark = m;
+        for (uint32_t i = 0; i < e->vlen; i++) {
+            uint8_t b = old->data[old->klen + i];
+            old->data[old->klen + i] = e->data[e->klen + i];
+            e->data[e->klen + i] = b;
+        }
+        r->saved = e;
+        return SWING_OK;
+    }
+    store_overlay_detach(ov, old);
+    r->saved = old;
+    old = store_overlay_attach(ov, e);
+    SWING_ASSERT(old == NULL);
+    return SWING_OK;
+}
+
+void store_journal_commit(store_journal *j)
+{
+    release_saved(j);
+    j->mark = 0;
+}
+
+void store_journal_rollback(store_journal *j, store_overlay *ov)
+{
+    /* Each key has one record, so the order of restoring does not matter. */
+    for (size_t i = 0; i < j->n; i++) {
+        store_undo *r = &j->recs[i];
+        swing_bytes key = r->saved ? store_ov_key(r->saved)
+                                   : swing_bytes_of(j->keys + r->koff, r->klen);
+        store_ov_entry *cur = store_overlay_find(ov, key);
+        SWING_ASSERT(cur != NULL);
+        if (cur) {
+            store_overlay_detach(ov, cur);
+            swing_mfree(cur);
+        }
+        if (r->saved) {
+            store_ov_entry *clash = store_overlay_attach(ov, r->saved);
+            SWING_ASSERT(clash == NULL);
+            (void)clash;
+        }
+        r->saved = NULL;
+    }
+    j->n = 0;
+    j->klen = 0;
+    j->mark = 0;
+}

@@ -2,8 +2,9 @@
  * overlay.h - one in-memory ordered layer of the store (DESIGN.md §4).
  *
  * An overlay maps byte keys to a value or a tombstone, ordered by memcmp
- * (shorter prefix first). The store stacks two of them (crank over block)
- * over LevelDB, and reuses the type for its in-memory chunk index. Entries
+ * (shorter prefix first). The store keeps the uncommitted block in one
+ * (the open crank's writes too, undoable through journal.h) over LevelDB,
+ * and reuses the type for its in-memory chunk index. Entries
  * are red-black tree nodes from libbsd's <sys/tree.h>; each node is one
  * allocation holding key and value.
  */

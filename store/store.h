@@ -99,12 +99,13 @@ void store_iter_destroy(store_iter *it);
 
 /* ===== cranks and blocks ===== */
 
-/* Opens the crank layer. OUT_OF_ORDER if one is already open. */
+/* Opens a crank (its writes become undoable). OUT_OF_ORDER if one is open. */
 swing_status store_crank_begin(store *st, swing_err *err);
-/* Merges the crank into the block and folds the crank hash into the activity
+/* Keeps the crank's writes in the block and folds the crank hash into the activity
  * hash: activityhash = SHA256("activityhash\n" old "\n" crankhash "\n"). */
 swing_status store_crank_end(store *st, swing_err *err);
-/* Discards the crank's writes, their export data and hash contributions. */
+/* Discards the crank's writes, their export data and hash contributions;
+ * cannot fail for want of memory. */
 swing_status store_crank_abort(store *st, swing_err *err);
 bool store_in_crank(const store *st);
 

@@ -4,7 +4,7 @@
  *   pingpong       2000 awaited round trips between two Lua vats
  *   export_many    10k remotables sent in one message
  *   gc_after_drop  the receiver drops 5k presences, then BOYD until quiet
- * Each prints one JSON line with the median of 3 runs in fresh stores (the
+ * Each prints one JSON line with the median of 5 runs in fresh stores (the
  * synced commits make single runs noisy here), and the SwingSet/XS figure
  * measured on our machine for comparison (about 400 cranks/s, 20 s, 7 s).
  * Blocks of 1000 cranks, each committed (synced), as a chain would.
@@ -225,7 +225,7 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-#define RUNS 3
+#define RUNS 5
 
 int main(int argc, char **argv)
 {

@@ -14,11 +14,30 @@ void store_journal_init(store_journal *j)
     memset(j, 0, sizeof *j);
 }
 
+/* Buffers above these sizes (left by one huge crank) are freed when the
+ * crank ends rather than held for the life of the store. */
+#define JOURNAL_KEEP_RECS 65536u
+#define JOURNAL_KEEP_KEYS (4u << 20)
+
 static void release_saved(store_journal *j)
 {
     for (size_t i = 0; i < j->n; i++) swing_mfree(j->recs[i].saved);
     j->n = 0;
     j->klen = 0;
+}
+
+static void trim(store_journal *j)
+{
+    if (j->cap > JOURNAL_KEEP_RECS) {
+        swing_mfree(j->recs);
+        j->recs = NULL;
+        j->cap = 0;
+    }
+    if (j->kcap > JOURNAL_KEEP_KEYS) {
+        swing_mfree(j->keys);
+        j->keys = NULL;
+        j->kcap = 0;
+    }
 }
 
 void store_journal_free(store_journal *j)
@@ -119,6 +138,7 @@ swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes 
 void store_journal_commit(store_journal *j)
 {
     release_saved(j);
+    trim(j);
     j->mark = 0;
 }
 
@@ -144,5 +164,6 @@ void store_journal_rollback(store_journal *j, store_overlay *ov)
     }
     j->n = 0;
     j->klen = 0;
+    trim(j);
     j->mark = 0;
 }

@@ -719,6 +719,34 @@ static void test_overlay_journal_matches_model(void **state)
     tl_rmtree(db);
 }
 
+/* A crank bigger than the journal keeps between cranks: aborted whole, then
+ * kept whole, with the journal's buffers released and regrown. */
+static void test_overlay_journal_big_crank(void **state)
+{
+    (void)state;
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    char k[32];
+    const int n = 70000;
+    crank_ops(st, "j.00001", "disk", NULL);
+    commit(st, 1);
+    for (int round = 0; round < 2; round++) {
+        crank_begin(st);
+        for (int i = 0; i < n; i++) {
+            snprintf(k, sizeof k, "j.%05d", i);
+            set(st, k, round ? "kept" : "gone");
+        }
+        if (round == 0) TL_OK(store_crank_abort(st, NULL));
+        else crank_end(st);
+        expect_all(st, "j.00000", round ? "kept" : NULL, "j.00001", round ? "kept" : "disk",
+                   "j.69999", round ? "kept" : NULL, NULL);
+    }
+    commit(st, 2);
+    tl_expect(st, "j.12345", "kept");
+    store_close(st);
+    tl_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -735,6 +763,7 @@ int main(void)
         cmocka_unit_test(test_overlay_delta_sorted_deduplicated_with_deletions),
         cmocka_unit_test(test_overlay_commit_out_of_order_changes_nothing),
         cmocka_unit_test(test_overlay_journal_matches_model),
+        cmocka_unit_test(test_overlay_journal_big_crank),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -81,18 +81,49 @@ swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool
     return s;
 }
 
+static void set_lo(store *st, swing_bytes lo, bool incl)
+{
+    st->probe_lo_set = lo.len <= sizeof st->probe_lo;
+    if (!st->probe_lo_set) return;
+    memcpy(st->probe_lo, lo.ptr, lo.len);
+    st->probe_lo_len = lo.len;
+    st->probe_lo_incl = incl;
+}
+
+/* True when the gap recorded in probe_lo covers every key the query
+ * (after, inclusive) could match below the probe's position. */
+static bool in_gap(const store *st, swing_bytes after, bool inclusive)
+{
+    int c;
+    if (!st->probe_lo_set) return false;
+    c = swing_bytes_cmp(after, swing_bytes_of(st->probe_lo, st->probe_lo_len));
+    return c > 0 || (c == 0 && (st->probe_lo_incl || !inclusive));
+}
+
 /* Positions the cached disk iterator at the first key > after (>= if
- * inclusive) within ns; returns its key view or an empty view if none. */
+ * inclusive) within ns; returns its key view or an empty view if none.
+ * Disk changes only at commit, which resets the iterator, so the gap
+ * before the iterator's position stays valid until then. */
 static bool disk_seek(store *st, swing_bytes ns, swing_bytes after, bool inclusive,
                       swing_bytes *key)
 {
     size_t klen = 0;
     const char *k;
-    if (!st->probe) st->probe = leveldb_create_iterator(st->db, st->ropts);
-    /* Scans ask for the key after the one they just got: step, don't seek. */
-    if (!inclusive && leveldb_iter_valid(st->probe)) {
+    if (!st->probe) {
+        st->probe = leveldb_create_iterator(st->db, st->ropts);
+        st->probe_lo_set = false;
+    }
+    if (in_gap(st, after, inclusive)) {
+        int c;
+        if (!leveldb_iter_valid(st->probe)) return false; /* nothing at or after lo */
         k = leveldb_iter_key(st->probe, &klen);
-        if (swing_bytes_cmp(swing_bytes_of(k, klen), after) == 0) {
+        c = swing_bytes_cmp(swing_bytes_of(k, klen), after);
+        if (c > 0 || (c == 0 && inclusive)) {
+            *key = swing_bytes_of(k, klen);
+            return swing_bytes_has_prefix(*key, ns);
+        }
+        if (c == 0) { /* scans ask for the key after the one they just got */
+            set_lo(st, after, false);
             leveldb_iter_next(st->probe);
             if (!leveldb_iter_valid(st->probe)) return false;
             k = leveldb_iter_key(st->probe, &klen);
@@ -101,9 +132,11 @@ static bool disk_seek(store *st, swing_bytes ns, swing_bytes after, bool inclusi
         }
     }
     leveldb_iter_seek(st->probe, (const char *)after.ptr, after.len);
+    set_lo(st, after, true);
     if (!leveldb_iter_valid(st->probe)) return false;
     k = leveldb_iter_key(st->probe, &klen);
     if (!inclusive && swing_bytes_cmp(swing_bytes_of(k, klen), after) == 0) {
+        set_lo(st, after, false);
         leveldb_iter_next(st->probe);
         if (!leveldb_iter_valid(st->probe)) return false;
         k = leveldb_iter_key(st->probe, &klen);

@@ -31,6 +31,11 @@ struct store {
     leveldb_readoptions_t *ropts;   /* default reads */
     leveldb_writeoptions_t *wopts;  /* commit writes (sync per options) */
     leveldb_iterator_t *probe;      /* cached disk iterator; reset at commit */
+    /* No disk key k with probe_lo <= k (< when !probe_lo_incl) lies before
+     * the probe's position: later seeks into that gap need no LevelDB seek. */
+    bool probe_lo_set, probe_lo_incl;
+    size_t probe_lo_len;
+    uint8_t probe_lo[STORE_KEY_MAX + 64u];
     store_overlay block;            /* uncommitted writes, open crank included */
     store_journal journal;          /* undo records of the open crank */
     bool in_crank;                  /* a crank is open */

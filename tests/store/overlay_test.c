@@ -644,6 +644,26 @@ static void jm_check(store *st, const jm_val *model)
             seen++;
     }
     assert_int_equal(seen, live);
+    /* next_key from each key, in a scrambled order (forward and backward
+     * jumps over the disk iterator), is the next live key of the model. */
+    for (int n = 0; n < JM_KEYS; n++) {
+        int p = (n * 7 + 3) % JM_KEYS, want = -1;
+        char pk[16], wk[16];
+        swing_buf nk = {0};
+        jm_key(p, pk);
+        for (int i = 0; i < JM_KEYS; i++) {
+            jm_key(i, k);
+            if (!model[i].present || strcmp(k, pk) <= 0) continue;
+            if (want < 0 || (jm_key(want, wk), strcmp(k, wk) < 0)) want = i;
+        }
+        TL_OK(store_next_key(st, swing_str(pk), &nk, &found, NULL));
+        assert_int_equal(found, want >= 0);
+        if (found) {
+            jm_key(want, wk);
+            assert_int_equal(swing_bytes_cmp(swing_buf_view(&nk), swing_str(wk)), 0);
+        }
+        swing_buf_free(&nk);
+    }
 }
 
 /* Random cranks of sets and deletes (same-size rewrites, resizes,

@@ -91,14 +91,13 @@ static swing_status get_raw(kern *k, const char *key, char **val, bool *found, s
     swing_status s = store_get(k->st, swing_str(key), &b, found, err);
     *val = NULL;
     if (s || !*found) return s;
-    *val = swing_malloc(b.len + 1);
-    if (!*val) {
-        swing_buf_free(&b);
-        return SWING_NOMEM(err);
+    if (b.ptr) { /* the store NUL-terminates values: take the buffer */
+        *val = (char *)b.ptr;
+        return SWING_OK;
     }
-    if (b.len) memcpy(*val, b.ptr, b.len);
-    (*val)[b.len] = '\0';
-    swing_buf_free(&b);
+    *val = swing_malloc(1);
+    if (!*val) return SWING_NOMEM(err);
+    (*val)[0] = '\0';
     return SWING_OK;
 }
 

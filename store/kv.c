@@ -45,7 +45,7 @@ static swing_status read_chunks(store *st, swing_bytes key, const store_chunk_in
                                 swing_buf *val, swing_err *err)
 {
     uint8_t pk[STORE_PKEY_MAX];
-    uint8_t *out = swing_malloc(info->size);
+    uint8_t *out = swing_malloc(info->size + 1); /* NUL after: see store_get */
     uint64_t off = 0;
     if (!out) return SWING_NOMEM(err);
     for (uint32_t i = 0; i < info->chunks; i++) {
@@ -68,6 +68,7 @@ static swing_status read_chunks(store *st, swing_bytes key, const store_chunk_in
         off += c.len;
         swing_buf_free(&c);
     }
+    out[off] = 0;
     val->ptr = out;
     val->len = info->size;
     return SWING_OK;

@@ -25,13 +25,14 @@ swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
         val->ptr = NULL;
         val->len = n;
         if (n) {
-            val->ptr = swing_malloc(n);
+            val->ptr = swing_malloc(n + 1); /* NUL after the value: see store_get */
             if (!val->ptr) {
                 leveldb_free(v);
                 val->len = 0;
                 return SWING_NOMEM(err);
             }
             memcpy(val->ptr, v, n);
+            val->ptr[n] = 0;
         }
     }
     leveldb_free(v);
@@ -52,12 +53,13 @@ swing_status store_layers_copy(const store_ov_entry *e, swing_buf *val, bool *fo
         val->len = e->vlen;
         val->ptr = NULL;
         if (e->vlen) {
-            val->ptr = swing_malloc(e->vlen);
+            val->ptr = swing_malloc((size_t)e->vlen + 1); /* NUL after: see store_get */
             if (!val->ptr) {
                 val->len = 0;
                 return SWING_NOMEM(err);
             }
             memcpy(val->ptr, e->data + e->klen, e->vlen);
+            val->ptr[e->vlen] = 0;
         }
     }
     *found = true;

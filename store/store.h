@@ -73,7 +73,9 @@ const char *store_activity_hash(const store *st);
  * only by the store. Consensus writes need an open crank (OUT_OF_ORDER). */
 
 /* *found reports presence; on found, *val holds a copy (caller frees with
- * swing_buf_free). Errors: INVALID (key too long), CORRUPT, IO, NOMEM. */
+ * swing_buf_free) whose ptr, when not NULL, is followed by a NUL byte not
+ * counted in len, so text values can be used as C strings in place.
+ * Errors: INVALID (key too long), CORRUPT, IO, NOMEM. */
 swing_status store_get(store *st, swing_bytes key, swing_buf *val, bool *found,
                        swing_err *err);
 swing_status store_set(store *st, swing_bytes key, swing_bytes val, swing_err *err);

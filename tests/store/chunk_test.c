@@ -50,6 +50,7 @@ static void expect_bytes(store *st, const char *k, const uint8_t *v, size_t len)
     if (!found) fail_msg("%s absent, expected %zu bytes", k, len);
     if (got.len != len) fail_msg("%s has %zu bytes, expected %zu", k, got.len, len);
     if (len && memcmp(got.ptr, v, len) != 0) fail_msg("%s differs from the value set", k);
+    if (len && got.ptr[len] != 0) fail_msg("%s is not followed by a NUL byte", k);
     swing_buf_free(&got);
 }
 

@@ -46,7 +46,11 @@ static swing_status write_entry(kern *k, const char *vat, const char *kref, cons
                                 bool reachable, swing_err *err)
 {
     char v[KERN_VREF_MAX + 2];
-    snprintf(v, sizeof v, "%c %s", reachable ? 'R' : '_', vref);
+    size_t n = strlen(vref);
+    if (n + 3 > sizeof v) return swing_err_set(err, SWING_ERR_INTERNAL, "vref too long: %s", vref);
+    v[0] = reachable ? 'R' : '_';
+    v[1] = ' ';
+    memcpy(v + 2, vref, n + 1);
     return kern_kv_set(k, v, err, "%s.c.%s", vat, kref);
 }
 

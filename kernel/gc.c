@@ -111,7 +111,7 @@ static swing_status set_closed_header(kern *k, uint64_t h, uint64_t t, swing_err
 {
     char v[48];
     if (h == t) return kern_kv_del(k, err, CLOSED_KEY);
-    snprintf(v, sizeof v, "%" PRIu64 ",%" PRIu64, h, t);
+    kern_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, h, t);
     return kern_kv_set(k, v, err, CLOSED_KEY);
 }
 
@@ -180,7 +180,7 @@ swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const 
                                 swing_err *err)
 {
     char key[sizeof k->gc_hint];
-    int n = snprintf(key, sizeof key, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
+    int n = kern_format(key, sizeof key, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
     if (n < 0 || (size_t)n >= sizeof key) return swing_err_set(err, SWING_ERR_INTERNAL, "GC action key too long");
     if (k->gc_hint[0] && strcmp(key, k->gc_hint) <= 0) {
         strcpy(k->gc_hint, key);

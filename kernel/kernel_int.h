@@ -51,6 +51,11 @@ struct kern {
     swing_err panic;             /* sticky kernel panic; code OK if none */
 };
 
+/* snprintf for the conversions kernel keys and values use (%s, %d, %u with
+ * l/ll/z; others fall back to vsnprintf), without the printf machinery on
+ * hot paths. Returns the length, or >= cap when it did not fit. */
+int kern_format(char *out, size_t cap, const char *fmt, ...);
+
 /* Parses "A,B" (two decimal u64 with A <= B, nothing else): the shape of
  * refCount values and queue headers. */
 bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b);

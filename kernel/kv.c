@@ -78,6 +78,16 @@ toolong:
     return (int)cap;
 }
 
+int kern_format(char *out, size_t cap, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    va_start(ap, fmt);
+    n = fast_format(out, cap, fmt, ap);
+    va_end(ap);
+    return n;
+}
+
 static swing_status fmt_key(char *key, swing_err *err, const char *fmt, va_list ap)
 {
     int n = fast_format(key, KEY_MAX, fmt, ap);

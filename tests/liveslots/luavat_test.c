@@ -43,6 +43,8 @@ static const char *BOOT =
     "    nothing = function() return E(vats.alice).nothing() end,\n"
     "    nothing2 = function() end,\n"
     "    unpassable = function() return E(vats.alice).unpassable():catch(function(e) return 'caught: ' .. tostring(e) end) end,\n"
+    "    sendfn = function() local ok, e = pcall(function() return E(vats.alice).bump(function() end) end)\n"
+    "      return ok and 'sent' or ('raised: ' .. tostring(e)) end,\n"
     "    fetch = function(n) return E(vats.importer).fetch(vats.exporter, n) end,\n"
     "    drop = function() return E(vats.importer).drop() end,\n"
     "  })\n"
@@ -128,6 +130,7 @@ static void test_luavat_ping_pong_and_promises(void **state)
     assert_string_equal(ask("nothing2"), "#\"#undefined\"");
     assert_string_equal(ask("nothing"), "#\"#undefined\"");
     assert_string_equal(ask("unpassable"), "#\"caught: Error: not passable: function\"");
+    assert_string_equal(ask("sendfn"), "#\"raised: main:29: not passable: function\""); /* the line of E(...) */
     assert_string_equal(ask("count"), "#1"); /* alice is alive */
     assert_string_equal(ask("pipeline"), "#12");
     assert_string_equal(ask("presence"), "#203");

@@ -93,10 +93,10 @@ $(ASAN)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(ASAN)/libswing.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
 
-$(BUILD)/tests/bench/%: tests/bench/%.c $(TESTHDRS) $(BUILD)/libswing.a
+$(BUILD)/tests/bench/%: tests/bench/%.c tests/lib/scratch.c $(TESTHDRS) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BUILD)/libswing.a $(LIBS)
+	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< tests/lib/scratch.c $(BUILD)/libswing.a $(LIBS)
 
 # make test: the unit and scenario tests, then the same under ASan+UBSan.
 test: test-unit test-asan

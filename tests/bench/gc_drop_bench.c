@@ -13,29 +13,22 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "kernel/kernel.h"
 #include "store/store.h"
+#include "tests/bench/bench.h"
+#include "tests/lib/scratch.h"
 #include "tests/kernel/gc_vats.h"
 
 #define GC_BATCH 500u
 
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
 static void die(const char *what, const swing_err *e)
 {
-    fprintf(stderr, "gc_drop_bench: %s: %s\n", what, e ? e->msg : "");
-    exit(1);
+    bench_die("gc_drop_bench", what, e);
 }
 
 typedef struct bench {
-    char dir[256];
+    char *dir;            /* scratch directory of the store */
     store *st;
     kern *k;
     uint64_t height;
@@ -86,10 +79,10 @@ static uint64_t run_blocks(bench *b)
         kern_crank_info info;
         bool did;
         swing_err e;
-        double t0 = now(), t1;
+        double t0 = bench_now(), t1;
         b->crank_bytes = 0;
         if (kern_step(b->k, &info, &did, &e)) die("step", &e);
-        t1 = now();
+        t1 = bench_now();
         if (!did) break;
         if ((unsigned)info.kind < 8) b->kind_secs[info.kind] += t1 - t0;
         if ((info.kind == KERN_CRANK_GC || info.kind == KERN_CRANK_GC_DELIVERY) &&
@@ -97,7 +90,7 @@ static uint64_t run_blocks(bench *b)
             b->max_gc_bytes = b->crank_bytes;
         if (++n % BLOCK_CRANKS == 0) {
             commit(b);
-            b->commit_secs += now() - t1;
+            b->commit_secs += bench_now() - t1;
         }
     }
     commit(b);
@@ -110,8 +103,8 @@ static void open_bench(bench *b, const kern_raw_vat *vats, size_t nv, const char
     kern_options ko = {vats, nv, 0};
     swing_err e;
     memset(b, 0, sizeof *b);
-    snprintf(b->dir, sizeof b->dir, "%s/swingbench-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(b->dir)) die("mkdtemp", NULL);
+    b->dir = scratch_dir("swingbench");
+    if (!b->dir) die("cannot create a scratch directory", NULL);
     o.sync = false; /* durability is not what is measured */
     o.observer = observe;
     o.observer_ctx = b;
@@ -123,11 +116,10 @@ static void open_bench(bench *b, const kern_raw_vat *vats, size_t nv, const char
 
 static void close_bench(bench *b)
 {
-    char cmd[300];
     kern_close(b->k);
     store_close(b->st);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", b->dir);
-    if (system(cmd) != 0) fprintf(stderr, "gc_drop_bench: could not remove %s\n", b->dir);
+    scratch_remove(b->dir);
+    b->dir = NULL;
 }
 
 static size_t count_keys(bench *b)
@@ -170,9 +162,9 @@ static double gc_drop(size_t n)
     memset(b.kind_secs, 0, sizeof b.kind_secs);
     b.commit_secs = 0;
     w.max_delivery = 0;
-    t0 = now();
+    t0 = bench_now();
     go(&b, n);
-    secs = now() - t0;
+    secs = bench_now() - t0;
     after = count_keys(&b);
     printf("{\"name\":\"gc_drop\",\"krefs\":%zu,\"seconds\":%.3f,\"max_delivery_krefs\":%zu,"
            "\"max_value_bytes\":%zu,\"max_gc_crank_bytes\":%zu,\"gc_batch\":%u,"
@@ -237,9 +229,9 @@ static void deliveries(long rounds)
     open_bench(&b, vats, 3, config);
     snprintf(args, sizeof args, "[%ld]", rounds);
     if (kern_queue_to_vat(b.k, "P", "start", args, kpid, &e)) die("start", &e);
-    t0 = now();
+    t0 = bench_now();
     if (kern_run(b.k, NULL, NULL, &cranks, &e)) die("run", &e);
-    secs = now() - t0;
+    secs = bench_now() - t0;
     commit(&b);
     printf("{\"name\":\"deliveries\",\"round_trips\":%ld,\"completed\":%s,\"cranks\":%llu,\"seconds\":%.3f,"
            "\"cranks_per_sec\":%.0f,\"round_trips_per_sec\":%.0f}\n",

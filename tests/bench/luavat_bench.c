@@ -12,24 +12,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <stdbool.h>
 
 #include "kernel/kernel.h"
 #include "store/store.h"
+#include "tests/bench/bench.h"
+#include "tests/lib/scratch.h"
 #include "tests/liveslots/gc_bundles.h"
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void die(const char *what, const swing_err *e)
 {
-    fprintf(stderr, "luavat_bench: %s: %s\n", what, e ? e->msg : "");
-    exit(1);
+    bench_die("luavat_bench", what, e);
 }
 
 static const char *BOOT =
@@ -60,7 +53,7 @@ static const char *PONG =
     "end\n";
 
 typedef struct world {
-    char dir[256];
+    char *dir; /* scratch directory of the store */
     store *st;
     kern *k;
     uint64_t height;
@@ -80,7 +73,7 @@ static int kind_n[8], commits;
 static bool block_policy(void *ctx, const kern_crank_info *info)
 {
     int *left = ctx;
-    double t = now();
+    double t = bench_now();
     if ((unsigned)info->kind < 8 && last_t > 0) kind_secs[info->kind] += t - last_t, kind_n[info->kind]++;
     last_t = t;
     return --*left > 0;
@@ -96,7 +89,7 @@ static void run(world *w)
         if (kern_run(w->k, block_policy, &left, &n, &e)) die("run", &e);
         if (store_commit(w->st, ++w->height, NULL, &e)) die("commit", &e);
         commits++;
-        last_t = now();
+        last_t = bench_now();
         if (n < BLOCK_CRANKS) break;
     }
 }
@@ -117,8 +110,8 @@ static void open_world(world *w)
     char boot[80], ping[80], pong[80], exporter[80], importer[80], config[1024];
     swing_err e;
     memset(w, 0, sizeof *w);
-    snprintf(w->dir, sizeof w->dir, "%s/luabench-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(w->dir)) die("mkdtemp", NULL);
+    w->dir = scratch_dir("luabench");
+    if (!w->dir) die("cannot create a scratch directory", NULL);
     {
         store_options so = store_options_default();
         so.sync = getenv("SWING_BENCH_NOSYNC") == NULL;
@@ -141,11 +134,10 @@ static void open_world(world *w)
 
 static void close_world(world *w)
 {
-    char cmd[300];
     kern_close(w->k);
     store_close(w->st);
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", w->dir);
-    if (system(cmd) != 0) fprintf(stderr, "luavat_bench: could not remove %s\n", w->dir);
+    scratch_remove(w->dir);
+    w->dir = NULL;
 }
 
 /* Sends method(args) to boot, runs to quiescence; returns the result body. */
@@ -190,31 +182,31 @@ static void measure(long rounds, long exports, long drops, result *r)
     open_world(&w);
     snprintf(args, sizeof args, "[%ld]", rounds);
     c0 = cranks(&w);
-    t0 = now();
+    t0 = bench_now();
     ask(&w, "pingpong", args, r->pp_out, sizeof r->pp_out);
-    r->pp_secs = now() - t0;
+    r->pp_secs = bench_now() - t0;
     r->pp_cranks = cranks(&w) - c0;
     snprintf(args, sizeof args, "[%ld]", exports);
-    t0 = now();
+    t0 = bench_now();
     ask(&w, "export", args, r->ex_out, sizeof r->ex_out);
-    r->ex_secs = now() - t0;
+    r->ex_secs = bench_now() - t0;
     close_world(&w);
 
     open_world(&w);
     snprintf(args, sizeof args, "[%ld]", drops);
     ask(&w, "export", args, out, sizeof out);
-    t0 = now();
+    t0 = bench_now();
     ask(&w, "drop", "[]", out, sizeof out);
-    t1 = now();
+    t1 = bench_now();
     memset(kind_secs, 0, sizeof kind_secs);
     memset(kind_n, 0, sizeof kind_n);
     commits = 0;
-    last_t = now();
+    last_t = bench_now();
     gc_phase(&w);
-    r->gc_secs = now() - t0;
+    r->gc_secs = bench_now() - t0;
     if (getenv("SWING_BENCH_DETAIL"))
         fprintf(stderr, "drop %.3f boyd+gc %.3f (routing %.3f delivery %.3f gc %.3f/%d gcdel %.3f/%d boyd %.3f/%d, %d commits)\n",
-                t1 - t0, now() - t1, kind_secs[1], kind_secs[2], kind_secs[3], kind_n[3], kind_secs[4], kind_n[4],
+                t1 - t0, bench_now() - t1, kind_secs[1], kind_secs[2], kind_secs[3], kind_n[3], kind_secs[4], kind_n[4],
                 kind_secs[6], kind_n[6], commits);
     close_world(&w);
 }

@@ -9,15 +9,15 @@
  * Prints one JSON line; ratio = store rate / LevelDB rate (target >= 0.8).
  * Usage: store_write_bench [keys]   (default 1000000)
  */
-#include <ftw.h>
 #include <leveldb/c.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "store/store.h"
+#include "tests/bench/bench.h"
+#include "tests/lib/scratch.h"
 
 #define KEY_LEN 32
 #define VAL_LEN 100
@@ -58,41 +58,6 @@ static int make_dataset(dataset *d, size_t n)
     return 0;
 }
 
-static double now_sec(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static char *make_tmpdir(const char *tag)
-{
-    const char *base = getenv("TMPDIR");
-    char *path;
-    if (!base || !*base) base = "/tmp";
-    if (asprintf(&path, "%s/swingbench-%s-XXXXXX", base, tag) < 0) return NULL;
-    if (!mkdtemp(path)) {
-        free(path);
-        return NULL;
-    }
-    return path;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
-}
-
-static void rmtree(char *path)
-{
-    if (!path) return;
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(path);
-}
-
 /* Seconds to write the dataset through the store; negative on error. */
 static double run_store(const char *dir, const dataset *d)
 {
@@ -105,7 +70,7 @@ static double run_store(const char *dir, const dataset *d)
         fprintf(stderr, "store_open: %s\n", e.msg);
         return -1;
     }
-    t0 = now_sec();
+    t0 = bench_now();
     for (size_t i = 0; i < d->n;) {
         size_t end = i + BLOCK < d->n ? i + BLOCK : d->n;
         store_delta *delta = NULL;
@@ -118,7 +83,7 @@ static double run_store(const char *dir, const dataset *d)
         if (store_crank_end(st, &e) || store_commit(st, ++height, &delta, &e)) goto fail;
         store_delta_destroy(delta);
     }
-    t1 = now_sec();
+    t1 = bench_now();
     store_close(st);
     return t1 - t0;
 fail:
@@ -146,7 +111,7 @@ static double run_leveldb(const char *dir, const dataset *d)
     leveldb_writeoptions_set_sync(w, 1);
     db = leveldb_open(o, dir, &msg);
     if (!msg) {
-        t0 = now_sec();
+        t0 = bench_now();
         for (size_t i = 0; i < d->n && !msg;) {
             size_t end = i + BLOCK < d->n ? i + BLOCK : d->n;
             leveldb_writebatch_t *b = leveldb_writebatch_create();
@@ -156,7 +121,7 @@ static double run_leveldb(const char *dir, const dataset *d)
             leveldb_write(db, w, b, &msg);
             leveldb_writebatch_destroy(b);
         }
-        t1 = now_sec() - t0;
+        t1 = bench_now() - t0;
         leveldb_close(db);
     }
     leveldb_writeoptions_destroy(w);
@@ -190,16 +155,16 @@ int main(int argc, char **argv)
         fprintf(stderr, "out of memory\n");
         return 1;
     }
-    sdir = make_tmpdir("store");
-    ldir = make_tmpdir("leveldb");
+    sdir = scratch_dir("swingbench-store");
+    ldir = scratch_dir("swingbench-leveldb");
     if (!sdir || !ldir) {
         fprintf(stderr, "cannot create temp directories\n");
         return 1;
     }
     ts = run_store(sdir, &d);
     tl = ts < 0 ? -1 : run_leveldb(ldir, &d);
-    rmtree(sdir);
-    rmtree(ldir);
+    scratch_remove(sdir);
+    scratch_remove(ldir);
     free(d.keys);
     free(d.vals);
     if (ts <= 0 || tl <= 0) return 1;

@@ -2,8 +2,8 @@
  * testlib.c - helpers shared by the C tests (see testlib.h).
  */
 #include "tests/lib/testlib.h"
+#include "tests/lib/scratch.h"
 
-#include <ftw.h>
 #include <leveldb/c.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -13,27 +13,14 @@
 
 char *tl_tmpdir(void)
 {
-    const char *base = getenv("TMPDIR");
-    char *path;
-    if (!base || !*base) base = "/tmp";
-    if (asprintf(&path, "%s/swingtest-XXXXXX", base) < 0) fail_msg("asprintf");
-    if (!mkdtemp(path)) fail_msg("mkdtemp failed");
+    char *path = scratch_dir("swingtest");
+    if (!path) fail_msg("cannot create a temporary directory");
     return path;
-}
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(p);
 }
 
 void tl_rmtree(char *path)
 {
-    if (!path) return;
-    nftw(path, rm_one, 16, FTW_DEPTH | FTW_PHYS);
-    free(path);
+    scratch_remove(path);
 }
 
 store *tl_open(const char *dir)

@@ -25,6 +25,7 @@ TESTLIB    := $(wildcard tests/lib/*.c)
 TESTHDRS   := $(wildcard tests/*/*.h)
 TEST_SRCS  := $(wildcard tests/*/*_test.c)
 BENCH_SRCS := $(wildcard tests/bench/*_bench.c)
+BENCHLIB   := tests/lib/scratch.c tests/lib/syscalls.c
 
 LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
 ASAN_OBJS  := $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
@@ -93,10 +94,10 @@ $(ASAN)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(ASAN)/libswing.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
 
-$(BUILD)/tests/bench/%: tests/bench/%.c tests/lib/scratch.c $(TESTHDRS) $(BUILD)/libswing.a
+$(BUILD)/tests/bench/%: tests/bench/%.c $(BENCHLIB) $(TESTHDRS) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
-	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< tests/lib/scratch.c $(BUILD)/libswing.a $(LIBS)
+	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BENCHLIB) $(BUILD)/libswing.a $(LIBS)
 
 # make test: the unit and scenario tests, then the same under ASan+UBSan.
 test: test-unit test-asan

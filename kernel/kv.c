@@ -95,6 +95,15 @@ static swing_status fmt_key(char *key, swing_err *err, const char *fmt, va_list 
     return SWING_OK;
 }
 
+/* Formats the calling variadic function's key arguments into key. */
+#define KEY_FROM_ARGS(key, s, err, fmt)          \
+    do {                                         \
+        va_list ap_;                             \
+        va_start(ap_, fmt);                      \
+        (s) = fmt_key((key), (err), (fmt), ap_); \
+        va_end(ap_);                             \
+    } while (0)
+
 static swing_status get_raw(kern *k, const char *key, char **val, bool *found, swing_err *err)
 {
     swing_buf b = {0};
@@ -114,11 +123,8 @@ static swing_status get_raw(kern *k, const char *key, char **val, bool *found, s
 swing_status kern_kv_get(kern *k, char **val, bool *found, swing_err *err, const char *fmt, ...)
 {
     char key[KEY_MAX];
-    va_list ap;
     swing_status s;
-    va_start(ap, fmt);
-    s = fmt_key(key, err, fmt, ap);
-    va_end(ap);
+    KEY_FROM_ARGS(key, s, err, fmt);
     *val = NULL;
     *found = false;
     return s ? s : get_raw(k, key, val, found, err);
@@ -140,11 +146,8 @@ bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b)
 swing_status kern_kv_getu(kern *k, uint64_t *v, bool *found, swing_err *err, const char *fmt, ...)
 {
     char key[KEY_MAX], *val = NULL;
-    va_list ap;
     swing_status s;
-    va_start(ap, fmt);
-    s = fmt_key(key, err, fmt, ap);
-    va_end(ap);
+    KEY_FROM_ARGS(key, s, err, fmt);
     *v = 0;
     *found = false;
     if (s || (s = get_raw(k, key, &val, found, err)) || !*found) return s;
@@ -156,45 +159,33 @@ swing_status kern_kv_getu(kern *k, uint64_t *v, bool *found, swing_err *err, con
 swing_status kern_kv_set(kern *k, const char *val, swing_err *err, const char *fmt, ...)
 {
     char key[KEY_MAX];
-    va_list ap;
     swing_status s;
-    va_start(ap, fmt);
-    s = fmt_key(key, err, fmt, ap);
-    va_end(ap);
+    KEY_FROM_ARGS(key, s, err, fmt);
     return s ? s : store_set(k->st, swing_str(key), swing_str(val), err);
 }
 
 swing_status kern_kv_setu(kern *k, uint64_t v, swing_err *err, const char *fmt, ...)
 {
     char key[KEY_MAX], num[24];
-    va_list ap;
     swing_status s;
-    va_start(ap, fmt);
-    s = fmt_key(key, err, fmt, ap);
-    va_end(ap);
-    snprintf(num, sizeof num, "%llu", (unsigned long long)v);
+    KEY_FROM_ARGS(key, s, err, fmt);
+    kern_format(num, sizeof num, "%llu", (unsigned long long)v);
     return s ? s : store_set(k->st, swing_str(key), swing_str(num), err);
 }
 
 swing_status kern_kv_del(kern *k, swing_err *err, const char *fmt, ...)
 {
     char key[KEY_MAX];
-    va_list ap;
     swing_status s;
-    va_start(ap, fmt);
-    s = fmt_key(key, err, fmt, ap);
-    va_end(ap);
+    KEY_FROM_ARGS(key, s, err, fmt);
     return s ? s : store_delete(k->st, swing_str(key), err);
 }
 
 swing_status kern_kv_has(kern *k, bool *found, swing_err *err, const char *fmt, ...)
 {
     char key[KEY_MAX];
-    va_list ap;
     swing_status s;
-    va_start(ap, fmt);
-    s = fmt_key(key, err, fmt, ap);
-    va_end(ap);
+    KEY_FROM_ARGS(key, s, err, fmt);
     *found = false;
     return s ? s : store_get(k->st, swing_str(key), NULL, found, err);
 }

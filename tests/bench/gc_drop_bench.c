@@ -193,9 +193,9 @@ static swing_status pp_boot(void *user, kern_vat_io *io, const kern_delivery *d,
     (void)user;
     (void)r;
     if (d->type != KERN_D_MESSAGE || strncmp(d->methargs.body, "#[\"bootstrap\"", 13) != 0) return SWING_OK;
-    if (gcw_send(io, d->methargs.slots[0], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[1], 1, NULL))
+    if (tv_send(io, d->methargs.slots[0], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[1], 1, NULL))
         return SWING_ERR_VAT;
-    return gcw_send(io, d->methargs.slots[1], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[0], 1, NULL);
+    return tv_send(io, d->methargs.slots[1], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[0], 1, NULL);
 }
 
 static swing_status pp_vat(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
@@ -210,8 +210,8 @@ static swing_status pp_vat(void *user, kern_vat_io *io, const kern_delivery *d, 
     if (strncmp(d->methargs.body, "#[\"start\",[", 11) == 0) p->left = atol(d->methargs.body + 11);
     else if (strncmp(d->methargs.body, "#[\"pong\"", 8) == 0) p->left--;
     else if (strncmp(d->methargs.body, "#[\"ping\"", 8) == 0)
-        return gcw_send(io, p->peer, "#[\"pong\",[]]", NULL, 0, NULL);
-    if (p->left > 0) return gcw_send(io, p->peer, "#[\"ping\",[]]", NULL, 0, NULL);
+        return tv_send(io, p->peer, "#[\"pong\",[]]", NULL, 0, NULL);
+    if (p->left > 0) return tv_send(io, p->peer, "#[\"ping\",[]]", NULL, 0, NULL);
     return SWING_OK;
 }
 

@@ -1,6 +1,7 @@
 /*
  * gc_vats.h - the raw vats of the GC scenario, shared by gc_test.c and the
- * gc_drop benchmark (static functions; include once per program):
+ * gc_drop benchmark (static functions; include once per program; link
+ * tests/lib/syscalls.c):
  *   boot      introduces A and B to each other
  *   A (exporter) on go([N]) exports N new objects to B in one message
  *   B (importer) on take(...) drops all of them in one dropImports, then
@@ -15,6 +16,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "tests/lib/syscalls.h"
 
 typedef struct gc_world {
     char peer_a[32];           /* A's vref for B's root */
@@ -26,20 +28,6 @@ typedef struct gc_world {
     size_t order_errors;       /* retire before drop, or unknown vrefs */
     size_t taken;              /* krefs B received */
 } gc_world;
-
-static swing_status gcw_send(kern_vat_io *io, const char *target, const char *body,
-                             const char *const *slots, size_t n, const char *result)
-{
-    kern_syscall sc;
-    memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_SEND;
-    sc.target = target;
-    sc.methargs.body = body;
-    sc.methargs.slots = slots;
-    sc.methargs.nslots = n;
-    sc.result = result;
-    return kern_vat_syscall(io, &sc, NULL);
-}
 
 static const char *gcw_method(const kern_delivery *d)
 {
@@ -60,9 +48,9 @@ static swing_status gcw_boot(void *user, kern_vat_io *io, const kern_delivery *d
     (void)r;
     if (d->type != KERN_D_MESSAGE || strcmp(gcw_method(d), "bootstrap") != 0) return SWING_OK;
     /* vats sorted by name: A, B, boot */
-    if (gcw_send(io, d->methargs.slots[0], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[1], 1, NULL))
+    if (tv_send(io, d->methargs.slots[0], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[1], 1, NULL))
         return SWING_ERR_VAT;
-    return gcw_send(io, d->methargs.slots[1], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[0], 1, NULL);
+    return tv_send(io, d->methargs.slots[1], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[0], 1, NULL);
 }
 
 static swing_status gcw_go(gc_world *w, kern_vat_io *io, const kern_delivery *d)
@@ -89,7 +77,7 @@ static swing_status gcw_go(gc_world *w, kern_vat_io *io, const kern_delivery *d)
         p += sprintf(p, "%s\"$%zu.Alleged: thing\"", i ? "," : "", i);
     }
     sprintf(p, "]]");
-    s = gcw_send(io, w->peer_a, body, (const char *const *)slots, n, NULL);
+    s = tv_send(io, w->peer_a, body, (const char *const *)slots, n, NULL);
     for (size_t i = 0; i < n; i++) free(slots[i]);
     free(slots);
     free(body);

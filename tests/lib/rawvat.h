@@ -7,6 +7,7 @@
 #define LIBSWING_TESTS_RAWVAT_H
 
 #include "kernel/kernel.h"
+#include "tests/lib/syscalls.h"
 #include "tests/lib/testlib.h"
 
 typedef struct tk {
@@ -36,16 +37,5 @@ void tk_expect_no_line(tk *t, const char *line);
 char *tk_get(tk *t, const char *key);
 /* Counts kv keys with the prefix. */
 size_t tk_count(tk *t, const char *prefix);
-
-/* Syscall helpers: return the status of kern_vat_syscall. */
-swing_status tv_send(kern_vat_io *io, const char *target, const char *body, const char *const *slots,
-                     size_t n, const char *result);
-swing_status tv_resolve(kern_vat_io *io, const char *vpid, bool rejected, const char *body,
-                        const char *const *slots, size_t n);
-swing_status tv_subscribe(kern_vat_io *io, const char *vpid);
-swing_status tv_gc(kern_vat_io *io, kern_stype type, const char *const *vrefs, size_t n);
-
-/* The method of a message delivery (static buffer per call site: copy it). */
-const char *tv_method(const kern_delivery *d, char *buf, size_t cap);
 
 #endif /* LIBSWING_TESTS_RAWVAT_H */

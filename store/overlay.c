@@ -155,25 +155,9 @@ store_ov_entry *store_overlay_next(store_ov_entry *e)
 void store_overlay_merge(store_overlay *dst, store_overlay *src)
 {
     store_ov_entry *e, *next;
-    if (dst->count == 0) { /* the common first crank of a block: O(1) */
+    if (dst->count == 0) { /* nothing to merge into: take the tree, O(1) */
         *dst = *src;
         store_overlay_init(src);
-        return;
-    }
-    if (src->count > dst->count) {
-        /* A big crank into a small block: move the block's entries under the
-         * crank's (the crank wins on equal keys), then take the crank's tree. */
-        store_overlay tmp;
-        for (e = RB_MIN(store_ov_tree, &dst->root); e; e = next) {
-            next = RB_NEXT(store_ov_tree, &dst->root, e);
-            drop_entry(dst, e);
-            if (store_overlay_find(src, store_ov_key(e))) swing_mfree(e);
-            else add_entry(src, e);
-        }
-        tmp = *dst;
-        *dst = *src;
-        *src = tmp;
-        SWING_ASSERT(src->count == 0);
         return;
     }
     for (e = RB_MIN(store_ov_tree, &src->root); e; e = next) {

@@ -149,6 +149,7 @@ static swing_status commit_kv(commit_ctx *c, const store_ov_entry *e)
     swing_status s;
     if (e->tomb) {
         if (was_chunked) return drop_chunked(c, key, pkv, &old, exp);
+        if (e->absent) return SWING_OK; /* created and deleted in this block */
         return emit(c, pkv, val, true, exp);
     }
     if (val.len > STORE_CHUNK_SIZE)
@@ -162,6 +163,7 @@ static swing_status commit_entry(commit_ctx *c, const store_ov_entry *e)
 {
     swing_bytes k = store_ov_key(e);
     if (swing_bytes_has_prefix(k, swing_str(STORE_NS_KV))) return commit_kv(c, e);
+    if (e->tomb && e->absent) return SWING_OK; /* never reached the disk */
     if (swing_bytes_has_prefix(k, swing_str(STORE_NS_ITEM)))
         return emit(c, k, store_ov_val(e), e->tomb, false);
     if (swing_bytes_has_prefix(k, swing_str(STORE_NS_SPAN)))

@@ -94,6 +94,7 @@ swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes 
             if (e->vlen) memcpy(old->data + old->klen, e->data + e->klen, e->vlen);
             swing_mfree(e);
         } else {
+            e->absent = old->absent;
             store_overlay_detach(ov, old);
             swing_mfree(old);
             old = store_overlay_attach(ov, e);
@@ -128,6 +129,7 @@ swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes 
         r->saved = e;
         return SWING_OK;
     }
+    e->absent = old->absent;
     store_overlay_detach(ov, old);
     r->saved = old;
     old = store_overlay_attach(ov, e);
@@ -151,6 +153,7 @@ void store_journal_rollback(store_journal *j, store_overlay *ov)
                                    : swing_bytes_of(j->keys + r->koff, r->klen);
         store_ov_entry *cur = store_overlay_find(ov, key);
         SWING_ASSERT(cur != NULL);
+        if (cur && r->saved) r->saved->absent = cur->absent; /* learned facts stay */
         if (cur) {
             store_overlay_detach(ov, cur);
             swing_mfree(cur);

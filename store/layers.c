@@ -198,6 +198,13 @@ swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
         if (!have) return SWING_OK;
         top = NULL;
         if (has_b && swing_bytes_cmp(store_ov_key(be), best) == 0) top = be;
+        /* The disk probe stands past a block key it does not hold: the key
+         * is absent on disk (and not chunked), which lets commit drop its
+         * tombstone. Disk changes only at commit, so the fact holds. */
+        if (top && !(has_d && swing_bytes_cmp(dk, best) == 0) &&
+            !(has_x && swing_bytes_cmp(store_ov_key(xe), best) == 0) &&
+            (with_chunks || !swing_bytes_has_prefix(best, swing_str(STORE_NS_KV))))
+            top->absent = true;
         if (!top || !top->tomb) {
             *found = true;
             return copy_key(out, best, err);

@@ -53,6 +53,7 @@ static void add_entry(store_overlay *ov, store_ov_entry *e)
         return;
     }
     if (old) {
+        e->absent = old->absent;
         drop_entry(ov, old);
         swing_mfree(old);
         old = RB_INSERT(store_ov_tree, &ov->root, e);
@@ -75,6 +76,7 @@ swing_status store_overlay_entry_new(swing_bytes key, swing_bytes val, bool tomb
     e->klen = (uint32_t)key.len;
     e->vlen = (uint32_t)vlen;
     e->tomb = tomb;
+    e->absent = false;
     e->mark = 0;
     if (key.len) memcpy(e->data, key.ptr, key.len);
     if (vlen) memcpy(e->data + key.len, val.ptr, vlen);

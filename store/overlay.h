@@ -24,6 +24,8 @@ struct store_ov_entry {
     uint32_t klen;                 /* key bytes at data[0..klen) */
     uint32_t vlen;                 /* value bytes at data[klen..klen+vlen) */
     bool tomb;                     /* true: key deleted in this layer (vlen 0) */
+    bool absent;                   /* key known absent on disk (a scan saw the gap);
+                                    * a fact about the key, kept across rewrites */
     uint64_t mark;                 /* crank that journaled this key (journal.h); 0 none */
     uint8_t data[];                /* key then value */
 };

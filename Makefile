@@ -9,9 +9,10 @@ ASAN    := $(BUILD)/asan
 WARN    := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes
 CSTD    := -std=c11 -D_GNU_SOURCE
 LUA_CFLAGS := $(shell pkg-config --cflags lua5.4 2>/dev/null || echo -I/usr/include/lua5.4)
-INCS    := -I. $(LUA_CFLAGS)
+GEN     := $(BUILD)/gen
+INCS    := -I. -I$(GEN) $(LUA_CFLAGS)
 CFLAGS  ?= -O2 -g
-LIBS    := -lleveldb -lnettle -ljansson -llua5.4 -lm
+LIBS    := -lleveldb -lnettle -ljansson -llua5.4 -lprotobuf-c -lm
 # Tests also link libsodium: an independent SHA-256 oracle for hash checks.
 TLIBS   := -lcmocka -lsodium
 ALL_CFLAGS  = $(CSTD) $(WARN) $(INCS) $(CFLAGS) -fPIC -fvisibility=hidden -DSWING_BUILDING_LIBRARY
@@ -27,8 +28,13 @@ TEST_SRCS  := $(wildcard tests/*/*_test.c)
 BENCH_SRCS := $(wildcard tests/bench/*_bench.c)
 BENCHLIB   := tests/lib/scratch.c tests/lib/syscalls.c
 
-LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o)
-ASAN_OBJS  := $(LIB_SRCS:%.c=$(ASAN)/obj/%.o)
+# C code generated from the ABI schema at build time (protoc-c).
+PROTOS     := $(wildcard proto/swing/v1/*.proto)
+GEN_SRCS   := $(PROTOS:proto/%.proto=$(GEN)/%.pb-c.c)
+GEN_HDRS   := $(GEN_SRCS:.c=.h)
+
+LIB_OBJS   := $(LIB_SRCS:%.c=$(BUILD)/obj/%.o) $(GEN_SRCS:$(GEN)/%.c=$(BUILD)/obj/gen/%.o)
+ASAN_OBJS  := $(LIB_SRCS:%.c=$(ASAN)/obj/%.o) $(GEN_SRCS:$(GEN)/%.c=$(ASAN)/obj/gen/%.o)
 TESTS      := $(TEST_SRCS:%.c=$(BUILD)/%)
 ASAN_TESTS := $(TEST_SRCS:%.c=$(ASAN)/%)
 BENCHES    := $(BENCH_SRCS:%.c=$(BUILD)/%)
@@ -61,6 +67,25 @@ $(BUILD)/obj/%.o: %.c | $(DEPS_STAMP)
 	$(call say,CC,$<)
 	$(Q)$(CC) $(ALL_CFLAGS) -MMD -MP -c $< -o $@
 
+$(GEN)/%.pb-c.c $(GEN)/%.pb-c.h: proto/%.proto | $(DEPS_STAMP)
+	@mkdir -p $(GEN)
+	$(call say,PROTOC,$<)
+	$(Q)protoc-c --c_out=$(GEN) -Iproto $<
+
+# Generated code: no -Werror on protoc-c's output, only our own files.
+$(BUILD)/obj/gen/%.o: $(GEN)/%.c $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(call say,CC,$<)
+	$(Q)$(CC) $(CSTD) $(INCS) $(CFLAGS) -fPIC -fvisibility=hidden -c $< -o $@
+
+$(ASAN)/obj/gen/%.o: $(GEN)/%.c $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(call say,CC-ASAN,$<)
+	$(Q)$(CC) $(CSTD) $(INCS) -O1 -g -fsanitize=address,undefined -fno-sanitize-recover=all -fPIC -c $< -o $@
+
+# Sources that include the generated header wait for it.
+$(filter $(BUILD)/obj/abi/% $(BUILD)/obj/cli/%,$(LIB_OBJS)) $(filter $(ASAN)/obj/abi/%,$(ASAN_OBJS)): $(GEN_HDRS)
+
 $(ASAN)/obj/%.o: %.c | $(DEPS_STAMP)
 	@mkdir -p $(dir $@)
 	$(call say,CC-ASAN,$<)
@@ -80,16 +105,16 @@ $(BUILD)/libswing.so: $(LIB_OBJS)
 	$(call say,LD,$@)
 	$(Q)$(CC) -shared -Wl,-soname,libswing.so.$(shell sed -n 's/^#define SWING_ABI_VERSION \([0-9]*\)/\1/p' abi/swing.h) -o $@ $^ $(LIBS)
 
-$(BUILD)/swing: $(CLI_SRCS) $(BUILD)/libswing.a
+$(BUILD)/swing: $(CLI_SRCS) $(GEN_HDRS) $(BUILD)/libswing.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $(CLI_SRCS) $(BUILD)/libswing.a $(LIBS)
 
-$(BUILD)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(BUILD)/libswing.a
+$(BUILD)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(GEN_HDRS) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) $(CFLAGS) -o $@ $< $(TESTLIB) $(BUILD)/libswing.a $(LIBS) $(TLIBS)
 
-$(ASAN)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(ASAN)/libswing.a
+$(ASAN)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(GEN_HDRS) $(ASAN)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)

@@ -3,8 +3,8 @@
  *
  * This is the only header a host includes. It names fixed-width types and
  * opaque handles only; no LevelDB, Lua or protobuf-c type ever appears here.
- * The operation envelope (swing_open/swing_call) arrives with the chain-host
- * issue; this header already fixes the status codes every layer returns.
+ * Operations travel as protobuf messages through swing_open/swing_call, so
+ * new operations never change the symbol table.
  */
 #ifndef LIBSWING_ABI_SWING_H
 #define LIBSWING_ABI_SWING_H
@@ -57,6 +57,36 @@ SWING_API const char *swing_status_name(swing_status s);
 
 /* Releases a buffer allocated by libswing. Accepts NULL. Call exactly once. */
 SWING_API void swing_free(void *buffer);
+
+/*
+ * The operation envelope (proto/swing/v1/swing.proto, docs/abi.md).
+ *
+ * Ownership: request bytes are borrowed for the call only and never kept.
+ * *response receives a library-allocated protobuf message (OpenResponse or
+ * Response) that the caller releases once with swing_free; it is set on
+ * every return, errors included, except when even the error response could
+ * not be allocated (then NULL, 0 and SWING_ERR_NOMEM). The returned status
+ * equals the response's status field.
+ *
+ * One handle per data directory (an exclusive lock); calls on one handle
+ * must not run concurrently. Different handles share nothing.
+ */
+typedef struct swing_handle swing_handle;
+
+/* Opens (creating if needed) the data directory an OpenRequest names. On
+ * success *handle is set; on failure it is NULL and nothing was changed. */
+SWING_API swing_status swing_open(const uint8_t *request, size_t request_len,
+                                  swing_handle **handle, uint8_t **response,
+                                  size_t *response_len);
+
+/* Performs one Request. A rejected request changes nothing. */
+SWING_API swing_status swing_call(swing_handle *handle, const uint8_t *request,
+                                  size_t request_len, uint8_t **response,
+                                  size_t *response_len);
+
+/* Closes the handle (uncommitted block work is discarded). Accepts NULL.
+ * Call exactly once. */
+SWING_API void swing_close(swing_handle *handle);
 
 #ifdef __cplusplus
 }

@@ -177,6 +177,10 @@ static swing_status commit_entry(commit_ctx *c, const store_ov_entry *e)
     return swing_err_set(c->err, SWING_ERR_INTERNAL, "block layer holds an unknown key");
 }
 
+static swing_status commit_block(store *st, uint64_t height, const char *hook_key,
+                                 store_commit_hook hook, void *hook_ctx, store_delta **delta,
+                                 swing_err *err);
+
 static int ent_cmp(const void *a, const void *b)
 {
     const store_delta_entry *x = a, *y = b;
@@ -242,6 +246,27 @@ static swing_status write_batch(commit_ctx *c)
 
 swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing_err *err)
 {
+    return store_commit_with(st, height, NULL, NULL, NULL, delta, err);
+}
+
+swing_status store_commit_with(store *st, uint64_t height, const char *hook_key,
+                               store_commit_hook hook, void *hook_ctx, store_delta **delta,
+                               swing_err *err)
+{
+    store_delta *own = NULL;
+    swing_status s;
+    if (hook && (!hook_key || store_keys_class(swing_str(hook_key)) != STORE_CLASS_HOST))
+        return swing_err_set(err, SWING_ERR_INVALID, "commit hook key must be a host. key");
+    if (hook && !delta) delta = &own;
+    s = commit_block(st, height, hook_key, hook, hook_ctx, delta, err);
+    store_delta_destroy(own);
+    return s;
+}
+
+static swing_status commit_block(store *st, uint64_t height, const char *hook_key,
+                                 store_commit_hook hook, void *hook_ctx, store_delta **delta,
+                                 swing_err *err)
+{
     commit_ctx c;
     char hbuf[24];
     uint8_t pk[STORE_PKEY_MAX];
@@ -271,6 +296,13 @@ swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing
     for (store_ov_entry *e = store_overlay_first(&st->block); e && !s; e = store_overlay_next(e))
         s = commit_entry(&c, e);
     if (!s && delta) s = finish_delta(&c, delta);
+    if (!s && hook) {
+        swing_buf v = {0};
+        s = hook(hook_ctx, *delta, &v, err);
+        if (!s) s = emit(&c, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(hook_key))),
+                         swing_buf_view(&v), false, false);
+        swing_buf_free(&v);
+    }
     if (!s) s = write_batch(&c);
     leveldb_writebatch_destroy(c.batch);
     if (s == SWING_OK) {

@@ -133,6 +133,17 @@ typedef struct store_delta {
 swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing_err *err);
 void store_delta_destroy(store_delta *d);
 
+/* Called by store_commit_with once the block's delta is known, before the
+ * batch is written: *value (owned by the store afterwards) is written under
+ * the hook's host. key in the same batch. An error aborts the commit. */
+typedef swing_status (*store_commit_hook)(void *ctx, const store_delta *delta, swing_buf *value,
+                                          swing_err *err);
+/* store_commit plus one host. key whose value depends on the delta (the
+ * host ABI records its commit response there for replays). */
+swing_status store_commit_with(store *st, uint64_t height, const char *hook_key,
+                               store_commit_hook hook, void *hook_ctx, store_delta **delta,
+                               swing_err *err);
+
 /* Bytes and entries held in the uncommitted block layer (for budgets). */
 size_t store_pending_bytes(const store *st);
 

@@ -1,0 +1,355 @@
+/*
+ * block.c - the block operations of the host ABI: begin_block,
+ * queue_inbound, end_block and commit, the pending inbound results, and the
+ * replay of an already committed block (cosmic-swingset's hangover rule):
+ * the inputs must hash to what was recorded and the recorded outputs are
+ * returned without running anything.
+ */
+#include "abi/host.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+void host_fold_input(swing_handle *h, const ProtobufCMessage *m)
+{
+    uint8_t small[512], *buf = small;
+    size_t n = protobuf_c_message_get_packed_size(m);
+    char hdr[80];
+    int hl;
+    if (n > sizeof small && !(buf = swing_malloc(n))) {
+        /* Out of memory: fold the size only; a replay comparison may then fail, never pass wrongly. */
+        hl = snprintf(hdr, sizeof hdr, "%s %zu nomem\n", m->descriptor->name, n);
+        swing_sha256_update(&h->inputs, hdr, (size_t)hl);
+        return;
+    }
+    protobuf_c_message_pack(m, buf);
+    hl = snprintf(hdr, sizeof hdr, "%s %zu\n", m->descriptor->name, n);
+    swing_sha256_update(&h->inputs, hdr, (size_t)hl);
+    swing_sha256_update(&h->inputs, buf, n);
+    if (buf != small) swing_mfree(buf);
+}
+
+static swing_status need_phase(host_call *c, host_phase want, const char *op)
+{
+    static const char *const names[] = {"between blocks", "inside a block", "after end_block"};
+    if (c->h->phase == want) return SWING_OK;
+    return swing_err_set(c->err, SWING_ERR_OUT_OF_ORDER, "%s is allowed %s, but the handle is %s", op,
+                         names[want], names[c->h->phase]);
+}
+
+static swing_status host_get(swing_handle *h, const char *key, swing_buf *v, bool *found,
+                             swing_err *err)
+{
+    return store_get(h->st, swing_str(key), v, found, err);
+}
+
+/* ---- begin_block ---- */
+
+swing_status host_begin_block(host_call *c)
+{
+    swing_handle *h = c->h;
+    const Swing__V1__BeginBlockRequest *r = c->req->begin_block;
+    Swing__V1__BeginBlockResponse *out;
+    uint64_t committed = store_height(h->st);
+    bool replay = false, found = false;
+    swing_status s;
+    if ((s = need_phase(c, HOST_IDLE, "begin_block"))) return s;
+    if (!kern_initialized(h->k))
+        return swing_err_set(c->err, SWING_ERR_OUT_OF_ORDER, "begin_block before init (or import)");
+    if (r->height == committed && committed > 0) {
+        if ((s = host_get(h, HOST_KEY_INPUTS, NULL, &found, c->err))) return s;
+        if (!found)
+            return swing_err_set(c->err, SWING_ERR_OUT_OF_ORDER,
+                                 "height %llu is committed but has no record to replay (imported state)",
+                                 (unsigned long long)r->height);
+        replay = true;
+    } else if (r->height != committed + 1) {
+        return swing_err_set(c->err, SWING_ERR_OUT_OF_ORDER,
+                             "begin_block height %llu: the committed height is %llu, so %llu (or %llu to replay) was expected",
+                             (unsigned long long)r->height, (unsigned long long)committed,
+                             (unsigned long long)committed + 1, (unsigned long long)committed);
+    }
+    out = host_alloc(c->ar, sizeof *out);
+    if (!out) return SWING_NOMEM(c->err);
+    swing__v1__begin_block_response__init(out);
+    out->replay = replay;
+    h->phase = HOST_IN_BLOCK;
+    h->replay = replay;
+    h->height = r->height;
+    swing_sha256_init(&h->inputs);
+    host_fold_input(h, &r->base);
+    c->resp->result_case = SWING__V1__RESPONSE__RESULT_BEGIN_BLOCK;
+    c->resp->begin_block = out;
+    return SWING_OK;
+}
+
+/* ---- queue_inbound ---- */
+
+swing_status host_queue_inbound(host_call *c)
+{
+    swing_handle *h = c->h;
+    const Swing__V1__QueueInboundRequest *r = c->req->queue_inbound;
+    Swing__V1__QueueInboundResponse *out;
+    char key[sizeof HOST_KEY_INBOUND + HOST_ID_MAX], kpid[24];
+    bool found;
+    swing_status s;
+    if ((s = need_phase(c, HOST_IN_BLOCK, "queue_inbound"))) return s;
+    if (!host_name_ok(r->id))
+        return swing_err_set(c->err, SWING_ERR_INVALID, "inbound id must be 1-%d characters of [A-Za-z0-9_.:-]", HOST_ID_MAX);
+    if (!host_name_ok(r->vat)) return swing_err_set(c->err, SWING_ERR_INVALID, "bad vat name");
+    if (!r->method || !r->method[0]) return swing_err_set(c->err, SWING_ERR_INVALID, "no method");
+    snprintf(key, sizeof key, HOST_KEY_INBOUND "%s", r->id);
+    out = host_alloc(c->ar, sizeof *out);
+    if (!out) return SWING_NOMEM(c->err);
+    swing__v1__queue_inbound_response__init(out);
+    if (!h->replay) {
+        if ((s = host_get(h, key, NULL, &found, c->err))) return s;
+        if (found) return swing_err_set(c->err, SWING_ERR_INVALID, "inbound id %s is already pending", r->id);
+        if ((s = kern_queue_to_vat(h->k, r->vat, r->method, r->args_json && r->args_json[0] ? r->args_json : "[]",
+                                   kpid, c->err)))
+            return s;
+        if ((s = store_set(h->st, swing_str(key), swing_str(kpid), c->err))) return s;
+    }
+    host_fold_input(h, &r->base);
+    c->resp->result_case = SWING__V1__RESPONSE__RESULT_QUEUE_INBOUND;
+    c->resp->queue_inbound = out;
+    return SWING_OK;
+}
+
+/* ---- end_block ---- */
+
+typedef struct run_meter {
+    uint64_t budget, computrons, gc_krefs, boyds, failed;
+    bool stopped;
+} run_meter;
+
+static bool meter_policy(void *ctx, const kern_crank_info *info)
+{
+    run_meter *m = ctx;
+    m->computrons += info->computrons;
+    if (info->kind == KERN_CRANK_GC || info->kind == KERN_CRANK_GC_DELIVERY) m->gc_krefs += info->gc_krefs;
+    if (info->kind == KERN_CRANK_BOYD) m->boyds++;
+    if (info->vat_failed) m->failed++;
+    if (m->budget && m->computrons >= m->budget) {
+        m->stopped = true;
+        return false;
+    }
+    return true;
+}
+
+/* Reports and releases the inbound results whose promises settled, in id order. */
+static swing_status collect_results(host_call *c, Swing__V1__EndBlockResponse *out)
+{
+    swing_handle *h = c->h;
+    swing_buf cur = {0};
+    swing_status s = SWING_OK;
+    const size_t pl = strlen(HOST_KEY_INBOUND);
+    for (;;) {
+        swing_buf next = {0}, kp = {0}, body = {0};
+        bool found;
+        kern_promise_state st;
+        char kpid[24], id[HOST_ID_MAX + 1];
+        Swing__V1__InboundResult *ir;
+        s = store_next_key_in(h->st, cur.ptr ? swing_buf_view(&cur) : swing_str(HOST_KEY_INBOUND),
+                              swing_str(HOST_KEY_INBOUND), &next, &found, c->err);
+        swing_buf_free(&cur);
+        if (s || !found) break;
+        cur = next;
+        if (cur.len <= pl || cur.len - pl > HOST_ID_MAX) {
+            s = SWING_CORRUPT(c->err, "bad inbound key");
+            break;
+        }
+        memcpy(id, cur.ptr + pl, cur.len - pl);
+        id[cur.len - pl] = '\0';
+        if ((s = store_get(h->st, swing_buf_view(&cur), &kp, &found, c->err))) break;
+        if (!found || kp.len == 0 || kp.len >= sizeof kpid) {
+            swing_buf_free(&kp);
+            s = SWING_CORRUPT(c->err, "bad inbound entry %s", id);
+            break;
+        }
+        memcpy(kpid, kp.ptr, kp.len);
+        kpid[kp.len] = '\0';
+        swing_buf_free(&kp);
+        if ((s = kern_promise_status(h->k, kpid, &st, &body, c->err))) break;
+        if (st == KERN_PROMISE_UNRESOLVED) {
+            swing_buf_free(&body);
+            continue;
+        }
+        ir = host_alloc(c->ar, sizeof *ir);
+        if (ir) {
+            swing__v1__inbound_result__init(ir);
+            ir->id = host_strdup(c->ar, id);
+            ir->rejected = st != KERN_PROMISE_FULFILLED;
+            ir->body = host_strndup(c->ar, body.ptr, body.len);
+        }
+        swing_buf_free(&body);
+        if (!ir || !ir->id || !ir->body ||
+            !host_push(c->ar, (void ***)&out->results, &out->n_results, ir)) {
+            s = SWING_NOMEM(c->err);
+            break;
+        }
+        if (st != KERN_PROMISE_UNKNOWN && (s = kern_release(h->k, kpid, c->err))) break;
+        if ((s = store_delete(h->st, swing_buf_view(&cur), c->err))) break;
+    }
+    swing_buf_free(&cur);
+    return s;
+}
+
+static swing_status replay_output(host_call *c, const char *key, ProtobufCMessage **out,
+                                  const ProtobufCMessageDescriptor *d)
+{
+    swing_buf v = {0};
+    bool found;
+    swing_status s = host_get(c->h, key, &v, &found, c->err);
+    if (s) return s;
+    if (!found) return SWING_CORRUPT(c->err, "no recorded %s to replay", key);
+    *out = protobuf_c_message_unpack(d, NULL, v.len, v.ptr);
+    swing_buf_free(&v);
+    if (!*out) return SWING_CORRUPT(c->err, "recorded %s does not decode", key);
+    return SWING_OK;
+}
+
+static swing_status end_replay(host_call *c)
+{
+    swing_handle *h = c->h;
+    char hex[SWING_SHA256_HEX_LEN + 1];
+    swing_buf rec = {0};
+    bool found;
+    ProtobufCMessage *m = NULL;
+    swing_sha256 copy = h->inputs;
+    swing_status s = host_get(h, HOST_KEY_INPUTS, &rec, &found, c->err);
+    if (s) return s;
+    swing_sha256_final_hex(&copy, hex);
+    if (!found || rec.len != SWING_SHA256_HEX_LEN || memcmp(rec.ptr, hex, rec.len) != 0) {
+        swing_buf_free(&rec);
+        return swing_err_set(c->err, SWING_ERR_OUT_OF_ORDER,
+                             "replay of block %llu: its requests differ from the ones committed",
+                             (unsigned long long)h->height);
+    }
+    swing_buf_free(&rec);
+    if ((s = replay_output(c, HOST_KEY_END, &m, &swing__v1__end_block_response__descriptor))) return s;
+    if (!host_keep_unpacked(c->ar, m)) {
+        protobuf_c_message_free_unpacked(m, NULL);
+        return SWING_NOMEM(c->err);
+    }
+    c->resp->result_case = SWING__V1__RESPONSE__RESULT_END_BLOCK;
+    c->resp->end_block = (Swing__V1__EndBlockResponse *)m;
+    h->phase = HOST_ENDED;
+    return SWING_OK;
+}
+
+swing_status host_end_block(host_call *c)
+{
+    swing_handle *h = c->h;
+    const Swing__V1__EndBlockRequest *r = c->req->end_block;
+    Swing__V1__EndBlockResponse *out;
+    run_meter m;
+    uint64_t cranks = 0;
+    char hex[SWING_SHA256_HEX_LEN + 1];
+    swing_sha256 copy;
+    uint8_t *packed;
+    size_t n;
+    swing_status s;
+    if ((s = need_phase(c, HOST_IN_BLOCK, "end_block"))) return s;
+    host_fold_input(h, &r->base);
+    if (h->replay) return end_replay(c);
+    out = host_alloc(c->ar, sizeof *out);
+    if (!out) return SWING_NOMEM(c->err);
+    swing__v1__end_block_response__init(out);
+    memset(&m, 0, sizeof m);
+    m.budget = r->compute_budget;
+    s = kern_run(h->k, meter_policy, &m, &cranks, c->err);
+    if (s) return s;
+    out->cranks = cranks;
+    out->computrons = m.computrons;
+    out->work_left = m.stopped;
+    out->gc_krefs = m.gc_krefs;
+    out->boyds = m.boyds;
+    out->vats_failed = m.failed;
+    if ((s = collect_results(c, out))) return s;
+    /* Record the outputs and the input hash for a replay of this height. */
+    n = protobuf_c_message_get_packed_size(&out->base);
+    packed = host_alloc(c->ar, n);
+    if (!packed) return SWING_NOMEM(c->err);
+    protobuf_c_message_pack(&out->base, packed);
+    if ((s = store_set(h->st, swing_str(HOST_KEY_END), swing_bytes_of(packed, n), c->err))) return s;
+    copy = h->inputs;
+    swing_sha256_final_hex(&copy, hex);
+    if ((s = store_set(h->st, swing_str(HOST_KEY_INPUTS), swing_str(hex), c->err))) return s;
+    c->resp->result_case = SWING__V1__RESPONSE__RESULT_END_BLOCK;
+    c->resp->end_block = out;
+    h->phase = HOST_ENDED;
+    return SWING_OK;
+}
+
+/* ---- commit ---- */
+
+typedef struct commit_ctx {
+    host_call *c;
+    Swing__V1__CommitResponse *out;
+} commit_ctx;
+
+static swing_status build_commit(void *ctx, const store_delta *d, swing_buf *value, swing_err *err)
+{
+    commit_ctx *cc = ctx;
+    host_arena *ar = cc->c->ar;
+    Swing__V1__CommitResponse *out = cc->out;
+    size_t n;
+    out->export_data = host_alloc(ar, (d->count ? d->count : 1) * sizeof *out->export_data);
+    if (!out->export_data) return SWING_NOMEM(err);
+    for (size_t i = 0; i < d->count; i++) {
+        Swing__V1__ExportDataEntry *e = host_alloc(ar, sizeof *e);
+        if (!e) return SWING_NOMEM(err);
+        swing__v1__export_data_entry__init(e);
+        e->key = host_strndup(ar, d->entries[i].key.ptr, d->entries[i].key.len);
+        e->value.data = (uint8_t *)host_strndup(ar, d->entries[i].value.ptr, d->entries[i].value.len);
+        if (!e->key || !e->value.data) return SWING_NOMEM(err);
+        e->value.len = d->entries[i].value.len;
+        e->deleted = d->entries[i].deleted;
+        out->export_data[out->n_export_data++] = e;
+    }
+    n = protobuf_c_message_get_packed_size(&out->base);
+    value->ptr = swing_malloc(n ? n : 1);
+    if (!value->ptr) return SWING_NOMEM(err);
+    protobuf_c_message_pack(&out->base, value->ptr);
+    value->len = n;
+    return SWING_OK;
+}
+
+swing_status host_commit(host_call *c)
+{
+    swing_handle *h = c->h;
+    Swing__V1__CommitResponse *out;
+    commit_ctx cc;
+    swing_status s;
+    if ((s = need_phase(c, HOST_ENDED, "commit"))) return s;
+    if (h->replay) {
+        ProtobufCMessage *m = NULL;
+        if ((s = replay_output(c, HOST_KEY_COMMIT, &m, &swing__v1__commit_response__descriptor))) return s;
+        if (!host_keep_unpacked(c->ar, m)) {
+            protobuf_c_message_free_unpacked(m, NULL);
+            return SWING_NOMEM(c->err);
+        }
+        c->resp->result_case = SWING__V1__RESPONSE__RESULT_COMMIT;
+        c->resp->commit = (Swing__V1__CommitResponse *)m;
+        h->phase = HOST_IDLE;
+        h->replay = false;
+        return SWING_OK;
+    }
+    out = host_alloc(c->ar, sizeof *out);
+    if (!out) return SWING_NOMEM(c->err);
+    swing__v1__commit_response__init(out);
+    out->height = h->height;
+    out->activity_hash = host_strdup(c->ar, store_activity_hash(h->st));
+    if (!out->activity_hash) return SWING_NOMEM(c->err);
+    cc.c = c;
+    cc.out = out;
+    if ((s = store_commit_with(h->st, h->height, HOST_KEY_COMMIT, build_commit, &cc, NULL, c->err)))
+        return s;
+    c->resp->result_case = SWING__V1__RESPONSE__RESULT_COMMIT;
+    c->resp->commit = out;
+    h->phase = HOST_IDLE;
+    return SWING_OK;
+}

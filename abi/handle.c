@@ -1,0 +1,302 @@
+/*
+ * handle.c - swing_open / swing_call / swing_close: decodes the protobuf
+ * envelope, checks the ABI version and the sticky panic, dispatches one
+ * operation, and packs the response into a buffer the caller frees with
+ * swing_free. Also the per-call arena of host.h.
+ */
+#include "abi/host.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+/* ---- arena ---- */
+
+static bool arena_keep(host_arena *a, void *p)
+{
+    if (a->n == a->cap) {
+        size_t cap = a->cap ? a->cap * 2 : 32;
+        void **v = swing_realloc(a->v, cap * sizeof *v);
+        if (!v) return false;
+        a->v = v;
+        a->cap = cap;
+    }
+    a->v[a->n++] = p;
+    return true;
+}
+
+void *host_alloc(host_arena *a, size_t n)
+{
+    void *p = swing_calloc(1, n ? n : 1);
+    if (p && !arena_keep(a, p)) {
+        swing_mfree(p);
+        return NULL;
+    }
+    return p;
+}
+
+char *host_strndup(host_arena *a, const void *p, size_t n)
+{
+    char *s = host_alloc(a, n + 1);
+    if (s && n) memcpy(s, p, n);
+    return s;
+}
+
+char *host_strdup(host_arena *a, const char *s) { return host_strndup(a, s, strlen(s)); }
+
+bool host_push(host_arena *a, void ***arr, size_t *n, void *elem)
+{
+    /* Grows by doubling; old arrays stay in the arena until the call ends. */
+    if ((*n & (*n - 1)) == 0) {
+        size_t cap = *n ? *n * 2 : 4;
+        void **v = host_alloc(a, cap * sizeof *v);
+        if (!v) return false;
+        if (*n) memcpy(v, *arr, *n * sizeof *v);
+        *arr = v;
+    }
+    (*arr)[(*n)++] = elem;
+    return true;
+}
+
+bool host_keep_unpacked(host_arena *a, ProtobufCMessage *m)
+{
+    if (a->nm == a->mcap) {
+        size_t cap = a->mcap ? a->mcap * 2 : 4;
+        ProtobufCMessage **v = swing_realloc(a->msgs, cap * sizeof *v);
+        if (!v) return false;
+        a->msgs = v;
+        a->mcap = cap;
+    }
+    a->msgs[a->nm++] = m;
+    return true;
+}
+
+void host_arena_free(host_arena *a)
+{
+    for (size_t i = 0; i < a->n; i++) swing_mfree(a->v[i]);
+    for (size_t i = 0; i < a->nm; i++) protobuf_c_message_free_unpacked(a->msgs[i], NULL);
+    swing_mfree(a->v);
+    swing_mfree(a->msgs);
+    memset(a, 0, sizeof *a);
+}
+
+bool host_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > HOST_ID_MAX) return false;
+    for (size_t i = 0; i < n; i++) {
+        char ch = s[i];
+        bool ok = (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+                  ch == '_' || ch == '.' || ch == ':' || ch == '-';
+        if (!ok) return false;
+    }
+    return true;
+}
+
+/* ---- store and kernel ---- */
+
+void host_shut(swing_handle *h)
+{
+    if (h->k) kern_close(h->k);
+    if (h->st) store_close(h->st);
+    h->k = NULL;
+    h->st = NULL;
+}
+
+swing_status host_reopen(swing_handle *h, swing_err *err)
+{
+    store_options o = store_options_default();
+    kern_options ko;
+    swing_status s;
+    host_shut(h);
+    o.create_if_missing = true;
+    o.sync = !h->no_sync;
+    if ((s = store_open(h->dir, &o, &h->st, err))) return s;
+    memset(&ko, 0, sizeof ko);
+    if ((s = kern_open(h->st, &ko, &h->k, err))) {
+        store_close(h->st);
+        h->st = NULL;
+    }
+    h->phase = HOST_IDLE;
+    h->replay = false;
+    return s;
+}
+
+/* ---- packing ---- */
+
+static swing_status pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_len)
+{
+    size_t n = protobuf_c_message_get_packed_size(m);
+    uint8_t *b = swing_malloc(n ? n : 1);
+    *out = NULL;
+    *out_len = 0;
+    if (!b) return SWING_ERR_NOMEM;
+    protobuf_c_message_pack(m, b);
+    *out = b;
+    *out_len = n;
+    return SWING_OK;
+}
+
+/* Packs a bare error response when building the full one failed. */
+static swing_status pack_error(bool open, swing_status s, const char *msg, uint8_t **out,
+                               size_t *out_len)
+{
+    if (open) {
+        Swing__V1__OpenResponse r = SWING__V1__OPEN_RESPONSE__INIT;
+        r.status = (Swing__V1__Status)s;
+        r.error = (char *)msg;
+        r.abi_version = SWING_ABI_VERSION;
+        r.library_version = (char *)swing_version();
+        if (pack(&r.base, out, out_len)) return SWING_ERR_NOMEM;
+    } else {
+        Swing__V1__Response r = SWING__V1__RESPONSE__INIT;
+        r.status = (Swing__V1__Status)s;
+        r.error = (char *)msg;
+        if (pack(&r.base, out, out_len)) return SWING_ERR_NOMEM;
+    }
+    return s;
+}
+
+static void set_out(uint8_t **response, size_t *response_len)
+{
+    if (response) *response = NULL;
+    if (response_len) *response_len = 0;
+}
+
+/* ---- open / close ---- */
+
+swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle **handle,
+                        uint8_t **response, size_t *response_len)
+{
+    Swing__V1__OpenRequest *req;
+    Swing__V1__OpenResponse r = SWING__V1__OPEN_RESPONSE__INIT;
+    swing_err err = {0};
+    swing_handle *h;
+    swing_status s;
+    uint8_t *dummy = NULL;
+    size_t dummy_len = 0;
+    if (!response || !response_len) {
+        response = &dummy;
+        response_len = &dummy_len;
+    }
+    set_out(response, response_len);
+    if (handle) *handle = NULL;
+    if (!handle) return pack_error(true, SWING_ERR_INVALID, "handle out-parameter is NULL", response, response_len);
+    if (!request && request_len) return pack_error(true, SWING_ERR_INVALID, "request is NULL", response, response_len);
+    req = swing__v1__open_request__unpack(NULL, request_len, request);
+    if (!req) return pack_error(true, SWING_ERR_INVALID, "malformed OpenRequest", response, response_len);
+    if (req->abi_version != SWING_ABI_VERSION) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "ABI version mismatch: host %u, library %u", (unsigned)req->abi_version,
+                 (unsigned)SWING_ABI_VERSION);
+        swing__v1__open_request__free_unpacked(req, NULL);
+        return pack_error(true, SWING_ERR_INVALID, msg, response, response_len);
+    }
+    if (!req->data_dir || !req->data_dir[0]) {
+        swing__v1__open_request__free_unpacked(req, NULL);
+        return pack_error(true, SWING_ERR_INVALID, "data_dir is empty", response, response_len);
+    }
+    h = swing_calloc(1, sizeof *h);
+    if (h) h->dir = swing_malloc(strlen(req->data_dir) + 1);
+    if (!h || !h->dir) {
+        swing_mfree(h);
+        swing__v1__open_request__free_unpacked(req, NULL);
+        return pack_error(true, SWING_ERR_NOMEM, "out of memory", response, response_len);
+    }
+    strcpy(h->dir, req->data_dir);
+    h->no_sync = req->no_sync;
+    swing__v1__open_request__free_unpacked(req, NULL);
+    if ((s = host_reopen(h, &err))) {
+        swing_close(h);
+        return pack_error(true, s, err.msg, response, response_len);
+    }
+    r.abi_version = SWING_ABI_VERSION;
+    r.library_version = (char *)swing_version();
+    r.committed_height = store_height(h->st);
+    r.activity_hash = (char *)store_activity_hash(h->st);
+    r.initialized = r.committed_height > 0;
+    if (pack(&r.base, response, response_len)) {
+        swing_close(h);
+        return SWING_ERR_NOMEM;
+    }
+    *handle = h;
+    return SWING_OK;
+}
+
+void swing_close(swing_handle *h)
+{
+    if (!h) return;
+    host_shut(h);
+    swing_mfree(h->dir);
+    swing_mfree(h);
+}
+
+/* ---- call ---- */
+
+static swing_status dispatch(host_call *c)
+{
+    swing_handle *h = c->h;
+    swing_status s;
+    if (c->req->op_case != SWING__V1__REQUEST__OP_QUERY && (s = kern_panicked(h->k, c->err)))
+        return s;
+    switch (c->req->op_case) {
+    case SWING__V1__REQUEST__OP_INIT: return host_init(c);
+    case SWING__V1__REQUEST__OP_BEGIN_BLOCK: return host_begin_block(c);
+    case SWING__V1__REQUEST__OP_QUEUE_INBOUND: return host_queue_inbound(c);
+    case SWING__V1__REQUEST__OP_END_BLOCK: return host_end_block(c);
+    case SWING__V1__REQUEST__OP_COMMIT: return host_commit(c);
+    case SWING__V1__REQUEST__OP_EXPORT: return host_export(c);
+    case SWING__V1__REQUEST__OP_IMPORT: return host_import(c);
+    case SWING__V1__REQUEST__OP_INSTALL_BUNDLE: return host_install_bundle(c);
+    case SWING__V1__REQUEST__OP_CREATE_VAT: return host_create_vat(c);
+    case SWING__V1__REQUEST__OP_QUERY: return host_query(c);
+    case SWING__V1__REQUEST__OP_TERMINATE_VAT: return host_terminate_vat(c);
+    default: return swing_err_set(c->err, SWING_ERR_INVALID, "request names no operation");
+    }
+}
+
+swing_status swing_call(swing_handle *h, const uint8_t *request, size_t request_len,
+                        uint8_t **response, size_t *response_len)
+{
+    Swing__V1__Request *req;
+    Swing__V1__Response resp = SWING__V1__RESPONSE__INIT;
+    host_arena ar = {0};
+    swing_err err = {0};
+    host_call c;
+    swing_status s;
+    uint8_t *dummy = NULL;
+    size_t dummy_len = 0;
+    if (!response || !response_len) {
+        response = &dummy;
+        response_len = &dummy_len;
+    }
+    set_out(response, response_len);
+    if (!h) return pack_error(false, SWING_ERR_INVALID, "handle is NULL", response, response_len);
+    if (!h->k) return pack_error(false, SWING_ERR_IO, "handle lost its store (a failed import could not reopen it)", response, response_len);
+    if (!request && request_len) return pack_error(false, SWING_ERR_INVALID, "request is NULL", response, response_len);
+    req = swing__v1__request__unpack(NULL, request_len, request);
+    if (!req) return pack_error(false, SWING_ERR_INVALID, "malformed Request", response, response_len);
+    if (req->abi_version != SWING_ABI_VERSION) {
+        char msg[128];
+        snprintf(msg, sizeof msg, "ABI version mismatch: host %u, library %u", (unsigned)req->abi_version,
+                 (unsigned)SWING_ABI_VERSION);
+        swing__v1__request__free_unpacked(req, NULL);
+        return pack_error(false, SWING_ERR_INVALID, msg, response, response_len);
+    }
+    c.h = h;
+    c.req = req;
+    c.resp = &resp;
+    c.ar = &ar;
+    c.err = &err;
+    s = dispatch(&c);
+    if (s) {
+        if (err.code == SWING_OK) swing_err_set(&err, s, "%s", swing_status_name(s));
+        s = pack_error(false, s, err.msg, response, response_len);
+    } else if (pack(&resp.base, response, response_len)) {
+        s = pack_error(false, SWING_ERR_NOMEM, "out of memory", response, response_len);
+    }
+    host_arena_free(&ar);
+    swing__v1__request__free_unpacked(req, NULL);
+    return s;
+}

@@ -1,0 +1,98 @@
+/*
+ * host.h - internals of the host ABI (handle.c, block.c, admin.c, query.c):
+ * the handle, its block state machine, and the per-call arena that owns
+ * every piece of a response until it is packed.
+ *
+ * Block protocol (docs/abi.md):
+ *   IDLE --begin_block(h)--> IN_BLOCK --end_block--> ENDED --commit--> IDLE
+ * begin_block takes the committed height + 1, or the committed height
+ * itself, which replays that block: requests are checked against the
+ * recorded input hash and the recorded outputs are returned; nothing runs.
+ */
+#ifndef LIBSWING_ABI_HOST_H
+#define LIBSWING_ABI_HOST_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "abi/swing.h"
+#include "base/bytes.h"
+#include "base/err.h"
+#include "base/sha256.h"
+#include "kernel/kernel.h"
+#include "store/store.h"
+#include "swing/v1/swing.pb-c.h"
+
+/* Host-owned keys (class host.: committed with the block, never hashed or exported). */
+#define HOST_KEY_INBOUND "host.inbound."      /* + id = kpid of a pending inbound result */
+#define HOST_KEY_INPUTS "host.lastInputs"     /* input hash of the committed block */
+#define HOST_KEY_END "host.lastEndBlock"      /* its packed EndBlockResponse */
+#define HOST_KEY_COMMIT "host.lastCommit"     /* its packed CommitResponse */
+
+#define HOST_ID_MAX 128 /* inbound ids and vat names */
+
+typedef enum host_phase { HOST_IDLE = 0, HOST_IN_BLOCK = 1, HOST_ENDED = 2 } host_phase;
+
+struct swing_handle {
+    char *dir;          /* data directory (owned) */
+    bool no_sync;
+    store *st;
+    kern *k;
+    host_phase phase;
+    bool replay;        /* the open block is the committed height */
+    uint64_t height;    /* the open block */
+    swing_sha256 inputs; /* hash of the open block's requests, in order */
+};
+
+/* Everything a response points to lives in the call's arena. */
+typedef struct host_arena {
+    void **v;
+    size_t n, cap;
+    ProtobufCMessage **msgs; /* unpacked messages, freed with protobuf-c */
+    size_t nm, mcap;
+} host_arena;
+
+void *host_alloc(host_arena *a, size_t n); /* zeroed; NULL on NOMEM */
+char *host_strdup(host_arena *a, const char *s);
+char *host_strndup(host_arena *a, const void *p, size_t n);
+/* Appends one element pointer to a repeated field (*arr, *n). */
+bool host_push(host_arena *a, void ***arr, size_t *n, void *elem);
+/* Takes an unpacked message (freed with the arena). false on NOMEM. */
+bool host_keep_unpacked(host_arena *a, ProtobufCMessage *m);
+void host_arena_free(host_arena *a);
+
+/* One call: the request, the response under construction, its arena. */
+typedef struct host_call {
+    swing_handle *h;
+    const Swing__V1__Request *req;
+    Swing__V1__Response *resp;
+    host_arena *ar;
+    swing_err *err;
+} host_call;
+
+/* (Re)opens store and kernel of h->dir; closes them. */
+swing_status host_reopen(swing_handle *h, swing_err *err);
+void host_shut(swing_handle *h);
+
+/* Folds one request into the open block's input hash. */
+void host_fold_input(swing_handle *h, const ProtobufCMessage *m);
+
+/* Operations (block.c). */
+swing_status host_begin_block(host_call *c);
+swing_status host_queue_inbound(host_call *c);
+swing_status host_end_block(host_call *c);
+swing_status host_commit(host_call *c);
+/* Operations (admin.c). */
+swing_status host_init(host_call *c);
+swing_status host_install_bundle(host_call *c);
+swing_status host_create_vat(host_call *c);
+swing_status host_terminate_vat(host_call *c);
+swing_status host_export(host_call *c);
+swing_status host_import(host_call *c);
+/* Operations (query.c). */
+swing_status host_query(host_call *c);
+
+/* Checks a vat name or inbound id: 1..HOST_ID_MAX bytes of [A-Za-z0-9_.:-]. */
+bool host_name_ok(const char *s);
+
+#endif /* LIBSWING_ABI_HOST_H */

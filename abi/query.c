@@ -1,0 +1,175 @@
+/*
+ * query.c - the read-only query operation of the host ABI: one kv key, a
+ * bounded prefix listing, the vats, and counters. Queries read through the
+ * open block (uncommitted writes included) and never write.
+ */
+#include "abi/host.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "base/alloc.h"
+
+#define QUERY_DEFAULT_LIMIT 1000u
+#define QUERY_MAX_LIMIT 100000u
+
+static swing_status add_kv(host_call *c, Swing__V1__QueryResponse *out, swing_bytes k, swing_bytes v)
+{
+    Swing__V1__KvEntry *e = host_alloc(c->ar, sizeof *e);
+    if (!e) return SWING_NOMEM(c->err);
+    swing__v1__kv_entry__init(e);
+    e->key = host_strndup(c->ar, k.ptr, k.len);
+    e->value.data = (uint8_t *)host_strndup(c->ar, v.ptr, v.len);
+    e->value.len = v.len;
+    if (!e->key || !e->value.data || !host_push(c->ar, (void ***)&out->kv, &out->n_kv, e))
+        return SWING_NOMEM(c->err);
+    return SWING_OK;
+}
+
+static swing_status kv_prefix(host_call *c, Swing__V1__QueryResponse *out, const char *prefix,
+                              uint32_t limit)
+{
+    store_iter *it = NULL;
+    swing_status s = store_iter_create(c->h->st, swing_str(prefix), &it, c->err);
+    for (bool valid = true; !s && valid;) {
+        swing_bytes k, v;
+        s = store_iter_next(it, &k, &v, &valid, c->err);
+        if (s || !valid) break;
+        if (out->n_kv == limit) {
+            out->truncated = true;
+            break;
+        }
+        s = add_kv(c, out, k, v);
+    }
+    store_iter_destroy(it);
+    return s;
+}
+
+/* Calls fn for each vat name and its ID, in name order. */
+typedef swing_status (*vat_fn)(host_call *c, void *ctx, const char *name, const char *id);
+
+static swing_status each_vat(host_call *c, vat_fn fn, void *ctx)
+{
+    static const char ns[] = "vat.name.";
+    store_iter *it = NULL;
+    swing_status s = store_iter_create(c->h->st, swing_str(ns), &it, c->err);
+    for (bool valid = true; !s && valid;) {
+        swing_bytes k, v;
+        char name[HOST_ID_MAX + 1], id[24];
+        s = store_iter_next(it, &k, &v, &valid, c->err);
+        if (s || !valid) break;
+        if (k.len - (sizeof ns - 1) > HOST_ID_MAX || v.len >= sizeof id) continue;
+        memcpy(name, k.ptr + sizeof ns - 1, k.len - (sizeof ns - 1));
+        name[k.len - (sizeof ns - 1)] = '\0';
+        memcpy(id, v.ptr, v.len);
+        id[v.len] = '\0';
+        s = fn(c, ctx, name, id);
+    }
+    store_iter_destroy(it);
+    return s;
+}
+
+/* The iterator must not see writes, so vats are listed first, then looked at. */
+static swing_status list_vat(host_call *c, void *ctx, const char *name, const char *id)
+{
+    Swing__V1__QueryResponse *out = ctx;
+    Swing__V1__VatInfo *v = host_alloc(c->ar, sizeof *v);
+    if (!v) return SWING_NOMEM(c->err);
+    swing__v1__vat_info__init(v);
+    v->name = host_strdup(c->ar, name);
+    v->id = host_strdup(c->ar, id);
+    if (!v->name || !v->id || !host_push(c->ar, (void ***)&out->vats, &out->n_vats, v))
+        return SWING_NOMEM(c->err);
+    return SWING_OK;
+}
+
+static swing_status count_vat(host_call *c, void *ctx, const char *name, const char *id)
+{
+    (void)c;
+    (void)name;
+    (void)id;
+    (*(uint64_t *)ctx)++;
+    return SWING_OK;
+}
+
+static swing_status count_prefix(host_call *c, const char *prefix, uint64_t *n)
+{
+    store_iter *it = NULL;
+    swing_status s = store_iter_create(c->h->st, swing_str(prefix), &it, c->err);
+    *n = 0;
+    for (bool valid = true; !s && valid;) {
+        swing_bytes k, v;
+        s = store_iter_next(it, &k, &v, &valid, c->err);
+        if (!s && valid) (*n)++;
+    }
+    store_iter_destroy(it);
+    return s;
+}
+
+static swing_status stats(host_call *c, Swing__V1__QueryResponse *out)
+{
+    Swing__V1__Stats *st = host_alloc(c->ar, sizeof *st);
+    swing_buf q = {0};
+    bool found;
+    uint64_t head = 0, tail = 0;
+    swing_status s;
+    if (!st) return SWING_NOMEM(c->err);
+    swing__v1__stats__init(st);
+    st->committed_height = store_height(c->h->st);
+    st->activity_hash = host_strdup(c->ar, store_activity_hash(c->h->st));
+    if (!st->activity_hash) return SWING_NOMEM(c->err);
+    if ((s = each_vat(c, count_vat, &st->vats))) return s;
+    if ((s = count_prefix(c, HOST_KEY_INBOUND, &st->pending_inbound))) return s;
+    if ((s = store_get(c->h->st, swing_str("runQueue"), &q, &found, c->err))) return s;
+    if (found && q.ptr && sscanf((const char *)q.ptr, "%" SCNu64 ",%" SCNu64, &head, &tail) == 2 && tail >= head)
+        st->run_queue = tail - head;
+    swing_buf_free(&q);
+    out->stats = st;
+    return SWING_OK;
+}
+
+swing_status host_query(host_call *c)
+{
+    const Swing__V1__QueryRequest *r = c->req->query;
+    Swing__V1__QueryResponse *out = host_alloc(c->ar, sizeof *out);
+    uint32_t limit = r->limit ? r->limit : QUERY_DEFAULT_LIMIT;
+    swing_status s = SWING_OK;
+    if (!out) return SWING_NOMEM(c->err);
+    swing__v1__query_response__init(out);
+    if (limit > QUERY_MAX_LIMIT) limit = QUERY_MAX_LIMIT;
+    switch (r->query_case) {
+    case SWING__V1__QUERY_REQUEST__QUERY_KV_GET: {
+        swing_buf v = {0};
+        bool found;
+        if (!r->kv_get || !r->kv_get[0]) return swing_err_set(c->err, SWING_ERR_INVALID, "empty key");
+        if ((s = store_get(c->h->st, swing_str(r->kv_get), &v, &found, c->err))) return s;
+        out->found = found;
+        if (found) s = add_kv(c, out, swing_str(r->kv_get), swing_buf_view(&v));
+        swing_buf_free(&v);
+        break;
+    }
+    case SWING__V1__QUERY_REQUEST__QUERY_KV_PREFIX:
+        s = kv_prefix(c, out, r->kv_prefix ? r->kv_prefix : "", limit);
+        break;
+    case SWING__V1__QUERY_REQUEST__QUERY_VATS:
+        if ((s = each_vat(c, list_vat, out))) break;
+        for (size_t i = 0; !s && i < out->n_vats; i++) {
+            char key[48];
+            bool found;
+            snprintf(key, sizeof key, "%s.terminated", out->vats[i]->id);
+            s = store_get(c->h->st, swing_str(key), NULL, &found, c->err);
+            out->vats[i]->terminated = found;
+        }
+        break;
+    case SWING__V1__QUERY_REQUEST__QUERY_STATS:
+        s = stats(c, out);
+        break;
+    default:
+        return swing_err_set(c->err, SWING_ERR_INVALID, "query names nothing to ask");
+    }
+    if (s) return s;
+    c->resp->result_case = SWING__V1__RESPONSE__RESULT_QUERY;
+    c->resp->query = out;
+    return SWING_OK;
+}

@@ -3,7 +3,8 @@
 # Called by `make deps`; every target that needs a package depends on it.
 set -eu
 PKGS="build-essential pkg-config libleveldb-dev libprotobuf-c-dev protobuf-c-compiler
-liblua5.4-dev libcmocka-dev nettle-dev libsodium-dev libjansson-dev libbsd-dev perl"
+liblua5.4-dev libcmocka-dev nettle-dev libsodium-dev libjansson-dev libbsd-dev perl
+protobuf-compiler"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

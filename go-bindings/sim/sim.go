@@ -1,0 +1,203 @@
+// Package sim runs a simulated chain over libswing: a genesis config with
+// bundles, an action script of inbound messages and vat terminations, and
+// one BeginBlock/EndBlock/Commit per height. cmd/simchain and the tests use it.
+package sim
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	swing "libswing/go-bindings"
+	pb "libswing/go-bindings/swingpb"
+)
+
+// Config is a chain: the kernel's genesis config and the bundle files it names.
+type Config struct {
+	Kernel        json.RawMessage   `json:"kernel"`         // genesis config (docs/kernel.md); vats may say "bundleName"
+	Bundles       map[string]string `json:"bundles"`        // name -> Lua file, relative to the config file
+	ComputeLimit  uint64            `json:"compute_limit"`  // computrons per block, 0: none
+	GenesisTime   int64             `json:"genesis_time"`   // unix seconds of block 1
+	BlockInterval int64             `json:"block_interval"` // seconds between blocks
+	bundles       []swing.Bundle
+}
+
+// LoadConfig reads a chain config and its bundle files.
+func LoadConfig(path string) (*Config, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	c := &Config{}
+	if err := json.Unmarshal(raw, c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	names := make([]string, 0, len(c.Bundles))
+	for n := range c.Bundles {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		src, err := os.ReadFile(filepath.Join(filepath.Dir(path), c.Bundles[n]))
+		if err != nil {
+			return nil, fmt.Errorf("bundle %s: %w", n, err)
+		}
+		c.bundles = append(c.bundles, swing.Bundle{Name: n, Source: src})
+	}
+	if c.BlockInterval == 0 {
+		c.BlockInterval = 5
+	}
+	if c.GenesisTime == 0 {
+		c.GenesisTime = 1700000000
+	}
+	return c, nil
+}
+
+// NewConfig builds a config in memory (tests).
+func NewConfig(kernel string, bundles []swing.Bundle, computeLimit uint64) *Config {
+	return &Config{Kernel: json.RawMessage(kernel), bundles: bundles, ComputeLimit: computeLimit,
+		GenesisTime: 1700000000, BlockInterval: 5}
+}
+
+// Action is one line of an action script (JSON lines).
+type Action struct {
+	Height uint64          `json:"height"` // the block it enters; 0 with Every set: repeating
+	Every  uint64          `json:"every"`  // repeat at heights that are multiples of Every
+	Type   string          `json:"type"`   // "inbound" or "terminate"
+	ID     string          `json:"id"`     // inbound id (generated when empty)
+	Vat    string          `json:"vat"`
+	Method string          `json:"method"`
+	Args   json.RawMessage `json:"args"`   // JSON array
+	Reason string          `json:"reason"`
+}
+
+// LoadActions reads an action script.
+func LoadActions(path string) ([]Action, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	var out []Action
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 1<<20), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		t := strings.TrimSpace(sc.Text())
+		if t == "" || strings.HasPrefix(t, "#") {
+			continue
+		}
+		var a Action
+		if err := json.Unmarshal([]byte(t), &a); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		out = append(out, a)
+	}
+	return out, sc.Err()
+}
+
+// ActionsAt lists the actions of one height, in script order.
+func ActionsAt(actions []Action, h uint64) []Action {
+	var out []Action
+	for i, a := range actions {
+		if a.Height == h || (a.Every > 0 && h%a.Every == 0 && (a.Height == 0 || h >= a.Height)) {
+			if a.ID == "" {
+				a.ID = fmt.Sprintf("h%d-a%d", h, i)
+			}
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// Node is one chain node: a kernel over its own data directory.
+type Node struct {
+	Dir string
+	K   *swing.Kernel
+	cfg *Config
+}
+
+// OpenNode opens (or creates) a node directory.
+func OpenNode(dir string, cfg *Config, noSync bool) (*Node, *pb.OpenResponse, error) {
+	if err := os.MkdirAll(filepath.Dir(filepath.Clean(dir)), 0o755); err != nil {
+		return nil, nil, err
+	}
+	k, resp, err := swing.Open(dir, &swing.Options{NoSync: noSync})
+	if err != nil {
+		return nil, resp, err
+	}
+	return &Node{Dir: dir, K: k, cfg: cfg}, resp, nil
+}
+
+// Genesis runs init (bundles and config) on a fresh node.
+func (n *Node) Genesis() error {
+	_, err := n.K.Init(n.cfg.Kernel, n.cfg.bundles)
+	return err
+}
+
+// BlockResult is what one height did.
+type BlockResult struct {
+	Height   uint64
+	Replay   bool
+	End      *pb.EndBlockResponse
+	Commit   *pb.CommitResponse
+	Rejected []string // actions the kernel refused (e.g. to a terminated vat)
+}
+
+// ExportBytes is the size of the block's export-data delta (keys and values).
+func (r *BlockResult) ExportBytes() int {
+	n := 0
+	for _, e := range r.Commit.ExportData {
+		n += len(e.Key) + len(e.Value)
+	}
+	return n
+}
+
+// RunBlock runs one height with its actions. hook (may be nil) is called
+// after end_block and before commit: the crash test kills the process there.
+func (n *Node) RunBlock(h uint64, actions []Action, hook func()) (*BlockResult, error) {
+	res := &BlockResult{Height: h}
+	replay, err := n.K.BeginBlock(h, n.cfg.GenesisTime+int64(h-1)*n.cfg.BlockInterval)
+	if err != nil {
+		return nil, err
+	}
+	res.Replay = replay
+	for _, a := range ActionsAt(actions, h) {
+		switch a.Type {
+		case "inbound":
+			args := string(a.Args)
+			if args == "" {
+				args = "[]"
+			}
+			err = n.K.QueueInbound(a.ID, a.Vat, a.Method, args)
+		case "terminate":
+			err = n.K.TerminateVat(a.Vat, a.Reason)
+		default:
+			return nil, fmt.Errorf("height %d: unknown action type %q", h, a.Type)
+		}
+		if err != nil {
+			// Refusals of user actions are part of the chain's life (a dead vat); others stop it.
+			if swingErr, ok := err.(*swing.Error); ok && (swingErr.Status == pb.Status_STATUS_USER || swingErr.Status == pb.Status_STATUS_INVALID) {
+				res.Rejected = append(res.Rejected, a.ID+": "+swingErr.Msg)
+				continue
+			}
+			return nil, err
+		}
+	}
+	if res.End, err = n.K.EndBlock(n.cfg.ComputeLimit, nil); err != nil {
+		return nil, err
+	}
+	if hook != nil {
+		hook()
+	}
+	if res.Commit, err = n.K.Commit(); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// Close closes the node.
+func (n *Node) Close() error { return n.K.Close() }

@@ -138,6 +138,7 @@ swing_status host_install_bundle(host_call *c)
     char id[STORE_BUNDLE_ID_LEN + 1];
     swing_status s;
     if ((s = need_block(c, "install_bundle"))) return s;
+    host_fold_input(c->h, &r->base); /* refused ones too: see block.c */
     if (c->h->replay) {
         char hex[SWING_SHA256_HEX_LEN + 1];
         swing_sha256_hex(r->source.data, r->source.len, hex);
@@ -150,7 +151,6 @@ swing_status host_install_bundle(host_call *c)
     swing__v1__install_bundle_response__init(out);
     out->id = host_strdup(c->ar, id);
     if (!out->id) return SWING_NOMEM(c->err);
-    host_fold_input(c->h, &r->base);
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_INSTALL_BUNDLE;
     c->resp->install_bundle = out;
     return SWING_OK;
@@ -196,6 +196,7 @@ swing_status host_create_vat(host_call *c)
     char vat_id[24] = "", *cfg = NULL;
     swing_status s;
     if ((s = need_block(c, "create_vat"))) return s;
+    host_fold_input(c->h, &r->base); /* refused ones too: see block.c */
     if (!host_name_ok(r->name)) return swing_err_set(c->err, SWING_ERR_INVALID, "bad vat name");
     if ((s = vat_config(c, r, &cfg))) return s;
     if (c->h->replay) {
@@ -212,7 +213,6 @@ swing_status host_create_vat(host_call *c)
     swing__v1__create_vat_response__init(out);
     out->vat_id = host_strdup(c->ar, vat_id);
     if (!out->vat_id) return SWING_NOMEM(c->err);
-    host_fold_input(c->h, &r->base);
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_CREATE_VAT;
     c->resp->create_vat = out;
     return SWING_OK;
@@ -224,6 +224,7 @@ swing_status host_terminate_vat(host_call *c)
     Swing__V1__TerminateVatResponse *out;
     swing_status s;
     if ((s = need_block(c, "terminate_vat"))) return s;
+    host_fold_input(c->h, &r->base); /* refused ones too: see block.c */
     if (!host_name_ok(r->name)) return swing_err_set(c->err, SWING_ERR_INVALID, "bad vat name");
     if (!c->h->replay &&
         (s = kern_terminate_vat(c->h->k, r->name, r->reason && r->reason[0] ? r->reason : NULL, c->err)))
@@ -231,7 +232,6 @@ swing_status host_terminate_vat(host_call *c)
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);
     swing__v1__terminate_vat_response__init(out);
-    host_fold_input(c->h, &r->base);
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_TERMINATE_VAT;
     c->resp->terminate_vat = out;
     return SWING_OK;

@@ -96,6 +96,8 @@ swing_status host_queue_inbound(host_call *c)
     bool found;
     swing_status s;
     if ((s = need_phase(c, HOST_IN_BLOCK, "queue_inbound"))) return s;
+    /* Every request of the block counts, refused ones too: a replay sees the same list. */
+    host_fold_input(h, &r->base);
     if (!host_name_ok(r->id))
         return swing_err_set(c->err, SWING_ERR_INVALID, "inbound id must be 1-%d characters of [A-Za-z0-9_.:-]", HOST_ID_MAX);
     if (!host_name_ok(r->vat)) return swing_err_set(c->err, SWING_ERR_INVALID, "bad vat name");
@@ -112,7 +114,6 @@ swing_status host_queue_inbound(host_call *c)
             return s;
         if ((s = store_set(h->st, swing_str(key), swing_str(kpid), c->err))) return s;
     }
-    host_fold_input(h, &r->base);
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_QUEUE_INBOUND;
     c->resp->queue_inbound = out;
     return SWING_OK;

@@ -140,9 +140,7 @@ swing_status host_install_bundle(host_call *c)
     if ((s = need_block(c, "install_bundle"))) return s;
     host_fold_input(c->h, &r->base); /* refused ones too: see block.c */
     if (c->h->replay) {
-        char hex[SWING_SHA256_HEX_LEN + 1];
-        swing_sha256_hex(r->source.data, r->source.len, hex);
-        snprintf(id, sizeof id, "b1-%s", hex);
+        store_bundle_id_of(swing_bytes_of(r->source.data, r->source.len), id);
     } else if ((s = kern_install_bundle(c->h->k, r->source.data, r->source.len, id, c->err))) {
         return s;
     }
@@ -247,7 +245,6 @@ swing_status host_export(host_call *c)
     store_export_mode mode = r->archival ? STORE_EXPORT_ARCHIVAL : STORE_EXPORT_OPERATIONAL;
     const char *const *names;
     size_t count = 0;
-    uint64_t entries = 0;
     swing_status s;
     if ((s = need_idle(c, "export"))) return s;
     if (!r->out_dir || !r->out_dir[0]) return swing_err_set(c->err, SWING_ERR_INVALID, "out_dir is empty");
@@ -257,21 +254,12 @@ swing_status host_export(host_call *c)
     swing__v1__export_response__init(out);
     if ((s = store_export_begin(c->h->st, mode, &ex, c->err))) return s;
     s = store_exporter_artifacts(ex, &names, &count, c->err);
-    for (bool valid = true; !s && valid;) {
-        swing_bytes k, v;
-        s = store_exporter_data_next(ex, &k, &v, &valid, c->err);
-        if (!s && valid) entries++;
-    }
+    if (!s) s = store_exporter_write_dir(ex, r->out_dir, c->err);
     out->height = store_exporter_height(ex);
-    store_exporter_destroy(ex);
-    if (s) return s;
-    /* A fresh exporter: the counting pass consumed the first one's cursor. */
-    if ((s = store_export_begin(c->h->st, mode, &ex, c->err))) return s;
-    s = store_exporter_write_dir(ex, r->out_dir, c->err);
+    out->export_data_entries = store_exporter_written(ex);
     store_exporter_destroy(ex);
     if (s) return s;
     out->artifacts = count;
-    out->export_data_entries = entries;
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_EXPORT;
     c->resp->export = out;
     return SWING_OK;

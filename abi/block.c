@@ -198,6 +198,7 @@ static swing_status collect_results(host_call *c, Swing__V1__EndBlockResponse *o
     return s;
 }
 
+/* A recorded output of the committed block, decoded into the call's arena. */
 static swing_status replay_output(host_call *c, const char *key, ProtobufCMessage **out,
                                   const ProtobufCMessageDescriptor *d)
 {
@@ -209,6 +210,11 @@ static swing_status replay_output(host_call *c, const char *key, ProtobufCMessag
     *out = protobuf_c_message_unpack(d, NULL, v.len, v.ptr);
     swing_buf_free(&v);
     if (!*out) return SWING_CORRUPT(c->err, "recorded %s does not decode", key);
+    if (!host_keep_unpacked(c->ar, *out)) {
+        protobuf_c_message_free_unpacked(*out, NULL);
+        *out = NULL;
+        return SWING_NOMEM(c->err);
+    }
     return SWING_OK;
 }
 
@@ -231,10 +237,6 @@ static swing_status end_replay(host_call *c)
     }
     swing_buf_free(&rec);
     if ((s = replay_output(c, HOST_KEY_END, &m, &swing__v1__end_block_response__descriptor))) return s;
-    if (!host_keep_unpacked(c->ar, m)) {
-        protobuf_c_message_free_unpacked(m, NULL);
-        return SWING_NOMEM(c->err);
-    }
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_END_BLOCK;
     c->resp->end_block = (Swing__V1__EndBlockResponse *)m;
     h->phase = HOST_ENDED;
@@ -329,10 +331,6 @@ swing_status host_commit(host_call *c)
     if (h->replay) {
         ProtobufCMessage *m = NULL;
         if ((s = replay_output(c, HOST_KEY_COMMIT, &m, &swing__v1__commit_response__descriptor))) return s;
-        if (!host_keep_unpacked(c->ar, m)) {
-            protobuf_c_message_free_unpacked(m, NULL);
-            return SWING_NOMEM(c->err);
-        }
         c->resp->result_case = SWING__V1__RESPONSE__RESULT_COMMIT;
         c->resp->commit = (Swing__V1__CommitResponse *)m;
         h->phase = HOST_IDLE;

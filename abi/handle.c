@@ -13,23 +13,24 @@
 
 /* ---- arena ---- */
 
-static bool arena_keep(host_arena *a, void *p)
+/* Appends p to a growing pointer array (*v, *n, *cap). */
+static bool keep_ptr(void ***v, size_t *n, size_t *cap, void *p)
 {
-    if (a->n == a->cap) {
-        size_t cap = a->cap ? a->cap * 2 : 32;
-        void **v = swing_realloc(a->v, cap * sizeof *v);
-        if (!v) return false;
-        a->v = v;
-        a->cap = cap;
+    if (*n == *cap) {
+        size_t c = *cap ? *cap * 2 : 16;
+        void **nv = swing_realloc(*v, c * sizeof *nv);
+        if (!nv) return false;
+        *v = nv;
+        *cap = c;
     }
-    a->v[a->n++] = p;
+    (*v)[(*n)++] = p;
     return true;
 }
 
 void *host_alloc(host_arena *a, size_t n)
 {
     void *p = swing_calloc(1, n ? n : 1);
-    if (p && !arena_keep(a, p)) {
+    if (p && !keep_ptr(&a->v, &a->n, &a->cap, p)) {
         swing_mfree(p);
         return NULL;
     }
@@ -61,21 +62,13 @@ bool host_push(host_arena *a, void ***arr, size_t *n, void *elem)
 
 bool host_keep_unpacked(host_arena *a, ProtobufCMessage *m)
 {
-    if (a->nm == a->mcap) {
-        size_t cap = a->mcap ? a->mcap * 2 : 4;
-        ProtobufCMessage **v = swing_realloc(a->msgs, cap * sizeof *v);
-        if (!v) return false;
-        a->msgs = v;
-        a->mcap = cap;
-    }
-    a->msgs[a->nm++] = m;
-    return true;
+    return keep_ptr(&a->msgs, &a->nm, &a->mcap, m);
 }
 
 void host_arena_free(host_arena *a)
 {
     for (size_t i = 0; i < a->n; i++) swing_mfree(a->v[i]);
-    for (size_t i = 0; i < a->nm; i++) protobuf_c_message_free_unpacked(a->msgs[i], NULL);
+    for (size_t i = 0; i < a->nm; i++) protobuf_c_message_free_unpacked((ProtobufCMessage *)a->msgs[i], NULL);
     swing_mfree(a->v);
     swing_mfree(a->msgs);
     memset(a, 0, sizeof *a);
@@ -158,6 +151,13 @@ static swing_status pack_error(bool open, swing_status s, const char *msg, uint8
     return s;
 }
 
+/* The message for an envelope of another ABI version. */
+static const char *version_mismatch(uint32_t host, char msg[96])
+{
+    snprintf(msg, 96, "ABI version mismatch: host %u, library %u", (unsigned)host, (unsigned)SWING_ABI_VERSION);
+    return msg;
+}
+
 static void set_out(uint8_t **response, size_t *response_len)
 {
     if (response) *response = NULL;
@@ -187,9 +187,8 @@ swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle
     req = swing__v1__open_request__unpack(NULL, request_len, request);
     if (!req) return pack_error(true, SWING_ERR_INVALID, "malformed OpenRequest", response, response_len);
     if (req->abi_version != SWING_ABI_VERSION) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "ABI version mismatch: host %u, library %u", (unsigned)req->abi_version,
-                 (unsigned)SWING_ABI_VERSION);
+        char msg[96];
+        version_mismatch(req->abi_version, msg);
         swing__v1__open_request__free_unpacked(req, NULL);
         return pack_error(true, SWING_ERR_INVALID, msg, response, response_len);
     }
@@ -278,9 +277,8 @@ swing_status swing_call(swing_handle *h, const uint8_t *request, size_t request_
     req = swing__v1__request__unpack(NULL, request_len, request);
     if (!req) return pack_error(false, SWING_ERR_INVALID, "malformed Request", response, response_len);
     if (req->abi_version != SWING_ABI_VERSION) {
-        char msg[128];
-        snprintf(msg, sizeof msg, "ABI version mismatch: host %u, library %u", (unsigned)req->abi_version,
-                 (unsigned)SWING_ABI_VERSION);
+        char msg[96];
+        version_mismatch(req->abi_version, msg);
         swing__v1__request__free_unpacked(req, NULL);
         return pack_error(false, SWING_ERR_INVALID, msg, response, response_len);
     }

@@ -48,7 +48,7 @@ struct swing_handle {
 typedef struct host_arena {
     void **v;
     size_t n, cap;
-    ProtobufCMessage **msgs; /* unpacked messages, freed with protobuf-c */
+    void **msgs;             /* unpacked ProtobufCMessages, freed with protobuf-c */
     size_t nm, mcap;
 } host_arena;
 

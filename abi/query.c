@@ -5,7 +5,6 @@
  */
 #include "abi/host.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -110,9 +109,6 @@ static swing_status count_prefix(host_call *c, const char *prefix, uint64_t *n)
 static swing_status stats(host_call *c, Swing__V1__QueryResponse *out)
 {
     Swing__V1__Stats *st = host_alloc(c->ar, sizeof *st);
-    swing_buf q = {0};
-    bool found;
-    uint64_t head = 0, tail = 0;
     swing_status s;
     if (!st) return SWING_NOMEM(c->err);
     swing__v1__stats__init(st);
@@ -121,10 +117,7 @@ static swing_status stats(host_call *c, Swing__V1__QueryResponse *out)
     if (!st->activity_hash) return SWING_NOMEM(c->err);
     if ((s = each_vat(c, count_vat, &st->vats))) return s;
     if ((s = count_prefix(c, HOST_KEY_INBOUND, &st->pending_inbound))) return s;
-    if ((s = store_get(c->h->st, swing_str("runQueue"), &q, &found, c->err))) return s;
-    if (found && q.ptr && sscanf((const char *)q.ptr, "%" SCNu64 ",%" SCNu64, &head, &tail) == 2 && tail >= head)
-        st->run_queue = tail - head;
-    swing_buf_free(&q);
+    if ((s = kern_run_queue_length(c->h->k, &st->run_queue, c->err))) return s;
     out->stats = st;
     return SWING_OK;
 }

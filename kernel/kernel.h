@@ -136,6 +136,8 @@ swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reaso
 swing_status kern_vat_id(kern *k, const char *vat_name, char vat_id[24], bool *found,
                          swing_err *err);
 
+/* Messages waiting in the run queue (host statistics). */
+swing_status kern_run_queue_length(kern *k, uint64_t *len, swing_err *err);
 /* The sticky panic, if any (SWING_ERR_PANIC with its message). */
 swing_status kern_panicked(const kern *k, swing_err *err);
 

@@ -98,3 +98,8 @@ swing_status kern_queue_notify(kern *k, const char *vat, const char *kpid, swing
     return push_json(k, KERN_ACCEPTANCE,
                      json_pack("{ssssss}", "type", "notify", "vatID", vat, "kpid", kpid), err);
 }
+
+swing_status kern_run_queue_length(kern *k, uint64_t *len, swing_err *err)
+{
+    return kern_queue_length(k, KERN_RUN, len, err);
+}

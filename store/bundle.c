@@ -26,19 +26,24 @@ static swing_status bundle_key(store *st, const char *id, uint8_t *pk, size_t *p
     return SWING_OK;
 }
 
+void store_bundle_id_of(swing_bytes bundle, char id[STORE_BUNDLE_ID_LEN + 1])
+{
+    char hex[SWING_SHA256_HEX_LEN + 1];
+    swing_sha256_hex(bundle.ptr, bundle.len, hex);
+    snprintf(id, STORE_BUNDLE_ID_LEN + 1, "b1-%s", hex);
+}
+
 swing_status store_bundle_put(store *st, swing_bytes bundle,
                               char id[STORE_BUNDLE_ID_LEN + 1], swing_err *err)
 {
     uint8_t pk[STORE_PKEY_MAX];
     size_t pl;
-    char hex[SWING_SHA256_HEX_LEN + 1];
     swing_status s;
     id[0] = '\0';
     if (bundle.len > STORE_BUNDLE_MAX)
         return swing_err_set(err, SWING_ERR_LIMIT, "bundle of %zu bytes exceeds %u", bundle.len,
                              STORE_BUNDLE_MAX);
-    swing_sha256_hex(bundle.ptr, bundle.len, hex);
-    snprintf(id, STORE_BUNDLE_ID_LEN + 1, "b1-%s", hex);
+    store_bundle_id_of(bundle, id);
     if ((s = bundle_key(st, id, pk, &pl, err))) {
         id[0] = '\0';
         return s;

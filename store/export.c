@@ -26,6 +26,7 @@ struct store_exporter {
     uint64_t height;                  /* host.height at snap */
     leveldb_iterator_t *it;           /* export-data cursor */
     bool positioned;                  /* it points at the last returned key */
+    uint64_t written;                 /* export-data entries written by write_dir */
     char **names;                     /* artifact names, sorted */
     size_t nnames, capnames;
 };
@@ -325,6 +326,7 @@ static swing_status write_data(store_exporter *ex, const char *dir, swing_err *e
         store_export_put_u32(hdr, (uint32_t)v.len);
         fwrite(hdr, 1, 4, f);
         if (v.len) fwrite(v.ptr, 1, v.len, f);
+        ex->written++;
     }
     if (ferror(f) && s == SWING_OK) s = swing_err_set(err, SWING_ERR_IO, "cannot write %s", path);
     if (fclose(f) != 0 && s == SWING_OK) s = swing_err_set(err, SWING_ERR_IO, "cannot write %s", path);
@@ -372,6 +374,7 @@ swing_status store_exporter_write_dir(store_exporter *ex, const char *dir, swing
         leveldb_iter_destroy(ex->it);
         ex->it = NULL;
     }
+    ex->written = 0;
     if ((s = write_data(ex, dir, err))) return s;
     for (size_t i = 0; i < ex->nnames; i++) {
         swing_buf a = {0};
@@ -391,6 +394,8 @@ static bool parse_dec(const char *s, size_t n, uint64_t *v)
     if (n > 1 && s[0] == '0') return false;
     return store_keys_parse_u64((const uint8_t *)s, n, v);
 }
+
+uint64_t store_exporter_written(const store_exporter *ex) { return ex->written; }
 
 bool store_export_dir_empty(const char *dir)
 {

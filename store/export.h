@@ -47,6 +47,8 @@ swing_status store_exporter_artifact(store_exporter *ex, const char *name, swing
 
 /* Writes the whole export into `dir` (created; must not exist or be empty). */
 swing_status store_exporter_write_dir(store_exporter *ex, const char *dir, swing_err *err);
+/* Export-data entries the last store_exporter_write_dir wrote. */
+uint64_t store_exporter_written(const store_exporter *ex);
 void store_exporter_destroy(store_exporter *ex);
 
 /* Builds a new store in `db_dir` (must not exist or be empty) from an export

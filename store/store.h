@@ -188,7 +188,9 @@ void store_transcript_step(char hash[SWING_SHA256_HEX_LEN + 1], swing_bytes item
 
 #define STORE_BUNDLE_ID_LEN (3 + SWING_SHA256_HEX_LEN) /* "b1-" + hex */
 
-/* Stores the bundle; id receives "b1-<sha256 hex>". Idempotent. */
+/* The ID a bundle is stored under: "b1-<sha256 hex>" of its bytes. */
+void store_bundle_id_of(swing_bytes bundle, char id[STORE_BUNDLE_ID_LEN + 1]);
+/* Stores the bundle; id receives store_bundle_id_of(bundle). Idempotent. */
 swing_status store_bundle_put(store *st, swing_bytes bundle,
                               char id[STORE_BUNDLE_ID_LEN + 1], swing_err *err);
 swing_status store_bundle_get(store *st, const char *id, swing_buf *bundle, bool *found,

@@ -6,6 +6,7 @@ package sim
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -180,8 +181,8 @@ func (n *Node) RunBlock(h uint64, actions []Action, hook func()) (*BlockResult, 
 		}
 		if err != nil {
 			// Refusals of user actions are part of the chain's life (a dead vat); others stop it.
-			if swingErr, ok := err.(*swing.Error); ok && (swingErr.Status == pb.Status_STATUS_USER || swingErr.Status == pb.Status_STATUS_INVALID) {
-				res.Rejected = append(res.Rejected, a.ID+": "+swingErr.Msg)
+			if errors.Is(err, swing.ErrUser) || errors.Is(err, swing.ErrInvalid) {
+				res.Rejected = append(res.Rejected, a.ID+": "+err.Error())
 				continue
 			}
 			return nil, err

@@ -1,6 +1,6 @@
 /*
  * query.c - the read-only query operation of the host ABI: one kv key, a
- * bounded prefix listing, the vats, and counters. Queries read through the
+ * bounded prefix listing (paged with kv_after), the vats, and counters. Queries read through the
  * open block (uncommitted writes included) and never write.
  */
 #include "abi/host.h"
@@ -27,10 +27,11 @@ static swing_status add_kv(host_call *c, Swing__V1__QueryResponse *out, swing_by
 }
 
 static swing_status kv_prefix(host_call *c, Swing__V1__QueryResponse *out, const char *prefix,
-                              uint32_t limit)
+                              const char *after, uint32_t limit)
 {
     store_iter *it = NULL;
     swing_status s = store_iter_create(c->h->st, swing_str(prefix), &it, c->err);
+    if (!s && after && after[0]) s = store_iter_seek_after(it, swing_str(after), c->err);
     for (bool valid = true; !s && valid;) {
         swing_bytes k, v;
         s = store_iter_next(it, &k, &v, &valid, c->err);
@@ -143,7 +144,7 @@ swing_status host_query(host_call *c)
         break;
     }
     case SWING__V1__QUERY_REQUEST__QUERY_KV_PREFIX:
-        s = kv_prefix(c, out, r->kv_prefix ? r->kv_prefix : "", limit);
+        s = kv_prefix(c, out, r->kv_prefix ? r->kv_prefix : "", r->kv_after, limit);
         break;
     case SWING__V1__QUERY_REQUEST__QUERY_VATS:
         if ((s = each_vat(c, list_vat, out))) break;

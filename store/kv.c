@@ -211,6 +211,23 @@ swing_status store_iter_create(store *st, swing_bytes prefix, store_iter **out,
     return SWING_OK;
 }
 
+swing_status store_iter_seek_after(store_iter *it, swing_bytes after, swing_err *err)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    size_t pl;
+    if (it->started) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "iterator already moved");
+    if (after.len > STORE_KEY_MAX) return swing_err_set(err, SWING_ERR_INVALID, "kv key too long");
+    pl = kv_pkey(pk, after);
+    /* A key before the prefix changes nothing: the scan starts at the prefix anyway. */
+    if (swing_bytes_cmp(swing_bytes_of(pk, pl), swing_buf_view(&it->prefix)) <= 0) return SWING_OK;
+    it->cur.ptr = swing_malloc(pl);
+    if (!it->cur.ptr) return SWING_NOMEM(err);
+    memcpy(it->cur.ptr, pk, pl);
+    it->cur.len = pl;
+    it->started = true;
+    return SWING_OK;
+}
+
 swing_status store_iter_next(store_iter *it, swing_bytes *key, swing_bytes *val, bool *valid,
                              swing_err *err)
 {

@@ -94,6 +94,9 @@ swing_status store_next_key_in(store *st, swing_bytes key, swing_bytes prefix, s
  * store: store_iter_next returns OUT_OF_ORDER if the store changed. */
 swing_status store_iter_create(store *st, swing_bytes prefix, store_iter **out,
                                swing_err *err);
+/* Moves a fresh iterator past `after`: the next key it yields is the first
+ * key of its prefix that sorts after `after` (paging). */
+swing_status store_iter_seek_after(store_iter *it, swing_bytes after, swing_err *err);
 /* On *valid, key and val view iterator-owned bytes until the next call. */
 swing_status store_iter_next(store_iter *it, swing_bytes *key, swing_bytes *val,
                              bool *valid, swing_err *err);

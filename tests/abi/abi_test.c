@@ -706,7 +706,24 @@ static void test_abi_create_and_terminate_vats(void **state)
     assert_int_equal(r->query->n_kv, 2);
     assert_true(r->query->truncated);
     assert_string_equal(r->query->kv[0]->key, "vat.name.boot");
+    assert_string_equal(r->query->kv[1]->key, "vat.name.counter");
     swing__v1__response__free_unpacked(r, NULL);
+    q.kv_after = "vat.name.counter"; /* the next page: the one name left */
+    r = call(nd.h, &req);
+    assert_int_equal(r->query->n_kv, 1);
+    assert_false(r->query->truncated);
+    assert_string_equal(r->query->kv[0]->key, "vat.name.counter2");
+    swing__v1__response__free_unpacked(r, NULL);
+    q.kv_after = "a"; /* before the prefix: the whole prefix again */
+    r = call(nd.h, &req);
+    assert_int_equal(r->query->n_kv, 2);
+    assert_string_equal(r->query->kv[0]->key, "vat.name.boot");
+    swing__v1__response__free_unpacked(r, NULL);
+    q.kv_after = "zzz"; /* past the prefix: nothing */
+    r = call(nd.h, &req);
+    assert_int_equal(r->query->n_kv, 0);
+    swing__v1__response__free_unpacked(r, NULL);
+    q.kv_after = "";
     q.query_case = SWING__V1__QUERY_REQUEST__QUERY_KV_GET;
     q.kv_get = "vat.name.counter";
     r = call(nd.h, &req);

@@ -124,8 +124,10 @@ void ls_lua_marshal_push_null(lua_State *L) { push_registered(L, NULL_KEY, make_
 void ls_lua_marshal_push_error(lua_State *L, const char *message, const char *name)
 {
     luaL_checkstack(L, 4, NULL);
-    lua_pushstring(L, message ? message : "");
-    lua_pushstring(L, name ? name : "Error");
+    /* lua_pushlstring: lua_pushstring may reuse a cached long string, and
+     * whether it can depends on addresses (the allocation would go uncharged) */
+    lua_pushlstring(L, message ? message : "", message ? strlen(message) : 0);
+    lua_pushlstring(L, name ? name : "Error", name ? strlen(name) : 5);
     error_from_stack(L);
 }
 
@@ -335,7 +337,7 @@ static int enc_ref(enc *e, int idx)
     if (!vref || (vref[0] != 'o' && vref[0] != 'd' && vref[0] != 'p'))
         luaL_error(L, "not passable: to_slot gave a bad vref");
     kind = vref[0] == 'p' ? '&' : '$';
-    lua_pushstring(L, vref);
+    lua_pushlstring(L, vref, strlen(vref));
     lua_pushvalue(L, -1);
     if (lua_rawget(L, AT(e, E_SLOTMAP)) == LUA_TNUMBER) {
         slot = lua_tointeger(L, -1);

@@ -26,6 +26,7 @@
 static int finish_pcall(lua_State *L, int status, lua_KContext extra)
 {
     if (status != LUA_OK && status != LUA_YIELD) {
+        if (status == LUA_ERRMEM) ls_lua_vm_out_of_memory(ls_lua_vm_of(L));
         if (ls_lua_vm_exhausted(ls_lua_vm_of(L)) != LS_LUA_OK) return lua_error(L);
         lua_pushboolean(L, 0);
         lua_pushvalue(L, -2);

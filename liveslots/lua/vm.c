@@ -1,6 +1,6 @@
 /*
  * vm.c - the metered Lua state (see vm.h): a capping allocator that charges
- * allocated bytes, a count hook that charges instructions and raises once the
+ * the bytes of deterministic allocations, a count hook that charges instructions and raises once the
  * budget is spent, and the protected call that maps failures to statuses.
  */
 #include "liveslots/lua/vm.h"
@@ -22,6 +22,23 @@ struct ls_lua_vm {
     char why[256];               /* LS_LUA_FATAL reason */
 };
 
+/* Whether an allocation is charged, and so counted in computrons. Only
+ * allocations whose size and number follow from the vat's program are:
+ * new objects (Lua passes the object's type as osize when ptr is NULL) of
+ * fixed size, and new long strings, which are never shared. Not charged:
+ * table parts, stacks and buffers (their growth depends on hash collisions,
+ * i.e. on the per-process string seed and on addresses), and short strings
+ * (interned: whether one is allocated depends on whether the collector has
+ * freed an equal one yet). */
+static bool charged(void *ptr, size_t osize, size_t nsize)
+{
+    if (ptr) return false;
+    if (osize == LUA_TSTRING) return nsize > LS_LUA_INTERNED_MAX_ALLOC;
+    /* tables, closures, userdata, threads, and the internal upvalue (9)
+     * and prototype (10) objects */
+    return osize >= LUA_TTABLE && osize <= LUA_NUMTYPES + 1;
+}
+
 static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     ls_lua_vm *vm = ud;
@@ -33,11 +50,14 @@ static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (nsize > old) {
         size_t grow = nsize - old;
-        if (vm->L && vm->mem_used + grow > vm->mem_cap) {
+        /* The cap itself is enforced at meter checks (count_hook), after a
+         * full collection; here only a hard ceiling stops a vat that
+         * allocates far past it between two checks. */
+        if (vm->L && vm->mem_used + grow > LS_LUA_HARD_CAP_FACTOR * vm->mem_cap) {
             if (vm->exhausted == LS_LUA_OK) vm->exhausted = LS_LUA_MEMORY;
             return NULL;
         }
-        vm->used += grow / LS_LUA_BYTES_PER_COMPUTRON;
+        if (charged(ptr, osize, nsize)) vm->used += nsize / LS_LUA_BYTES_PER_COMPUTRON;
     }
     {
         void *n = swing_realloc(ptr, nsize);
@@ -47,12 +67,27 @@ static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
 }
 
+/* Whether the state holds more than its cap once garbage is gone. Two full
+ * collections: the first runs the finalizers of newly unreachable objects,
+ * the second frees them, so what is left is exactly what is reachable, the
+ * same on every node whenever the collector last ran. */
+static bool over_cap(lua_State *L, ls_lua_vm *vm)
+{
+    if (vm->mem_used <= vm->mem_cap) return false;
+    lua_gc(L, LUA_GCCOLLECT);
+    lua_gc(L, LUA_GCCOLLECT);
+    return vm->mem_used > vm->mem_cap;
+}
+
+/* Runs every LS_LUA_HOOK_INSTRUCTIONS instructions: a deterministic point
+ * in the vat's execution, where the compute and memory limits are checked. */
 static void count_hook(lua_State *L, lua_Debug *ar)
 {
     ls_lua_vm *vm = ls_lua_vm_of(L);
     (void)ar;
     vm->used += LS_LUA_HOOK_INSTRUCTIONS;
     if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) vm->exhausted = LS_LUA_COMPUTE;
+    if (vm->exhausted == LS_LUA_OK && over_cap(L, vm)) vm->exhausted = LS_LUA_MEMORY;
     if (vm->exhausted != LS_LUA_OK) {
         lua_sethook(L, count_hook, LUA_MASKCOUNT, 1); /* every instruction from now on */
         luaL_error(L, "%s", vm->exhausted == LS_LUA_MEMORY    ? "memory limit"
@@ -105,6 +140,9 @@ void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit)
     vm->used = 0;
     if (limit) vm->limit = limit;
     vm->exhausted = LS_LUA_OK;
+    /* Garbage left by the last run must not count against this one's
+     * ceiling; the cap itself is decided at the first meter check. */
+    (void)over_cap(vm->L, vm);
     lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, LS_LUA_HOOK_INSTRUCTIONS);
 }
 
@@ -117,6 +155,11 @@ void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons)
 }
 
 ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm) { return vm->exhausted; }
+
+void ls_lua_vm_out_of_memory(ls_lua_vm *vm)
+{
+    if (vm->exhausted == LS_LUA_OK) vm->exhausted = LS_LUA_MEMORY;
+}
 
 void ls_lua_vm_kill(ls_lua_vm *vm, const char *why)
 {

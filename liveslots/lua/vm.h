@@ -1,9 +1,11 @@
 /*
  * vm.h - one sandboxed, metered Lua 5.4 state per vat (DESIGN.md §3, §7).
  *
- * Metering counts computrons: Lua VM instructions (count hook), allocated
- * bytes, and explicit charges (syscalls). A delivery runs under a limit; past
- * it, or past the vat's memory cap, the VM is "exhausted": every pcall,
+ * Metering counts computrons: Lua VM instructions (count hook), the bytes of
+ * allocations whose size follows from the program alone (new objects, long
+ * strings), and explicit charges (syscalls). A delivery runs under a limit;
+ * past it, or past the vat's memory cap (checked at the count hook after a
+ * full collection, so garbage never decides), the VM is "exhausted": every pcall,
  * xpcall and coroutine.resume in vat code re-raises, so the error reaches the
  * host call and the delivery fails with "compute limit" or "memory limit".
  * The sandbox (sandbox.c) gives vat code deterministic globals only.
@@ -29,13 +31,18 @@ typedef enum ls_lua_exhaustion {
 } ls_lua_exhaustion;
 
 typedef struct ls_lua_limits {
-    size_t memory_cap;   /* bytes the state may hold; 0 = 64 MiB */
+    size_t memory_cap;   /* reachable bytes the state may hold; 0 = 64 MiB */
     uint64_t compute;    /* computrons per metered run; 0 = 10,000,000 */
 } ls_lua_limits;
 
 /* Computron prices. */
 #define LS_LUA_HOOK_INSTRUCTIONS 1000 /* instructions between hook calls */
-#define LS_LUA_BYTES_PER_COMPUTRON 16 /* allocation charge */
+#define LS_LUA_BYTES_PER_COMPUTRON 16 /* charge for new objects and long strings */
+/* Above the allocation of any short (interned) string: 40 characters
+ * (LUAI_MAXSHORTLEN), a NUL and the string header. */
+#define LS_LUA_INTERNED_MAX_ALLOC 96
+/* The allocator refuses outright past this multiple of the memory cap. */
+#define LS_LUA_HARD_CAP_FACTOR 4
 
 /* Creates a sandboxed state. Errors: NOMEM. */
 swing_status ls_lua_vm_open(const ls_lua_limits *lim, ls_lua_vm **out, swing_err *err);
@@ -60,6 +67,10 @@ swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, si
  * "compute limit" / "memory limit"; ILLEGAL becomes VAT; a Lua error becomes
  * USER with its message (addresses never appear in it). */
 swing_status ls_lua_vm_pcall(ls_lua_vm *vm, int nargs, int nresults, swing_err *err);
+
+/* Marks the memory limit as reached (a memory error Lua raised without
+ * retrying), so that vat code cannot catch it. */
+void ls_lua_vm_out_of_memory(ls_lua_vm *vm);
 
 /* Stops all vat code: every later pcall re-raises; ls_lua_vm_pcall reports
  * SWING_ERR_VAT with `why`. */

@@ -14,17 +14,27 @@ void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config)
     t->dir = tl_tmpdir();
     t->st = tl_open(t->dir);
     t->height = 0;
+    t->computrons = 0;
+    t->meter_trace = 0;
     t->loglen = 0;
     t->log[0] = '\0';
     if (kern_open(t->st, &o, &t->k, &e)) fail_msg("kern_open: %s", e.msg);
     if (config && kern_init(t->k, config, strlen(config), &e)) fail_msg("kern_init: %s", e.msg);
 }
 
+static bool meter_policy(void *ctx, const kern_crank_info *info)
+{
+    tk *t = ctx;
+    t->computrons += info->computrons;
+    t->meter_trace = (t->meter_trace ^ info->computrons) * 0x100000001b3ull + (uint64_t)info->kind;
+    return true;
+}
+
 void tk_run(tk *t)
 {
     swing_err e;
     swing_err_clear(&e);
-    if (kern_run(t->k, NULL, NULL, NULL, &e)) fail_msg("kern_run: %s", e.msg);
+    if (kern_run(t->k, meter_policy, t, NULL, &e)) fail_msg("kern_run: %s", e.msg);
     if (store_commit(t->st, ++t->height, NULL, &e)) fail_msg("commit: %s", e.msg);
 }
 

@@ -17,11 +17,14 @@ typedef struct tk {
     uint64_t height; /* last committed height */
     char log[65536]; /* deliveries, one line each */
     size_t loglen;
+    uint64_t computrons;  /* sum over every crank run by tk_run */
+    uint64_t meter_trace; /* order-sensitive fold of each crank's computrons */
 } tk;
 
 /* Opens store + kernel with the given raw vats, and runs kern_init(config). */
 void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config);
-/* Runs to quiescence (asserting success), then commits a block. */
+/* Runs to quiescence (asserting success), then commits a block. Each crank's
+ * computrons are added to t->computrons and folded into t->meter_trace. */
 void tk_run(tk *t);
 void tk_close(tk *t);
 

@@ -204,10 +204,70 @@ static void test_luavat_replay_after_reopen(void **state)
 }
 
 /* The same scenario in two processes (different Lua hash seeds and
- * addresses) ends with the same activity hash. */
+ * addresses) ends with the same activity hash and charges the same
+ * computrons crank by crank: metering decides where a block's compute
+ * budget cuts, so it is consensus too. The scenario mixes inserts and
+ * deletes in tables keyed by strings and by objects, whose internal
+ * layout (and so their allocations) depends on the seed and addresses. */
+static const char *CHURN =
+    "function buildRootObject()\n"
+    "  local byName, byObj, keep = {}, {}, {}\n"
+    "  return Far('churn', {\n"
+    "    churn = function(n)\n"
+    "      for i = 1, n do\n"
+    "        local o = {}\n"
+    "        byName['k' .. i] = o\n"
+    "        byObj[o] = i\n"
+    "        if i % 3 == 0 then byName['k' .. (i - 1)] = nil end\n"
+    "        if i % 5 == 0 then keep[#keep + 1] = o else byObj[o] = nil end\n"
+    "      end\n"
+    "      return #keep\n"
+    "    end,\n"
+    "  })\n"
+    "end\n";
+
+typedef struct run_trace {
+    char hash[65];
+    uint64_t computrons, trace;
+} run_trace;
+
+/* The child's side: runs the scenario in a freshly exec'd process and
+ * writes its trace to fd. */
+static int two_processes_child(int fd)
+{
+    char churn[80], config[256], kpid[24];
+    run_trace r;
+    swing_err e;
+    start();
+    ask("result");
+    ask("pipeline");
+    ask("presence");
+    ask("failing");
+    ask_args("fetch", "[300]");
+    ask("drop");
+    kern_bring_out_your_dead(T.k, "importer", 0, NULL);
+    tk_run(&T);
+    install(CHURN, churn);
+    snprintf(config, sizeof config, "{\"bundleID\":\"%s\"}", churn);
+    if (kern_create_vat(T.k, "churn", config, NULL, kpid, &e)) return 3;
+    tk_run(&T);
+    for (int round = 0; round < 8; round++) {
+        if (kern_queue_to_vat(T.k, "churn", "churn", "[2000]", kpid, &e)) return 4;
+        tk_run(&T);
+    }
+    memcpy(r.hash, store_activity_hash(T.st), 65);
+    r.computrons = T.computrons;
+    r.trace = T.meter_trace;
+    if (write(fd, &r, sizeof r) != (ssize_t)sizeof r) return 2;
+    tk_close(&T);
+    return 0;
+}
+
+/* Each run is a new exec of this binary, not a fork: a forked child would
+ * inherit the parent's address layout, and the test would prove nothing. */
 static void test_luavat_same_hash_in_two_processes(void **state)
 {
-    char hashes[2][65];
+    run_trace runs[2];
     (void)state;
     for (int i = 0; i < 2; i++) {
         int fd[2];
@@ -217,28 +277,23 @@ static void test_luavat_same_hash_in_two_processes(void **state)
         pid = fork();
         assert_true(pid >= 0);
         if (pid == 0) {
+            char fdtext[16];
             close(fd[0]);
-            start();
-            ask("result");
-            ask("pipeline");
-            ask("presence");
-            ask("failing");
-            ask_args("fetch", "[300]");
-            ask("drop");
-            kern_bring_out_your_dead(T.k, "importer", 0, NULL);
-            tk_run(&T);
-            if (write(fd[1], store_activity_hash(T.st), 64) != 64) _exit(2);
-            tk_close(&T);
-            _exit(0);
+            snprintf(fdtext, sizeof fdtext, "%d", fd[1]);
+            setenv("LUAVAT_TEST_CHILD_FD", fdtext, 1);
+            execl("/proc/self/exe", "luavat_test", (char *)NULL);
+            _exit(5);
         }
         close(fd[1]);
-        assert_int_equal(read(fd[0], hashes[i], 64), 64);
-        hashes[i][64] = '\0';
+        assert_int_equal(read(fd[0], &runs[i], sizeof runs[i]), (ssize_t)sizeof runs[i]);
         close(fd[0]);
         assert_int_equal(waitpid(pid, &status, 0), pid);
         assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
     }
-    assert_string_equal(hashes[0], hashes[1]);
+    assert_string_equal(runs[0].hash, runs[1].hash);
+    assert_true(runs[0].computrons > 100000); /* the churn rounds ran */
+    assert_int_equal(runs[0].computrons, runs[1].computrons);
+    assert_int_equal(runs[0].trace, runs[1].trace);
 }
 
 /* Edits a closed store: replaces `from` by `to` in every transcript item of
@@ -322,6 +377,8 @@ static void test_luavat_install_rejects_syntax_errors(void **state)
 
 int main(void)
 {
+    const char *child_fd = getenv("LUAVAT_TEST_CHILD_FD");
+    if (child_fd) return two_processes_child(atoi(child_fd));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_luavat_ping_pong_and_promises),
         cmocka_unit_test(test_luavat_runaways_are_terminated),

@@ -1,7 +1,8 @@
 /*
  * cli.h - the `swing` command-line tool: subcommand entry points and the
- * small argument helpers they share. A host over the internal store API
- * for now; later issues move it onto the protobuf ABI.
+ * small argument helpers they share. Every command that touches a node is a
+ * host over the protobuf ABI (cli/client.h); store-demo alone drives the
+ * store directly.
  */
 #ifndef LIBSWING_CLI_CLI_H
 #define LIBSWING_CLI_CLI_H
@@ -17,6 +18,8 @@ int cli_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int cli_cmd_kv(int argc, char **argv);
 int cli_cmd_export(int argc, char **argv);
 int cli_cmd_import(int argc, char **argv);
+int cli_cmd_vats(int argc, char **argv);
+int cli_cmd_run(int argc, char **argv);
 int cli_cmd_store_demo(int argc, char **argv);
 
 #endif /* LIBSWING_CLI_CLI_H */

@@ -29,10 +29,13 @@ int cli_fail(const char *fmt, ...)
 static int usage(FILE *f)
 {
     fputs("usage: swing <command> [options]\n"
-          "  store-demo --db DIR [--blocks N]   run a demo workload through the store\n"
-          "  kv --db DIR [--prefix P]           list kv entries of a store\n"
+          "  run --config FILE --db DIR [--blocks N] [--actions FILE] [--compute-limit C]\n"
+          "      [--json] [--no-sync]           run a chain: genesis, then a block per height\n"
+          "  vats --db DIR                      list a node's vats\n"
+          "  kv --db DIR [--prefix P]           list a node's kv entries\n"
           "  export --db DIR --out DIR2 [--mode operational|archival]\n"
-          "  import --in DIR2 --db DIR3         build a store from an export\n"
+          "  import --in DIR2 --db DIR3         build a node from an export\n"
+          "  store-demo --db DIR [--blocks N]   drive the bare store (no kernel)\n"
           "  version                            print library and ABI versions\n",
           f);
     return f == stdout ? 0 : 2;
@@ -42,6 +45,8 @@ int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : NULL;
     if (!cmd) return usage(stderr);
+    if (strcmp(cmd, "run") == 0) return cli_cmd_run(argc - 1, argv + 1);
+    if (strcmp(cmd, "vats") == 0) return cli_cmd_vats(argc - 1, argv + 1);
     if (strcmp(cmd, "kv") == 0) return cli_cmd_kv(argc - 1, argv + 1);
     if (strcmp(cmd, "export") == 0) return cli_cmd_export(argc - 1, argv + 1);
     if (strcmp(cmd, "import") == 0) return cli_cmd_import(argc - 1, argv + 1);

@@ -1,0 +1,261 @@
+/*
+ * chain.c - reads chain configs and action scripts (JSON, JSON lines) with
+ * jansson. Bundle files are relative to the config file; bundles are kept
+ * in name order so that genesis does not depend on the file's key order.
+ */
+#include "cli/chain.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <jansson.h>
+
+static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+static int fail(char *why, size_t n, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(why, n, fmt, ap);
+    va_end(ap);
+    return 1;
+}
+
+static int read_file(const char *path, uint8_t **data, size_t *len, char *why, size_t why_len)
+{
+    FILE *f = fopen(path, "rb");
+    uint8_t *buf = NULL;
+    size_t cap = 0, n = 0;
+    if (!f) return fail(why, why_len, "%s: %s", path, strerror(errno));
+    for (;;) {
+        if (n == cap) {
+            uint8_t *nb = realloc(buf, cap = cap ? cap * 2 : 4096);
+            if (!nb) {
+                free(buf);
+                fclose(f);
+                return fail(why, why_len, "%s: out of memory", path);
+            }
+            buf = nb;
+        }
+        size_t got = fread(buf + n, 1, cap - n, f);
+        n += got;
+        if (got == 0) break;
+    }
+    if (ferror(f)) {
+        free(buf);
+        fclose(f);
+        return fail(why, why_len, "%s: read error", path);
+    }
+    fclose(f);
+    *data = buf;
+    *len = n;
+    return 0;
+}
+
+static int cmp_bundle(const void *a, const void *b)
+{
+    return strcmp(((const cli_bundle *)a)->name, ((const cli_bundle *)b)->name);
+}
+
+/* An optional non-negative integer member. */
+static int get_uint(json_t *obj, const char *key, uint64_t *out, char *why, size_t n)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) return 0;
+    if (!json_is_integer(v) || json_integer_value(v) < 0)
+        return fail(why, n, "\"%s\" must be a non-negative integer", key);
+    *out = (uint64_t)json_integer_value(v);
+    return 0;
+}
+
+static int load_bundles(const char *path, json_t *bundles, cli_chain *c, char *why, size_t n)
+{
+    const char *slash = strrchr(path, '/');
+    int dirlen = slash ? (int)(slash - path) : 1;
+    const char *dir = slash ? path : ".";
+    const char *name;
+    json_t *file;
+    if (!bundles) return 0;
+    if (!json_is_object(bundles)) return fail(why, n, "%s: \"bundles\" must map names to files", path);
+    c->bundles = calloc(json_object_size(bundles) + 1, sizeof *c->bundles);
+    if (!c->bundles) return fail(why, n, "out of memory");
+    json_object_foreach(bundles, name, file) {
+        cli_bundle *b = &c->bundles[c->n_bundles];
+        char full[4096];
+        if (!json_is_string(file)) return fail(why, n, "%s: bundle %s: not a file name", path, name);
+        if (json_string_value(file)[0] == '/')
+            snprintf(full, sizeof full, "%s", json_string_value(file));
+        else
+            snprintf(full, sizeof full, "%.*s/%s", dirlen, dir, json_string_value(file));
+        if (!(b->name = strdup(name))) return fail(why, n, "out of memory");
+        c->n_bundles++;
+        if (read_file(full, &b->source, &b->len, why, n)) return 1;
+    }
+    qsort(c->bundles, c->n_bundles, sizeof *c->bundles, cmp_bundle);
+    return 0;
+}
+
+int cli_chain_load(const char *path, cli_chain *c, char *why, size_t n)
+{
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je), *kernel;
+    uint64_t gt = 1700000000, bi = 5;
+    int rc = 1;
+    memset(c, 0, sizeof *c);
+    if (!root) return fail(why, n, "%s:%d: %s", path, je.line, je.text);
+    if (!json_is_object(root)) {
+        fail(why, n, "%s: not a JSON object", path);
+        goto out;
+    }
+    kernel = json_object_get(root, "kernel");
+    if (!json_is_object(kernel)) {
+        fail(why, n, "%s: \"kernel\" (the genesis config) must be an object", path);
+        goto out;
+    }
+    c->kernel_json = json_dumps(kernel, JSON_COMPACT);
+    if (!c->kernel_json) {
+        fail(why, n, "out of memory");
+        goto out;
+    }
+    if (get_uint(root, "compute_limit", &c->compute_limit, why, n) ||
+        get_uint(root, "genesis_time", &gt, why, n) || get_uint(root, "block_interval", &bi, why, n))
+        goto out;
+    if (gt == 0) gt = 1700000000;
+    if (bi == 0) bi = 5;
+    if (gt > INT32_MAX * 8ull || bi > 1000000) {
+        fail(why, n, "%s: genesis_time or block_interval out of range", path);
+        goto out;
+    }
+    c->genesis_time = (int64_t)gt;
+    c->block_interval = (int64_t)bi;
+    rc = load_bundles(path, json_object_get(root, "bundles"), c, why, n);
+out:
+    json_decref(root);
+    if (rc) cli_chain_free(c);
+    return rc;
+}
+
+void cli_chain_free(cli_chain *c)
+{
+    free(c->kernel_json);
+    for (size_t i = 0; i < c->n_bundles; i++) {
+        free(c->bundles[i].name);
+        free(c->bundles[i].source);
+    }
+    free(c->bundles);
+    memset(c, 0, sizeof *c);
+}
+
+/* An optional string member, copied; *out stays NULL when absent. */
+static int get_str(json_t *obj, const char *key, char **out, char *why, size_t n)
+{
+    json_t *v = json_object_get(obj, key);
+    if (!v) return 0;
+    if (!json_is_string(v)) return fail(why, n, "\"%s\" must be a string", key);
+    if (!(*out = strdup(json_string_value(v)))) return fail(why, n, "out of memory");
+    return 0;
+}
+
+static int parse_action(json_t *o, cli_action *a, char *why, size_t n)
+{
+    char *type = NULL;
+    json_t *args;
+    int rc;
+    if (!json_is_object(o)) return fail(why, n, "an action must be a JSON object");
+    if (get_uint(o, "height", &a->height, why, n) || get_uint(o, "every", &a->every, why, n) ||
+        get_str(o, "type", &type, why, n) || get_str(o, "id", &a->id, why, n) ||
+        get_str(o, "vat", &a->vat, why, n) || get_str(o, "method", &a->method, why, n) ||
+        get_str(o, "reason", &a->reason, why, n)) {
+        free(type);
+        return 1;
+    }
+    if (!type || (strcmp(type, "inbound") != 0 && strcmp(type, "terminate") != 0))
+        rc = fail(why, n, "\"type\" must be \"inbound\" or \"terminate\"");
+    else if (!a->vat)
+        rc = fail(why, n, "the action names no \"vat\"");
+    else if (a->height == 0 && a->every == 0)
+        rc = fail(why, n, "the action needs \"height\" or \"every\"");
+    else
+        rc = 0;
+    if (!rc && strcmp(type, "inbound") == 0) {
+        a->type = CLI_ACTION_INBOUND;
+        args = json_object_get(o, "args");
+        if (!a->method) rc = fail(why, n, "an inbound action names no \"method\"");
+        else if (args && !json_is_array(args)) rc = fail(why, n, "\"args\" must be an array");
+        else if (!(a->args_json = args ? json_dumps(args, JSON_COMPACT) : strdup("[]")))
+            rc = fail(why, n, "out of memory");
+    } else if (!rc) {
+        a->type = CLI_ACTION_TERMINATE;
+    }
+    free(type);
+    return rc;
+}
+
+static void action_free(cli_action *a)
+{
+    free(a->id);
+    free(a->vat);
+    free(a->method);
+    free(a->args_json);
+    free(a->reason);
+}
+
+int cli_actions_load(const char *path, cli_actions *out, char *why, size_t n)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0, alloc = 0;
+    unsigned lineno = 0;
+    int rc = 0;
+    memset(out, 0, sizeof *out);
+    if (!f) return fail(why, n, "%s: %s", path, strerror(errno));
+    while (!rc && getline(&line, &cap, f) >= 0) {
+        const char *p = line;
+        json_error_t je;
+        json_t *o;
+        lineno++;
+        while (*p == ' ' || *p == '\t') p++;
+        if (*p == '\n' || *p == '\r' || *p == '\0' || *p == '#') continue;
+        if (!(o = json_loads(p, JSON_REJECT_DUPLICATES, &je))) {
+            rc = fail(why, n, "%s:%u: %s", path, lineno, je.text);
+            break;
+        }
+        if (out->n == alloc) {
+            cli_action *nv = realloc(out->v, (alloc = alloc ? alloc * 2 : 8) * sizeof *nv);
+            if (!nv) {
+                json_decref(o);
+                rc = fail(why, n, "out of memory");
+                break;
+            }
+            out->v = nv;
+        }
+        memset(&out->v[out->n], 0, sizeof out->v[out->n]);
+        out->n++;
+        if (parse_action(o, &out->v[out->n - 1], why, n)) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", why);
+            rc = fail(why, n, "%s:%u: %s", path, lineno, msg);
+        }
+        json_decref(o);
+    }
+    free(line);
+    fclose(f);
+    if (rc) cli_actions_free(out);
+    return rc;
+}
+
+void cli_actions_free(cli_actions *a)
+{
+    for (size_t i = 0; i < a->n; i++) action_free(&a->v[i]);
+    free(a->v);
+    memset(a, 0, sizeof *a);
+}
+
+bool cli_action_due(const cli_action *a, uint64_t h)
+{
+    if (a->height == h) return true;
+    return a->every > 0 && h % a->every == 0 && (a->height == 0 || h >= a->height);
+}

@@ -1,0 +1,54 @@
+/*
+ * chain.h - a simulated chain's inputs for `swing run`: the chain config
+ * (genesis kernel config, bundle files, block clock, compute limit) and the
+ * action script (inbound messages and vat terminations per height). The
+ * formats are the ones cmd/simchain reads (docs/abi.md, "Simulated chains").
+ */
+#ifndef LIBSWING_CLI_CHAIN_H
+#define LIBSWING_CLI_CHAIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct cli_bundle {
+    char *name;
+    uint8_t *source;
+    size_t len;
+} cli_bundle;
+
+typedef struct cli_chain {
+    char *kernel_json;       /* the genesis config, compact JSON */
+    cli_bundle *bundles;     /* sorted by name */
+    size_t n_bundles;
+    uint64_t compute_limit;  /* computrons per block, 0: none */
+    int64_t genesis_time;    /* unix seconds of block 1 */
+    int64_t block_interval;  /* seconds between blocks */
+} cli_chain;
+
+typedef enum cli_action_type { CLI_ACTION_INBOUND, CLI_ACTION_TERMINATE } cli_action_type;
+
+typedef struct cli_action {
+    cli_action_type type;
+    uint64_t height;         /* the block it enters; with every: the first one */
+    uint64_t every;          /* repeats at heights that are multiples of every */
+    char *id;                /* inbound id; NULL: generated per height */
+    char *vat, *method, *args_json, *reason;
+} cli_action;
+
+typedef struct cli_actions {
+    cli_action *v;
+    size_t n;
+} cli_actions;
+
+/* Both loaders return 0, or non-zero with a message in why. */
+int cli_chain_load(const char *path, cli_chain *out, char *why, size_t why_len);
+void cli_chain_free(cli_chain *c);
+
+int cli_actions_load(const char *path, cli_actions *out, char *why, size_t why_len);
+void cli_actions_free(cli_actions *a);
+
+/* Whether action a enters block h. */
+bool cli_action_due(const cli_action *a, uint64_t h);
+
+#endif /* LIBSWING_CLI_CHAIN_H */

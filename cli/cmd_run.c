@@ -1,0 +1,271 @@
+/*
+ * cmd_run.c - `swing run`: a chain host in C over the protobuf ABI. Genesis
+ * from a chain config on a fresh directory, then one begin_block /
+ * queue_inbound* / end_block / commit per height up to --blocks, printing a
+ * row per block (a table with a progress bar on a terminal, or JSON lines).
+ * Reopening a directory continues after its committed height.
+ */
+#include "cli/cli.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "cli/chain.h"
+#include "cli/client.h"
+
+typedef struct run_opts {
+    const char *config, *db, *actions;
+    uint64_t blocks, compute_limit;
+    bool json, no_sync, progress;
+} run_opts;
+
+typedef struct block_row {
+    uint64_t height, cranks, computrons, gc_krefs, boyds, results, vats_failed;
+    uint64_t export_entries, export_bytes, rejected;
+    bool work_left;
+    char activity_hash[65];
+} block_row;
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    if (!s || !*s || *s == '-') return 1;
+    *out = strtoull(s, &end, 10);
+    return *end != '\0';
+}
+
+static int genesis(cli_client *c, const cli_chain *ch)
+{
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__InitRequest init = SWING__V1__INIT_REQUEST__INIT;
+    Swing__V1__Bundle *bundles = calloc(ch->n_bundles + 1, sizeof *bundles);
+    Swing__V1__Bundle **ptrs = calloc(ch->n_bundles + 1, sizeof *ptrs);
+    Swing__V1__Response *r = NULL;
+    swing_status s;
+    int rc = 0;
+    if (!bundles || !ptrs) {
+        free(bundles);
+        free(ptrs);
+        return cli_fail("out of memory");
+    }
+    for (size_t i = 0; i < ch->n_bundles; i++) {
+        swing__v1__bundle__init(&bundles[i]);
+        bundles[i].name = ch->bundles[i].name;
+        bundles[i].source.data = ch->bundles[i].source;
+        bundles[i].source.len = ch->bundles[i].len;
+        ptrs[i] = &bundles[i];
+    }
+    init.config_json.data = (uint8_t *)ch->kernel_json;
+    init.config_json.len = strlen(ch->kernel_json);
+    init.bundles = ptrs;
+    init.n_bundles = ch->n_bundles;
+    req.op_case = SWING__V1__REQUEST__OP_INIT;
+    req.init = &init;
+    if ((s = cli_client_call(c, &req, &r)) != SWING_OK) rc = cli_fail("genesis: %s", cli_client_why(r, s));
+    if (r) swing__v1__response__free_unpacked(r, NULL);
+    free(bundles);
+    free(ptrs);
+    return rc;
+}
+
+/* Sends one action; refusals a live chain expects (a message to a dead vat, a
+ * bad argument in the script) are counted, anything else stops the run. */
+static int send_action(cli_client *c, const cli_action *a, uint64_t h, size_t idx, block_row *row)
+{
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__QueueInboundRequest qi = SWING__V1__QUEUE_INBOUND_REQUEST__INIT;
+    Swing__V1__TerminateVatRequest tv = SWING__V1__TERMINATE_VAT_REQUEST__INIT;
+    Swing__V1__Response *r = NULL;
+    char id[64];
+    swing_status s;
+    int rc = 0;
+    if (a->type == CLI_ACTION_INBOUND) {
+        snprintf(id, sizeof id, "h%" PRIu64 "-a%zu", h, idx);
+        qi.id = a->id ? a->id : id;
+        qi.vat = a->vat;
+        qi.method = a->method;
+        qi.args_json = a->args_json;
+        req.op_case = SWING__V1__REQUEST__OP_QUEUE_INBOUND;
+        req.queue_inbound = &qi;
+    } else {
+        tv.name = a->vat;
+        tv.reason = a->reason ? a->reason : "terminated by the action script";
+        req.op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
+        req.terminate_vat = &tv;
+    }
+    s = cli_client_call(c, &req, &r);
+    if (s == SWING_ERR_USER || s == SWING_ERR_INVALID) {
+        fprintf(stderr, "swing: height %" PRIu64 ": action %zu refused: %s\n", h, idx,
+                cli_client_why(r, s));
+        row->rejected++;
+    } else if (s != SWING_OK) {
+        rc = cli_fail("height %" PRIu64 ": action %zu: %s", h, idx, cli_client_why(r, s));
+    }
+    if (r) swing__v1__response__free_unpacked(r, NULL);
+    return rc;
+}
+
+/* Sends a request with no arguments of interest; returns the response. */
+static int call_op(cli_client *c, Swing__V1__Request *req, uint64_t h, const char *what,
+                   Swing__V1__Response **r)
+{
+    swing_status s = cli_client_call(c, req, r);
+    if (s == SWING_OK) return 0;
+    cli_fail("height %" PRIu64 ": %s: %s", h, what, cli_client_why(*r, s));
+    if (*r) swing__v1__response__free_unpacked(*r, NULL);
+    *r = NULL;
+    return 1;
+}
+
+static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts, uint64_t h,
+                     uint64_t compute_limit, block_row *row)
+{
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__BeginBlockRequest bb = SWING__V1__BEGIN_BLOCK_REQUEST__INIT;
+    Swing__V1__EndBlockRequest eb = SWING__V1__END_BLOCK_REQUEST__INIT;
+    Swing__V1__CommitRequest cm = SWING__V1__COMMIT_REQUEST__INIT;
+    Swing__V1__Response *r = NULL;
+    memset(row, 0, sizeof *row);
+    row->height = h;
+    bb.height = h;
+    bb.time_unix = ch->genesis_time + (int64_t)(h - 1) * ch->block_interval;
+    req.op_case = SWING__V1__REQUEST__OP_BEGIN_BLOCK;
+    req.begin_block = &bb;
+    if (call_op(c, &req, h, "begin_block", &r)) return 1;
+    swing__v1__response__free_unpacked(r, NULL);
+    for (size_t i = 0; i < acts->n; i++)
+        if (cli_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, row)) return 1;
+
+    eb.compute_budget = compute_limit;
+    req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
+    req.end_block = &eb;
+    if (call_op(c, &req, h, "end_block", &r)) return 1;
+    row->cranks = r->end_block->cranks;
+    row->computrons = r->end_block->computrons;
+    row->work_left = r->end_block->work_left;
+    row->results = r->end_block->n_results;
+    row->gc_krefs = r->end_block->gc_krefs;
+    row->boyds = r->end_block->boyds;
+    row->vats_failed = r->end_block->vats_failed;
+    swing__v1__response__free_unpacked(r, NULL);
+
+    req.op_case = SWING__V1__REQUEST__OP_COMMIT;
+    req.commit = &cm;
+    if (call_op(c, &req, h, "commit", &r)) return 1;
+    row->export_entries = r->commit->n_export_data;
+    for (size_t i = 0; i < r->commit->n_export_data; i++)
+        row->export_bytes += strlen(r->commit->export_data[i]->key) + r->commit->export_data[i]->value.len;
+    snprintf(row->activity_hash, sizeof row->activity_hash, "%s", r->commit->activity_hash);
+    swing__v1__response__free_unpacked(r, NULL);
+    return 0;
+}
+
+static void print_header(void)
+{
+    printf("%7s %7s %11s %8s %5s %7s %8s %9s  %s\n", "height", "cranks", "computrons", "gc_krefs",
+           "boyds", "results", "exp_keys", "exp_bytes", "activity hash");
+}
+
+static void print_row(const block_row *r, bool json)
+{
+    if (json) {
+        json_t *o = json_pack("{sI sI sI sI sI sI sb sI sI sI sI ss}", "height", (json_int_t)r->height,
+                              "cranks", (json_int_t)r->cranks, "computrons", (json_int_t)r->computrons,
+                              "gc_krefs", (json_int_t)r->gc_krefs, "boyds", (json_int_t)r->boyds,
+                              "results", (json_int_t)r->results, "work_left", r->work_left,
+                              "vats_failed", (json_int_t)r->vats_failed,
+                              "export_entries", (json_int_t)r->export_entries,
+                              "export_bytes", (json_int_t)r->export_bytes,
+                              "rejected", (json_int_t)r->rejected, "activity_hash", r->activity_hash);
+        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        if (text) puts(text);
+        free(text);
+        json_decref(o);
+        return;
+    }
+    printf("%7" PRIu64 " %7" PRIu64 " %11" PRIu64 " %8" PRIu64 " %5" PRIu64 " %7" PRIu64 " %8" PRIu64
+           " %9" PRIu64 "  %.16s%s%s\n",
+           r->height, r->cranks, r->computrons, r->gc_krefs, r->boyds, r->results, r->export_entries,
+           r->export_bytes, r->activity_hash, r->work_left ? "  (work left)" : "",
+           r->vats_failed ? "  (a vat failed)" : "");
+}
+
+/* One line at the bottom of a terminal, redrawn after every row. */
+static void draw_progress(uint64_t done, uint64_t first, uint64_t last, uint64_t cranks)
+{
+    const int width = 30;
+    uint64_t total = last - first + 1, n = done - first + 1;
+    int fill = total ? (int)(n * (uint64_t)width / total) : width;
+    printf("\r[%.*s%*s] %" PRIu64 "/%" PRIu64 " blocks, %" PRIu64 " cranks", fill,
+           "##############################", width - fill, "", done, last, cranks);
+    fflush(stdout);
+}
+
+static void clear_progress(void)
+{
+    fputs("\r\033[K", stdout);
+}
+
+static int parse_run_opts(int argc, char **argv, run_opts *o)
+{
+    const char *blocks = cli_opt(argc, argv, "--blocks"), *cl = cli_opt(argc, argv, "--compute-limit");
+    memset(o, 0, sizeof *o);
+    o->config = cli_opt(argc, argv, "--config");
+    o->db = cli_opt(argc, argv, "--db");
+    o->actions = cli_opt(argc, argv, "--actions");
+    o->blocks = 10;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--json") == 0) o->json = true;
+        if (strcmp(argv[i], "--no-sync") == 0) o->no_sync = true;
+    }
+    if (!o->config || !o->db)
+        return cli_fail("run needs --config FILE --db DIR [--blocks N] [--actions FILE] "
+                        "[--compute-limit C] [--json] [--no-sync]");
+    if (blocks && parse_u64(blocks, &o->blocks)) return cli_fail("--blocks: not a number: %s", blocks);
+    if (cl && parse_u64(cl, &o->compute_limit)) return cli_fail("--compute-limit: not a number: %s", cl);
+    o->progress = !o->json && isatty(STDOUT_FILENO);
+    return 0;
+}
+
+int cli_cmd_run(int argc, char **argv)
+{
+    run_opts o;
+    cli_chain ch;
+    cli_actions acts = {0};
+    cli_client c = {0};
+    Swing__V1__OpenResponse *info = NULL;
+    uint64_t first, total_cranks = 0;
+    char why[512];
+    int rc = 1;
+    if (parse_run_opts(argc, argv, &o)) return 2;
+    if (cli_chain_load(o.config, &ch, why, sizeof why)) return cli_fail("%s", why);
+    if (o.compute_limit) ch.compute_limit = o.compute_limit;
+    if (o.actions && cli_actions_load(o.actions, &acts, why, sizeof why)) {
+        cli_chain_free(&ch);
+        return cli_fail("%s", why);
+    }
+    if (cli_client_open(&c, o.db, o.no_sync, false, &info)) goto out;
+    first = info->committed_height + 1;
+    if (!info->initialized && genesis(&c, &ch)) goto out;
+    if (!o.json) print_header();
+    rc = 0;
+    for (uint64_t h = first; h <= o.blocks && !rc; h++) {
+        block_row row;
+        rc = run_block(&c, &ch, &acts, h, ch.compute_limit, &row);
+        if (o.progress) clear_progress();
+        if (!rc) print_row(&row, o.json);
+        total_cranks += row.cranks;
+        if (!rc && o.progress && h < o.blocks) draw_progress(h, first, o.blocks, total_cranks);
+    }
+    fflush(stdout);
+out:
+    if (info) swing__v1__open_response__free_unpacked(info, NULL);
+    cli_client_close(&c);
+    cli_actions_free(&acts);
+    cli_chain_free(&ch);
+    return rc;
+}

@@ -1,0 +1,142 @@
+/*
+ * cmd_state.c - node inspection and state sync over the host ABI: `kv`
+ * (paged kv_prefix queries), `vats`, `export` and `import`.
+ */
+#include "cli/cli.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/client.h"
+
+static void print_escaped(const uint8_t *p, size_t len, size_t max)
+{
+    for (size_t i = 0; i < len && i < max; i++) {
+        unsigned char ch = p[i];
+        if (ch >= 0x20 && ch < 0x7f && ch != '\\') putchar(ch);
+        else printf("\\x%02x", ch);
+    }
+    if (len > max) printf("...(%zu bytes)", len);
+}
+
+/* Sends req and reports a failure; the caller frees *r on success. */
+static int ask(cli_client *c, Swing__V1__Request *req, const char *what, Swing__V1__Response **r)
+{
+    swing_status s = cli_client_call(c, req, r);
+    if (s == SWING_OK) return 0;
+    cli_fail("%s: %s", what, cli_client_why(*r, s));
+    if (*r) swing__v1__response__free_unpacked(*r, NULL);
+    return 1;
+}
+
+int cli_cmd_kv(int argc, char **argv)
+{
+    const char *db = cli_opt(argc, argv, "--db"), *prefix = cli_opt(argc, argv, "--prefix");
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__QueryRequest q = SWING__V1__QUERY_REQUEST__INIT;
+    cli_client c;
+    char *after = NULL;
+    int rc = 0;
+    if (!db) return cli_fail("kv needs --db DIR [--prefix P]");
+    if (cli_client_open(&c, db, false, true, NULL)) return 1;
+    q.query_case = SWING__V1__QUERY_REQUEST__QUERY_KV_PREFIX;
+    q.kv_prefix = (char *)(prefix ? prefix : "");
+    q.limit = 10000;
+    req.op_case = SWING__V1__REQUEST__OP_QUERY;
+    req.query = &q;
+    for (bool more = true; more && !rc;) {
+        Swing__V1__Response *r;
+        q.kv_after = after ? after : "";
+        if ((rc = ask(&c, &req, "kv", &r))) break;
+        for (size_t i = 0; i < r->query->n_kv; i++) {
+            const Swing__V1__KvEntry *e = r->query->kv[i];
+            print_escaped((const uint8_t *)e->key, strlen(e->key), 200);
+            putchar('=');
+            print_escaped(e->value.data, e->value.len, 120);
+            putchar('\n');
+        }
+        more = r->query->truncated && r->query->n_kv > 0;
+        free(after);
+        after = more ? strdup(r->query->kv[r->query->n_kv - 1]->key) : NULL;
+        if (more && !after) rc = cli_fail("out of memory");
+        swing__v1__response__free_unpacked(r, NULL);
+    }
+    free(after);
+    cli_client_close(&c);
+    return rc;
+}
+
+int cli_cmd_vats(int argc, char **argv)
+{
+    const char *db = cli_opt(argc, argv, "--db");
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__QueryRequest q = SWING__V1__QUERY_REQUEST__INIT;
+    Swing__V1__Response *r;
+    cli_client c;
+    if (!db) return cli_fail("vats needs --db DIR");
+    if (cli_client_open(&c, db, false, true, NULL)) return 1;
+    q.query_case = SWING__V1__QUERY_REQUEST__QUERY_VATS;
+    q.vats = true;
+    req.op_case = SWING__V1__REQUEST__OP_QUERY;
+    req.query = &q;
+    if (ask(&c, &req, "vats", &r)) {
+        cli_client_close(&c);
+        return 1;
+    }
+    printf("%-24s %-8s %s\n", "name", "id", "state");
+    for (size_t i = 0; i < r->query->n_vats; i++)
+        printf("%-24s %-8s %s\n", r->query->vats[i]->name, r->query->vats[i]->id,
+               r->query->vats[i]->terminated ? "terminated" : "live");
+    swing__v1__response__free_unpacked(r, NULL);
+    cli_client_close(&c);
+    return 0;
+}
+
+int cli_cmd_export(int argc, char **argv)
+{
+    const char *db = cli_opt(argc, argv, "--db"), *out = cli_opt(argc, argv, "--out");
+    const char *mode = cli_opt(argc, argv, "--mode");
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__ExportRequest ex = SWING__V1__EXPORT_REQUEST__INIT;
+    Swing__V1__Response *r;
+    cli_client c;
+    if (!db || !out) return cli_fail("export needs --db DIR --out DIR2 [--mode operational|archival]");
+    if (mode && strcmp(mode, "archival") == 0) ex.archival = true;
+    else if (mode && strcmp(mode, "operational") != 0) return cli_fail("unknown mode %s", mode);
+    if (cli_client_open(&c, db, false, true, NULL)) return 1;
+    ex.out_dir = (char *)out;
+    req.op_case = SWING__V1__REQUEST__OP_EXPORT;
+    req.export = &ex;
+    if (ask(&c, &req, "export", &r)) {
+        cli_client_close(&c);
+        return 1;
+    }
+    printf("exported height %" PRIu64 " to %s: %" PRIu64 " export-data entries, %" PRIu64 " artifacts\n",
+           r->export->height, out, r->export->export_data_entries, r->export->artifacts);
+    swing__v1__response__free_unpacked(r, NULL);
+    cli_client_close(&c);
+    return 0;
+}
+
+int cli_cmd_import(int argc, char **argv)
+{
+    const char *in = cli_opt(argc, argv, "--in"), *db = cli_opt(argc, argv, "--db");
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__ImportRequest im = SWING__V1__IMPORT_REQUEST__INIT;
+    Swing__V1__Response *r;
+    cli_client c;
+    if (!in || !db) return cli_fail("import needs --in DIR2 --db DIR3");
+    if (cli_client_open(&c, db, false, false, NULL)) return 1;
+    im.in_dir = (char *)in;
+    req.op_case = SWING__V1__REQUEST__OP_IMPORT;
+    req.import = &im;
+    if (ask(&c, &req, "import", &r)) {
+        cli_client_close(&c);
+        return 1;
+    }
+    printf("imported height %" PRIu64 ", activity hash %s\n", r->import->height, r->import->activity_hash);
+    swing__v1__response__free_unpacked(r, NULL);
+    cli_client_close(&c);
+    return 0;
+}

@@ -146,14 +146,14 @@ go: $(BUILD)/libswing.a $(GO_PB)
 	$(Q)cd go-bindings && $(GO_ENV) go build ./... && $(GO_ENV) go vet ./...
 
 # Go tests under the strictest cgo pointer checks and the race detector.
-test-go: go
+test-go: go $(BUILD)/swing
 	cd go-bindings && $(GO_ENV) GOEXPERIMENT=cgocheck2 GORACE=halt_on_error=1 go test -race -count=1 ./...
 
 # make test: the unit and scenario tests, the same under ASan+UBSan, then Go.
 test: test-unit test-asan test-go
 
 test-unit: build $(TESTS)
-	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS)
+	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh
 
 test-asan: $(ASAN_TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -1,11 +1,13 @@
 package sim
 
 import (
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -248,5 +250,56 @@ func TestGarbageRequests(t *testing.T) {
 	}
 	if _, err := n.K.Query(&pb.QueryRequest{}); !errors.Is(err, swing.ErrInvalid) {
 		t.Fatalf("empty query: %v", err)
+	}
+}
+
+// TestCHostAgrees runs the same chain through the C host (`swing run`, built
+// by make into build/swing) and through this package: two hosts, two
+// languages, one chain. Every height must agree on the activity hash, the
+// cranks and the computrons.
+func TestCHostAgrees(t *testing.T) {
+	bin, err := filepath.Abs("../../build/swing")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(bin); err != nil {
+		t.Fatalf("the C host is missing (run make build first): %v", err)
+	}
+	cfg, actions := exampleConfig(t), exampleActions(t)
+	const blocks = 12
+	out, err := exec.Command(bin, "run", "--config", "../../examples/chain/chain.json",
+		"--actions", "../../examples/chain/actions.jsonl", "--db", filepath.Join(t.TempDir(), "c"),
+		"--blocks", strconv.Itoa(blocks), "--json", "--no-sync").Output()
+	if err != nil {
+		t.Fatalf("swing run: %v", err)
+	}
+	type row struct {
+		Height       uint64 `json:"height"`
+		Cranks       uint64 `json:"cranks"`
+		Computrons   uint64 `json:"computrons"`
+		ActivityHash string `json:"activity_hash"`
+	}
+	var rows []row
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		var r row
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("swing run printed %q: %v", line, err)
+		}
+		rows = append(rows, r)
+	}
+	if len(rows) != blocks {
+		t.Fatalf("swing run printed %d rows, want %d", len(rows), blocks)
+	}
+	n := newNode(t, filepath.Join(t.TempDir(), "go"), cfg)
+	defer n.Close()
+	for _, r := range rows {
+		res, err := n.RunBlock(r.Height, actions, nil)
+		if err != nil {
+			t.Fatalf("height %d: %v", r.Height, err)
+		}
+		if res.Commit.ActivityHash != r.ActivityHash || res.End.Cranks != r.Cranks || res.End.Computrons != r.Computrons {
+			t.Fatalf("height %d: Go host %s/%d cranks/%d computrons, C host %s/%d/%d", r.Height,
+				res.Commit.ActivityHash, res.End.Cranks, res.End.Computrons, r.ActivityHash, r.Cranks, r.Computrons)
+		}
 	}
 }

@@ -49,7 +49,7 @@ Q := @
 say = @echo "  $(1) $(2)"
 endif
 
-.PHONY: all deps build test test-unit test-asan test-go go bench demo install clean
+.PHONY: all deps build test test-unit test-asan test-go test-fuzz go bench demo install clean
 all: build
 
 deps:
@@ -124,6 +124,50 @@ $(BUILD)/tests/bench/%: tests/bench/%.c $(BENCHLIB) $(TESTHDRS) $(BUILD)/libswin
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BENCHLIB) $(BUILD)/libswing.a $(LIBS)
 
+# libFuzzer: the library again, built by clang with coverage and ASan+UBSan,
+# and the envelope target (tests/fuzz/). Seeds are text protobufs encoded by
+# protoc; `make test` fuzzes for FUZZ_SECONDS.
+FUZZ         := $(BUILD)/fuzz
+FUZZ_SECONDS ?= 30
+FUZZ_SAN     := -fsanitize=address,undefined -fno-sanitize-recover=all
+FUZZ_CFLAGS   = $(CSTD) $(WARN) $(INCS) -O1 -g -fno-omit-frame-pointer $(FUZZ_SAN) \
+                -fsanitize=fuzzer-no-link -DSWING_BUILDING_LIBRARY
+FUZZ_OBJS    := $(LIB_SRCS:%.c=$(FUZZ)/obj/%.o) $(GEN_SRCS:$(GEN)/%.c=$(FUZZ)/obj/gen/%.o)
+FUZZ_SEEDS   := $(wildcard tests/fuzz/seeds/*.txtpb)
+
+$(FUZZ)/obj/%.o: %.c | $(DEPS_STAMP)
+	@mkdir -p $(dir $@)
+	$(call say,CLANG,$<)
+	$(Q)clang $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+$(FUZZ)/obj/gen/%.o: $(GEN)/%.c $(GEN_HDRS)
+	@mkdir -p $(dir $@)
+	$(call say,CLANG,$<)
+	$(Q)clang $(CSTD) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(filter $(FUZZ)/obj/abi/%,$(FUZZ_OBJS)): $(GEN_HDRS)
+
+$(FUZZ)/libswing.a: $(FUZZ_OBJS)
+	@rm -f $@
+	$(call say,AR,$@)
+	$(Q)ar rcs $@ $^
+
+$(FUZZ)/envelope_fuzz: tests/fuzz/envelope_fuzz.c $(GEN_HDRS) $(FUZZ)/libswing.a
+	$(call say,LD,$@)
+	$(Q)clang $(CSTD) $(WARN) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ)/libswing.a $(LIBS)
+
+$(FUZZ)/seeds/.stamp: $(FUZZ_SEEDS) $(PROTOS) | $(DEPS_STAMP)
+	@rm -rf $(FUZZ)/seeds && mkdir -p $(FUZZ)/seeds
+	$(Q)for f in $(FUZZ_SEEDS); do \
+	  protoc --encode=swing.v1.Request -Iproto swing/v1/swing.proto <$$f >$(FUZZ)/seeds/$$(basename $$f .txtpb) || exit 1; \
+	done
+	@touch $@
+
+# A fresh corpus each run (seeds only): the time is fixed, the outcome is
+# "no crash, no leak, no broken invariant" (mk/fuzz.sh).
+test-fuzz: $(FUZZ)/envelope_fuzz $(FUZZ)/seeds/.stamp
+	@sh mk/fuzz.sh $(FUZZ)/envelope_fuzz $(FUZZ_SECONDS) $(FUZZ)/corpus $(FUZZ)/seeds
+
 # Go bindings: protoc-gen-go comes from the Go module proxy (pinned), the Go
 # code for the schema is generated at build time like the C code.
 GOBIN_DIR     := $(abspath $(BUILD))/gobin
@@ -149,8 +193,9 @@ go: $(BUILD)/libswing.a $(GO_PB)
 test-go: go $(BUILD)/swing
 	cd go-bindings && $(GO_ENV) GOEXPERIMENT=cgocheck2 GORACE=halt_on_error=1 go test -race -count=1 ./...
 
-# make test: the unit and scenario tests, the same under ASan+UBSan, then Go.
-test: test-unit test-asan test-go
+# make test: the unit and scenario tests, the same under ASan+UBSan, then Go,
+# then a fixed-time fuzz run of the ABI envelope.
+test: test-unit test-asan test-go test-fuzz
 
 test-unit: build $(TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh
@@ -177,4 +222,4 @@ install: build
 clean:
 	rm -rf $(BUILD) $(GO_PB)
 
--include $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d)
+-include $(LIB_OBJS:.o=.d) $(ASAN_OBJS:.o=.d) $(FUZZ_OBJS:.o=.d)

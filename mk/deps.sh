@@ -2,7 +2,7 @@
 # Installs the Debian packages libswing builds against, only those missing.
 # Called by `make deps`; every target that needs a package depends on it.
 set -eu
-PKGS="build-essential pkg-config libleveldb-dev libprotobuf-c-dev protobuf-c-compiler
+PKGS="build-essential clang libclang-rt-14-dev pkg-config libleveldb-dev libprotobuf-c-dev protobuf-c-compiler
 liblua5.4-dev libcmocka-dev nettle-dev libsodium-dev libjansson-dev libbsd-dev perl
 protobuf-compiler"
 missing=""

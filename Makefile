@@ -188,10 +188,16 @@ $(GO_PB): $(PROTOS) $(PROTOC_GEN_GO)
 
 go: $(BUILD)/libswing.a $(GO_PB)
 	$(Q)cd go-bindings && $(GO_ENV) go build ./... && $(GO_ENV) go vet ./...
+	$(Q)cd go-bindings/iavlsync && $(GO_ENV) go vet ./...
 
-# Go tests under the strictest cgo pointer checks and the race detector.
+# Go tests under the strictest cgo pointer checks and the race detector; the
+# IAVL module (its own go.mod, so the bindings stay free of IAVL's
+# dependencies) prints its per-block summary line.
 test-go: go $(BUILD)/swing
 	cd go-bindings && $(GO_ENV) GOEXPERIMENT=cgocheck2 GORACE=halt_on_error=1 go test -race -count=1 ./...
+	@cd go-bindings/iavlsync && $(GO_ENV) GOEXPERIMENT=cgocheck2 GORACE=halt_on_error=1 \
+	  go test -race -count=1 -v ./... >$(abspath $(BUILD))/iavl-test.log 2>&1; rc=$$?; \
+	  if [ $$rc -ne 0 ]; then cat $(abspath $(BUILD))/iavl-test.log; else grep -E '^ok|IAVL:' $(abspath $(BUILD))/iavl-test.log; fi; exit $$rc
 
 # make test: the unit and scenario tests, the same under ASan+UBSan, then Go,
 # then a fixed-time fuzz run of the ABI envelope.

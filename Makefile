@@ -49,7 +49,7 @@ Q := @
 say = @echo "  $(1) $(2)"
 endif
 
-.PHONY: all deps build test test-unit test-asan test-go test-fuzz go bench demo install clean
+.PHONY: all deps build test test-unit test-asan test-go test-fuzz go bench demo install clean FORCE
 all: build
 
 deps:
@@ -213,8 +213,13 @@ test-asan: $(ASAN_TESTS)
 bench: build $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
 
-demo: build
-	@sh mk/demo.sh $(BUILD)/swing
+demo: build $(BUILD)/simchain
+	@sh mk/demo.sh $(BUILD)/swing $(BUILD)/simchain
+
+$(BUILD)/simchain: go FORCE
+	$(Q)cd go-bindings && $(GO_ENV) go build -o $(abspath $(BUILD))/simchain ./cmd/simchain
+
+FORCE:
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/include/swing $(DESTDIR)$(PREFIX)/lib/pkgconfig

@@ -73,8 +73,10 @@ static int genesis(cli_client *c, const cli_chain *ch)
 }
 
 /* Sends one action; refusals a live chain expects (a message to a dead vat, a
- * bad argument in the script) are counted, anything else stops the run. */
-static int send_action(cli_client *c, const cli_action *a, uint64_t h, size_t idx, block_row *row)
+ * bad argument in the script) are counted (and, with verbose, told on
+ * stderr), anything else stops the run. */
+static int send_action(cli_client *c, const cli_action *a, uint64_t h, size_t idx, bool verbose,
+                       block_row *row)
 {
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__QueueInboundRequest qi = SWING__V1__QUEUE_INBOUND_REQUEST__INIT;
@@ -99,8 +101,9 @@ static int send_action(cli_client *c, const cli_action *a, uint64_t h, size_t id
     }
     s = cli_client_call(c, &req, &r);
     if (s == SWING_ERR_USER || s == SWING_ERR_INVALID) {
-        fprintf(stderr, "swing: height %" PRIu64 ": action %zu refused: %s\n", h, idx,
-                cli_client_why(r, s));
+        if (verbose)
+            fprintf(stderr, "swing: height %" PRIu64 ": action %zu refused: %s\n", h, idx,
+                    cli_client_why(r, s));
         row->rejected++;
     } else if (s != SWING_OK) {
         rc = cli_fail("height %" PRIu64 ": action %zu: %s", h, idx, cli_client_why(r, s));
@@ -122,7 +125,7 @@ static int call_op(cli_client *c, Swing__V1__Request *req, uint64_t h, const cha
 }
 
 static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts, uint64_t h,
-                     uint64_t compute_limit, block_row *row)
+                     uint64_t compute_limit, bool verbose, block_row *row)
 {
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__BeginBlockRequest bb = SWING__V1__BEGIN_BLOCK_REQUEST__INIT;
@@ -138,7 +141,7 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
     if (call_op(c, &req, h, "begin_block", &r)) return 1;
     swing__v1__response__free_unpacked(r, NULL);
     for (size_t i = 0; i < acts->n; i++)
-        if (cli_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, row)) return 1;
+        if (cli_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, verbose, row)) return 1;
 
     eb.compute_budget = compute_limit;
     req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
@@ -166,8 +169,8 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
 
 static void print_header(void)
 {
-    printf("%7s %7s %11s %8s %5s %7s %8s %9s  %s\n", "height", "cranks", "computrons", "gc_krefs",
-           "boyds", "results", "exp_keys", "exp_bytes", "activity hash");
+    printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s  %s\n", "height", "cranks", "computrons", "gc_krefs",
+           "boyds", "results", "rejected", "exp_keys", "exp_bytes", "activity hash");
 }
 
 static void print_row(const block_row *r, bool json)
@@ -188,9 +191,9 @@ static void print_row(const block_row *r, bool json)
         return;
     }
     printf("%7" PRIu64 " %7" PRIu64 " %11" PRIu64 " %8" PRIu64 " %5" PRIu64 " %7" PRIu64 " %8" PRIu64
-           " %9" PRIu64 "  %.16s%s%s\n",
-           r->height, r->cranks, r->computrons, r->gc_krefs, r->boyds, r->results, r->export_entries,
-           r->export_bytes, r->activity_hash, r->work_left ? "  (work left)" : "",
+           " %8" PRIu64 " %9" PRIu64 "  %.16s%s%s\n",
+           r->height, r->cranks, r->computrons, r->gc_krefs, r->boyds, r->results, r->rejected,
+           r->export_entries, r->export_bytes, r->activity_hash, r->work_left ? "  (work left)" : "",
            r->vats_failed ? "  (a vat failed)" : "");
 }
 
@@ -255,7 +258,7 @@ int cli_cmd_run(int argc, char **argv)
     rc = 0;
     for (uint64_t h = first; h <= o.blocks && !rc; h++) {
         block_row row;
-        rc = run_block(&c, &ch, &acts, h, ch.compute_limit, &row);
+        rc = run_block(&c, &ch, &acts, h, ch.compute_limit, o.json, &row);
         if (o.progress) clear_progress();
         if (!rc) print_row(&row, o.json);
         total_cranks += row.cranks;

@@ -76,10 +76,19 @@ int cli_cmd_vats(int argc, char **argv)
     cli_client c;
     if (!db) return cli_fail("vats needs --db DIR");
     if (cli_client_open(&c, db, false, true, NULL)) return 1;
-    q.query_case = SWING__V1__QUERY_REQUEST__QUERY_VATS;
-    q.vats = true;
     req.op_case = SWING__V1__REQUEST__OP_QUERY;
     req.query = &q;
+    q.query_case = SWING__V1__QUERY_REQUEST__QUERY_STATS;
+    q.stats = true;
+    if (ask(&c, &req, "stats", &r)) {
+        cli_client_close(&c);
+        return 1;
+    }
+    printf("height %" PRIu64 ", activity hash %s\n", r->query->stats->committed_height,
+           r->query->stats->activity_hash);
+    swing__v1__response__free_unpacked(r, NULL);
+    q.query_case = SWING__V1__QUERY_REQUEST__QUERY_VATS;
+    q.vats = true;
     if (ask(&c, &req, "vats", &r)) {
         cli_client_close(&c);
         return 1;

@@ -2,7 +2,8 @@
 // block per height with the action script's inbound messages, a per-block
 // table (or JSON lines). With --export-at H it exports the state after block
 // H, imports it into a fresh node, runs both nodes over the following blocks
-// and fails unless they agree on the activity hash at every height.
+// and fails unless they agree on the activity hash at every height. With
+// --chart FILE it draws the per-block work as a PNG.
 package main
 
 import (
@@ -12,6 +13,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"image/color"
+
+	"libswing/go-bindings/chart"
 	"libswing/go-bindings/sim"
 )
 
@@ -23,6 +27,7 @@ type row struct {
 	GCKrefs      uint64 `json:"gc_krefs"`
 	BOYDs        uint64 `json:"boyds"`
 	Results      int    `json:"results"`
+	Rejected     int    `json:"rejected"`
 	WorkLeft     bool   `json:"work_left"`
 	ExportItems  int    `json:"export_entries"`
 	ExportBytes  int    `json:"export_bytes"`
@@ -39,18 +44,19 @@ func main() {
 	exportAt := flag.Uint64("export-at", 0, "export after this height, import into a fresh node, compare both")
 	asJSON := flag.Bool("json", false, "JSON lines instead of a table")
 	noSync := flag.Bool("no-sync", false, "commit without fsync")
+	chartPath := flag.String("chart", "", "write a PNG chart of per-block work to this file")
 	flag.Parse()
 	if *cfgPath == "" || *db == "" {
-		fmt.Fprintln(os.Stderr, "usage: simchain --config FILE --db DIR [--blocks N] [--actions FILE] [--compute-limit C] [--export-at H] [--json]")
+		fmt.Fprintln(os.Stderr, "usage: simchain --config FILE --db DIR [--blocks N] [--actions FILE] [--compute-limit C] [--export-at H] [--json] [--chart FILE]")
 		os.Exit(2)
 	}
-	if err := run(*cfgPath, *db, *blocks, *actionsPath, *computeLimit, *exportAt, *asJSON, *noSync); err != nil {
+	if err := run(*cfgPath, *db, *blocks, *actionsPath, *computeLimit, *exportAt, *asJSON, *noSync, *chartPath); err != nil {
 		fmt.Fprintln(os.Stderr, "simchain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, exportAt uint64, asJSON, noSync bool) error {
+func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, exportAt uint64, asJSON, noSync bool, chartPath string) error {
 	cfg, err := sim.LoadConfig(cfgPath)
 	if err != nil {
 		return err
@@ -82,15 +88,16 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, ex
 		}
 	}()
 	if !asJSON {
-		fmt.Printf("%7s %7s %11s %8s %5s %7s %8s %9s  %s\n", "height", "cranks", "computrons", "gc_krefs", "boyds", "results", "exp_keys", "exp_bytes", "activity hash")
+		fmt.Printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s  %s\n", "height", "cranks", "computrons", "gc_krefs", "boyds", "results", "rejected", "exp_keys", "exp_bytes", "activity hash")
 	}
+	var rows []row
 	for h := start; h <= blocks; h++ {
 		res, err := node.RunBlock(h, actions, nil)
 		if err != nil {
 			return fmt.Errorf("height %d: %w", h, err)
 		}
 		r := row{Height: h, Replay: res.Replay, Cranks: res.End.Cranks, Computrons: res.End.Computrons,
-			GCKrefs: res.End.GcKrefs, BOYDs: res.End.Boyds, Results: len(res.End.Results), WorkLeft: res.End.WorkLeft,
+			GCKrefs: res.End.GcKrefs, BOYDs: res.End.Boyds, Results: len(res.End.Results), Rejected: len(res.Rejected), WorkLeft: res.End.WorkLeft,
 			ExportItems: len(res.Commit.ExportData), ExportBytes: res.ExportBytes(), ActivityHash: res.Commit.ActivityHash}
 		if synced != nil {
 			sres, err := synced.RunBlock(h, actions, nil)
@@ -106,9 +113,12 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, ex
 			b, _ := json.Marshal(r)
 			fmt.Println(string(b))
 		} else {
-			fmt.Printf("%7d %7d %11d %8d %5d %7d %8d %9d  %.16s%s\n", r.Height, r.Cranks, r.Computrons, r.GCKrefs, r.BOYDs,
-				r.Results, r.ExportItems, r.ExportBytes, r.ActivityHash, map[bool]string{true: "  (synced node agrees)", false: ""}[synced != nil])
+			fmt.Printf("%7d %7d %11d %8d %5d %7d %8d %8d %9d  %.16s%s%s\n", r.Height, r.Cranks, r.Computrons, r.GCKrefs, r.BOYDs,
+				r.Results, r.Rejected, r.ExportItems, r.ExportBytes, r.ActivityHash,
+				map[bool]string{true: "  (work left)", false: ""}[r.WorkLeft],
+				map[bool]string{true: "  (synced node agrees)", false: ""}[synced != nil])
 		}
+		rows = append(rows, r)
 		if exportAt > 0 && h == exportAt {
 			if synced, err = stateSync(node, db, cfg, noSync); err != nil {
 				return err
@@ -118,7 +128,44 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, ex
 			}
 		}
 	}
+	if chartPath != "" && len(rows) > 0 {
+		if err := drawChart(chartPath, cfgPath, rows, actions, cfg.ComputeLimit, exportAt); err != nil {
+			return fmt.Errorf("chart: %w", err)
+		}
+		if !asJSON {
+			fmt.Printf("-- chart of per-block work: %s\n", chartPath)
+		}
+	}
 	return nil
+}
+
+// drawChart plots computrons (with the block budget), cranks, GC krefs and
+// export-data entries per block, marking terminations and the state sync.
+func drawChart(path, cfgPath string, rows []row, actions []sim.Action, budget, exportAt uint64) error {
+	series := []chart.Series{
+		{Name: "computrons", Limit: budget, Color: color.RGBA{60, 110, 200, 255}},
+		{Name: "cranks", Color: color.RGBA{60, 160, 90, 255}},
+		{Name: "GC krefs", Color: color.RGBA{150, 80, 170, 255}},
+		{Name: "export-data", Color: color.RGBA{200, 120, 40, 255}},
+	}
+	for _, r := range rows {
+		series[0].Values = append(series[0].Values, r.Computrons)
+		series[1].Values = append(series[1].Values, r.Cranks)
+		series[2].Values = append(series[2].Values, r.GCKrefs)
+		series[3].Values = append(series[3].Values, uint64(r.ExportItems))
+	}
+	var markers []chart.Marker
+	for _, a := range actions {
+		if a.Type == "terminate" && a.Height > 0 {
+			markers = append(markers, chart.Marker{Block: a.Height, Label: a.Vat + " terminated"})
+		}
+	}
+	if exportAt > 0 {
+		markers = append(markers, chart.Marker{Block: exportAt, Label: "state sync"})
+	}
+	return chart.WritePNG(path, chart.Chart{Title: fmt.Sprintf("libswing: per-block work of %s, blocks %d-%d",
+		filepath.Base(cfgPath), rows[0].Height, rows[len(rows)-1].Height), First: rows[0].Height,
+		Series: series, Markers: markers})
 }
 
 // stateSync exports node's committed state and imports it into a fresh node beside it.

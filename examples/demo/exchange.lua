@@ -1,0 +1,58 @@
+-- exchange.lua: a constant-product market (x * y = k) with integer amounts.
+-- Swaps move the pool, the oracle's prices trigger arbitrage rounds, and
+-- every fill is recorded in the ledger; `rebalance` is a burst of work.
+function buildRootObject(vatPowers, params)
+  local x, y = params.x or 1000000, params.y or 1000000
+  local fills, ledger, price = 0, nil, nil
+  local history = {}
+
+  local function swap(dx)
+    -- dx > 0 sells x for y, dx < 0 sells y for x; a 0.3% fee stays in the pool
+    if dx > 0 then
+      local dy = (y * dx * 997) // (x * 1000 + dx * 997)
+      x, y = x + dx, y - dy
+      return dy
+    else
+      local dxin = -dx
+      local out = (x * dxin * 997) // (y * 1000 + dxin * 997)
+      y, x = y + dxin, x - out
+      return out
+    end
+  end
+
+  local function fill(dx)
+    local out = swap(dx)
+    fills = fills + 1
+    history[(fills % 128) + 1] = { dx = dx, out = out }
+    if ledger then E(ledger).record('exchange', out) end
+    return out
+  end
+
+  return Far('exchange', {
+    setLedger = function(l) ledger = l return true end,
+    swap = function(dx) return fill(dx) end,
+    -- the oracle's price (y per 1000 x): trade towards it in small steps
+    onPrice = function(p)
+      price = p
+      local steps = 0
+      while steps < 20 do
+        local spot = (y * 1000) // x
+        if spot > p + 1 then fill(x // 500)
+        elseif spot < p - 1 then fill(-(y // 500))
+        else break end
+        steps = steps + 1
+      end
+      return steps
+    end,
+    -- a burst: many tiny round trips, as a batch auction would do
+    rebalance = function(n)
+      local moved = 0
+      for i = 1, n do
+        local out = swap(100 + i % 7)
+        moved = moved + swap(-out)
+      end
+      return moved
+    end,
+    pool = function() return { x = x, y = y, fills = fills, price = price } end,
+  })
+end

@@ -72,7 +72,7 @@ type Action struct {
 	ID     string          `json:"id"`     // inbound id (generated when empty)
 	Vat    string          `json:"vat"`
 	Method string          `json:"method"`
-	Args   json.RawMessage `json:"args"`   // JSON array
+	Args   json.RawMessage `json:"args"` // JSON array
 	Reason string          `json:"reason"`
 }
 

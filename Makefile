@@ -49,7 +49,7 @@ Q := @
 say = @echo "  $(1) $(2)"
 endif
 
-.PHONY: all deps build test test-unit test-asan test-go test-fuzz go bench demo install clean FORCE
+.PHONY: all deps build test test-unit test-asan test-valgrind test-go test-fuzz go bench demo install clean FORCE
 all: build
 
 deps:
@@ -199,9 +199,9 @@ test-go: go $(BUILD)/swing
 	  go test -race -count=1 -v ./... >$(abspath $(BUILD))/iavl-test.log 2>&1; rc=$$?; \
 	  if [ $$rc -ne 0 ]; then cat $(abspath $(BUILD))/iavl-test.log; else grep -E '^ok|IAVL:' $(abspath $(BUILD))/iavl-test.log; fi; exit $$rc
 
-# make test: the unit and scenario tests, the same under ASan+UBSan, then Go,
-# then a fixed-time fuzz run of the ABI envelope.
-test: test-unit test-asan test-go test-fuzz
+# make test: the unit and scenario tests, the same under ASan+UBSan, the ABI
+# test under valgrind, then Go, then a fixed-time fuzz run of the ABI envelope.
+test: test-unit test-asan test-valgrind test-go test-fuzz
 
 test-unit: build $(TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh
@@ -209,6 +209,12 @@ test-unit: build $(TESTS)
 test-asan: $(ASAN_TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  UBSAN_OPTIONS=print_stacktrace=1 prove -f $(ASAN_TESTS)
+
+# The ABI test under valgrind's memcheck (a short soak): uninitialized reads,
+# invalid accesses and definite or indirect leaks fail it.
+test-valgrind: $(BUILD)/tests/abi/abi_test
+	ABI_TEST_SHORT=1 CMOCKA_MESSAGE_OUTPUT=TAP valgrind -q --error-exitcode=99 --leak-check=full \
+	  --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect $<
 
 bench: build $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done

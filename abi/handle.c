@@ -105,6 +105,8 @@ swing_status host_reopen(swing_handle *h, swing_err *err)
     host_shut(h);
     o.create_if_missing = true;
     o.sync = !h->no_sync;
+    if (h->cache_bytes) o.cache_size = h->cache_bytes;
+    if (h->write_buffer_bytes) o.write_buffer_size = h->write_buffer_bytes;
     if ((s = store_open(h->dir, &o, &h->st, err))) return s;
     memset(&ko, 0, sizeof ko);
     if ((s = kern_open(h->st, &ko, &h->k, err))) {
@@ -196,6 +198,13 @@ swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle
         swing__v1__open_request__free_unpacked(req, NULL);
         return pack_error(true, SWING_ERR_INVALID, "data_dir is empty", response, response_len);
     }
+    if ((req->cache_bytes && (req->cache_bytes < (1u << 20) || req->cache_bytes > (64ull << 30))) ||
+        (req->write_buffer_bytes &&
+         (req->write_buffer_bytes < (64u << 10) || req->write_buffer_bytes > (1ull << 30)))) {
+        swing__v1__open_request__free_unpacked(req, NULL);
+        return pack_error(true, SWING_ERR_INVALID, "cache_bytes or write_buffer_bytes out of range",
+                          response, response_len);
+    }
     h = swing_calloc(1, sizeof *h);
     if (h) h->dir = swing_malloc(strlen(req->data_dir) + 1);
     if (!h || !h->dir) {
@@ -205,6 +214,8 @@ swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle
     }
     strcpy(h->dir, req->data_dir);
     h->no_sync = req->no_sync;
+    h->cache_bytes = (size_t)req->cache_bytes;
+    h->write_buffer_bytes = (size_t)req->write_buffer_bytes;
     swing__v1__open_request__free_unpacked(req, NULL);
     if ((s = host_reopen(h, &err))) {
         swing_close(h);

@@ -36,6 +36,7 @@ typedef enum host_phase { HOST_IDLE = 0, HOST_IN_BLOCK = 1, HOST_ENDED = 2 } hos
 struct swing_handle {
     char *dir;          /* data directory (owned) */
     bool no_sync;
+    size_t cache_bytes, write_buffer_bytes; /* 0: the store's defaults */
     store *st;
     kern *k;
     host_phase phase;

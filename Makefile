@@ -152,9 +152,10 @@ $(FUZZ)/libswing.a: $(FUZZ_OBJS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(FUZZ)/envelope_fuzz: tests/fuzz/envelope_fuzz.c $(GEN_HDRS) $(FUZZ)/libswing.a
+$(FUZZ)/envelope_fuzz: tests/fuzz/envelope_fuzz.c tests/lib/scratch.c $(GEN_HDRS) $(FUZZ)/libswing.a
 	$(call say,LD,$@)
-	$(Q)clang $(CSTD) $(WARN) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ)/libswing.a $(LIBS)
+	$(Q)clang $(CSTD) $(WARN) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< tests/lib/scratch.c \
+	  $(FUZZ)/libswing.a $(LIBS)
 
 $(FUZZ)/seeds/.stamp: $(FUZZ_SEEDS) $(PROTOS) | $(DEPS_STAMP)
 	@rm -rf $(FUZZ)/seeds && mkdir -p $(FUZZ)/seeds

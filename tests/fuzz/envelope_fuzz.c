@@ -18,11 +18,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <ftw.h>
-#include <unistd.h>
 
 #include "abi/swing.h"
 #include "swing/v1/swing.pb-c.h"
+#include "tests/lib/scratch.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -42,7 +41,7 @@ static const char CONFIG[] = "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bund
 
 static struct {
     swing_handle *h;
-    char dir[256];
+    char *dir; /* scratch directory (tests/lib/scratch.h) */
 } fz;
 
 static void die(const char *what)
@@ -79,20 +78,13 @@ static swing_status send_req(Swing__V1__Request *req)
     return send(buf, n);
 }
 
-static int remove_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
 /* libFuzzer ends with exit(): close the node and remove its directory. */
 static void cleanup(void)
 {
     swing_close(fz.h);
     fz.h = NULL;
-    nftw(fz.dir, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
+    scratch_remove(fz.dir);
+    fz.dir = NULL;
 }
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -105,11 +97,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     Swing__V1__Bundle *bp[2] = {&b[0], &b[1]};
     uint8_t buf[256], *out = NULL;
     size_t n, out_len = 0;
-    const char *tmp = getenv("TMPDIR");
     (void)argc;
     (void)argv;
-    snprintf(fz.dir, sizeof fz.dir, "%s/swing-fuzz-XXXXXX", tmp ? tmp : "/tmp");
-    if (!mkdtemp(fz.dir)) die("mkdtemp");
+    if (!(fz.dir = scratch_dir("swing-fuzz"))) die("no scratch directory");
     atexit(cleanup);
     open.abi_version = SWING_ABI_VERSION;
     open.data_dir = fz.dir;

@@ -64,6 +64,17 @@ swing_status cli_client_call(cli_client *c, Swing__V1__Request *req, Swing__V1__
     return s;
 }
 
+int cli_client_ask(cli_client *c, Swing__V1__Request *req, const char *what,
+                   Swing__V1__Response **resp)
+{
+    swing_status s = cli_client_call(c, req, resp);
+    if (s == SWING_OK) return 0;
+    cli_fail("%s: %s", what, cli_client_why(*resp, s));
+    swing__v1__response__free_unpacked(*resp, NULL); /* NULL is fine */
+    *resp = NULL;
+    return 1;
+}
+
 const char *cli_client_why(const Swing__V1__Response *resp, swing_status s)
 {
     return resp && resp->error && resp->error[0] ? resp->error : swing_status_name(s);

@@ -27,6 +27,12 @@ int cli_client_open(cli_client *c, const char *dir, bool no_sync, bool must_exis
  * or NULL when not even that could be had (then the status says why). */
 swing_status cli_client_call(cli_client *c, Swing__V1__Request *req, Swing__V1__Response **resp);
 
+/* cli_client_call for callers that only go on after OK: on success returns
+ * 0 and *resp (caller frees); otherwise prints "swing: <what>: <why>", frees
+ * what it got, sets *resp NULL and returns 1. */
+int cli_client_ask(cli_client *c, Swing__V1__Request *req, const char *what,
+                   Swing__V1__Response **resp);
+
 /* The message for a failed call: the response's error, or the status name. */
 const char *cli_client_why(const Swing__V1__Response *resp, swing_status s);
 

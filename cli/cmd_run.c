@@ -45,8 +45,7 @@ static int genesis(cli_client *c, const cli_chain *ch)
     Swing__V1__Bundle *bundles = calloc(ch->n_bundles + 1, sizeof *bundles);
     Swing__V1__Bundle **ptrs = calloc(ch->n_bundles + 1, sizeof *ptrs);
     Swing__V1__Response *r = NULL;
-    swing_status s;
-    int rc = 0;
+    int rc;
     if (!bundles || !ptrs) {
         free(bundles);
         free(ptrs);
@@ -65,8 +64,8 @@ static int genesis(cli_client *c, const cli_chain *ch)
     init.n_bundles = ch->n_bundles;
     req.op_case = SWING__V1__REQUEST__OP_INIT;
     req.init = &init;
-    if ((s = cli_client_call(c, &req, &r)) != SWING_OK) rc = cli_fail("genesis: %s", cli_client_why(r, s));
-    if (r) swing__v1__response__free_unpacked(r, NULL);
+    rc = cli_client_ask(c, &req, "genesis", &r);
+    swing__v1__response__free_unpacked(r, NULL);
     free(bundles);
     free(ptrs);
     return rc;
@@ -112,16 +111,13 @@ static int send_action(cli_client *c, const cli_action *a, uint64_t h, size_t id
     return rc;
 }
 
-/* Sends a request with no arguments of interest; returns the response. */
-static int call_op(cli_client *c, Swing__V1__Request *req, uint64_t h, const char *what,
-                   Swing__V1__Response **r)
+/* cli_client_ask with the height in the failure message. */
+static int ask_at(cli_client *c, Swing__V1__Request *req, uint64_t h, const char *what,
+                  Swing__V1__Response **r)
 {
-    swing_status s = cli_client_call(c, req, r);
-    if (s == SWING_OK) return 0;
-    cli_fail("height %" PRIu64 ": %s: %s", h, what, cli_client_why(*r, s));
-    if (*r) swing__v1__response__free_unpacked(*r, NULL);
-    *r = NULL;
-    return 1;
+    char label[64];
+    snprintf(label, sizeof label, "height %" PRIu64 ": %s", h, what);
+    return cli_client_ask(c, req, label, r);
 }
 
 static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts, uint64_t h,
@@ -138,7 +134,7 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
     bb.time_unix = ch->genesis_time + (int64_t)(h - 1) * ch->block_interval;
     req.op_case = SWING__V1__REQUEST__OP_BEGIN_BLOCK;
     req.begin_block = &bb;
-    if (call_op(c, &req, h, "begin_block", &r)) return 1;
+    if (ask_at(c, &req, h, "begin_block", &r)) return 1;
     swing__v1__response__free_unpacked(r, NULL);
     for (size_t i = 0; i < acts->n; i++)
         if (cli_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, verbose, row)) return 1;
@@ -146,7 +142,7 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
     eb.compute_budget = compute_limit;
     req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
     req.end_block = &eb;
-    if (call_op(c, &req, h, "end_block", &r)) return 1;
+    if (ask_at(c, &req, h, "end_block", &r)) return 1;
     row->cranks = r->end_block->cranks;
     row->computrons = r->end_block->computrons;
     row->work_left = r->end_block->work_left;
@@ -158,7 +154,7 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
 
     req.op_case = SWING__V1__REQUEST__OP_COMMIT;
     req.commit = &cm;
-    if (call_op(c, &req, h, "commit", &r)) return 1;
+    if (ask_at(c, &req, h, "commit", &r)) return 1;
     row->export_entries = r->commit->n_export_data;
     for (size_t i = 0; i < r->commit->n_export_data; i++)
         row->export_bytes += strlen(r->commit->export_data[i]->key) + r->commit->export_data[i]->value.len;

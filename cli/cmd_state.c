@@ -20,16 +20,6 @@ static void print_escaped(const uint8_t *p, size_t len, size_t max)
     if (len > max) printf("...(%zu bytes)", len);
 }
 
-/* Sends req and reports a failure; the caller frees *r on success. */
-static int ask(cli_client *c, Swing__V1__Request *req, const char *what, Swing__V1__Response **r)
-{
-    swing_status s = cli_client_call(c, req, r);
-    if (s == SWING_OK) return 0;
-    cli_fail("%s: %s", what, cli_client_why(*r, s));
-    if (*r) swing__v1__response__free_unpacked(*r, NULL);
-    return 1;
-}
-
 int cli_cmd_kv(int argc, char **argv)
 {
     const char *db = cli_opt(argc, argv, "--db"), *prefix = cli_opt(argc, argv, "--prefix");
@@ -48,7 +38,7 @@ int cli_cmd_kv(int argc, char **argv)
     for (bool more = true; more && !rc;) {
         Swing__V1__Response *r;
         q.kv_after = after ? after : "";
-        if ((rc = ask(&c, &req, "kv", &r))) break;
+        if ((rc = cli_client_ask(&c, &req, "kv", &r))) break;
         for (size_t i = 0; i < r->query->n_kv; i++) {
             const Swing__V1__KvEntry *e = r->query->kv[i];
             print_escaped((const uint8_t *)e->key, strlen(e->key), 200);
@@ -74,32 +64,28 @@ int cli_cmd_vats(int argc, char **argv)
     Swing__V1__QueryRequest q = SWING__V1__QUERY_REQUEST__INIT;
     Swing__V1__Response *r;
     cli_client c;
+    int rc;
     if (!db) return cli_fail("vats needs --db DIR");
     if (cli_client_open(&c, db, false, true, NULL)) return 1;
     req.op_case = SWING__V1__REQUEST__OP_QUERY;
     req.query = &q;
     q.query_case = SWING__V1__QUERY_REQUEST__QUERY_STATS;
     q.stats = true;
-    if (ask(&c, &req, "stats", &r)) {
-        cli_client_close(&c);
-        return 1;
-    }
+    if ((rc = cli_client_ask(&c, &req, "stats", &r))) goto out;
     printf("height %" PRIu64 ", activity hash %s\n", r->query->stats->committed_height,
            r->query->stats->activity_hash);
     swing__v1__response__free_unpacked(r, NULL);
     q.query_case = SWING__V1__QUERY_REQUEST__QUERY_VATS;
     q.vats = true;
-    if (ask(&c, &req, "vats", &r)) {
-        cli_client_close(&c);
-        return 1;
-    }
+    if ((rc = cli_client_ask(&c, &req, "vats", &r))) goto out;
     printf("%-24s %-8s %s\n", "name", "id", "state");
     for (size_t i = 0; i < r->query->n_vats; i++)
         printf("%-24s %-8s %s\n", r->query->vats[i]->name, r->query->vats[i]->id,
                r->query->vats[i]->terminated ? "terminated" : "live");
     swing__v1__response__free_unpacked(r, NULL);
+out:
     cli_client_close(&c);
-    return 0;
+    return rc;
 }
 
 int cli_cmd_export(int argc, char **argv)
@@ -110,6 +96,7 @@ int cli_cmd_export(int argc, char **argv)
     Swing__V1__ExportRequest ex = SWING__V1__EXPORT_REQUEST__INIT;
     Swing__V1__Response *r;
     cli_client c;
+    int rc;
     if (!db || !out) return cli_fail("export needs --db DIR --out DIR2 [--mode operational|archival]");
     if (mode && strcmp(mode, "archival") == 0) ex.archival = true;
     else if (mode && strcmp(mode, "operational") != 0) return cli_fail("unknown mode %s", mode);
@@ -117,15 +104,13 @@ int cli_cmd_export(int argc, char **argv)
     ex.out_dir = (char *)out;
     req.op_case = SWING__V1__REQUEST__OP_EXPORT;
     req.export = &ex;
-    if (ask(&c, &req, "export", &r)) {
-        cli_client_close(&c);
-        return 1;
+    if (!(rc = cli_client_ask(&c, &req, "export", &r))) {
+        printf("exported height %" PRIu64 " to %s: %" PRIu64 " export-data entries, %" PRIu64 " artifacts\n",
+               r->export->height, out, r->export->export_data_entries, r->export->artifacts);
+        swing__v1__response__free_unpacked(r, NULL);
     }
-    printf("exported height %" PRIu64 " to %s: %" PRIu64 " export-data entries, %" PRIu64 " artifacts\n",
-           r->export->height, out, r->export->export_data_entries, r->export->artifacts);
-    swing__v1__response__free_unpacked(r, NULL);
     cli_client_close(&c);
-    return 0;
+    return rc;
 }
 
 int cli_cmd_import(int argc, char **argv)
@@ -135,17 +120,16 @@ int cli_cmd_import(int argc, char **argv)
     Swing__V1__ImportRequest im = SWING__V1__IMPORT_REQUEST__INIT;
     Swing__V1__Response *r;
     cli_client c;
+    int rc;
     if (!in || !db) return cli_fail("import needs --in DIR2 --db DIR3");
     if (cli_client_open(&c, db, false, false, NULL)) return 1;
     im.in_dir = (char *)in;
     req.op_case = SWING__V1__REQUEST__OP_IMPORT;
     req.import = &im;
-    if (ask(&c, &req, "import", &r)) {
-        cli_client_close(&c);
-        return 1;
+    if (!(rc = cli_client_ask(&c, &req, "import", &r))) {
+        printf("imported height %" PRIu64 ", activity hash %s\n", r->import->height, r->import->activity_hash);
+        swing__v1__response__free_unpacked(r, NULL);
     }
-    printf("imported height %" PRIu64 ", activity hash %s\n", r->import->height, r->import->activity_hash);
-    swing__v1__response__free_unpacked(r, NULL);
     cli_client_close(&c);
-    return 0;
+    return rc;
 }

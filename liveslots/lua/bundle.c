@@ -281,7 +281,7 @@ static int install(lua_State *L)
     lua_pushvalue(L, 1);
     lua_rawset(L, -3); /* raw: a metatable on _G runs no code here */
     lua_pop(L, 1);
-    lua_pushlstring(L, b->entry, strlen(b->entry));
+    ls_lua_push_string(L, b->entry);
     return 2;
 }
 

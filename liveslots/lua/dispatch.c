@@ -42,7 +42,7 @@ static void deliver_message(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
     lua_pop(L, 1);
     ls_vat_table(L, LS_VALTOSLOT);
     lua_pushvalue(L, -2);
-    lua_pushlstring(L, d->result, strlen(d->result));
+    ls_lua_push_string(L, d->result);
     lua_rawset(L, -3);
     lua_pop(L, 1);
     ls_send_follow(L, d->result, -1);
@@ -221,7 +221,7 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
         if (imported) {
             lua_pushnil(L);
             lua_setfield(L, -2, vref);
-            lua_pushlstring(L, vref, strlen(vref));
+            ls_lua_push_string(L, vref);
             vlist_push(L, &drops, lua_tostring(L, -1), 2);
             lua_rawseti(L, anchors, (lua_Integer)drops.n);
             done++;
@@ -252,7 +252,7 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     if (retires.n) qsort(retires.v, retires.n, sizeof *retires.v, cmp_str);
     if (budget && done + retires.n > budget) retires.n = done >= budget ? 0 : (size_t)(budget - done);
     for (size_t j = 0; j < retires.n; j++) {
-        lua_pushlstring(L, retires.v[j], strlen(retires.v[j])); /* anchor before removing from the table */
+        ls_lua_push_string(L, retires.v[j]); /* anchor before removing from the table */
         lua_rawseti(L, anchors, (lua_Integer)(drops.n + j + 1));
         lua_rawgeti(L, anchors, (lua_Integer)(drops.n + j + 1));
         retires.v[j] = lua_tostring(L, -1);

@@ -10,6 +10,7 @@
  * slot ops.
  */
 #include "liveslots/lua/marshal.h"
+#include "liveslots/lua/vm.h"
 
 #include <jansson.h>
 #include <lauxlib.h>
@@ -124,10 +125,8 @@ void ls_lua_marshal_push_null(lua_State *L) { push_registered(L, NULL_KEY, make_
 void ls_lua_marshal_push_error(lua_State *L, const char *message, const char *name)
 {
     luaL_checkstack(L, 4, NULL);
-    /* lua_pushlstring: lua_pushstring may reuse a cached long string, and
-     * whether it can depends on addresses (the allocation would go uncharged) */
-    lua_pushlstring(L, message ? message : "", message ? strlen(message) : 0);
-    lua_pushlstring(L, name ? name : "Error", name ? strlen(name) : 5);
+    ls_lua_push_string(L, message ? message : "");
+    ls_lua_push_string(L, name ? name : "Error");
     error_from_stack(L);
 }
 
@@ -337,7 +336,7 @@ static int enc_ref(enc *e, int idx)
     if (!vref || (vref[0] != 'o' && vref[0] != 'd' && vref[0] != 'p'))
         luaL_error(L, "not passable: to_slot gave a bad vref");
     kind = vref[0] == 'p' ? '&' : '$';
-    lua_pushlstring(L, vref, strlen(vref));
+    ls_lua_push_string(L, vref);
     lua_pushvalue(L, -1);
     if (lua_rawget(L, AT(e, E_SLOTMAP)) == LUA_TNUMBER) {
         slot = lua_tointeger(L, -1);

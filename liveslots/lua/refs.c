@@ -50,10 +50,10 @@ bool ls_refs_is_presence(lua_State *L, int idx) { return luaL_testudata(L, idx, 
 static void push_presence(lua_State *L, const char *vref, const char *iface)
 {
     lua_newuserdatauv(L, 0, 2);
-    lua_pushlstring(L, vref, strlen(vref));
+    ls_lua_push_string(L, vref);
     lua_setiuservalue(L, -2, 1);
     iface = iface ? iface : "Alleged: presence";
-    lua_pushlstring(L, iface, strlen(iface));
+    ls_lua_push_string(L, iface);
     lua_setiuservalue(L, -2, 2);
     luaL_setmetatable(L, LS_PRESENCE_MT);
 }
@@ -120,7 +120,7 @@ static void bind(lua_State *L, int idx, const char *vref)
     idx = lua_absindex(L, idx);
     ls_vat_table(L, LS_VALTOSLOT);
     lua_pushvalue(L, idx);
-    lua_pushlstring(L, vref, strlen(vref));
+    ls_lua_push_string(L, vref);
     lua_rawset(L, -3);
     lua_pop(L, 1);
 }
@@ -241,7 +241,7 @@ void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *
         ls_refs_import_promise(L, vref);
         if (ls_vat_get(L)->collecting) {
             ls_vat_table(L, LS_NEWVPIDS);
-            lua_pushlstring(L, vref, strlen(vref));
+            ls_lua_push_string(L, vref);
             lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
             lua_pop(L, 1);
         } else {
@@ -294,7 +294,7 @@ static void new_table(lua_State *L, const char *key, const char *mode)
     lua_newtable(L);
     if (mode) {
         lua_createtable(L, 0, 1);
-        lua_pushlstring(L, mode, strlen(mode));
+        ls_lua_push_string(L, mode);
         lua_setfield(L, -2, "__mode");
         lua_setmetatable(L, -2);
     }

@@ -97,7 +97,7 @@ void ls_send_eventual(lua_State *L, int target, const char *method, int n)
         lua_pushcfunction(L, local_invoke);
         lua_pushvalue(L, -2);
         lua_pushvalue(L, target);
-        lua_pushlstring(L, method, strlen(method));
+        ls_lua_push_string(L, method);
         for (int i = 0; i < n; i++) lua_pushvalue(L, first + i);
         ls_lua_promise_queue(L, n + 3);
     } else if (ls_lua_promise_is(L, target)) {
@@ -121,7 +121,7 @@ void ls_send_eventual(lua_State *L, int target, const char *method, int n)
         } else {
             ls_lua_promise_new(L);
             lua_pushvalue(L, -1);
-            lua_pushlstring(L, method, strlen(method));
+            ls_lua_push_string(L, method);
             lua_createtable(L, n, 0);
             for (int i = 0; i < n; i++) {
                 lua_pushvalue(L, first + i);
@@ -195,7 +195,7 @@ static int follow_reaction(lua_State *L)
 void ls_send_follow(lua_State *L, const char *vpid, int p)
 {
     p = lua_absindex(L, p);
-    lua_pushlstring(L, vpid, strlen(vpid));
+    ls_lua_push_string(L, vpid);
     lua_pushcclosure(L, follow_reaction, 1);
     ls_lua_promise_watch(L, p, -1);
     lua_pop(L, 1);
@@ -216,7 +216,7 @@ static int e_index(lua_State *L)
 {
     const char *name = luaL_checkstring(L, 2);
     lua_getiuservalue(L, 1, 1);
-    lua_pushlstring(L, name, strlen(name));
+    ls_lua_push_string(L, name);
     lua_pushcclosure(L, e_method, 2);
     return 1;
 }

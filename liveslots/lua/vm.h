@@ -17,6 +17,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "base/err.h"
 
@@ -43,6 +44,15 @@ typedef struct ls_lua_limits {
 #define LS_LUA_INTERNED_MAX_ALLOC 96
 /* The allocator refuses outright past this multiple of the memory cap. */
 #define LS_LUA_HARD_CAP_FACTOR 4
+
+/* Pushes a C string. The runtime uses this, never lua_pushstring, for
+ * strings that come from data: lua_pushstring may hand back a cached long
+ * string instead of allocating one, depending on addresses, and the
+ * allocation would then go uncharged on one node and charged on another. */
+static inline void ls_lua_push_string(lua_State *L, const char *s)
+{
+    lua_pushlstring(L, s, strlen(s));
+}
 
 /* Creates a sandboxed state. Errors: NOMEM. */
 swing_status ls_lua_vm_open(const ls_lua_limits *lim, ls_lua_vm **out, swing_err *err);

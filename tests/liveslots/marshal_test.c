@@ -6,7 +6,7 @@
  * raised with a clear message, the nesting limit both ways, and decoding
  * that leaks nothing when it raises midway (the asan build checks leaks).
  */
-#include "tests/lib/testlib.h"
+#include "tests/lib/luarun.h"
 
 #include <lauxlib.h>
 #include <math.h>
@@ -224,7 +224,6 @@ typedef struct fx {
     fake f;
 } fx;
 
-static swing_status run(fx *x, const char *src, char *out, size_t cap, swing_err *e);
 
 static void fx_open(fx *x, size_t mem_cap)
 {
@@ -241,41 +240,9 @@ static void fx_open(fx *x, size_t mem_cap)
     lua_pushcfunction(L, setup);
     lua_pushlightuserdata(L, &x->f);
     if (ls_lua_vm_pcall(x->vm, 1, 0, &e)) fail_msg("setup: %s", e.msg);
-    if (run(x, prelude, out, sizeof out, &e)) fail_msg("prelude: %s", e.msg);
+    if (tl_lua_run(x->vm, prelude, out, sizeof out, &e)) fail_msg("prelude: %s", e.msg);
 }
 
-/* Runs src; returns the status, the first result as a string in out. */
-static swing_status run(fx *x, const char *src, char *out, size_t cap, swing_err *e)
-{
-    lua_State *L = ls_lua_vm_state(x->vm);
-    swing_status s;
-    out[0] = '\0';
-    swing_err_clear(e);
-    ls_lua_vm_begin(x->vm, 0);
-    if ((s = ls_lua_vm_load(x->vm, "=test", src, strlen(src), e))) return s;
-    if ((s = ls_lua_vm_pcall(x->vm, 0, 1, e))) return s;
-    if (lua_type(L, -1) == LUA_TSTRING) snprintf(out, cap, "%s", lua_tostring(L, -1));
-    else snprintf(out, cap, "%s", luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return SWING_OK;
-}
-
-static void expect(fx *x, const char *src, const char *want)
-{
-    char out[1024];
-    swing_err e;
-    if (run(x, src, out, sizeof out, &e)) fail_msg("%s -> %s", src, e.msg);
-    if (strcmp(out, want) != 0) fail_msg("%s -> '%s', expected '%s'", src, out, want);
-}
-
-static void expect_fail(fx *x, const char *src, swing_status want, const char *msg)
-{
-    char out[1024];
-    swing_err e;
-    swing_status s = run(x, src, out, sizeof out, &e);
-    if (s != want) fail_msg("%s -> %s (%s), expected %s", src, swing_status_name(s), e.msg, swing_status_name(want));
-    if (msg && !strstr(e.msg, msg)) fail_msg("%s -> '%s', expected to contain '%s'", src, e.msg, msg);
-}
 
 /* ===== tests ===== */
 
@@ -347,7 +314,7 @@ static void test_marshal_exact_bodies(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char src[512];
         snprintf(src, sizeof src, "return (encode(%s))", cases[i][0]);
-        expect(&x, src, cases[i][1]);
+        tl_lua_expect(x.vm, src, cases[i][1]);
     }
     ls_lua_vm_close(x.vm);
 }
@@ -374,10 +341,10 @@ static void test_marshal_slot_dedup_and_promises(void **state)
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         char src[512];
         snprintf(src, sizeof src, "local b, s = encode(%s) return b .. ' ' .. table.concat(s, ',')", cases[i][0]);
-        expect(&x, src, cases[i][1]);
+        tl_lua_expect(x.vm, src, cases[i][1]);
     }
     /* Without slot ops a table with a vref is just a record. */
-    expect(&x, "return (encode_plain({vref='o-1'}))", "#{\"vref\":\"o-1\"}");
+    tl_lua_expect(x.vm, "return (encode_plain({vref='o-1'}))", "#{\"vref\":\"o-1\"}");
     ls_lua_vm_close(x.vm);
 }
 
@@ -402,7 +369,7 @@ static void test_marshal_round_trips(void **state)
         char src[512], out[1024];
         swing_err e;
         snprintf(src, sizeof src, "return roundtrip(%s)", values[i]);
-        if (run(&x, src, out, sizeof out, &e)) fail_msg("%s: %s", values[i], e.msg);
+        if (tl_lua_run(x.vm, src, out, sizeof out, &e)) fail_msg("%s: %s", values[i], e.msg);
     }
     ls_lua_vm_close(x.vm);
 }
@@ -469,21 +436,21 @@ static void test_marshal_decode_values(void **state)
     fx x;
     (void)state;
     fx_open(&x, 0);
-    expect(&x, "return math.type(decode('#2.0')) .. math.type(decode('#2')) .. math.type(decode('#2e0'))",
+    tl_lua_expect(x.vm, "return math.type(decode('#2.0')) .. math.type(decode('#2')) .. math.type(decode('#2e0'))",
            "floatintegerfloat");
-    expect(&x, "return tostring(decode('#\"-9223372036854775808\"') == math.mininteger)", "true");
-    expect(&x, "return tostring(decode('#\"+007\"'))", "7");
-    expect(&x, "return tostring(decode('#9007199254740993'))", "9007199254740993");
-    expect(&x, "return tostring(decode('#\"#undefined\"'))", "nil");
-    expect(&x, "local v = decode('#\"#NaN\"') return tostring(v ~= v)", "true");
-    expect(&x, "return tostring(1/decode('#-0.0'))", "-inf");
-    expect(&x, "local t = decode('#{\"!!a\":1,\"!#b\":2,\"c\":\"!$x\"}') return t['!a'] .. t['#b'] .. t.c", "12$x");
+    tl_lua_expect(x.vm, "return tostring(decode('#\"-9223372036854775808\"') == math.mininteger)", "true");
+    tl_lua_expect(x.vm, "return tostring(decode('#\"+007\"'))", "7");
+    tl_lua_expect(x.vm, "return tostring(decode('#9007199254740993'))", "9007199254740993");
+    tl_lua_expect(x.vm, "return tostring(decode('#\"#undefined\"'))", "nil");
+    tl_lua_expect(x.vm, "local v = decode('#\"#NaN\"') return tostring(v ~= v)", "true");
+    tl_lua_expect(x.vm, "return tostring(1/decode('#-0.0'))", "-inf");
+    tl_lua_expect(x.vm, "local t = decode('#{\"!!a\":1,\"!#b\":2,\"c\":\"!$x\"}') return t['!a'] .. t['#b'] .. t.c", "12$x");
     /* undefined leaves a record key out (Lua tables cannot hold nil) */
-    expect(&x, "local t = decode('#{\"a\":\"#undefined\",\"b\":1}') return tostring(t.a) .. next(t)", "nilb");
-    expect(&x, "return tostring(decode('#[null]')[1] == null)", "true");
-    expect(&x, "return decode('#\"a\\\\u0000b\"')", "a"); /* the C side of out stops at the NUL */
-    expect(&x, "return tostring(#decode('#\"a\\\\u0000b\"'))", "3");
-    expect(&x,
+    tl_lua_expect(x.vm, "local t = decode('#{\"a\":\"#undefined\",\"b\":1}') return tostring(t.a) .. next(t)", "nilb");
+    tl_lua_expect(x.vm, "return tostring(decode('#[null]')[1] == null)", "true");
+    tl_lua_expect(x.vm, "return decode('#\"a\\\\u0000b\"')", "a"); /* the C side of out stops at the NUL */
+    tl_lua_expect(x.vm, "return tostring(#decode('#\"a\\\\u0000b\"'))", "3");
+    tl_lua_expect(x.vm,
            "local d = decode('#{\"#error\":\"!#x\",\"errorId\":\"error:liveSlots:v1#70001\",\"name\":\"RangeError\"}')\n"
            "return tostring(is_error(d)) .. ' ' .. tostring(d)",
            "true RangeError: #x");
@@ -509,17 +476,17 @@ static void test_marshal_call_with_nil_arguments(void **state)
         char src[512];
         snprintf(src, sizeof src, "local b, s = encode_call(%s) return b .. ' ' .. table.concat(s, ',')",
                  cases[i][0]);
-        expect(&x, src, cases[i][1]);
+        tl_lua_expect(x.vm, src, cases[i][1]);
     }
-    expect(&x,
+    tl_lua_expect(x.vm,
            "local m, a, b, c = decode_call('#[\"foo\",[1,\"#undefined\",3]]')\n"
            "local n = select('#', decode_call('#[\"foo\",[1,\"#undefined\",3]]'))\n"
            "return m .. a .. tostring(b) .. c .. n",
            "foo1nil34");
-    expect(&x, "return tostring(select('#', decode_call('#[\"#undefined\",[]]'))) .. tostring(decode_call('#[\"#undefined\",[]]'))",
+    tl_lua_expect(x.vm, "return tostring(select('#', decode_call('#[\"#undefined\",[]]'))) .. tostring(decode_call('#[\"#undefined\",[]]'))",
            "1nil");
-    expect(&x, "local m, v = decode_call('#[\"!#m\",[null]]') return m .. tostring(v == null)", "#mtrue");
-    expect(&x,
+    tl_lua_expect(x.vm, "local m, v = decode_call('#[\"!#m\",[null]]') return m .. tostring(v == null)", "#mtrue");
+    tl_lua_expect(x.vm,
            "local b, s = encode_call('go', nil, 2, nil, {vref='o-9', iface='I'})\n"
            "local r = table.pack(decode_call(b, s))\n"
            "return r.n .. r[1] .. tostring(r[2]) .. r[3] .. tostring(r[4]) .. r[5].vref .. r[5].iface",
@@ -532,7 +499,7 @@ static void test_marshal_slot_values_are_cached_per_body(void **state)
     fx x;
     (void)state;
     fx_open(&x, 0);
-    expect(&x,
+    tl_lua_expect(x.vm,
            "local before = from_calls()\n"
            "local v = decode('#[\"$0.A\",\"$0\",\"&1\",\"&1\",{\"k\":\"$0.B\"}]', {'o-1','p-2'})\n"
            "assert(from_calls() - before == 2, 'from_slot calls: ' .. (from_calls() - before))\n"
@@ -550,7 +517,7 @@ static void test_marshal_null_and_errors(void **state)
     fx x;
     (void)state;
     fx_open(&x, 0);
-    expect(&x,
+    tl_lua_expect(x.vm,
            "assert(tostring(null) == 'null' and type(null) == 'userdata')\n"
            "assert(getmetatable(null) == false)\n"
            "local e = makeError('boom', 'TypeError')\n"
@@ -566,7 +533,7 @@ static void test_marshal_null_and_errors(void **state)
            "return 'ok'",
            "ok");
     /* The marshal works from the registry even after vat code replaced the globals. */
-    expect(&x,
+    tl_lua_expect(x.vm,
            "local realnull, mk = null, makeError\n"
            "null = 1 makeError = nil\n"
            "assert(decode('#null') == realnull)\n"
@@ -612,9 +579,9 @@ static void test_marshal_encode_refusals(void **state)
     (void)state;
     fx_open(&x, 0);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
-        expect_fail(&x, cases[i][0], SWING_ERR_USER, cases[i][1]);
+        tl_lua_expect_fail(x.vm, cases[i][0], SWING_ERR_USER, cases[i][1]);
     /* Refused values leave the state usable. */
-    expect(&x, "return (encode({1}))", "#[1]");
+    tl_lua_expect(x.vm, "return (encode({1}))", "#[1]");
     ls_lua_vm_close(x.vm);
 }
 
@@ -673,15 +640,15 @@ static void test_marshal_decode_refusals(void **state)
     fx_open(&x, 0);
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
         snprintf(src, sizeof src, "return decode([==[%s]==], {'o-1'})", cases[i][0]);
-        expect_fail(&x, src, SWING_ERR_USER, cases[i][1]);
+        tl_lua_expect_fail(x.vm, src, SWING_ERR_USER, cases[i][1]);
     }
     for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
         snprintf(src, sizeof src, "return decode_call([==[%s]==], {'o-1'})", calls[i][0]);
-        expect_fail(&x, src, SWING_ERR_USER, calls[i][1]);
+        tl_lua_expect_fail(x.vm, src, SWING_ERR_USER, calls[i][1]);
     }
-    expect_fail(&x, "return decode_plain('#\"$0\"', {'o-1'})", SWING_ERR_USER,
+    tl_lua_expect_fail(x.vm, "return decode_plain('#\"$0\"', {'o-1'})", SWING_ERR_USER,
                 "malformed capdata: a slot reference where none is allowed");
-    expect(&x, "return (decode_plain('#\"!$0\"'))", "$0");
+    tl_lua_expect(x.vm, "return (decode_plain('#\"!$0\"'))", "$0");
     ls_lua_vm_close(x.vm);
 }
 
@@ -691,27 +658,27 @@ static void test_marshal_nesting_limit(void **state)
     (void)state;
     fx_open(&x, 0);
     /* 64 nested tables pass both ways; 65 are refused both ways. */
-    expect(&x,
+    tl_lua_expect(x.vm,
            "local t = 1 for i = 1, 64 do t = {t} end\n"
            "local b = encode(t) local v = decode(b)\n"
            "for i = 1, 64 do v = v[1] end return tostring(v)",
            "1");
-    expect(&x,
+    tl_lua_expect(x.vm,
            "local t = {} for i = 1, 63 do t = {a=t} end\n"
            "return (encode(decode(encode(t)))):sub(1, 12)",
            "#{\"a\":{\"a\":{");
-    expect_fail(&x, "local t = 1 for i = 1, 65 do t = {t} end encode(t)", SWING_ERR_USER,
+    tl_lua_expect_fail(x.vm, "local t = 1 for i = 1, 65 do t = {t} end encode(t)", SWING_ERR_USER,
                 "not passable: nesting deeper than 64");
-    expect_fail(&x, "local t = {} for i = 1, 64 do t = {a=t} end encode_call('m', t)", SWING_ERR_USER,
+    tl_lua_expect_fail(x.vm, "local t = {} for i = 1, 64 do t = {a=t} end encode_call('m', t)", SWING_ERR_USER,
                 "not passable: nesting deeper than 64");
-    expect(&x, "return (decode('#' .. ('['):rep(64) .. (']'):rep(64)) and 'ok')", "ok");
-    expect_fail(&x, "decode('#' .. ('['):rep(65) .. (']'):rep(65))", SWING_ERR_USER,
+    tl_lua_expect(x.vm, "return (decode('#' .. ('['):rep(64) .. (']'):rep(64)) and 'ok')", "ok");
+    tl_lua_expect_fail(x.vm, "decode('#' .. ('['):rep(65) .. (']'):rep(65))", SWING_ERR_USER,
                 "malformed capdata: nesting deeper than 64");
-    expect_fail(&x, "decode('#' .. ('['):rep(100) .. (']'):rep(100))", SWING_ERR_USER,
+    tl_lua_expect_fail(x.vm, "decode('#' .. ('['):rep(100) .. (']'):rep(100))", SWING_ERR_USER,
                 "malformed capdata: nesting deeper than 64");
-    expect_fail(&x, "decode('#' .. ('{\"a\":'):rep(100) .. '1' .. ('}'):rep(100))", SWING_ERR_USER,
+    tl_lua_expect_fail(x.vm, "decode('#' .. ('{\"a\":'):rep(100) .. '1' .. ('}'):rep(100))", SWING_ERR_USER,
                 "malformed capdata: nesting deeper than 64");
-    expect_fail(&x, "decode_call('#[\"m\",[' .. ('['):rep(65) .. (']'):rep(65) .. ']]')", SWING_ERR_USER,
+    tl_lua_expect_fail(x.vm, "decode_call('#[\"m\",[' .. ('['):rep(65) .. (']'):rep(65) .. ']]')", SWING_ERR_USER,
                 "malformed capdata: nesting deeper than 64");
     ls_lua_vm_close(x.vm);
 }
@@ -723,7 +690,7 @@ static void test_marshal_decode_never_leaks(void **state)
     fx_open(&x, 0);
     /* Raises after much of the tree has been converted; the asan build's
      * leak check proves every json_t was freed. */
-    expect(&x,
+    tl_lua_expect(x.vm,
            "for i = 1, 20 do\n"
            "  local ok, err = pcall(decode, '#[' .. string.rep('{\"a\":[1,2,\"x\"]},', 200) .. '\"%x\"]')\n"
            "  assert(not ok and err:find('passable symbols'), err)\n"
@@ -742,7 +709,7 @@ static void test_marshal_decode_never_leaks(void **state)
      * One C call builds the whole tree, with no meter check inside it, so
      * the tree (~20 MB) is sized to hit the allocator's hard ceiling. */
     fx_open(&small, 2u << 20);
-    expect_fail(&small, "local body = '#[' .. string.rep('[1],', 200000) .. '[1]]' decode(body)", SWING_ERR_LIMIT,
+    tl_lua_expect_fail(small.vm, "local body = '#[' .. string.rep('[1],', 200000) .. '[1]]' decode(body)", SWING_ERR_LIMIT,
                 "memory limit");
     ls_lua_vm_close(small.vm);
     ls_lua_vm_close(x.vm);

@@ -4,7 +4,7 @@
  * __gc/__mode, endless loops and memory bombs stopped (uncatchably), syntax
  * errors reported with their line, metering repeatable.
  */
-#include "tests/lib/testlib.h"
+#include "tests/lib/luarun.h"
 
 #include <lauxlib.h>
 #include <string.h>
@@ -20,39 +20,6 @@ static ls_lua_vm *vm_new(size_t cap, uint64_t compute)
     return vm;
 }
 
-/* Runs src; returns the status, the first result as a string in out. */
-static swing_status run(ls_lua_vm *vm, const char *src, char *out, size_t cap, swing_err *e)
-{
-    lua_State *L = ls_lua_vm_state(vm);
-    swing_status s;
-    out[0] = '\0';
-    swing_err_clear(e);
-    ls_lua_vm_begin(vm, 0);
-    if ((s = ls_lua_vm_load(vm, "=test", src, strlen(src), e))) return s;
-    if ((s = ls_lua_vm_pcall(vm, 0, 1, e))) return s;
-    if (lua_type(L, -1) == LUA_TSTRING) snprintf(out, cap, "%s", lua_tostring(L, -1));
-    else snprintf(out, cap, "%s", luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return SWING_OK;
-}
-
-static void expect(ls_lua_vm *vm, const char *src, const char *want)
-{
-    char out[512];
-    swing_err e;
-    if (run(vm, src, out, sizeof out, &e)) fail_msg("%s -> %s", src, e.msg);
-    if (strcmp(out, want) != 0) fail_msg("%s -> \"%s\", expected \"%s\"", src, out, want);
-}
-
-static void expect_fail(ls_lua_vm *vm, const char *src, swing_status want, const char *msg)
-{
-    char out[512];
-    swing_err e;
-    swing_status s = run(vm, src, out, sizeof out, &e);
-    if (s != want) fail_msg("%s -> %s (%s), expected %s", src, swing_status_name(s), e.msg, swing_status_name(want));
-    if (msg && !strstr(e.msg, msg)) fail_msg("%s -> \"%s\", expected to contain \"%s\"", src, e.msg, msg);
-}
-
 static void test_sandbox_escapes_are_absent(void **state)
 {
     static const char *names[] = {"os", "io", "debug", "package", "require", "collectgarbage", "dofile",
@@ -63,11 +30,11 @@ static void test_sandbox_escapes_are_absent(void **state)
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char src[128];
         snprintf(src, sizeof src, "return type(%s)", names[i]);
-        expect(vm, src, "nil");
+        tl_lua_expect(vm, src, "nil");
     }
     /* A binary chunk is refused even when built by hand. */
-    expect(vm, "local f, err = load('\\27Lua\\84\\0') return err", "attempt to load a binary chunk (mode is 't')");
-    expect(vm, "return load('return 1+1')()", "number");
+    tl_lua_expect(vm, "local f, err = load('\\27Lua\\84\\0') return err", "attempt to load a binary chunk (mode is 't')");
+    tl_lua_expect(vm, "return load('return 1+1')()", "number");
     ls_lua_vm_close(vm);
 }
 
@@ -75,13 +42,13 @@ static void test_sandbox_no_addresses(void **state)
 {
     ls_lua_vm *vm = vm_new(0, 0);
     (void)state;
-    expect(vm, "return tostring({})", "table");
-    expect(vm, "return tostring(function() end)", "function");
-    expect(vm, "return tostring(coroutine.create(function() end))", "thread");
-    expect(vm, "return string.format('%s|%s|%d', {}, 'x', 7)", "table|x|7");
-    expect(vm, "return tostring(setmetatable({}, {__tostring = function() return 'me' end}))", "me");
-    expect(vm, "return ('%5.1f'):format(2.25)", "  2.2");
-    expect_fail(vm, "return string.format('%p', {})", SWING_ERR_USER, "%p is not available");
+    tl_lua_expect(vm, "return tostring({})", "table");
+    tl_lua_expect(vm, "return tostring(function() end)", "function");
+    tl_lua_expect(vm, "return tostring(coroutine.create(function() end))", "thread");
+    tl_lua_expect(vm, "return string.format('%s|%s|%d', {}, 'x', 7)", "table|x|7");
+    tl_lua_expect(vm, "return tostring(setmetatable({}, {__tostring = function() return 'me' end}))", "me");
+    tl_lua_expect(vm, "return ('%5.1f'):format(2.25)", "  2.2");
+    tl_lua_expect_fail(vm, "return string.format('%p', {})", SWING_ERR_USER, "%p is not available");
     ls_lua_vm_close(vm);
 }
 
@@ -89,20 +56,20 @@ static void test_sandbox_deterministic_iteration(void **state)
 {
     ls_lua_vm *vm = vm_new(0, 0);
     (void)state;
-    expect(vm,
+    tl_lua_expect(vm,
            "local t = {b=1, a=2, [3]=true, [1]=1, [true]=0, [2.5]=1, ['']=1, aa=1}\n"
            "local out = {} for k in pairs(t) do out[#out+1] = tostring(k) end\n"
            "return table.concat(out, ',')",
            "1,2.5,3,,a,aa,b,true");
-    expect(vm,
+    tl_lua_expect(vm,
            "local t = {z=1, y=2, x=3} local out, k = {}, nil\n"
            "repeat k = next(t, k) if k then out[#out+1] = k end until k == nil\n"
            "return table.concat(out, ',') .. tostring(next({}))",
            "x,y,znil");
     /* Deleting during traversal is allowed, as with Lua's own next. */
-    expect(vm, "local t = {a=1,b=2,c=3} for k in pairs(t) do t[k] = nil end return tostring(next(t))", "nil");
-    expect_fail(vm, "for k in pairs({[{}]=1}) do end", SWING_ERR_USER, "no deterministic order");
-    expect(vm, "local t = setmetatable({}, {__pairs = function(t) return function() return nil end, t, nil end})\n"
+    tl_lua_expect(vm, "local t = {a=1,b=2,c=3} for k in pairs(t) do t[k] = nil end return tostring(next(t))", "nil");
+    tl_lua_expect_fail(vm, "for k in pairs({[{}]=1}) do end", SWING_ERR_USER, "no deterministic order");
+    tl_lua_expect(vm, "local t = setmetatable({}, {__pairs = function(t) return function() return nil end, t, nil end})\n"
                "for k in pairs(t) do return 'x' end return 'custom'", "custom");
     ls_lua_vm_close(vm);
 }
@@ -111,11 +78,11 @@ static void test_sandbox_no_gc_or_weak_tables(void **state)
 {
     ls_lua_vm *vm = vm_new(0, 0);
     (void)state;
-    expect_fail(vm, "setmetatable({}, {__gc = function() end})", SWING_ERR_USER, "__gc or __mode");
-    expect_fail(vm, "setmetatable({}, {__mode = 'k'})", SWING_ERR_USER, "__gc or __mode");
+    tl_lua_expect_fail(vm, "setmetatable({}, {__gc = function() end})", SWING_ERR_USER, "__gc or __mode");
+    tl_lua_expect_fail(vm, "setmetatable({}, {__mode = 'k'})", SWING_ERR_USER, "__gc or __mode");
     assert_true(ls_lua_vm_check_rules(vm));
     /* Added afterwards: caught by the rule check at delivery end. */
-    expect(vm, "local mt = {} keep = setmetatable({}, mt) rawset(mt, '__mode', 'k') return 'ok'", "ok");
+    tl_lua_expect(vm, "local mt = {} keep = setmetatable({}, mt) rawset(mt, '__mode', 'k') return 'ok'", "ok");
     assert_false(ls_lua_vm_check_rules(vm));
     ls_lua_vm_close(vm);
 }
@@ -124,16 +91,16 @@ static void test_sandbox_endless_loops_are_stopped(void **state)
 {
     ls_lua_vm *vm = vm_new(0, 2000000);
     (void)state;
-    expect_fail(vm, "while true do end", SWING_ERR_LIMIT, "compute limit");
-    expect_fail(vm, "while true do pcall(function() while true do end end) end", SWING_ERR_LIMIT, "compute limit");
-    expect_fail(vm, "while true do xpcall(function() while true do end end, function(m) return m end) end",
+    tl_lua_expect_fail(vm, "while true do end", SWING_ERR_LIMIT, "compute limit");
+    tl_lua_expect_fail(vm, "while true do pcall(function() while true do end end) end", SWING_ERR_LIMIT, "compute limit");
+    tl_lua_expect_fail(vm, "while true do xpcall(function() while true do end end, function(m) return m end) end",
                 SWING_ERR_LIMIT, "compute limit");
-    expect_fail(vm,
+    tl_lua_expect_fail(vm,
                 "local co = coroutine.create(function() while true do end end)\n"
                 "while true do coroutine.resume(co) co = coroutine.create(function() while true do end end) end",
                 SWING_ERR_LIMIT, "compute limit");
     /* A fresh budget works again. */
-    expect(vm, "local n = 0 for i = 1, 1000 do n = n + i end return tostring(n)", "500500");
+    tl_lua_expect(vm, "local n = 0 for i = 1, 1000 do n = n + i end return tostring(n)", "500500");
     assert_true(ls_lua_vm_used(vm) > 0);
     ls_lua_vm_close(vm);
 }
@@ -142,18 +109,18 @@ static void test_sandbox_memory_bombs_are_stopped(void **state)
 {
     ls_lua_vm *vm = vm_new(8u << 20, 0), *other = vm_new(0, 0);
     (void)state;
-    expect_fail(vm, "local t = {} while true do t[#t+1] = string.rep('x', 4096) .. #t end", SWING_ERR_LIMIT,
+    tl_lua_expect_fail(vm, "local t = {} while true do t[#t+1] = string.rep('x', 4096) .. #t end", SWING_ERR_LIMIT,
                 "memory limit");
-    expect_fail(vm, "local t = {} while true do pcall(function() t[#t+1] = string.rep('y', 1e6) .. #t end) end",
+    tl_lua_expect_fail(vm, "local t = {} while true do pcall(function() t[#t+1] = string.rep('y', 1e6) .. #t end) end",
                 SWING_ERR_LIMIT, NULL);
     /* Between two meter checks the allocator lets a state grow up to the
      * hard ceiling, never past it. */
     assert_true(ls_lua_vm_memory(vm) <= LS_LUA_HARD_CAP_FACTOR * (8u << 20));
-    expect(other, "return 'still fine'", "still fine");
+    tl_lua_expect(other, "return 'still fine'", "still fine");
     /* Garbage never counts: 6 MB kept under an 8 MB cap while 60 MB of
      * garbage churns through (the collector's own pacing lets it pile up
      * past the cap). */
-    expect(vm,
+    tl_lua_expect(vm,
            "local keep = {} for i = 1, 6 do keep[i] = string.rep('k', 1000000) .. i end\n"
            "for i = 1, 300 do local g = string.rep('g', 100000) .. i end\n"
            "return 'kept ' .. #keep",
@@ -168,7 +135,7 @@ static void test_sandbox_syntax_error_has_line(void **state)
     char out[64];
     swing_err e;
     (void)state;
-    assert_int_equal(run(vm, "local a = 1\nlocal b = 2\nlocal c = = 3\n", out, sizeof out, &e), SWING_ERR_INVALID);
+    assert_int_equal(tl_lua_run(vm, "local a = 1\nlocal b = 2\nlocal c = = 3\n", out, sizeof out, &e), SWING_ERR_INVALID);
     assert_non_null(strstr(e.msg, "test:3:"));
     ls_lua_vm_close(vm);
 }
@@ -178,8 +145,8 @@ static void test_sandbox_metering_repeats(void **state)
     const char *src = "local t = {} for i = 1, 20000 do t[i] = tostring(i) .. 'x' end return 'ok'";
     ls_lua_vm *a = vm_new(0, 0), *b = vm_new(0, 0);
     (void)state;
-    expect(a, src, "ok");
-    expect(b, src, "ok");
+    tl_lua_expect(a, src, "ok");
+    tl_lua_expect(b, src, "ok");
     assert_int_equal(ls_lua_vm_used(a), ls_lua_vm_used(b));
     assert_true(ls_lua_vm_used(a) > 20000);
     ls_lua_vm_close(a);

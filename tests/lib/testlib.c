@@ -112,6 +112,12 @@ void tl_expect_next(store *st, const char *k, const char *want)
     swing_buf_free(&nk);
 }
 
+int tl_setup_sodium(void **state)
+{
+    (void)state;
+    return sodium_init() < 0 ? -1 : 0;
+}
+
 void tl_sha256_hex(const void *p, size_t n, char out[65])
 {
     unsigned char d[crypto_hash_sha256_BYTES];

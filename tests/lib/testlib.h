@@ -51,6 +51,9 @@ const store_delta_entry *tl_delta_find(const store_delta *d, const char *key);
 /* Asserts store_next_key(k) is want (NULL: none). */
 void tl_expect_next(store *st, const char *k, const char *want);
 
+/* cmocka group setup for tests that call libsodium directly. */
+int tl_setup_sodium(void **state);
+
 /* SHA-256 hex by libsodium: an oracle independent of the library's hash. */
 void tl_sha256_hex(const void *p, size_t n, char out[65]);
 

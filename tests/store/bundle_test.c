@@ -300,12 +300,6 @@ static void test_bundle_rejects_invalid_ids(void **state)
     tl_rmtree(dir);
 }
 
-static int setup_sodium(void **state)
-{
-    (void)state;
-    return sodium_init() < 0 ? -1 : 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,5 +312,5 @@ int main(void)
         cmocka_unit_test(test_bundle_empty_roundtrips),
         cmocka_unit_test(test_bundle_rejects_invalid_ids),
     };
-    return cmocka_run_group_tests(tests, setup_sodium, NULL);
+    return cmocka_run_group_tests(tests, tl_setup_sodium, NULL);
 }

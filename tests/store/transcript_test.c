@@ -516,12 +516,6 @@ static void test_transcript_rejects_invalid_vat_ids(void **state)
     tl_rmtree(dir);
 }
 
-static int setup_sodium(void **state)
-{
-    (void)state;
-    return sodium_init() < 0 ? -1 : 0;
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -534,5 +528,5 @@ int main(void)
         cmocka_unit_test(test_transcript_delete_zero_budget_makes_no_progress),
         cmocka_unit_test(test_transcript_rejects_invalid_vat_ids),
     };
-    return cmocka_run_group_tests(tests, setup_sodium, NULL);
+    return cmocka_run_group_tests(tests, tl_setup_sodium, NULL);
 }

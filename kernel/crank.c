@@ -13,6 +13,7 @@ swing_status kern_crank_begin(kern *k, swing_err *err)
     swing_status s = kern_panicked(k, err);
     if (s || (s = store_crank_begin(k->st, err))) return s;
     store_overlay_clear(&k->maybe_free);
+    k->gc_delta_free = k->gc_delta_actions = 0;
     k->nalive = 0;
     k->in_crank = true;
     return SWING_OK;
@@ -36,6 +37,7 @@ swing_status kern_crank_end(kern *k, swing_err *err)
 swing_status kern_crank_abort(kern *k, swing_err *err)
 {
     store_overlay_clear(&k->maybe_free);
+    k->gc_delta_free = k->gc_delta_actions = 0;
     k->gc_hint[0] = '\0'; /* rolled-back deletions are live again */
     k->gc_hint_incl = false;
     k->nalive = 0;

@@ -69,7 +69,13 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
         kern_transcript_discard(io);
         return SWING_OK;
     }
-    return kern_transcript_commit(k, io, err);
+    if ((s = kern_transcript_commit(k, io, err))) return s;
+    /* Dirt (reap.c): a BOYD settles it; changeVatOptions adds none. */
+    if (d->type == KERN_D_BRING_OUT_YOUR_DEAD) return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
+    if (d->type == KERN_D_CHANGE_VAT_OPTIONS) return SWING_OK;
+    return kern_reap_add_dirt(k, io->vat, d->type == KERN_D_DROP_EXPORTS || d->type == KERN_D_RETIRE_EXPORTS ||
+                                                  d->type == KERN_D_RETIRE_IMPORTS ? d->nvrefs : 0,
+                              r.computrons, err);
 }
 
 static swing_status deliver_message(kern *k, const char *vat, const char *target, const json_t *msg,
@@ -290,7 +296,8 @@ static swing_status deliver_boyd(kern *k, json_t *ev, kern_vat_io *io, kern_cran
     bool alive;
     swing_status s;
     if (!vat || !json_is_integer(b) || json_integer_value(b) < 0) return SWING_CORRUPT(err, "bad BOYD event");
-    if ((s = kern_vats_alive(k, vat, &alive, err)) || !alive) return s;
+    if ((s = kern_vats_alive(k, vat, &alive, err))) return s;
+    if (!alive) return kern_reap_forget(k, vat, err); /* never listed again */
     memset(&d, 0, sizeof d);
     d.type = KERN_D_BRING_OUT_YOUR_DEAD;
     d.budget = (uint64_t)json_integer_value(b);

@@ -6,6 +6,8 @@
  *   gc.action.<vat>.<t>.<kref>   one GC action (t: 1 drop, 2 retire export,
  *                                3 retire import), so byte order is the
  *                                SwingSet priority order: vat, type, kref
+ *   gc.pending             "<maybe-free entries>,<actions>" (what is left,
+ *                                for clean-up reports; crank deltas in RAM)
  *
  * A crank records krefs whose counts touched zero in RAM; kern_gc_flush
  * appends them to the open chunk (closing full chunks) at crank end, so a
@@ -13,6 +15,8 @@
  * against current counts (duplicates and stale entries are harmless); krefs
  * freed by that work land in the set again, so nothing is missed (#9888).
  * GC deliveries take at most kernel.gcBatch krefs of one (vat, type) group.
+ * Clean-up (cleanup.c) may take part of a chunk and smaller batches, so that
+ * a block's GC work stays within its budget.
  */
 #include "kernel/kernel_int.h"
 
@@ -25,6 +29,7 @@
 #define OPEN_KEY "gc.maybeFree.open"
 #define CLOSED_KEY "gc.maybeFree"
 #define ACTION_NS "gc.action."
+#define PENDING_KEY "gc.pending"
 
 swing_status kern_gc_maybe_free(kern *k, const char *kref, swing_err *err)
 {
@@ -115,6 +120,47 @@ static swing_status set_closed_header(kern *k, uint64_t h, uint64_t t, swing_err
     return kern_kv_set(k, v, err, CLOSED_KEY);
 }
 
+static swing_status read_pending(kern *k, uint64_t *free, uint64_t *actions, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    swing_status s = kern_kv_get(k, &v, &found, err, PENDING_KEY);
+    *free = *actions = 0;
+    if (s || !found) return s;
+    uint64_t two[2];
+    if (kern_parse_u64s(v, two, 2)) *free = two[0], *actions = two[1];
+    else s = SWING_CORRUPT(err, "bad %s", PENDING_KEY);
+    swing_mfree(v);
+    return s;
+}
+
+static uint64_t add_clamped(uint64_t v, int64_t d)
+{
+    if (d < 0 && (uint64_t)-d > v) return 0;
+    return (uint64_t)((int64_t)v + d);
+}
+
+/* Folds this crank's counts into gc.pending. */
+static swing_status apply_pending(kern *k, swing_err *err)
+{
+    uint64_t f, a;
+    char v[48];
+    swing_status s;
+    if (!k->gc_delta_free && !k->gc_delta_actions) return SWING_OK;
+    if ((s = read_pending(k, &f, &a, err))) return s;
+    f = add_clamped(f, k->gc_delta_free);
+    a = add_clamped(a, k->gc_delta_actions);
+    k->gc_delta_free = k->gc_delta_actions = 0;
+    if (!f && !a) return kern_kv_del(k, err, PENDING_KEY);
+    kern_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, f, a);
+    return kern_kv_set(k, v, err, PENDING_KEY);
+}
+
+swing_status kern_gc_left(kern *k, uint64_t *free, uint64_t *actions, swing_err *err)
+{
+    return read_pending(k, free, actions, err);
+}
+
 swing_status kern_gc_flush(kern *k, swing_err *err)
 {
     kref_list open = {0}, merged = {0};
@@ -124,7 +170,7 @@ swing_status kern_gc_flush(kern *k, swing_err *err)
     uint64_t h, t;
     store_ov_entry *e = store_overlay_first(&k->maybe_free);
     swing_status s;
-    if (!e) return SWING_OK;
+    if (!e) return apply_pending(k, err);
     s = kern_kv_get(k, &text, &found, err, OPEN_KEY);
     if (s == SWING_OK && found) s = list_parse(text, &open, err);
     swing_mfree(text);
@@ -157,10 +203,11 @@ swing_status kern_gc_flush(kern *k, swing_err *err)
         else s = kern_kv_set(k, rest, err, OPEN_KEY);
         swing_mfree(rest);
     }
+    k->gc_delta_free += (int64_t)(merged.n - open.n);
     list_free(&open);
     list_free(&merged);
     if (s == SWING_OK) store_overlay_clear(&k->maybe_free);
-    return s;
+    return s ? s : apply_pending(k, err);
 }
 
 swing_status kern_gc_pending(kern *k, bool *pending, swing_err *err)
@@ -181,11 +228,15 @@ swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const 
 {
     char key[sizeof k->gc_hint];
     int n = kern_format(key, sizeof key, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
+    bool exists;
+    swing_status s;
     if (n < 0 || (size_t)n >= sizeof key) return swing_err_set(err, SWING_ERR_INTERNAL, "GC action key too long");
+    if ((s = kern_kv_has(k, &exists, err, "%s", key)) || exists) return s;
     if (k->gc_hint[0] && strcmp(key, k->gc_hint) <= 0) {
         strcpy(k->gc_hint, key);
         k->gc_hint_incl = true;
     }
+    k->gc_delta_actions++;
     return kern_kv_set(k, "", err, "%s", key);
 }
 
@@ -223,28 +274,41 @@ static swing_status decide(kern *k, const char *kref, swing_err *err)
     return recog > 0 ? kern_obj_retire(k, kref, err) : kern_obj_delete(k, kref, err);
 }
 
-swing_status kern_gc_process_chunk(kern *k, size_t *n, swing_err *err)
+swing_status kern_gc_process_chunk(kern *k, size_t max, size_t *n, swing_err *err)
 {
     uint64_t h, t;
-    char *text = NULL;
-    bool found;
+    char *text = NULL, *rest = NULL;
+    bool found, closed;
+    size_t take;
     kref_list l = {0};
     swing_status s = closed_header(k, &h, &t, err);
     *n = 0;
     if (s) return s;
-    if (h < t) {
+    closed = h < t;
+    if (closed) {
         s = kern_kv_get(k, &text, &found, err, CLOSED_KEY ".%" PRIu64, h);
         if (s == SWING_OK && !found) s = SWING_CORRUPT(err, "maybe-free chunk %" PRIu64 " missing", h);
-        if (s == SWING_OK) s = kern_kv_del(k, err, CLOSED_KEY ".%" PRIu64, h);
-        if (s == SWING_OK) s = set_closed_header(k, h + 1, t, err);
     } else {
         s = kern_kv_get(k, &text, &found, err, OPEN_KEY);
-        if (s == SWING_OK && found) s = kern_kv_del(k, err, OPEN_KEY);
     }
     if (s == SWING_OK && text) s = list_parse(text, &l, err);
     swing_mfree(text);
-    for (size_t i = 0; s == SWING_OK && i < l.n; i++) s = decide(k, l.v[i], err);
-    *n = l.n;
+    take = max && max < l.n ? max : l.n;
+    /* The chunk loses its first `take` krefs (all of them: it goes). */
+    if (s == SWING_OK && take < l.n) {
+        if (!(rest = list_join(&l, take, l.n))) s = SWING_NOMEM(err);
+        else if (closed) s = kern_kv_set(k, rest, err, CLOSED_KEY ".%" PRIu64, h);
+        else s = kern_kv_set(k, rest, err, OPEN_KEY);
+        swing_mfree(rest);
+    } else if (s == SWING_OK && closed) {
+        s = kern_kv_del(k, err, CLOSED_KEY ".%" PRIu64, h);
+        if (s == SWING_OK) s = set_closed_header(k, h + 1, t, err);
+    } else if (s == SWING_OK && found) {
+        s = kern_kv_del(k, err, OPEN_KEY);
+    }
+    for (size_t i = 0; s == SWING_OK && i < take; i++) s = decide(k, l.v[i], err);
+    k->gc_delta_free -= (int64_t)take;
+    *n = take;
     list_free(&l);
     return s;
 }
@@ -317,7 +381,7 @@ static swing_status first_action(kern *k, swing_buf *next, bool *found, swing_er
     return store_next_key_in(k->st, swing_str(k->gc_hint), swing_str(ACTION_NS), next, found, err);
 }
 
-swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err *err)
+swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any, swing_err *err)
 {
     uint64_t limit, examined = 0;
     swing_buf cur = {0};
@@ -325,6 +389,7 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
     memset(b, 0, sizeof *b);
     *any = false;
     if (s) return s;
+    if (max && max < limit) limit = max;
     b->krefs = swing_calloc(limit, sizeof *b->krefs);
     b->vrefs = swing_calloc(limit, sizeof *b->vrefs);
     b->flags = swing_calloc(limit, sizeof *b->flags);
@@ -355,8 +420,10 @@ swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err 
         if (b->n == limit || examined == 4 * limit) break;
         *any = true;
         examined++;
+        b->examined = examined;
         if ((s = survives(k, vat, t, kref, &ok, vref, &flag, err))) break;
         if ((s = store_delete(k->st, swing_buf_view(&next), err))) break;
+        k->gc_delta_actions--;
         if (next.len < sizeof k->gc_hint) {
             memcpy(k->gc_hint, next.ptr, next.len);
             k->gc_hint[next.len] = '\0';

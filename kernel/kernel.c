@@ -86,9 +86,16 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
     json_t *v, *x;
     if (!json_is_object(cfg)) return swing_err_set(err, SWING_ERR_INVALID, "config must be an object");
     json_object_foreach((json_t *)cfg, key, x) {
-        if (strcmp(key, "vats") && strcmp(key, "bootstrap") && strcmp(key, "gcBatch"))
+        if (strcmp(key, "vats") && strcmp(key, "bootstrap") && strcmp(key, "gcBatch") &&
+            strcmp(key, "defaultReapDirtThreshold") && strcmp(key, "reapBudget"))
             return swing_err_set(err, SWING_ERR_INVALID, "config: unknown field \"%.40s\"", key);
     }
+    x = json_object_get(cfg, "defaultReapDirtThreshold");
+    if (x && !kern_reap_threshold_valid(x))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: bad defaultReapDirtThreshold");
+    x = json_object_get(cfg, "reapBudget");
+    if (x && (!json_is_integer(x) || json_integer_value(x) < 1))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: reapBudget must be a positive integer");
     if (!json_is_object(vats) || json_object_size(vats) == 0)
         return swing_err_set(err, SWING_ERR_INVALID, "config: \"vats\" must be a non-empty object");
     if (json_object_get(cfg, "bootstrap") && (!boot || !json_object_get(vats, boot)))
@@ -100,25 +107,6 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
         if (s) return s;
     }
     return SWING_OK;
-}
-
-/* {"deliveries"?, "gcKrefs"?, "computrons"?: positive integer or "never",
- *  "never"?: true} (reference/kernel-gc.md §4; used by block-end clean-up). */
-static bool threshold_valid(const json_t *t)
-{
-    const char *key;
-    json_t *x;
-    if (!json_is_object(t)) return false;
-    json_object_foreach((json_t *)t, key, x) {
-        bool field = strcmp(key, "deliveries") == 0 || strcmp(key, "gcKrefs") == 0 ||
-                     strcmp(key, "computrons") == 0;
-        if (field && ((json_is_integer(x) && json_integer_value(x) > 0) ||
-                      (json_is_string(x) && strcmp(json_string_value(x), "never") == 0)))
-            continue;
-        if (strcmp(key, "never") == 0 && json_is_boolean(x)) continue;
-        return false;
-    }
-    return true;
 }
 
 static swing_status check_vat_config(const char *name, const json_t *v, swing_err *err)
@@ -136,9 +124,10 @@ static swing_status check_vat_config(const char *name, const json_t *v, swing_er
         bool limit = strcmp(key, "computeLimit") == 0 || strcmp(key, "memoryLimit") == 0;
         bool ok = (strcmp(key, "source") == 0) || strcmp(key, "parameters") == 0 ||
                   strcmp(key, "bundleID") == 0 || (limit && json_is_integer(x) && json_integer_value(x) > 0) ||
-                  ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0) &&
+                  ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0 ||
+                    strcmp(key, "useTranscript") == 0) &&
                    json_is_boolean(x)) ||
-                  (strcmp(key, "reapDirtThreshold") == 0 && threshold_valid(x));
+                  (strcmp(key, "reapDirtThreshold") == 0 && kern_reap_threshold_valid(x));
         if (!ok)
             return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad field \"%.40s\"", name, key);
     }
@@ -208,6 +197,15 @@ static swing_status genesis(kern *k, const json_t *cfg, swing_err *err)
     }
     if (!s) s = kern_kv_set(k, KERN_SCHEMA, err, "kernel.version");
     if (!s) s = kern_kv_setu(k, batch, err, "kernel.gcBatch");
+    if (!s && json_object_get(cfg, "reapBudget"))
+        s = kern_kv_setu(k, (uint64_t)json_integer_value(json_object_get(cfg, "reapBudget")), err,
+                         "kernel.reapBudget");
+    if (!s && json_object_get(cfg, "defaultReapDirtThreshold")) {
+        char *t = kern_json_dump(json_object_get(cfg, "defaultReapDirtThreshold"));
+        s = t ? kern_kv_set(k, t, err, "kernel.reapDirtThreshold") : SWING_NOMEM(err);
+        free(t);
+        k->nopts = 0;
+    }
     for (i = 0; !s && i < n; i++) {
         char vat[KERN_ID_MAX];
         s = kern_vats_create(k, names[i], json_object_get(vats, names[i]), NULL, vat, roots[i], err);
@@ -429,7 +427,7 @@ swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *
         return swing_err_set(err, SWING_ERR_INVALID, "options must be a JSON object");
     }
     json_object_foreach(opts, key, x) {
-        if ((strcmp(key, "reapDirtThreshold") == 0 && !threshold_valid(x)) ||
+        if ((strcmp(key, "reapDirtThreshold") == 0 && !kern_reap_threshold_valid(x)) ||
             (strcmp(key, "critical") == 0 && !json_is_boolean(x))) {
             s = swing_err_set(err, SWING_ERR_INVALID, "bad option %.40s", key);
             json_decref(opts);

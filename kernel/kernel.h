@@ -77,6 +77,60 @@ swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err
 swing_status kern_run(kern *k, kern_policy_fn policy, void *ctx, uint64_t *cranks,
                       swing_err *err);
 
+/* As kern_run, but the run leaves GC work (the maybe-free set and GC
+ * deliveries) to kern_cleanup: the block shape of DESIGN.md §6.4, where
+ * normal work is bounded by the compute budget and clean-up by its own. */
+#define KERN_RUN_NO_GC 1u
+swing_status kern_run_flags(kern *k, unsigned flags, kern_policy_fn policy, void *ctx,
+                            uint64_t *cranks, swing_err *err);
+
+/* ===== block-end clean-up (DESIGN.md §6.4, §6.5) ===== */
+
+/* Deletion phases of a terminated vat, in order. */
+typedef enum kern_phase {
+    KERN_PHASE_EXPORTS = 0,     /* c-list exports: orphaned */
+    KERN_PHASE_IMPORTS = 1,     /* c-list imports: released */
+    KERN_PHASE_PROMISES = 2,    /* c-list promises: released */
+    KERN_PHASE_KV = 3,          /* every other vNN. key (vatParameters released) */
+    KERN_PHASE_TRANSCRIPTS = 4, /* transcript items */
+    KERN_PHASES = 5
+} kern_phase;
+
+/* What one kern_cleanup may do; 0 in a field = none of that work. */
+typedef struct kern_cleanup_budget {
+    uint64_t gc_krefs;   /* krefs of GC work: maybe-free decisions and krefs
+                            carried by GC deliveries */
+    uint64_t boyds;      /* BOYDs of vats at the head of the dirty list */
+    uint64_t units;      /* terminated-vat deletion units, all phases: one
+                            c-list entry, kv key or transcript item each */
+} kern_cleanup_budget;
+
+typedef struct kern_cleanup_report {
+    /* done */
+    uint64_t gc_krefs;                /* GC krefs processed */
+    uint64_t gc_deliveries;           /* GC deliveries among them */
+    uint64_t boyds;                   /* BOYDs delivered */
+    uint64_t units[KERN_PHASES];      /* deletion units per phase */
+    uint64_t vats_deleted;            /* terminated vats whose state is gone */
+    uint64_t cranks, computrons;      /* cranks run, computrons vats reported */
+    /* left */
+    uint64_t gc_krefs_left;           /* maybe-free entries + GC actions waiting */
+    uint64_t dirty_vats;              /* vats on the dirty list */
+    uint64_t terminated_vats;         /* terminated vats not yet deleted */
+    int phase;                        /* the head terminated vat's phase, -1 if none */
+} kern_cleanup_report;
+
+/* Clean-up work only, each category within its budget: deletion of
+ * terminated vats (the oldest first, phase by phase), BOYDs from the head of
+ * the dirty list (each BOYD carrying kernel.reapBudget), then GC work (GC
+ * deliveries first, then maybe-free decisions). Each piece runs in its own
+ * crank. Fills *r (may be NULL) with the work done and what is left. */
+swing_status kern_cleanup(kern *k, const kern_cleanup_budget *b, kern_cleanup_report *r,
+                          swing_err *err);
+
+/* The dirty-vat list in order (vat IDs; caller frees *vats with swing_mfree). */
+swing_status kern_dirty_vats(kern *k, char (**vats)[24], size_t *n, swing_err *err);
+
 /* ===== host access ===== */
 
 /* Queues method(args) to a named vat's root object in its own crank; the

@@ -16,6 +16,24 @@
 #define KERN_VREF_MAX 72     /* longest vref accepted from a vat, plus NUL */
 #define KERN_MAYBE_FREE_CHUNK 1000u
 #define KERN_DEFAULT_GC_BATCH 500u
+#define KERN_DIRT_FIELDS 3                /* deliveries, gcKrefs, computrons */
+#define KERN_DEFAULT_REAP_DELIVERIES 1000u /* SwingSet's chain reapInterval */
+#define KERN_DEFAULT_REAP_GC_KREFS 20u     /* SwingSet's default */
+#define KERN_DEFAULT_REAP_BUDGET 1000u     /* objects per kernel-scheduled BOYD */
+
+/* When a vat is due a BOYD: limit[i] 0 = "never" for that dirt field;
+ * never = no dirt, no dirty list. */
+typedef struct kern_reap_threshold {
+    uint64_t limit[KERN_DIRT_FIELDS];
+    bool never;
+} kern_reap_threshold;
+
+/* The parsed vNN.options the kernel reads on every delivery. */
+typedef struct kern_vat_flags {
+    char vat[KERN_ID_MAX];
+    bool pipelining, transcript, critical;
+    kern_reap_threshold reap; /* kernel default overlaid with the vat's own */
+} kern_vat_flags;
 
 typedef struct kern_worker {
     char vat_id[KERN_ID_MAX];   /* whose worker */
@@ -32,6 +50,8 @@ struct kern {
     size_t nworkers, capworkers;
     store_overlay maybe_free;    /* krefs touched this crank (RAM, per crank) */
     bool in_crank;               /* a kernel crank is open */
+    int64_t gc_delta_free;       /* this crank's change to gc.pending's counts */
+    int64_t gc_delta_actions;
     char gc_hint[128];           /* RAM only: no live gc.action key sorts below
                                     this ("" = unknown); saves LevelDB from
                                     re-skipping deleted actions; never changes
@@ -42,10 +62,7 @@ struct kern {
         bool alive;
     } alive_cache[8];            /* per-crank cache of kern_vats_alive */
     size_t nalive;               /* entries in alive_cache; 0 at crank start */
-    struct {
-        char vat[KERN_ID_MAX];
-        bool pipelining, transcript, critical;
-    } opts_cache[16];            /* RAM copy of hot vNN.options flags */
+    kern_vat_flags opts_cache[16]; /* RAM copy of hot vNN.options flags */
     size_t nopts;                /* entries in opts_cache; cleared when any
                                     options change and at crank abort */
     swing_err panic;             /* sticky kernel panic; code OK if none */
@@ -59,6 +76,8 @@ int kern_format(char *out, size_t cap, const char *fmt, ...);
 /* Parses "A,B" (two decimal u64 with A <= B, nothing else): the shape of
  * refCount values and queue headers. */
 bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b);
+/* Parses exactly n comma-separated decimal u64 (no order constraint). */
+bool kern_parse_u64s(const char *v, uint64_t *out, size_t n);
 
 /* ===== kv.c: typed kv access with printf-formatted keys ===== */
 swing_status kern_kv_get(kern *k, char **val, bool *found, swing_err *err, const char *fmt, ...)
@@ -225,8 +244,11 @@ swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const 
                                 swing_err *err);
 /* True if a maybe-free chunk waits. */
 swing_status kern_gc_pending(kern *k, bool *pending, swing_err *err);
-/* Pops and processes one chunk; *n = krefs examined. */
-swing_status kern_gc_process_chunk(kern *k, size_t *n, swing_err *err);
+/* Pops and decides the first `max` krefs (0: all) of the oldest chunk;
+ * *n = krefs decided. */
+swing_status kern_gc_process_chunk(kern *k, size_t max, size_t *n, swing_err *err);
+/* What is left: maybe-free entries (duplicates included) and GC actions. */
+swing_status kern_gc_left(kern *k, uint64_t *free, uint64_t *actions, swing_err *err);
 /* Selects the next GC delivery: *nkrefs 0 when no action survived (the
  * consumed actions are still removed). *any false when no action exists. */
 typedef struct kern_gc_batch {
@@ -236,8 +258,10 @@ typedef struct kern_gc_batch {
     char (*vrefs)[KERN_VREF_MAX]; /* the vat's c-list entry for each, as read */
     bool *flags;                 /* ... and its reachable flag */
     size_t n;
+    size_t examined;             /* actions consumed, the negated ones too */
 } kern_gc_batch;
-swing_status kern_gc_next_batch(kern *k, kern_gc_batch *b, bool *any, swing_err *err);
+/* max: at most this many krefs (0: kernel.gcBatch; never more than it). */
+swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any, swing_err *err);
 void kern_gc_batch_free(kern_gc_batch *b);
 
 /* ===== vats.c: vat records, workers, termination ===== */
@@ -258,6 +282,40 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
                               char root[KERN_ID_MAX], swing_err *err);
 /* Number of vats ever created (vat.nextID - 1). */
 swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err);
+
+/* The vat's parsed options (cached until options change or a crank aborts). */
+swing_status kern_vats_flags(kern *k, const char *vat, const kern_vat_flags **out, swing_err *err);
+
+/* ===== reap.c: dirt, thresholds, the dirty-vat list ===== */
+/* {"deliveries"?, "gcKrefs"?, "computrons"?: positive integer or "never",
+ *  "never"?: bool} */
+bool kern_reap_threshold_valid(const json_t *t);
+void kern_reap_threshold_default(kern_reap_threshold *t);
+/* Overlays the fields j sets (j already valid). */
+void kern_reap_threshold_merge(kern_reap_threshold *t, const json_t *j);
+/* After a delivery that counts (not BOYD, not changeVatOptions, not failed):
+ * adds its dirt, lists the vat dirty, queues a BOYD when over a threshold. */
+swing_status kern_reap_add_dirt(kern *k, const char *vat, uint64_t gc_krefs, uint64_t computrons,
+                                swing_err *err);
+/* After a BOYD: dirt reset; found_work moves the vat to the tail of the
+ * dirty list, otherwise it leaves the list. */
+swing_status kern_reap_done(kern *k, const char *vat, bool found_work, swing_err *err);
+/* Termination: off the dirty list, dirt forgotten. */
+swing_status kern_reap_forget(kern *k, const char *vat, swing_err *err);
+/* The dirty list's head; *found false when empty. */
+swing_status kern_reap_dirty_head(kern *k, char vat[KERN_ID_MAX], bool *found, swing_err *err);
+/* The whole dirty list in order (caller frees *vats with swing_mfree). */
+swing_status kern_reap_dirty_list(kern *k, char (**vats)[KERN_ID_MAX], size_t *n, swing_err *err);
+
+/* ===== teardown.c: deletion of terminated vats ===== */
+/* Logical death: the vat joins the end of vats.terminated. */
+swing_status kern_teardown_enqueue(kern *k, const char *vat, swing_err *err);
+/* Vats awaiting deletion, and the head vat's phase (-1 if none). */
+swing_status kern_teardown_count(kern *k, uint64_t *n, int *phase, swing_err *err);
+/* Spends up to `units` on the head vat (inside a crank): used[phase] grows
+ * by the units of each phase; *vat_done when its state is all gone. */
+swing_status kern_teardown_step(kern *k, uint64_t units, uint64_t used[KERN_PHASES], bool *vat_done,
+                                swing_err *err);
 
 /* ===== crank.c: kernel crank framing ===== */
 swing_status kern_crank_begin(kern *k, swing_err *err);
@@ -281,6 +339,7 @@ struct kern_vat_io {
     json_t *replay;         /* replay: the recorded syscalls, or NULL */
     size_t replay_next;     /* replay: next recorded syscall */
     uint64_t replay_pos;    /* replay: transcript position (for messages) */
+    uint64_t gc_vrefs;      /* vrefs named by GC syscalls (a BOYD's yield) */
 };
 /* Processes one run-queue event JSON as a delivery crank body; io reports
  * whether the vat failed or exited (run.c handles both). */
@@ -302,6 +361,13 @@ swing_status kern_route_target(kern *k, const char *target, const char *methargs
  * references: target, methargs slots, result (a splat). */
 swing_status kern_route_splat(kern *k, const char *target, const json_t *msg,
                               kern_capdata reject, swing_err *err);
+/* run.c: ends a delivery crank (rollback and termination when the vat
+ * failed, exit handling); `queue` (may be NULL) holds the event to dispose
+ * of on failure. */
+swing_status kern_run_finish(kern *k, kern_vat_io *io, const char *queue, kern_crank_info *info,
+                             swing_err *err);
+/* run.c: a kernel error inside a crank: roll back and panic. */
+swing_status kern_run_failed(kern *k, swing_status s, swing_err *err);
 /* Delivers one GC batch to its vat. */
 swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
                              kern_crank_info *info, swing_err *err);

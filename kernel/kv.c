@@ -135,12 +135,25 @@ static bool parse_u64(const char *s, uint64_t *v)
     return store_keys_parse_u64((const uint8_t *)s, strlen(s), v);
 }
 
+bool kern_parse_u64s(const char *v, uint64_t *out, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = strcspn(v, ",");
+        out[i] = 0;
+        if (!store_keys_parse_u64((const uint8_t *)v, len, &out[i])) return false;
+        v += len;
+        if (i + 1 < n && *v++ != ',') return false;
+    }
+    return *v == '\0';
+}
+
 bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b)
 {
-    const char *comma = strchr(v, ',');
-    *a = *b = 0;
-    return comma && store_keys_parse_u64((const uint8_t *)v, (size_t)(comma - v), a) &&
-           parse_u64(comma + 1, b) && *a <= *b;
+    uint64_t x[2];
+    bool ok = kern_parse_u64s(v, x, 2) && x[0] <= x[1];
+    *a = ok ? x[0] : 0;
+    *b = ok ? x[1] : 0;
+    return ok;
 }
 
 swing_status kern_kv_getu(kern *k, uint64_t *v, bool *found, swing_err *err, const char *fmt, ...)

@@ -37,7 +37,7 @@ static swing_status fail_event(kern *k, const char *queue, const char *vat, cons
 }
 
 /* Ends a delivery crank: rollback + termination on failure, exit handling. */
-static swing_status finish_delivery(kern *k, kern_vat_io *io, const char *queue,
+swing_status kern_run_finish(kern *k, kern_vat_io *io, const char *queue,
                                     kern_crank_info *info, swing_err *err)
 {
     swing_status s;
@@ -57,14 +57,14 @@ static swing_status finish_delivery(kern *k, kern_vat_io *io, const char *queue,
 }
 
 /* A kernel error inside a crank: roll back and panic (the host must halt). */
-static swing_status crank_failed(kern *k, swing_status s, swing_err *err)
+swing_status kern_run_failed(kern *k, swing_status s, swing_err *err)
 {
     kern_crank_abort(k, NULL);
     if (s == SWING_ERR_PANIC) return s;
     return kern_crank_panic(k, err, "%s", err ? err->msg : swing_status_name(s));
 }
 
-swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err)
+static swing_status step(kern *k, unsigned flags, kern_crank_info *info, bool *did, swing_err *err)
 {
     char *json = NULL;
     bool pending, any;
@@ -76,61 +76,74 @@ swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err
     *did = false;
     if ((s = kern_crank_begin(k, err))) return s;
     /* 1. acceptance queue: a routing crank */
-    if ((s = kern_queue_pop(k, KERN_ACCEPTANCE, &json, err))) return crank_failed(k, s, err);
+    if ((s = kern_queue_pop(k, KERN_ACCEPTANCE, &json, err))) return kern_run_failed(k, s, err);
     if (json) {
         s = kern_route_event(k, json, err);
         swing_mfree(json);
-        if (s) return crank_failed(k, s, err);
+        if (s) return kern_run_failed(k, s, err);
         *did = true;
         info->kind = KERN_CRANK_ROUTING;
         return kern_crank_end(k, err);
     }
     /* 2. a maybe-free chunk */
-    if ((s = kern_gc_pending(k, &pending, err))) return crank_failed(k, s, err);
+    pending = false;
+    if (!(flags & KERN_RUN_NO_GC) && (s = kern_gc_pending(k, &pending, err))) return kern_run_failed(k, s, err);
     if (pending) {
-        if ((s = kern_gc_process_chunk(k, &info->gc_krefs, err))) return crank_failed(k, s, err);
+        if ((s = kern_gc_process_chunk(k, 0, &info->gc_krefs, err))) return kern_run_failed(k, s, err);
         *did = true;
         info->kind = KERN_CRANK_GC;
         return kern_crank_end(k, err);
     }
     /* 3. a GC delivery */
-    if ((s = kern_gc_next_batch(k, &b, &any, err))) return crank_failed(k, s, err);
+    any = false;
+    if (!(flags & KERN_RUN_NO_GC) && (s = kern_gc_next_batch(k, 0, &b, &any, err))) return kern_run_failed(k, s, err);
     if (any) {
         size_t n = b.n;
         *did = true;
         info->kind = KERN_CRANK_EMPTY; /* every action was negated */
         if (n > 0) s = kern_deliver_gc(k, &b, &io, info, err);
         kern_gc_batch_free(&b);
-        if (s) return crank_failed(k, s, err);
-        return n > 0 ? finish_delivery(k, &io, NULL, info, err) : kern_crank_end(k, err);
+        if (s) return kern_run_failed(k, s, err);
+        return n > 0 ? kern_run_finish(k, &io, NULL, info, err) : kern_crank_end(k, err);
     }
     /* 4. a scheduled bringOutYourDead */
-    if ((s = kern_queue_pop(k, KERN_REAP, &json, err))) return crank_failed(k, s, err);
+    if ((s = kern_queue_pop(k, KERN_REAP, &json, err))) return kern_run_failed(k, s, err);
     if (json) {
         *did = true;
         s = kern_deliver_event(k, json, &io, info, err);
         swing_mfree(json);
-        if (s) return crank_failed(k, s, err);
-        return finish_delivery(k, &io, KERN_REAP, info, err);
+        if (s) return kern_run_failed(k, s, err);
+        return kern_run_finish(k, &io, KERN_REAP, info, err);
     }
     /* 5. the run queue */
-    if ((s = kern_queue_pop(k, KERN_RUN, &json, err))) return crank_failed(k, s, err);
+    if ((s = kern_queue_pop(k, KERN_RUN, &json, err))) return kern_run_failed(k, s, err);
     if (!json) return kern_crank_abort(k, err); /* no work */
     *did = true;
     s = kern_deliver_event(k, json, &io, info, err);
     swing_mfree(json);
-    if (s) return crank_failed(k, s, err);
-    return finish_delivery(k, &io, KERN_RUN, info, err);
+    if (s) return kern_run_failed(k, s, err);
+    return kern_run_finish(k, &io, KERN_RUN, info, err);
+}
+
+swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err)
+{
+    return step(k, 0, info, did, err);
 }
 
 swing_status kern_run(kern *k, kern_policy_fn policy, void *ctx, uint64_t *cranks, swing_err *err)
+{
+    return kern_run_flags(k, 0, policy, ctx, cranks, err);
+}
+
+swing_status kern_run_flags(kern *k, unsigned flags, kern_policy_fn policy, void *ctx,
+                            uint64_t *cranks, swing_err *err)
 {
     uint64_t n = 0;
     swing_status s = SWING_OK;
     for (;;) {
         kern_crank_info info;
         bool did;
-        if ((s = kern_step(k, &info, &did, err)) || !did) break;
+        if ((s = step(k, flags, &info, &did, err)) || !did) break;
         n++;
         if (policy && !policy(ctx, &info)) break;
     }

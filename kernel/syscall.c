@@ -194,6 +194,7 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
     store_overlay_clear(&seen);
     swing_mfree(krefs);
     swing_mfree(flags);
+    if (!s) io->gc_vrefs += sc->nvrefs;
     return s;
 }
 

@@ -52,7 +52,8 @@ typedef struct kern_delivery {
     const char *const *vrefs;             /* GC deliveries, sorted */
     size_t nvrefs;
     kern_capdata vat_parameters;          /* startVat */
-    uint64_t budget;                      /* bringOutYourDead: max objects, 0 = no limit */
+    uint64_t budget;                      /* bringOutYourDead: max objects, 0 = no limit;
+                                             a vat over it sets result.more */
     const char *options;                  /* changeVatOptions: JSON object */
 } kern_delivery;
 
@@ -98,6 +99,8 @@ typedef struct kern_delivery_result {
     bool ok;            /* false: the vat failed; it is terminated */
     char message[256];  /* failure reason */
     uint64_t computrons; /* work done, for the run policy */
+    bool more;          /* bringOutYourDead: the budget stopped it with dead
+                           objects left (the vat stays on the dirty list) */
 } kern_delivery_result;
 
 /* The kernel's per-delivery syscall channel. */

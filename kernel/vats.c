@@ -41,32 +41,68 @@ swing_status kern_vats_alive(kern *k, const char *vat, bool *alive, swing_err *e
     return SWING_OK;
 }
 
-/* The flags the kernel reads on every delivery, cached after one parse. */
-static swing_status option_bool(kern *k, const char *vat, const char *name, bool *on, swing_err *err)
+/* The kernel-wide reapDirtThreshold (genesis "defaultReapDirtThreshold"). */
+static swing_status default_threshold(kern *k, kern_reap_threshold *t, swing_err *err)
 {
     char *v = NULL;
     bool found;
     json_t *j;
+    swing_status s = kern_kv_get(k, &v, &found, err, "kernel.reapDirtThreshold");
+    kern_reap_threshold_default(t);
+    if (s || !found) return s;
+    j = json_loads(v, 0, NULL);
+    swing_mfree(v);
+    if (!kern_reap_threshold_valid(j)) s = SWING_CORRUPT(err, "bad kernel.reapDirtThreshold");
+    else kern_reap_threshold_merge(t, j);
+    json_decref(j);
+    return s;
+}
+
+/* The options the kernel reads on every delivery, cached after one parse. */
+swing_status kern_vats_flags(kern *k, const char *vat, const kern_vat_flags **out, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    json_t *j, *t;
     size_t i;
+    kern_vat_flags f;
     swing_status s;
-    *on = false;
-    for (i = 0; i < k->nopts && strcmp(k->opts_cache[i].vat, vat) != 0; i++) continue;
-    if (i == k->nopts) {
-        if ((s = kern_kv_get(k, &v, &found, err, "%s.options", vat)) || !found) return s;
+    for (i = 0; i < k->nopts; i++) {
+        if (strcmp(k->opts_cache[i].vat, vat) == 0) {
+            *out = &k->opts_cache[i];
+            return SWING_OK;
+        }
+    }
+    memset(&f, 0, sizeof f);
+    snprintf(f.vat, sizeof f.vat, "%s", vat);
+    if ((s = default_threshold(k, &f.reap, err))) return s;
+    if ((s = kern_kv_get(k, &v, &found, err, "%s.options", vat))) return s;
+    if (found) {
         j = json_loads(v, 0, NULL);
         swing_mfree(v);
         if (!j) return SWING_CORRUPT(err, "bad options of %s", vat);
-        if (k->nopts == sizeof k->opts_cache / sizeof *k->opts_cache) k->nopts = 0; /* start over */
-        i = k->nopts++;
-        snprintf(k->opts_cache[i].vat, sizeof k->opts_cache[i].vat, "%s", vat);
-        k->opts_cache[i].pipelining = json_is_true(json_object_get(j, "enablePipelining"));
-        k->opts_cache[i].transcript = json_is_true(json_object_get(j, "useTranscript"));
-        k->opts_cache[i].critical = json_is_true(json_object_get(j, "critical"));
+        f.pipelining = json_is_true(json_object_get(j, "enablePipelining"));
+        f.transcript = json_is_true(json_object_get(j, "useTranscript"));
+        f.critical = json_is_true(json_object_get(j, "critical"));
+        t = json_object_get(j, "reapDirtThreshold");
+        if (t && kern_reap_threshold_valid(t)) kern_reap_threshold_merge(&f.reap, t);
         json_decref(j);
     }
-    if (strcmp(name, "enablePipelining") == 0) *on = k->opts_cache[i].pipelining;
-    else if (strcmp(name, "useTranscript") == 0) *on = k->opts_cache[i].transcript;
-    else *on = k->opts_cache[i].critical;
+    if (k->nopts == sizeof k->opts_cache / sizeof *k->opts_cache) k->nopts = 0; /* start over */
+    k->opts_cache[k->nopts] = f;
+    *out = &k->opts_cache[k->nopts++];
+    return SWING_OK;
+}
+
+static swing_status option_bool(kern *k, const char *vat, const char *name, bool *on, swing_err *err)
+{
+    const kern_vat_flags *f;
+    swing_status s = kern_vats_flags(k, vat, &f, err);
+    *on = false;
+    if (s) return s;
+    if (strcmp(name, "enablePipelining") == 0) *on = f->pipelining;
+    else if (strcmp(name, "useTranscript") == 0) *on = f->transcript;
+    else *on = f->critical;
     return SWING_OK;
 }
 
@@ -236,6 +272,8 @@ swing_status kern_vats_terminate(kern *k, const char *vat, const char *reason, s
     if (critical) return kern_crank_panic(k, err, "critical vat %s failed: %s", vat, reason);
     k->nalive = 0; /* aliveness changes */
     if ((s = kern_kv_set(k, "1", err, "%s.terminated", vat))) return s;
+    if ((s = kern_reap_forget(k, vat, err))) return s;
+    if ((s = kern_teardown_enqueue(k, vat, err))) return s;
     if ((s = kern_cd_error("vat terminated", &why, err))) return s;
     s = reject_decided(k, vat, kern_cd_view(&why), err);
     kern_cd_free(&why);
@@ -268,9 +306,13 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
                      "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
                      "name", name);
+    if (opts && (bundle_id || json_is_true(json_object_get(cfg, "useTranscript"))) &&
+        json_object_set_new(opts, "useTranscript", json_true())) {
+        json_decref(opts);
+        opts = NULL;
+    }
     if (opts && bundle_id &&
-        (json_object_set_new(opts, "useTranscript", json_true()) ||
-         (json_object_get(cfg, "computeLimit") && json_object_set(opts, "computeLimit", json_object_get(cfg, "computeLimit"))) ||
+        ((json_object_get(cfg, "computeLimit") && json_object_set(opts, "computeLimit", json_object_get(cfg, "computeLimit"))) ||
          (json_object_get(cfg, "memoryLimit") && json_object_set(opts, "memoryLimit", json_object_get(cfg, "memoryLimit"))))) {
         json_decref(opts);
         opts = NULL;

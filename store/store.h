@@ -183,6 +183,15 @@ swing_status store_transcript_read(store *st, const char *vat, uint64_t start,
 swing_status store_transcript_delete(store *st, const char *vat, uint64_t budget,
                                      uint64_t *used, bool *done, swing_err *err);
 
+/* Deletes the vat's transcript oldest item first, at most `budget` item
+ * positions per call (0: all). Positions count whether or not the item is
+ * present (a node restored from an operational export lacks old items, and
+ * must do the same work). A span with no items left loses its record; a
+ * partly pruned one keeps its record with the new start. *done when no span
+ * is left; *used (may be NULL) = positions pruned by this call. */
+swing_status store_transcript_prune(store *st, const char *vat, uint64_t budget, uint64_t *used,
+                                    bool *done, swing_err *err);
+
 /* Span hash chain: seed, and the step for one item. */
 void store_transcript_seed(char hash[SWING_SHA256_HEX_LEN + 1]);
 void store_transcript_step(char hash[SWING_SHA256_HEX_LEN + 1], swing_bytes item);

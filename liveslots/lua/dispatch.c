@@ -250,7 +250,11 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
         if (!pinned && !alive) vlist_push(L, &retires, vref, 3);
     }
     if (retires.n) qsort(retires.v, retires.n, sizeof *retires.v, cmp_str);
-    if (budget && done + retires.n > budget) retires.n = done >= budget ? 0 : (size_t)(budget - done);
+    if (budget && done + retires.n > budget) {
+        retires.n = done >= budget ? 0 : (size_t)(budget - done);
+        v->boyd_more = true;
+    }
+    if (kept > 0) v->boyd_more = true; /* the budget stopped the dead-presence scan */
     for (size_t j = 0; j < retires.n; j++) {
         ls_lua_push_string(L, retires.v[j]); /* anchor before removing from the table */
         lua_rawseti(L, anchors, (lua_Integer)(drops.n + j + 1));

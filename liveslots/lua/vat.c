@@ -131,6 +131,7 @@ static swing_status vat_deliver(void *self, kern_vat_io *io, const kern_delivery
     swing_err e;
     swing_status s;
     v->io = io;
+    v->boyd_more = false;
     swing_err_clear(&e);
     ls_lua_vm_begin(v->vm, v->compute);
     lua_pushcfunction(L, run_delivery);
@@ -140,6 +141,7 @@ static swing_status vat_deliver(void *self, kern_vat_io *io, const kern_delivery
         s = swing_err_set(&e, SWING_ERR_VAT, "weak or finalized tables are not allowed");
     v->io = NULL;
     r->computrons = ls_lua_vm_used(v->vm);
+    r->more = v->boyd_more;
     if (s != SWING_OK) {
         r->ok = false;
         snprintf(r->message, sizeof r->message, "%.250s", e.msg);

@@ -41,6 +41,7 @@ struct ls_lua_vat {
     bool collecting;           /* notify in progress: defer subscribes */
     char **dead;               /* possibly dead presence vrefs (C memory) */
     size_t ndead, capdead;
+    bool boyd_more;            /* the last BOYD's budget left dead objects */
     uint64_t syscall_charge;   /* computrons per syscall */
     uint64_t compute;          /* per-delivery limit */
 };

@@ -27,6 +27,10 @@ void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config);
  * computrons are added to t->computrons and folded into t->meter_trace. */
 void tk_run(tk *t);
 void tk_close(tk *t);
+/* Runs and cleans up (unbounded budgets), committing a block each round,
+ * until no work, dirty vat, GC work or terminated vat is left; asserts it
+ * gets there within `rounds`. */
+void tk_settle(tk *t, int rounds);
 
 /* Appends a formatted line to the log. */
 void tk_log(tk *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -1,0 +1,250 @@
+/*
+ * reap.c - dirt and the dirty-vat list (DESIGN.md §6.4; reference/kernel-gc.md
+ * §4): what decides when a vat gets bringOutYourDead.
+ *
+ *   vNN.reapDirt          "<deliveries>,<gcKrefs>,<computrons>,<seq>,<due>"
+ *   reap.dirty.<seq>      vNN: the dirty list, seq as 20 digits (FIFO order)
+ *   reap.dirtyNext        next seq (from 1)
+ *
+ * Every delivery but BOYD and changeVatOptions adds dirt: one delivery, the
+ * krefs of a GC delivery, the computrons used. A counter accumulates only
+ * while its threshold (the vat's reapDirtThreshold over the kernel default)
+ * is a number, as in SwingSet; when one reaches its threshold the vat gets a
+ * BOYD from the reapQueue in normal runs (due = 1 until it is delivered, so
+ * it is queued once). Any delivery also puts the vat on the dirty list
+ * (seq != 0: listed) unless its threshold says "never": true. A BOYD resets
+ * the dirt; one that found nothing takes the vat off the list, one that
+ * found something (or was stopped by its budget) moves it to the tail, so
+ * kern_cleanup's BOYDs go round the vats that still have garbage.
+ */
+#include "kernel/kernel_int.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+
+#include "base/alloc.h"
+
+#define DIRTY_NS "reap.dirty."
+#define DIRTY_NEXT "reap.dirtyNext"
+
+typedef struct dirt {
+    uint64_t n[KERN_DIRT_FIELDS]; /* deliveries, gcKrefs, computrons */
+    uint64_t seq;                 /* dirty-list position, 0 = not listed */
+    bool due;                     /* a threshold BOYD is queued */
+} dirt;
+
+static const char *const field_names[KERN_DIRT_FIELDS] = {"deliveries", "gcKrefs", "computrons"};
+
+bool kern_reap_threshold_valid(const json_t *t)
+{
+    const char *key;
+    json_t *x;
+    if (!json_is_object(t)) return false;
+    json_object_foreach((json_t *)t, key, x) {
+        bool field = false;
+        for (int i = 0; i < KERN_DIRT_FIELDS; i++) field |= strcmp(key, field_names[i]) == 0;
+        if (field && ((json_is_integer(x) && json_integer_value(x) > 0) ||
+                      (json_is_string(x) && strcmp(json_string_value(x), "never") == 0)))
+            continue;
+        if (strcmp(key, "never") == 0 && json_is_boolean(x)) continue;
+        return false;
+    }
+    return true;
+}
+
+void kern_reap_threshold_merge(kern_reap_threshold *t, const json_t *j)
+{
+    json_t *nv = json_object_get(j, "never");
+    for (int i = 0; i < KERN_DIRT_FIELDS; i++) {
+        json_t *x = json_object_get(j, field_names[i]);
+        if (json_is_integer(x) && json_integer_value(x) > 0) t->limit[i] = (uint64_t)json_integer_value(x);
+        else if (json_is_string(x)) t->limit[i] = 0; /* "never" */
+    }
+    if (json_is_boolean(nv)) t->never = json_is_true(nv);
+}
+
+void kern_reap_threshold_default(kern_reap_threshold *t)
+{
+    memset(t, 0, sizeof *t);
+    t->limit[0] = KERN_DEFAULT_REAP_DELIVERIES;
+    t->limit[1] = KERN_DEFAULT_REAP_GC_KREFS;
+    t->limit[2] = 0; /* computrons: never */
+}
+
+static swing_status dirt_get(kern *k, const char *vat, dirt *d, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    swing_status s = kern_kv_get(k, &v, &found, err, "%s.reapDirt", vat);
+    memset(d, 0, sizeof *d);
+    if (s || !found) return s;
+    {
+        uint64_t f[5];
+        if (!kern_parse_u64s(v, f, 5) || f[4] > 1) s = SWING_CORRUPT(err, "bad reapDirt \"%s\" of %s", v, vat);
+        else {
+            memcpy(d->n, f, sizeof d->n);
+            d->seq = f[3];
+            d->due = f[4] == 1;
+        }
+    }
+    swing_mfree(v);
+    return s;
+}
+
+static swing_status dirt_put(kern *k, const char *vat, const dirt *d, swing_err *err)
+{
+    char v[128];
+    if (!d->n[0] && !d->n[1] && !d->n[2] && !d->seq && !d->due) return kern_kv_del(k, err, "%s.reapDirt", vat);
+    kern_format(v, sizeof v, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d", d->n[0], d->n[1], d->n[2],
+                d->seq, d->due ? 1 : 0);
+    return kern_kv_set(k, v, err, "%s.reapDirt", vat);
+}
+
+static void seq_key(char out[64], uint64_t seq)
+{
+    char pos[21];
+    store_keys_pos(pos, seq);
+    kern_format(out, 64, DIRTY_NS "%s", pos);
+}
+
+static swing_status list_append(kern *k, const char *vat, dirt *d, swing_err *err)
+{
+    char key[64];
+    swing_status s = kern_kv_next_id(k, DIRTY_NEXT, 1, &d->seq, err);
+    if (s) return s;
+    seq_key(key, d->seq);
+    return kern_kv_set(k, vat, err, "%s", key);
+}
+
+static swing_status list_remove(kern *k, dirt *d, swing_err *err)
+{
+    char key[64];
+    if (!d->seq) return SWING_OK;
+    seq_key(key, d->seq);
+    d->seq = 0;
+    return kern_kv_del(k, err, "%s", key);
+}
+
+swing_status kern_reap_add_dirt(kern *k, const char *vat, uint64_t gc_krefs, uint64_t computrons,
+                                swing_err *err)
+{
+    const kern_vat_flags *f;
+    dirt d;
+    bool changed = false, over = false;
+    const uint64_t add[KERN_DIRT_FIELDS] = {1, gc_krefs, computrons};
+    swing_status s = kern_vats_flags(k, vat, &f, err);
+    if (s || f->reap.never) return s;
+    if ((s = dirt_get(k, vat, &d, err))) return s;
+    for (int i = 0; i < KERN_DIRT_FIELDS; i++) {
+        if (!f->reap.limit[i] || !add[i]) continue;
+        d.n[i] = d.n[i] > UINT64_MAX - add[i] ? UINT64_MAX : d.n[i] + add[i];
+        changed = true;
+        if (d.n[i] >= f->reap.limit[i]) over = true;
+    }
+    if (!d.seq) {
+        if ((s = list_append(k, vat, &d, err))) return s;
+        changed = true;
+    }
+    if (over && !d.due) {
+        uint64_t budget;
+        bool set;
+        char ev[160];
+        d.due = true;
+        if ((s = kern_kv_getu(k, &budget, &set, err, "kernel.reapBudget"))) return s;
+        if (!set) budget = KERN_DEFAULT_REAP_BUDGET;
+        kern_format(ev, sizeof ev, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
+                    budget, vat);
+        if ((s = kern_queue_push(k, KERN_REAP, ev, err))) return s;
+        changed = true;
+    }
+    return changed ? dirt_put(k, vat, &d, err) : SWING_OK;
+}
+
+swing_status kern_reap_done(kern *k, const char *vat, bool found_work, swing_err *err)
+{
+    dirt d;
+    swing_status s = dirt_get(k, vat, &d, err);
+    if (s) return s;
+    if ((s = list_remove(k, &d, err))) return s;
+    memset(d.n, 0, sizeof d.n);
+    d.due = false;
+    /* A vat that yielded garbage may have more (cycles, the budget): it goes
+     * round again, at the tail. */
+    if (found_work) {
+        const kern_vat_flags *f;
+        if ((s = kern_vats_flags(k, vat, &f, err))) return s;
+        if (!f->reap.never && (s = list_append(k, vat, &d, err))) return s;
+    }
+    return dirt_put(k, vat, &d, err);
+}
+
+swing_status kern_reap_forget(kern *k, const char *vat, swing_err *err)
+{
+    dirt d;
+    swing_status s = dirt_get(k, vat, &d, err);
+    if (s || (s = list_remove(k, &d, err))) return s;
+    return kern_kv_del(k, err, "%s.reapDirt", vat);
+}
+
+swing_status kern_reap_dirty_head(kern *k, char vat[KERN_ID_MAX], bool *found, swing_err *err)
+{
+    swing_buf key = {0}, v = {0};
+    swing_status s = store_next_key_in(k->st, swing_str(DIRTY_NS), swing_str(DIRTY_NS), &key, found, err);
+    vat[0] = '\0';
+    if (s || !*found) return s;
+    s = store_get(k->st, swing_buf_view(&key), &v, found, err);
+    if (s == SWING_OK && (!*found || v.len == 0 || v.len >= KERN_ID_MAX))
+        s = SWING_CORRUPT(err, "bad dirty-list entry");
+    if (s == SWING_OK) {
+        memcpy(vat, v.ptr, v.len);
+        vat[v.len] = '\0';
+    }
+    swing_buf_free(&key);
+    swing_buf_free(&v);
+    return s;
+}
+
+swing_status kern_reap_dirty_list(kern *k, char (**vats)[KERN_ID_MAX], size_t *n, swing_err *err)
+{
+    swing_buf cur = {0};
+    size_t cap = 0;
+    swing_status s = SWING_OK;
+    *vats = NULL;
+    *n = 0;
+    for (;;) {
+        swing_buf next = {0}, v = {0};
+        bool found;
+        s = store_next_key_in(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(DIRTY_NS), swing_str(DIRTY_NS),
+                              &next, &found, err);
+        swing_buf_free(&cur);
+        if (s || !found) break;
+        cur = next;
+        if ((s = store_get(k->st, swing_buf_view(&cur), &v, &found, err))) break;
+        if (!found || v.len == 0 || v.len >= KERN_ID_MAX) {
+            swing_buf_free(&v);
+            s = SWING_CORRUPT(err, "bad dirty-list entry");
+            break;
+        }
+        if (*n == cap) {
+            size_t nc = cap ? cap * 2 : 8;
+            char(*nv)[KERN_ID_MAX] = swing_realloc(*vats, nc * sizeof *nv);
+            if (!nv) {
+                swing_buf_free(&v);
+                s = SWING_NOMEM(err);
+                break;
+            }
+            *vats = nv;
+            cap = nc;
+        }
+        memcpy((*vats)[*n], v.ptr, v.len);
+        (*vats)[(*n)++][v.len] = '\0';
+        swing_buf_free(&v);
+    }
+    swing_buf_free(&cur);
+    if (s) {
+        swing_mfree(*vats);
+        *vats = NULL;
+        *n = 0;
+    }
+    return s;
+}

@@ -1,0 +1,225 @@
+/*
+ * teardown.c - deletion of terminated vats, phase by phase within a budget
+ * (DESIGN.md §6.5; reference/kernel-gc.md §3.6):
+ *
+ *   vats.terminated        comma-joined vat IDs awaiting deletion, oldest first
+ *   vats.cleanup.phase     the head vat's phase (kern_phase, decimal)
+ *   vats.cleanup.cursor    the last key deleted in that phase
+ *
+ * Only the head vat is worked on. Phases: exports (each c-list export is
+ * orphaned: owner and entry go, the object joins the maybe-free set, so its
+ * importers get retireImports once it is unreachable; the kernel's hold on
+ * the vat's root is released), imports and promises (entries released, which
+ * may give other vats dropExports / retireExports), kv (every other vNN. key,
+ * one per unit; vatParameters slots are released, the name is freed), and
+ * transcripts (item positions). One unit is one c-list entry, kv key or
+ * transcript item, so a unit costs a bounded number of kv writes. The cursor
+ * makes each step seek past what it already deleted, so deletion stays
+ * linear however many keys the vat had.
+ */
+#include "kernel/kernel_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "base/alloc.h"
+
+#define LIST_KEY "vats.terminated"
+#define PHASE_KEY "vats.cleanup.phase"
+#define CURSOR_KEY "vats.cleanup.cursor"
+
+swing_status kern_teardown_enqueue(kern *k, const char *vat, swing_err *err)
+{
+    char *v = NULL, *nv;
+    bool found;
+    size_t n;
+    swing_status s = kern_kv_get(k, &v, &found, err, LIST_KEY);
+    if (s) return s;
+    n = (found ? strlen(v) + 1 : 0) + strlen(vat) + 1;
+    nv = swing_malloc(n);
+    if (!nv) s = SWING_NOMEM(err);
+    else {
+        snprintf(nv, n, "%s%s%s", found ? v : "", found ? "," : "", vat);
+        s = kern_kv_set(k, nv, err, LIST_KEY);
+    }
+    swing_mfree(v);
+    swing_mfree(nv);
+    return s;
+}
+
+swing_status kern_teardown_count(kern *k, uint64_t *n, int *phase, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    uint64_t p;
+    swing_status s = kern_kv_get(k, &v, &found, err, LIST_KEY);
+    *n = 0;
+    *phase = -1;
+    if (s || !found) return s;
+    *n = 1;
+    for (const char *c = v; *c; c++) *n += *c == ',';
+    swing_mfree(v);
+    if ((s = kern_kv_getu(k, &p, &found, err, PHASE_KEY))) return s;
+    *phase = found && p < KERN_PHASES ? (int)p : 0;
+    return SWING_OK;
+}
+
+/* The head of vats.terminated; *found false when empty. */
+static swing_status head(kern *k, char vat[KERN_ID_MAX], bool *found, swing_err *err)
+{
+    char *v = NULL;
+    size_t n;
+    swing_status s = kern_kv_get(k, &v, found, err, LIST_KEY);
+    vat[0] = '\0';
+    if (s || !*found) return s;
+    n = strcspn(v, ",");
+    if (n == 0 || n >= KERN_ID_MAX) s = SWING_CORRUPT(err, "bad %s", LIST_KEY);
+    else {
+        memcpy(vat, v, n);
+        vat[n] = '\0';
+    }
+    swing_mfree(v);
+    return s;
+}
+
+/* Removes the head vat from the list and forgets its progress. */
+static swing_status pop_head(kern *k, swing_err *err)
+{
+    char *v = NULL;
+    bool found;
+    const char *comma;
+    swing_status s = kern_kv_get(k, &v, &found, err, LIST_KEY);
+    if (s || !found) return s;
+    comma = strchr(v, ',');
+    s = comma ? kern_kv_set(k, comma + 1, err, LIST_KEY) : kern_kv_del(k, err, LIST_KEY);
+    swing_mfree(v);
+    if (!s) s = kern_kv_del(k, err, PHASE_KEY);
+    if (!s) s = kern_kv_del(k, err, CURSOR_KEY);
+    return s;
+}
+
+/* exports: orphan the object; the kernel's own hold (a vat root) goes too. */
+static swing_status drop_export(kern *k, const char *kref, swing_err *err)
+{
+    bool held;
+    swing_status s = kern_obj_orphan(k, kref, err);
+    if (s || (s = kern_kv_has(k, &held, err, "kernel.hold.%s", kref)) || !held) return s;
+    if ((s = kern_kv_del(k, err, "kernel.hold.%s", kref))) return s;
+    return kern_refs_decref(k, kref, err);
+}
+
+/* kv: one key of vNN.; the retained vatParameters and the name go with it. */
+static swing_status drop_key(kern *k, const char *vat, swing_bytes key, swing_err *err)
+{
+    size_t vl = strlen(vat);
+    swing_bytes tail = swing_bytes_of(key.ptr + vl + 1, key.len - vl - 1);
+    bool is_vp = swing_bytes_cmp(tail, swing_str("vatParameters")) == 0;
+    bool is_opts = swing_bytes_cmp(tail, swing_str("options")) == 0;
+    swing_status s = SWING_OK;
+    if (is_vp || is_opts) {
+        swing_buf v = {0};
+        bool found;
+        json_t *j;
+        if ((s = store_get(k->st, key, &v, &found, err)) || !found) return s;
+        j = json_loadb((const char *)v.ptr, v.len, 0, NULL);
+        swing_buf_free(&v);
+        if (!j) return SWING_CORRUPT(err, "bad %s of %s", is_vp ? "vatParameters" : "options", vat);
+        if (is_vp) {
+            kern_cd cd;
+            if ((s = kern_cd_from_json(j, &cd, err)) == SWING_OK) {
+                s = kern_refs_decref_cd(k, kern_cd_view(&cd), err);
+                kern_cd_free(&cd);
+            }
+        } else {
+            const char *name = json_string_value(json_object_get(j, "name"));
+            char *owner = NULL;
+            if (name && (s = kern_kv_get(k, &owner, &found, err, "vat.name.%s", name)) == SWING_OK && found &&
+                strcmp(owner, vat) == 0)
+                s = kern_kv_del(k, err, "vat.name.%s", name);
+            swing_mfree(owner);
+        }
+        json_decref(j);
+        if (s) return s;
+    }
+    k->nalive = 0;
+    k->nopts = 0;
+    return store_delete(k->st, key, err);
+}
+
+/* Deletes the entry at key (in phase p) and everything that goes with it. */
+static swing_status drop_entry(kern *k, const char *vat, kern_phase p, swing_bytes key, swing_err *err)
+{
+    char kref[KERN_ID_MAX];
+    swing_buf v = {0};
+    bool found;
+    swing_status s;
+    if (p == KERN_PHASE_KV) return drop_key(k, vat, key, err);
+    if ((s = store_get(k->st, key, &v, &found, err)) || !found) return s;
+    if (v.len == 0 || v.len >= KERN_ID_MAX) {
+        swing_buf_free(&v);
+        return SWING_CORRUPT(err, "bad c-list entry of %s", vat);
+    }
+    memcpy(kref, v.ptr, v.len);
+    kref[v.len] = '\0';
+    swing_buf_free(&v);
+    if (p == KERN_PHASE_EXPORTS) return drop_export(k, kref, err);
+    return kern_clist_delete(k, vat, kref, err);
+}
+
+swing_status kern_teardown_step(kern *k, uint64_t units, uint64_t used[KERN_PHASES], bool *vat_done,
+                                swing_err *err)
+{
+    char vat[KERN_ID_MAX], prefix[KERN_ID_MAX + 16];
+    swing_buf cursor = {0};
+    uint64_t phase, left = units;
+    bool found;
+    swing_status s = head(k, vat, &found, err);
+    *vat_done = false;
+    if (s || !found || units == 0) return s;
+    if ((s = kern_kv_getu(k, &phase, &found, err, PHASE_KEY))) return s;
+    if (!found) phase = KERN_PHASE_EXPORTS;
+    if (phase >= KERN_PHASES) return SWING_CORRUPT(err, "bad %s", PHASE_KEY);
+    if ((s = store_get(k->st, swing_str(CURSOR_KEY), &cursor, &found, err))) return s;
+    if (!found) swing_buf_free(&cursor);
+    while (s == SWING_OK && left > 0 && phase < KERN_PHASES) {
+        swing_buf next = {0};
+        if (phase == KERN_PHASE_TRANSCRIPTS) {
+            uint64_t n = 0;
+            bool done;
+            if ((s = store_transcript_prune(k->st, vat, left, &n, &done, err))) break;
+            used[phase] += n;
+            left -= n;
+            if (!done) break;
+            phase++;
+            continue;
+        }
+        snprintf(prefix, sizeof prefix, phase == KERN_PHASE_EXPORTS   ? "%s.c.o+"
+                                        : phase == KERN_PHASE_IMPORTS ? "%s.c.o-"
+                                        : phase == KERN_PHASE_PROMISES ? "%s.c.p"
+                                                                        : "%s.",
+                 vat);
+        s = store_next_key_in(k->st, cursor.ptr ? swing_buf_view(&cursor) : swing_str(prefix), swing_str(prefix),
+                              &next, &found, err);
+        if (s) break;
+        if (!found) {
+            swing_buf_free(&cursor);
+            phase++;
+            continue;
+        }
+        swing_buf_free(&cursor);
+        cursor = next;
+        if ((s = drop_entry(k, vat, (kern_phase)phase, swing_buf_view(&cursor), err))) break;
+        used[phase]++;
+        left--;
+    }
+    if (s == SWING_OK && phase == KERN_PHASES) {
+        *vat_done = true;
+        s = pop_head(k, err);
+    } else if (s == SWING_OK) {
+        s = kern_kv_setu(k, phase, err, PHASE_KEY);
+        if (!s && cursor.ptr) s = store_set(k->st, swing_str(CURSOR_KEY), swing_buf_view(&cursor), err);
+        if (!s && !cursor.ptr) s = kern_kv_del(k, err, CURSOR_KEY);
+    }
+    swing_buf_free(&cursor);
+    return s;
+}

@@ -417,7 +417,7 @@ swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any
             break;
         }
         if (b->n > 0 && (strcmp(vat, b->vat) != 0 || t != (int)b->type)) break; /* group done */
-        if (b->n == limit || examined == 4 * limit) break;
+        if (b->n == limit || examined == (max ? limit : 4 * limit)) break; /* clean-up: within its budget */
         *any = true;
         examined++;
         b->examined = examined;

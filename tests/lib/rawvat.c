@@ -12,7 +12,14 @@ void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config)
     kern_options o = {vats, n, 0};
     swing_err e;
     t->dir = tl_tmpdir();
-    t->st = tl_open(t->dir);
+    if (t->observer) {
+        store_options so = store_options_default();
+        so.observer = t->observer;
+        so.observer_ctx = t->observer_ctx;
+        if (store_open(t->dir, &so, &t->st, &e)) fail_msg("store_open: %s", e.msg);
+    } else {
+        t->st = tl_open(t->dir);
+    }
     t->height = 0;
     t->computrons = 0;
     t->meter_trace = 0;

@@ -19,6 +19,8 @@ typedef struct tk {
     size_t loglen;
     uint64_t computrons;  /* sum over every crank run by tk_run */
     uint64_t meter_trace; /* order-sensitive fold of each crank's computrons */
+    store_write_observer observer; /* set before tk_open to watch kv writes */
+    void *observer_ctx;
 } tk;
 
 /* Opens store + kernel with the given raw vats, and runs kern_init(config). */

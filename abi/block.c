@@ -1,9 +1,10 @@
 /*
  * block.c - the block operations of the host ABI: begin_block,
- * queue_inbound, end_block and commit, the pending inbound results, and the
- * replay of an already committed block (cosmic-swingset's hangover rule):
- * the inputs must hash to what was recorded and the recorded outputs are
- * returned without running anything.
+ * queue_inbound, end_block (normal work under the compute budget, then the
+ * block-end clean-up under its own budget) and commit, the pending inbound
+ * results, and the replay of an already committed block (cosmic-swingset's
+ * hangover rule): the inputs must hash to what was recorded and the recorded
+ * outputs are returned without running anything.
  */
 #include "abi/host.h"
 
@@ -140,6 +141,47 @@ static bool meter_policy(void *ctx, const kern_crank_info *info)
     return true;
 }
 
+/* The block-end clean-up under the request's budget (the defaults when it
+ * carries none), reported into out->cleanup; *cranks gets its cranks. */
+static swing_status run_cleanup(host_call *c, const Swing__V1__CleanupBudget *req,
+                                Swing__V1__EndBlockResponse *out, uint64_t *cranks)
+{
+    static const char *const phases[KERN_PHASES] = {"exports", "imports", "promises", "kv",
+                                                    "transcripts"};
+    kern_cleanup_budget b = {SWING_CLEANUP_DEFAULT_GC_KREFS, SWING_CLEANUP_DEFAULT_BOYDS,
+                             SWING_CLEANUP_DEFAULT_TERMINATED_UNITS};
+    kern_cleanup_report r;
+    Swing__V1__CleanupReport *o = host_alloc(c->ar, sizeof *o);
+    swing_status s;
+    if (!o) return SWING_NOMEM(c->err);
+    swing__v1__cleanup_report__init(o);
+    if (req) {
+        b.gc_krefs = req->gc_krefs;
+        b.boyds = req->boyds;
+        b.units = req->terminated_units;
+    }
+    if ((s = kern_cleanup(c->h->k, &b, &r, c->err))) return s;
+    o->gc_krefs = r.gc_krefs;
+    o->gc_deliveries = r.gc_deliveries;
+    o->boyds = r.boyds;
+    o->exports = r.units[KERN_PHASE_EXPORTS];
+    o->imports = r.units[KERN_PHASE_IMPORTS];
+    o->promises = r.units[KERN_PHASE_PROMISES];
+    o->kv = r.units[KERN_PHASE_KV];
+    o->transcripts = r.units[KERN_PHASE_TRANSCRIPTS];
+    o->vats_deleted = r.vats_deleted;
+    o->cranks = r.cranks;
+    o->computrons = r.computrons;
+    o->gc_krefs_left = r.gc_krefs_left;
+    o->dirty_vats = r.dirty_vats;
+    o->terminated_vats = r.terminated_vats;
+    /* A static name: the arena frees only what it allocated. */
+    o->phase = (char *)(r.phase >= 0 && r.phase < KERN_PHASES ? phases[r.phase] : "");
+    out->cleanup = o;
+    *cranks = r.cranks;
+    return SWING_OK;
+}
+
 /* Reports and releases the inbound results whose promises settled, in id order. */
 static swing_status collect_results(host_call *c, Swing__V1__EndBlockResponse *out)
 {
@@ -249,7 +291,7 @@ swing_status host_end_block(host_call *c)
     const Swing__V1__EndBlockRequest *r = c->req->end_block;
     Swing__V1__EndBlockResponse *out;
     run_meter m;
-    uint64_t cranks = 0;
+    uint64_t cranks = 0, cleanup_cranks = 0;
     char hex[SWING_SHA256_HEX_LEN + 1];
     swing_sha256 copy;
     uint8_t *packed;
@@ -263,13 +305,15 @@ swing_status host_end_block(host_call *c)
     swing__v1__end_block_response__init(out);
     memset(&m, 0, sizeof m);
     m.budget = r->compute_budget;
-    s = kern_run(h->k, meter_policy, &m, &cranks, c->err);
-    if (s) return s;
-    out->cranks = cranks;
+    /* The block shape: normal work under the compute budget (GC work left
+     * out), then clean-up under its own budget. */
+    if ((s = kern_run_flags(h->k, KERN_RUN_NO_GC, meter_policy, &m, &cranks, c->err))) return s;
+    if ((s = run_cleanup(c, r->cleanup, out, &cleanup_cranks))) return s;
+    out->cranks = cranks + cleanup_cranks;
     out->computrons = m.computrons;
     out->work_left = m.stopped;
-    out->gc_krefs = m.gc_krefs;
-    out->boyds = m.boyds;
+    out->gc_krefs = m.gc_krefs + out->cleanup->gc_krefs;
+    out->boyds = m.boyds + out->cleanup->boyds;
     out->vats_failed = m.failed;
     if ((s = collect_results(c, out))) return s;
     /* Record the outputs and the input hash for a replay of this height. */

@@ -2,6 +2,7 @@
  * chain.c - reads chain configs and action scripts (JSON, JSON lines) with
  * jansson. Bundle files are relative to the config file; bundles are kept
  * in name order so that genesis does not depend on the file's key order.
+ * The clean-up budget's members default to the ABI's (abi/swing.h).
  */
 #include "cli/chain.h"
 
@@ -12,6 +13,8 @@
 #include <string.h>
 
 #include <jansson.h>
+
+#include "abi/swing.h"
 
 static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -98,6 +101,35 @@ static int load_bundles(const char *path, json_t *bundles, cli_chain *c, char *w
     return 0;
 }
 
+/* The optional "cleanup" object: each member given overrides its default. */
+static int load_cleanup(const char *path, json_t *o, cli_cleanup *cl, char *why, size_t n)
+{
+    static const char *const known[] = {"gc_krefs", "boyds", "terminated_units"};
+    const char *key;
+    json_t *v;
+    cl->gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
+    cl->boyds = SWING_CLEANUP_DEFAULT_BOYDS;
+    cl->terminated_units = SWING_CLEANUP_DEFAULT_TERMINATED_UNITS;
+    if (!o || json_is_null(o)) return 0;
+    if (!json_is_object(o))
+        return fail(why, n, "%s: \"cleanup\" must be an object of gc_krefs, boyds, terminated_units", path);
+    json_object_foreach(o, key, v) {
+        size_t i = 0;
+        while (i < sizeof known / sizeof *known && strcmp(key, known[i]) != 0) i++;
+        if (i == sizeof known / sizeof *known)
+            return fail(why, n, "%s: \"cleanup\": unknown member \"%s\" (gc_krefs, boyds, terminated_units)",
+                        path, key);
+    }
+    cl->given = true;
+    if (get_uint(o, "gc_krefs", &cl->gc_krefs, why, n) || get_uint(o, "boyds", &cl->boyds, why, n) ||
+        get_uint(o, "terminated_units", &cl->terminated_units, why, n)) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", why);
+        return fail(why, n, "%s: \"cleanup\": %s", path, msg);
+    }
+    return 0;
+}
+
 int cli_chain_load(const char *path, cli_chain *c, char *why, size_t n)
 {
     json_error_t je;
@@ -131,6 +163,7 @@ int cli_chain_load(const char *path, cli_chain *c, char *why, size_t n)
     }
     c->genesis_time = (int64_t)gt;
     c->block_interval = (int64_t)bi;
+    if (load_cleanup(path, json_object_get(root, "cleanup"), &c->cleanup, why, n)) goto out;
     rc = load_bundles(path, json_object_get(root, "bundles"), c, why, n);
 out:
     json_decref(root);

@@ -1,8 +1,9 @@
 /*
  * chain.h - a simulated chain's inputs for `swing run`: the chain config
- * (genesis kernel config, bundle files, block clock, compute limit) and the
- * action script (inbound messages and vat terminations per height). The
- * formats are the ones cmd/simchain reads (docs/abi.md, "Simulated chains").
+ * (genesis kernel config, bundle files, block clock, compute limit, clean-up
+ * budget) and the action script (inbound messages and vat terminations per
+ * height). The formats are the ones cmd/simchain reads (docs/abi.md,
+ * "Simulated chains").
  */
 #ifndef LIBSWING_CLI_CHAIN_H
 #define LIBSWING_CLI_CHAIN_H
@@ -17,6 +18,14 @@ typedef struct cli_bundle {
     size_t len;
 } cli_bundle;
 
+/* The block-end clean-up budget. Fields nobody gave hold the ABI defaults
+ * (SWING_CLEANUP_DEFAULT_*); when nothing was given (given false) end_block
+ * carries no budget and the library applies the same defaults. */
+typedef struct cli_cleanup {
+    bool given;                /* the config or a flag gave at least one field */
+    uint64_t gc_krefs, boyds, terminated_units;
+} cli_cleanup;
+
 typedef struct cli_chain {
     char *kernel_json;       /* the genesis config, compact JSON */
     cli_bundle *bundles;     /* sorted by name */
@@ -24,6 +33,7 @@ typedef struct cli_chain {
     uint64_t compute_limit;  /* computrons per block, 0: none */
     int64_t genesis_time;    /* unix seconds of block 1 */
     int64_t block_interval;  /* seconds between blocks */
+    cli_cleanup cleanup;     /* "cleanup": {"gc_krefs","boyds","terminated_units"} */
 } cli_chain;
 
 typedef enum cli_action_type { CLI_ACTION_INBOUND, CLI_ACTION_TERMINATE } cli_action_type;

@@ -3,10 +3,13 @@
  * from a chain config on a fresh directory, then one begin_block /
  * queue_inbound* / end_block / commit per height up to --blocks, printing a
  * row per block (a table with a progress bar on a terminal, or JSON lines).
- * Reopening a directory continues after its committed height.
+ * end_block carries the compute limit and the clean-up budget (flags over
+ * the config over the ABI defaults). Reopening a directory continues after
+ * its committed height.
  */
 #include "cli/cli.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,15 +20,29 @@
 #include "cli/chain.h"
 #include "cli/client.h"
 
+/* A clean-up budget flag: its name, whether it was given, and its value. */
+typedef struct cleanup_flag {
+    const char *name;
+    bool given;
+    uint64_t value;
+} cleanup_flag;
+
+enum { FLAG_GC, FLAG_BOYDS, FLAG_UNITS, N_CLEANUP_FLAGS };
+
 typedef struct run_opts {
     const char *config, *db, *actions;
     uint64_t blocks, compute_limit;
+    cleanup_flag cleanup[N_CLEANUP_FLAGS];
     bool json, no_sync, progress;
 } run_opts;
 
 typedef struct block_row {
     uint64_t height, cranks, computrons, gc_krefs, boyds, results, vats_failed;
     uint64_t export_entries, export_bytes, rejected;
+    /* the clean-up report: done, then left */
+    uint64_t cleanup_gc_krefs, cleanup_boyds, cleanup_units, vats_deleted;
+    uint64_t gc_krefs_left, dirty_vats, terminated_vats;
+    char cleanup_phase[16];
     bool work_left;
     char activity_hash[65];
 } block_row;
@@ -33,9 +50,10 @@ typedef struct block_row {
 static int parse_u64(const char *s, uint64_t *out)
 {
     char *end;
-    if (!s || !*s || *s == '-') return 1;
+    if (!s || *s < '0' || *s > '9') return 1; /* no sign, no blanks */
+    errno = 0;
     *out = strtoull(s, &end, 10);
-    return *end != '\0';
+    return *end != '\0' || errno == ERANGE;
 }
 
 static int genesis(cli_client *c, const cli_chain *ch)
@@ -120,12 +138,35 @@ static int ask_at(cli_client *c, Swing__V1__Request *req, uint64_t h, const char
     return cli_client_ask(c, req, label, r);
 }
 
+/* Copies an end_block response into the row. */
+static void take_end_block(const Swing__V1__EndBlockResponse *e, block_row *row)
+{
+    const Swing__V1__CleanupReport *cl = e->cleanup;
+    row->cranks = e->cranks;
+    row->computrons = e->computrons;
+    row->work_left = e->work_left;
+    row->results = e->n_results;
+    row->gc_krefs = e->gc_krefs;
+    row->boyds = e->boyds;
+    row->vats_failed = e->vats_failed;
+    if (!cl) return;
+    row->cleanup_gc_krefs = cl->gc_krefs;
+    row->cleanup_boyds = cl->boyds;
+    row->cleanup_units = cl->exports + cl->imports + cl->promises + cl->kv + cl->transcripts;
+    row->vats_deleted = cl->vats_deleted;
+    row->gc_krefs_left = cl->gc_krefs_left;
+    row->dirty_vats = cl->dirty_vats;
+    row->terminated_vats = cl->terminated_vats;
+    snprintf(row->cleanup_phase, sizeof row->cleanup_phase, "%s", cl->phase ? cl->phase : "");
+}
+
 static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts, uint64_t h,
                      uint64_t compute_limit, bool verbose, block_row *row)
 {
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__BeginBlockRequest bb = SWING__V1__BEGIN_BLOCK_REQUEST__INIT;
     Swing__V1__EndBlockRequest eb = SWING__V1__END_BLOCK_REQUEST__INIT;
+    Swing__V1__CleanupBudget cb = SWING__V1__CLEANUP_BUDGET__INIT;
     Swing__V1__CommitRequest cm = SWING__V1__COMMIT_REQUEST__INIT;
     Swing__V1__Response *r = NULL;
     memset(row, 0, sizeof *row);
@@ -140,16 +181,16 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
         if (cli_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, verbose, row)) return 1;
 
     eb.compute_budget = compute_limit;
+    if (ch->cleanup.given) {
+        cb.gc_krefs = ch->cleanup.gc_krefs;
+        cb.boyds = ch->cleanup.boyds;
+        cb.terminated_units = ch->cleanup.terminated_units;
+        eb.cleanup = &cb;
+    }
     req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
     req.end_block = &eb;
     if (ask_at(c, &req, h, "end_block", &r)) return 1;
-    row->cranks = r->end_block->cranks;
-    row->computrons = r->end_block->computrons;
-    row->work_left = r->end_block->work_left;
-    row->results = r->end_block->n_results;
-    row->gc_krefs = r->end_block->gc_krefs;
-    row->boyds = r->end_block->boyds;
-    row->vats_failed = r->end_block->vats_failed;
+    take_end_block(r->end_block, row);
     swing__v1__response__free_unpacked(r, NULL);
 
     req.op_case = SWING__V1__REQUEST__OP_COMMIT;
@@ -165,21 +206,31 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
 
 static void print_header(void)
 {
-    printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s  %s\n", "height", "cranks", "computrons", "gc_krefs",
-           "boyds", "results", "rejected", "exp_keys", "exp_bytes", "activity hash");
+    printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s %7s %5s %4s  %s\n", "height", "cranks", "computrons",
+           "gc_krefs", "boyds", "results", "rejected", "exp_keys", "exp_bytes", "gc_left", "dirty", "term",
+           "activity hash");
 }
 
 static void print_row(const block_row *r, bool json)
 {
     if (json) {
-        json_t *o = json_pack("{sI sI sI sI sI sI sb sI sI sI sI ss}", "height", (json_int_t)r->height,
+        json_t *o = json_pack("{sI sI sI sI sI sI sb sI sI sI sI sI sI sI sI sI sI sI ss ss}",
+                              "height", (json_int_t)r->height,
                               "cranks", (json_int_t)r->cranks, "computrons", (json_int_t)r->computrons,
                               "gc_krefs", (json_int_t)r->gc_krefs, "boyds", (json_int_t)r->boyds,
                               "results", (json_int_t)r->results, "work_left", r->work_left,
                               "vats_failed", (json_int_t)r->vats_failed,
                               "export_entries", (json_int_t)r->export_entries,
                               "export_bytes", (json_int_t)r->export_bytes,
-                              "rejected", (json_int_t)r->rejected, "activity_hash", r->activity_hash);
+                              "rejected", (json_int_t)r->rejected,
+                              "cleanup_gc_krefs", (json_int_t)r->cleanup_gc_krefs,
+                              "cleanup_boyds", (json_int_t)r->cleanup_boyds,
+                              "cleanup_units", (json_int_t)r->cleanup_units,
+                              "vats_deleted", (json_int_t)r->vats_deleted,
+                              "gc_krefs_left", (json_int_t)r->gc_krefs_left,
+                              "dirty_vats", (json_int_t)r->dirty_vats,
+                              "terminated_vats", (json_int_t)r->terminated_vats,
+                              "cleanup_phase", r->cleanup_phase, "activity_hash", r->activity_hash);
         char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (text) puts(text);
         free(text);
@@ -187,9 +238,10 @@ static void print_row(const block_row *r, bool json)
         return;
     }
     printf("%7" PRIu64 " %7" PRIu64 " %11" PRIu64 " %8" PRIu64 " %5" PRIu64 " %7" PRIu64 " %8" PRIu64
-           " %8" PRIu64 " %9" PRIu64 "  %.16s%s%s\n",
+           " %8" PRIu64 " %9" PRIu64 " %7" PRIu64 " %5" PRIu64 " %4" PRIu64 "  %.16s%s%s\n",
            r->height, r->cranks, r->computrons, r->gc_krefs, r->boyds, r->results, r->rejected,
-           r->export_entries, r->export_bytes, r->activity_hash, r->work_left ? "  (work left)" : "",
+           r->export_entries, r->export_bytes, r->gc_krefs_left, r->dirty_vats, r->terminated_vats,
+           r->activity_hash, r->work_left ? "  (work left)" : "",
            r->vats_failed ? "  (a vat failed)" : "");
 }
 
@@ -209,10 +261,27 @@ static void clear_progress(void)
     fputs("\r\033[K", stdout);
 }
 
+/* A clean-up flag, if present: a non-negative integer must follow it. */
+static int parse_cleanup_flag(int argc, char **argv, cleanup_flag *f)
+{
+    const char *v = cli_opt(argc, argv, f->name);
+    bool present = false;
+    for (int i = 1; i < argc; i++) present |= strcmp(argv[i], f->name) == 0;
+    if (!present) return 0;
+    if (!v || parse_u64(v, &f->value))
+        return cli_fail("%s needs a non-negative integer, not %s%s%s", f->name, v ? "'" : "nothing",
+                        v ? v : "", v ? "'" : "");
+    f->given = true;
+    return 0;
+}
+
 static int parse_run_opts(int argc, char **argv, run_opts *o)
 {
     const char *blocks = cli_opt(argc, argv, "--blocks"), *cl = cli_opt(argc, argv, "--compute-limit");
     memset(o, 0, sizeof *o);
+    o->cleanup[FLAG_GC].name = "--cleanup-gc";
+    o->cleanup[FLAG_BOYDS].name = "--cleanup-boyds";
+    o->cleanup[FLAG_UNITS].name = "--cleanup-units";
     o->config = cli_opt(argc, argv, "--config");
     o->db = cli_opt(argc, argv, "--db");
     o->actions = cli_opt(argc, argv, "--actions");
@@ -223,11 +292,25 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
     }
     if (!o->config || !o->db)
         return cli_fail("run needs --config FILE --db DIR [--blocks N] [--actions FILE] "
-                        "[--compute-limit C] [--json] [--no-sync]");
+                        "[--compute-limit C] [--cleanup-gc N] [--cleanup-boyds N] [--cleanup-units N] "
+                        "[--json] [--no-sync]");
     if (blocks && parse_u64(blocks, &o->blocks)) return cli_fail("--blocks: not a number: %s", blocks);
     if (cl && parse_u64(cl, &o->compute_limit)) return cli_fail("--compute-limit: not a number: %s", cl);
+    for (int i = 0; i < N_CLEANUP_FLAGS; i++)
+        if (parse_cleanup_flag(argc, argv, &o->cleanup[i])) return 1;
     o->progress = !o->json && isatty(STDOUT_FILENO);
     return 0;
+}
+
+/* Flags override the config's clean-up budget, field by field. */
+static void apply_cleanup_flags(const run_opts *o, cli_cleanup *cl)
+{
+    uint64_t *dst[N_CLEANUP_FLAGS] = {&cl->gc_krefs, &cl->boyds, &cl->terminated_units};
+    for (int i = 0; i < N_CLEANUP_FLAGS; i++) {
+        if (!o->cleanup[i].given) continue;
+        *dst[i] = o->cleanup[i].value;
+        cl->given = true;
+    }
 }
 
 int cli_cmd_run(int argc, char **argv)
@@ -243,6 +326,7 @@ int cli_cmd_run(int argc, char **argv)
     if (parse_run_opts(argc, argv, &o)) return 2;
     if (cli_chain_load(o.config, &ch, why, sizeof why)) return cli_fail("%s", why);
     if (o.compute_limit) ch.compute_limit = o.compute_limit;
+    apply_cleanup_flags(&o, &ch.cleanup);
     if (o.actions && cli_actions_load(o.actions, &acts, why, sizeof why)) {
         cli_chain_free(&ch);
         return cli_fail("%s", why);

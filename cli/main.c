@@ -30,6 +30,7 @@ static int usage(FILE *f)
 {
     fputs("usage: swing <command> [options]\n"
           "  run --config FILE --db DIR [--blocks N] [--actions FILE] [--compute-limit C]\n"
+          "      [--cleanup-gc N] [--cleanup-boyds N] [--cleanup-units N]\n"
           "      [--json] [--no-sync]           run a chain: genesis, then a block per height\n"
           "  vats --db DIR                      list a node's vats\n"
           "  kv --db DIR [--prefix P]           list a node's kv entries\n"

@@ -223,7 +223,19 @@ func (k *Kernel) QueueInbound(id, vat, method, argsJSON string) error {
 	return err
 }
 
-// EndBlock runs the block's work within computeBudget computrons (0: no limit).
+// The clean-up budget EndBlock applies when cleanup is nil
+// (SWING_CLEANUP_DEFAULT_* in abi/swing.h).
+const (
+	DefaultCleanupGCKrefs         uint64 = C.SWING_CLEANUP_DEFAULT_GC_KREFS
+	DefaultCleanupBOYDs           uint64 = C.SWING_CLEANUP_DEFAULT_BOYDS
+	DefaultCleanupTerminatedUnits uint64 = C.SWING_CLEANUP_DEFAULT_TERMINATED_UNITS
+)
+
+// EndBlock runs the block's normal work within computeBudget computrons (0:
+// no limit), then the block-end clean-up (terminated-vat deletion, BOYDs of
+// dirty vats, GC work) within cleanup; nil means the defaults above, and 0
+// in a field means none of that work. The response's Cleanup reports what
+// the clean-up did and what it left.
 func (k *Kernel) EndBlock(computeBudget uint64, cleanup *pb.CleanupBudget) (*pb.EndBlockResponse, error) {
 	resp, err := k.Call(&pb.Request{Op: &pb.Request_EndBlock{EndBlock: &pb.EndBlockRequest{ComputeBudget: computeBudget, Cleanup: cleanup}}})
 	if err != nil {

@@ -5,6 +5,9 @@
 # every block, GC work from dropped receipts, bursts larger than a block's
 # compute budget, a state sync into a second node at block 100 that must
 # agree at every later height, and the oracle vat terminated at block 120.
+# The config's clean-up budget (400 GC krefs, 1 BOYD, 20 deletion units a
+# block) spreads the GC bursts and the oracle's deletion over blocks; the
+# table's gc_left and term columns show what each block left.
 # Then the C host (swing run) runs the same chain from genesis and must end
 # with the same activity hash. A PNG chart of the per-block work is written
 # next to the data.

@@ -1,6 +1,7 @@
 // Package sim runs a simulated chain over libswing: a genesis config with
 // bundles, an action script of inbound messages and vat terminations, and
-// one BeginBlock/EndBlock/Commit per height. cmd/simchain and the tests use it.
+// one BeginBlock/EndBlock/Commit per height, EndBlock under the config's compute
+// limit and clean-up budget. cmd/simchain and the tests use it.
 package sim
 
 import (
@@ -24,7 +25,91 @@ type Config struct {
 	ComputeLimit  uint64            `json:"compute_limit"`  // computrons per block, 0: none
 	GenesisTime   int64             `json:"genesis_time"`   // unix seconds of block 1
 	BlockInterval int64             `json:"block_interval"` // seconds between blocks
+	Cleanup       *CleanupConfig    `json:"cleanup"`        // block-end clean-up budget, nil: the ABI defaults
 	bundles       []swing.Bundle
+}
+
+// CleanupConfig is a chain config's "cleanup" object. A member left out
+// (nil) takes the ABI default; 0 means none of that work.
+type CleanupConfig struct {
+	GCKrefs         *uint64 `json:"gc_krefs"`
+	BOYDs           *uint64 `json:"boyds"`
+	TerminatedUnits *uint64 `json:"terminated_units"`
+}
+
+// UnmarshalJSON accepts exactly what the C host (cli/chain.c) accepts: an
+// object whose members, all optional, are gc_krefs, boyds and
+// terminated_units, each a non-negative integer.
+func (c *CleanupConfig) UnmarshalJSON(b []byte) error {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(b, &m); err != nil || m == nil {
+		return errors.New(`"cleanup" must be an object of gc_krefs, boyds, terminated_units`)
+	}
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	*c = CleanupConfig{}
+	for _, k := range keys {
+		var dst **uint64
+		switch k {
+		case "gc_krefs":
+			dst = &c.GCKrefs
+		case "boyds":
+			dst = &c.BOYDs
+		case "terminated_units":
+			dst = &c.TerminatedUnits
+		default:
+			return fmt.Errorf(`"cleanup": unknown member %q (gc_krefs, boyds, terminated_units)`, k)
+		}
+		var v uint64
+		if string(m[k]) == "null" || json.Unmarshal(m[k], &v) != nil {
+			return fmt.Errorf(`"cleanup": %q must be a non-negative integer`, k)
+		}
+		*dst = &v
+	}
+	return nil
+}
+
+// CleanupBudget is the budget end_block carries: nil when the config gave
+// none (the library applies its defaults), else every field, the ones not
+// given filled with the ABI defaults, exactly as `swing run` sends it.
+func (c *Config) CleanupBudget() *pb.CleanupBudget {
+	if c.Cleanup == nil {
+		return nil
+	}
+	pick := func(v *uint64, def uint64) uint64 {
+		if v != nil {
+			return *v
+		}
+		return def
+	}
+	return &pb.CleanupBudget{
+		GcKrefs:         pick(c.Cleanup.GCKrefs, swing.DefaultCleanupGCKrefs),
+		Boyds:           pick(c.Cleanup.BOYDs, swing.DefaultCleanupBOYDs),
+		TerminatedUnits: pick(c.Cleanup.TerminatedUnits, swing.DefaultCleanupTerminatedUnits),
+	}
+}
+
+// OverrideCleanup sets the members given (non-nil) over the config's
+// clean-up budget: command-line flags over the config file.
+func (c *Config) OverrideCleanup(o CleanupConfig) {
+	if o.GCKrefs == nil && o.BOYDs == nil && o.TerminatedUnits == nil {
+		return
+	}
+	if c.Cleanup == nil {
+		c.Cleanup = &CleanupConfig{}
+	}
+	if o.GCKrefs != nil {
+		c.Cleanup.GCKrefs = o.GCKrefs
+	}
+	if o.BOYDs != nil {
+		c.Cleanup.BOYDs = o.BOYDs
+	}
+	if o.TerminatedUnits != nil {
+		c.Cleanup.TerminatedUnits = o.TerminatedUnits
+	}
 }
 
 // LoadConfig reads a chain config and its bundle files.
@@ -43,7 +128,11 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		src, err := os.ReadFile(filepath.Join(filepath.Dir(path), c.Bundles[n]))
+		file := c.Bundles[n]
+		if !filepath.IsAbs(file) {
+			file = filepath.Join(filepath.Dir(path), file)
+		}
+		src, err := os.ReadFile(file)
 		if err != nil {
 			return nil, fmt.Errorf("bundle %s: %w", n, err)
 		}
@@ -143,9 +232,15 @@ func (n *Node) Genesis() error {
 type BlockResult struct {
 	Height   uint64
 	Replay   bool
-	End      *pb.EndBlockResponse
+	End      *pb.EndBlockResponse // End.Cleanup: the block-end clean-up's report
 	Commit   *pb.CommitResponse
 	Rejected []string // actions the kernel refused (e.g. to a terminated vat)
+}
+
+// CleanupUnits is the terminated-vat deletion units of the block's clean-up, all phases.
+func (r *BlockResult) CleanupUnits() uint64 {
+	c := r.End.GetCleanup()
+	return c.GetExports() + c.GetImports() + c.GetPromises() + c.GetKv() + c.GetTranscripts()
 }
 
 // ExportBytes is the size of the block's export-data delta (keys and values).
@@ -188,7 +283,7 @@ func (n *Node) RunBlock(h uint64, actions []Action, hook func()) (*BlockResult, 
 			return nil, err
 		}
 	}
-	if res.End, err = n.K.EndBlock(n.cfg.ComputeLimit, nil); err != nil {
+	if res.End, err = n.K.EndBlock(n.cfg.ComputeLimit, n.cfg.CleanupBudget()); err != nil {
 		return nil, err
 	}
 	if hook != nil {

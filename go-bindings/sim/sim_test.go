@@ -12,6 +12,8 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	swing "libswing/go-bindings"
 	pb "libswing/go-bindings/swingpb"
 )
@@ -253,11 +255,39 @@ func TestGarbageRequests(t *testing.T) {
 	}
 }
 
-// TestCHostAgrees runs the same chain through the C host (`swing run`, built
-// by make into build/swing) and through this package: two hosts, two
-// languages, one chain. Every height must agree on the activity hash, the
-// cranks and the computrons.
-func TestCHostAgrees(t *testing.T) {
+// hostRow is one line of `swing run --json`; the Go host's block must match it.
+type hostRow struct {
+	Height         uint64 `json:"height"`
+	Cranks         uint64 `json:"cranks"`
+	Computrons     uint64 `json:"computrons"`
+	GCKrefs        uint64 `json:"gc_krefs"`
+	BOYDs          uint64 `json:"boyds"`
+	CleanupGCKrefs uint64 `json:"cleanup_gc_krefs"`
+	CleanupBOYDs   uint64 `json:"cleanup_boyds"`
+	CleanupUnits   uint64 `json:"cleanup_units"`
+	VatsDeleted    uint64 `json:"vats_deleted"`
+	GCKrefsLeft    uint64 `json:"gc_krefs_left"`
+	DirtyVats      uint64 `json:"dirty_vats"`
+	TerminatedVats uint64 `json:"terminated_vats"`
+	CleanupPhase   string `json:"cleanup_phase"`
+	ActivityHash   string `json:"activity_hash"`
+}
+
+func goRow(res *BlockResult) hostRow {
+	cl := res.End.GetCleanup()
+	return hostRow{Height: res.Height, Cranks: res.End.Cranks, Computrons: res.End.Computrons,
+		GCKrefs: res.End.GcKrefs, BOYDs: res.End.Boyds, CleanupGCKrefs: cl.GetGcKrefs(),
+		CleanupBOYDs: cl.GetBoyds(), CleanupUnits: res.CleanupUnits(), VatsDeleted: cl.GetVatsDeleted(),
+		GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(), TerminatedVats: cl.GetTerminatedVats(),
+		CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash}
+}
+
+// hostsAgree runs a chain through the C host (`swing run`, built by make into
+// build/swing, with extra flags) and through this package with cfg, and
+// requires the same row at every height: activity hash, cranks, computrons
+// and the clean-up report. It returns the rows.
+func hostsAgree(t *testing.T, cfgPath, actionsPath string, cfg *Config, blocks int, flags ...string) []hostRow {
+	t.Helper()
 	bin, err := filepath.Abs("../../build/swing")
 	if err != nil {
 		t.Fatal(err)
@@ -265,23 +295,19 @@ func TestCHostAgrees(t *testing.T) {
 	if _, err := os.Stat(bin); err != nil {
 		t.Fatalf("the C host is missing (run make build first): %v", err)
 	}
-	cfg, actions := exampleConfig(t), exampleActions(t)
-	const blocks = 12
-	out, err := exec.Command(bin, "run", "--config", "../../examples/chain/chain.json",
-		"--actions", "../../examples/chain/actions.jsonl", "--db", filepath.Join(t.TempDir(), "c"),
-		"--blocks", strconv.Itoa(blocks), "--json", "--no-sync").Output()
+	actions, err := LoadActions(actionsPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	args := append([]string{"run", "--config", cfgPath, "--actions", actionsPath, "--db",
+		filepath.Join(t.TempDir(), "c"), "--blocks", strconv.Itoa(blocks), "--json", "--no-sync"}, flags...)
+	out, err := exec.Command(bin, args...).Output()
 	if err != nil {
 		t.Fatalf("swing run: %v", err)
 	}
-	type row struct {
-		Height       uint64 `json:"height"`
-		Cranks       uint64 `json:"cranks"`
-		Computrons   uint64 `json:"computrons"`
-		ActivityHash string `json:"activity_hash"`
-	}
-	var rows []row
+	var rows []hostRow
 	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
-		var r row
+		var r hostRow
 		if err := json.Unmarshal([]byte(line), &r); err != nil {
 			t.Fatalf("swing run printed %q: %v", line, err)
 		}
@@ -297,9 +323,117 @@ func TestCHostAgrees(t *testing.T) {
 		if err != nil {
 			t.Fatalf("height %d: %v", r.Height, err)
 		}
-		if res.Commit.ActivityHash != r.ActivityHash || res.End.Cranks != r.Cranks || res.End.Computrons != r.Computrons {
-			t.Fatalf("height %d: Go host %s/%d cranks/%d computrons, C host %s/%d/%d", r.Height,
-				res.Commit.ActivityHash, res.End.Cranks, res.End.Computrons, r.ActivityHash, r.Cranks, r.Computrons)
+		if g := goRow(res); g != r {
+			t.Fatalf("height %d: Go host %+v, C host %+v", r.Height, g, r)
+		}
+	}
+	return rows
+}
+
+// TestCHostAgrees runs the same chain through the C host and through this
+// package: two hosts, two languages, one chain. Neither gives a clean-up
+// budget, so the library's defaults apply to both.
+func TestCHostAgrees(t *testing.T) {
+	hostsAgree(t, "../../examples/chain/chain.json", "../../examples/chain/actions.jsonl", exampleConfig(t), 12)
+}
+
+// The two hosts agree under a clean-up budget of their own: the config's
+// "cleanup" object with one member overridden on the command line
+// (--cleanup-units in C, OverrideCleanup in Go, as simchain's flag does),
+// over a chain whose ledger is terminated at block 6. Each block's clean-up
+// stays within the budget, so GC work and the ledger's deletion spread over
+// several blocks.
+func TestCHostAgreesCleanupBudget(t *testing.T) {
+	const gc, boyds, cfgUnits, flagUnits = 25, 1, 40, 15
+	dir := t.TempDir()
+	ex, err := filepath.Abs("../../examples/chain")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var base map[string]json.RawMessage
+	raw, err := os.ReadFile(filepath.Join(ex, "chain.json"))
+	if err != nil || json.Unmarshal(raw, &base) != nil {
+		t.Fatalf("examples/chain/chain.json: %v", err)
+	}
+	cfgJSON, _ := json.Marshal(map[string]any{
+		"kernel": base["kernel"],
+		"bundles": map[string]string{"boot": filepath.Join(ex, "boot.lua"), "counter": filepath.Join(ex, "counter.lua"),
+			"ledger": filepath.Join(ex, "ledger.lua")},
+		"cleanup": map[string]uint64{"gc_krefs": gc, "boyds": boyds, "terminated_units": cfgUnits},
+	})
+	cfgPath, actionsPath := filepath.Join(dir, "chain.json"), filepath.Join(dir, "actions.jsonl")
+	script, err := os.ReadFile(filepath.Join(ex, "actions.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	script = append(script, []byte(`{"height": 6, "type": "terminate", "vat": "ledger", "reason": "retired"}`+"\n")...)
+	if os.WriteFile(cfgPath, cfgJSON, 0o644) != nil || os.WriteFile(actionsPath, script, 0o644) != nil {
+		t.Fatal("cannot write the chain")
+	}
+	cfg, err := LoadConfig(cfgPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	units := uint64(flagUnits)
+	cfg.OverrideCleanup(CleanupConfig{TerminatedUnits: &units})
+	want := &pb.CleanupBudget{GcKrefs: gc, Boyds: boyds, TerminatedUnits: flagUnits}
+	if got := cfg.CleanupBudget(); !proto.Equal(got, want) {
+		t.Fatalf("budget %v, want %v", got, want)
+	}
+	rows := hostsAgree(t, cfgPath, actionsPath, cfg, 20, "--cleanup-units", strconv.Itoa(flagUnits))
+	var deleting, gcLeft, deleted int
+	for _, r := range rows {
+		if r.CleanupGCKrefs > gc || r.CleanupBOYDs > boyds || r.CleanupUnits > flagUnits {
+			t.Fatalf("height %d: clean-up beyond the budget: %+v", r.Height, r)
+		}
+		if r.TerminatedVats > 0 {
+			deleting++
+		}
+		if r.GCKrefsLeft > 0 {
+			gcLeft++
+		}
+		deleted += int(r.VatsDeleted)
+	}
+	if deleting < 2 || gcLeft < 2 || deleted != 1 {
+		t.Fatalf("blocks with a vat being deleted %d, with GC work left %d, vats deleted %d: want >=2, >=2, 1",
+			deleting, gcLeft, deleted)
+	}
+}
+
+// A chain config's "cleanup" object: members left out take the ABI
+// defaults, overrides replace single members, and anything cli/chain.c
+// refuses is refused here too.
+func TestCleanupConfig(t *testing.T) {
+	load := func(body string) (*Config, error) {
+		p := filepath.Join(t.TempDir(), "chain.json")
+		if err := os.WriteFile(p, []byte(`{"kernel": {}`+body+`}`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return LoadConfig(p)
+	}
+	for _, body := range []string{"", `, "cleanup": null`} {
+		cfg, err := load(body)
+		if err != nil || cfg.CleanupBudget() != nil {
+			t.Fatalf("%q: %v, budget %v; want none", body, err, cfg.CleanupBudget())
+		}
+	}
+	cfg, err := load(`, "cleanup": {"gc_krefs": 7}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &pb.CleanupBudget{GcKrefs: 7, Boyds: swing.DefaultCleanupBOYDs, TerminatedUnits: swing.DefaultCleanupTerminatedUnits}
+	if got := cfg.CleanupBudget(); !proto.Equal(got, want) {
+		t.Fatalf("partial budget %v, want %v", got, want)
+	}
+	zero := uint64(0)
+	cfg.OverrideCleanup(CleanupConfig{BOYDs: &zero})
+	want.Boyds = 0
+	if got := cfg.CleanupBudget(); !proto.Equal(got, want) {
+		t.Fatalf("overridden budget %v, want %v", got, want)
+	}
+	for _, bad := range []string{`[1]`, `{"gc": 5}`, `{"boyds": -1}`, `{"boyds": 1.5}`, `{"boyds": null}`, `{"boyds": "2"}`} {
+		if _, err := load(`, "cleanup": ` + bad); err == nil || !strings.Contains(err.Error(), "cleanup") {
+			t.Fatalf("cleanup %s: %v, want a refusal naming \"cleanup\"", bad, err)
 		}
 	}
 }

@@ -3,7 +3,7 @@
  * (abi/swing.h, proto/swing/v1/swing.proto): a block's life, inbound results,
  * every status code a bad request can earn (and that it changes nothing),
  * replay of a committed height, state sync, genesis errors, vats created and
- * terminated, and garbage bytes.
+ * terminated, the block-end clean-up budget and report, and garbage bytes.
  */
 #include "tests/lib/testlib.h"
 
@@ -182,14 +182,17 @@ static swing_status inbound(swing_handle *h, const char *id, const char *vat, co
     return call_status(h, &req);
 }
 
-/* end_block; *out (may be NULL) keeps the response. */
-static swing_status end_block(swing_handle *h, uint64_t budget, Swing__V1__Response **out)
+/* end_block with a clean-up budget (NULL: none, the defaults); *out (may be
+ * NULL) keeps the response. */
+static swing_status end_block_cleanup(swing_handle *h, uint64_t budget, Swing__V1__CleanupBudget *cleanup,
+                                      Swing__V1__Response **out)
 {
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__EndBlockRequest e = SWING__V1__END_BLOCK_REQUEST__INIT;
     Swing__V1__Response *r;
     swing_status s;
     e.compute_budget = budget;
+    e.cleanup = cleanup;
     req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
     req.end_block = &e;
     r = call(h, &req);
@@ -212,6 +215,11 @@ static swing_status commit(swing_handle *h, Swing__V1__Response **out)
     if (out) *out = r;
     else swing__v1__response__free_unpacked(r, NULL);
     return s;
+}
+
+static swing_status end_block(swing_handle *h, uint64_t budget, Swing__V1__Response **out)
+{
+    return end_block_cleanup(h, budget, NULL, out);
 }
 
 /* The result with this id in an end_block response, or NULL. */
@@ -646,6 +654,7 @@ static void test_abi_create_and_terminate_vats(void **state)
     Swing__V1__CreateVatRequest cv = SWING__V1__CREATE_VAT_REQUEST__INIT;
     Swing__V1__TerminateVatRequest tv = SWING__V1__TERMINATE_VAT_REQUEST__INIT;
     Swing__V1__QueryRequest q = SWING__V1__QUERY_REQUEST__INIT;
+    Swing__V1__CleanupBudget keep = SWING__V1__CLEANUP_BUDGET__INIT;
     Swing__V1__Response *r;
     const Swing__V1__InboundResult *ir;
     (void)state;
@@ -690,7 +699,11 @@ static void test_abi_create_and_terminate_vats(void **state)
     TL_OK(begin(nd.h, 4, NULL));
     TL_OK(call_status(nd.h, &req));
     EXPECT_STATUS(SWING_ERR_USER, inbound(nd.h, "d2", "counter2", "increment", "[1]")); /* a dead vat */
-    TL_OK(end_block(nd.h, 0, &r));
+    /* No deletion units: the terminated vat stays listed (the default budget would delete it). */
+    keep.gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
+    keep.boyds = SWING_CLEANUP_DEFAULT_BOYDS;
+    TL_OK(end_block_cleanup(nd.h, 0, &keep, &r));
+    assert_int_equal(r->end_block->cleanup->terminated_vats, 1);
     swing__v1__response__free_unpacked(r, NULL);
     TL_OK(commit(nd.h, NULL));
 
@@ -739,6 +752,83 @@ static void test_abi_create_and_terminate_vats(void **state)
     node_free(&nd);
 }
 
+/* Terminated-vat deletion units of a clean-up report, all phases. */
+static uint64_t units_of(const Swing__V1__CleanupReport *c)
+{
+    return c->exports + c->imports + c->promises + c->kv + c->transcripts;
+}
+
+/* The block-end clean-up: a terminated vat is deleted within the request's
+ * budget (0 units: nothing; 1 unit a block: one at a time, the report saying
+ * which phase is next), then at once under the defaults (no budget in the
+ * request). Normal work leaves GC to the clean-up, so the block's GC krefs
+ * are the clean-up's; the block's cranks include the clean-up's. */
+static void test_abi_cleanup_budget_bounds_deletion(void **state)
+{
+    node nd;
+    char hash[65];
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__TerminateVatRequest tv = SWING__V1__TERMINATE_VAT_REQUEST__INIT;
+    Swing__V1__CleanupBudget none = SWING__V1__CLEANUP_BUDGET__INIT, one = SWING__V1__CLEANUP_BUDGET__INIT;
+    Swing__V1__Response *r;
+    const Swing__V1__CleanupReport *c;
+    uint64_t h = 2;
+    (void)state;
+    one.terminated_units = 1;
+    node_new(&nd);
+    genesis(nd.h, hash);
+    TL_OK(begin(nd.h, h, NULL));
+    tv.name = "counter";
+    tv.reason = "retired";
+    req.op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
+    req.terminate_vat = &tv;
+    TL_OK(call_status(nd.h, &req));
+    TL_OK(end_block_cleanup(nd.h, 0, &none, &r));
+    c = r->end_block->cleanup;
+    assert_non_null(c);
+    assert_int_equal(units_of(c) + c->gc_krefs + c->boyds + c->cranks + c->vats_deleted, 0);
+    assert_int_equal(c->terminated_vats, 1);
+    assert_string_equal(c->phase, "exports");
+    swing__v1__response__free_unpacked(r, NULL);
+    TL_OK(commit(nd.h, NULL));
+
+    for (int blocks = 0;; blocks++) {
+        assert_true(blocks < 1000);
+        TL_OK(begin(nd.h, ++h, NULL));
+        TL_OK(end_block_cleanup(nd.h, 0, &one, &r));
+        c = r->end_block->cleanup;
+        assert_true(units_of(c) <= 1);
+        assert_int_equal(r->end_block->gc_krefs, c->gc_krefs);
+        assert_true(r->end_block->cranks >= c->cranks);
+        if (c->vats_deleted) {
+            assert_int_equal(c->terminated_vats, 0);
+            assert_string_equal(c->phase, "");
+            assert_true(blocks >= 2); /* a vat has more than one unit of state */
+            swing__v1__response__free_unpacked(r, NULL);
+            TL_OK(commit(nd.h, NULL));
+            break;
+        }
+        assert_int_equal(units_of(c), 1);
+        assert_int_equal(c->terminated_vats, 1);
+        assert_true(strlen(c->phase) > 0);
+        swing__v1__response__free_unpacked(r, NULL);
+        TL_OK(commit(nd.h, NULL));
+        if (blocks == 2) { /* the rest at once, under the default budget */
+            TL_OK(begin(nd.h, ++h, NULL));
+            TL_OK(end_block(nd.h, 0, &r));
+            c = r->end_block->cleanup;
+            assert_int_equal(c->vats_deleted, 1);
+            assert_true(units_of(c) > 0 && units_of(c) <= SWING_CLEANUP_DEFAULT_TERMINATED_UNITS);
+            assert_int_equal(c->terminated_vats, 0);
+            assert_string_equal(c->phase, "");
+            assert_true(r->end_block->cranks >= c->cranks && c->cranks > 0);
+            swing__v1__response__free_unpacked(r, NULL);
+            TL_OK(commit(nd.h, NULL));
+            break;
+        }
+    }
+    node_free(&nd);
+}
 
 /* Heap bytes in use (glibc), the whole process: LevelDB, Lua, libswing. */
 static size_t heap_in_use(void)
@@ -846,6 +936,7 @@ int main(void)
         cmocka_unit_test(test_abi_export_import),
         cmocka_unit_test(test_abi_init_errors),
         cmocka_unit_test(test_abi_create_and_terminate_vats),
+        cmocka_unit_test(test_abi_cleanup_budget_bounds_deletion),
         cmocka_unit_test(test_abi_long_run_memory_is_flat),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -11,7 +11,9 @@
  * them all at once; blocks of normal work plus clean-up follow until the GC
  * work is done. Reports blocks, the most GC krefs in one block, seconds.
  *
- * Usage: cleanup_bench [K...]   (default 100000 1000000)
+ * Usage: cleanup_bench [K...]   cleanup_terminate for each K
+ *        cleanup_bench gc N     gc_drop_blocks for N imports
+ *        (default: 100000 and 1000000 keys, then 200000 imports)
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -277,6 +279,10 @@ static void gc_drop_blocks(size_t imports)
 
 int main(int argc, char **argv)
 {
+    if (argc == 3 && strcmp(argv[1], "gc") == 0) {
+        gc_drop_blocks((size_t)strtoull(argv[2], NULL, 10));
+        return 0;
+    }
     if (argc > 1) {
         for (int i = 1; i < argc; i++) cleanup_terminate((size_t)strtoull(argv[i], NULL, 10));
         return 0;

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cli_test.sh - the swing CLI as a chain host (TAP): a run that stops and
 # resumes matches one straight run, vats/kv/export/import over the ABI, a
-# state-synced node agrees, and bad inputs fail cleanly. Usage: cli_test.sh
+# state-synced node agrees, the clean-up budget from flags and config (flags
+# win) bounds each block's clean-up, and bad inputs fail cleanly. Usage: cli_test.sh
 # [path/to/swing] (default build/swing).
 SWING=${1:-build/swing}
 CHAIN=examples/chain/chain.json
@@ -15,7 +16,7 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 hashes() { sed -n 's/.*"height":\([0-9]*\).*"activity_hash":"\([0-9a-f]*\)".*/\1 \2/p' "$1"; }
 
-echo "1..10"
+echo "1..15"
 "$SWING" run --config $CHAIN --db "$tmp/a" --blocks 12 --actions $ACTIONS --json --no-sync >"$tmp/a.json"
 check "a 12-block run prints 12 JSON rows" '[ "$(wc -l <"$tmp/a.json")" -eq 12 ]'
 
@@ -57,6 +58,49 @@ printf '{"height": 2, "type": "inbound", "vat": "nobody", "method": "x"}\n' >"$t
 rc=$?
 check "a message to an unknown vat is refused and the chain goes on" \
     '[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/e.json")" -eq 3 ] && grep -q "\"rejected\":1" "$tmp/e.json"'
+
+# The clean-up budget: every block's clean-up stays within it, and the rows
+# carry the clean-up report.
+field() { sed -n "s/.*\"$2\":\([0-9]*\).*/\1/p" "$1"; }
+max() { field "$1" "$2" | sort -n | tail -n 1; }
+has_report() {
+    for k in cleanup_gc_krefs cleanup_boyds cleanup_units vats_deleted gc_krefs_left dirty_vats terminated_vats; do
+        [ "$(field "$1" $k | wc -l)" -eq "$(wc -l <"$1")" ] || return 1
+    done
+    [ "$(grep -c '"cleanup_phase":"' "$1")" -eq "$(wc -l <"$1")" ]
+}
+"$SWING" run --config $CHAIN --db "$tmp/f" --blocks 8 --actions $ACTIONS --json --no-sync \
+    --cleanup-gc 10 --cleanup-boyds 1 --cleanup-units 100 >"$tmp/f.json"
+rc=$?
+check "--cleanup-gc/--cleanup-boyds/--cleanup-units are accepted and bound each block's clean-up" \
+    '[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/f.json")" -eq 8 ] && has_report "$tmp/f.json" &&
+     [ "$(max "$tmp/f.json" cleanup_gc_krefs)" -le 10 ] && [ "$(max "$tmp/f.json" cleanup_boyds)" -le 1 ] &&
+     [ "$(max "$tmp/f.json" gc_krefs_left)" -gt 0 ]'
+
+# Chain configs with a "cleanup" member, beside copies of the bundles.
+cp examples/chain/*.lua "$tmp/"
+chain_with() { sed "s/\"compute_limit\": 0/&, \"cleanup\": $1/" $CHAIN >"$2"; }
+chain_with '{"gc_krefs": 10, "boyds": 1, "terminated_units": 100}' "$tmp/cleanup.json"
+"$SWING" run --config "$tmp/cleanup.json" --db "$tmp/g" --blocks 8 --actions $ACTIONS --json --no-sync >"$tmp/g.json"
+check "a config's cleanup budget runs the same chain as the same flags" \
+    '[ "$(hashes "$tmp/g.json" | wc -l)" -eq 8 ] && [ "$(hashes "$tmp/f.json")" = "$(hashes "$tmp/g.json")" ]'
+
+chain_with '{"gc_krefs": 3, "boyds": 1}' "$tmp/cleanup2.json"
+"$SWING" run --config "$tmp/cleanup2.json" --db "$tmp/h" --blocks 8 --actions $ACTIONS --json --no-sync \
+    --cleanup-gc 10 --cleanup-units 100 >"$tmp/h.json"
+check "flags override the config's cleanup budget member by member" \
+    '[ "$(hashes "$tmp/h.json" | wc -l)" -eq 8 ] && [ "$(hashes "$tmp/f.json")" = "$(hashes "$tmp/h.json")" ]'
+
+"$SWING" run --config $CHAIN --db "$tmp/i" --blocks 2 --cleanup-boyds lots 2>"$tmp/err.txt"
+rc=$?
+check "a bad --cleanup-boyds value is refused with a message, before any block" \
+    '[ $rc -eq 2 ] && grep -q "^swing: --cleanup-boyds needs a non-negative integer" "$tmp/err.txt" && [ ! -e "$tmp/i" ]'
+
+chain_with '{"gc": 5}' "$tmp/cleanup3.json"
+"$SWING" run --config "$tmp/cleanup3.json" --db "$tmp/i" --blocks 2 2>"$tmp/err.txt"
+rc=$?
+check "a config's unknown cleanup member is refused with a message" \
+    '[ $rc -eq 1 ] && grep -q "\"cleanup\": unknown member \"gc\"" "$tmp/err.txt" && [ ! -e "$tmp/i" ]'
 
 "$SWING" vats --db "$tmp/nowhere" 2>"$tmp/err.txt"
 rc=$?

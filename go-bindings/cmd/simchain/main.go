@@ -1,9 +1,11 @@
 // simchain runs a simulated chain over libswing: genesis from a config, one
 // block per height with the action script's inbound messages, a per-block
-// table (or JSON lines). With --export-at H it exports the state after block
-// H, imports it into a fresh node, runs both nodes over the following blocks
-// and fails unless they agree on the activity hash at every height. With
-// --chart FILE it draws the per-block work as a PNG.
+// table (or JSON lines). end_block carries the config's compute limit and
+// clean-up budget, which -compute-limit and -cleanup-gc, -cleanup-boyds,
+// -cleanup-units override (the same rule as `swing run`). With --export-at H
+// it exports the state after block H, imports it into a fresh node, runs both
+// nodes over the following blocks and fails unless they agree on the activity
+// hash at every height. With --chart FILE it draws the per-block work as a PNG.
 package main
 
 import (
@@ -20,19 +22,50 @@ import (
 )
 
 type row struct {
-	Height       uint64 `json:"height"`
-	Replay       bool   `json:"replay,omitempty"`
-	Cranks       uint64 `json:"cranks"`
-	Computrons   uint64 `json:"computrons"`
-	GCKrefs      uint64 `json:"gc_krefs"`
-	BOYDs        uint64 `json:"boyds"`
-	Results      int    `json:"results"`
-	Rejected     int    `json:"rejected"`
-	WorkLeft     bool   `json:"work_left"`
-	ExportItems  int    `json:"export_entries"`
-	ExportBytes  int    `json:"export_bytes"`
-	ActivityHash string `json:"activity_hash"`
-	SyncedHash   string `json:"synced_hash,omitempty"`
+	Height      uint64 `json:"height"`
+	Replay      bool   `json:"replay,omitempty"`
+	Cranks      uint64 `json:"cranks"`
+	Computrons  uint64 `json:"computrons"`
+	GCKrefs     uint64 `json:"gc_krefs"`
+	BOYDs       uint64 `json:"boyds"`
+	Results     int    `json:"results"`
+	Rejected    int    `json:"rejected"`
+	WorkLeft    bool   `json:"work_left"`
+	ExportItems int    `json:"export_entries"`
+	ExportBytes int    `json:"export_bytes"`
+	// the clean-up report: done, then left (the keys `swing run --json` prints)
+	CleanupGCKrefs uint64 `json:"cleanup_gc_krefs"`
+	CleanupBOYDs   uint64 `json:"cleanup_boyds"`
+	CleanupUnits   uint64 `json:"cleanup_units"`
+	VatsDeleted    uint64 `json:"vats_deleted"`
+	GCKrefsLeft    uint64 `json:"gc_krefs_left"`
+	DirtyVats      uint64 `json:"dirty_vats"`
+	TerminatedVats uint64 `json:"terminated_vats"`
+	CleanupPhase   string `json:"cleanup_phase"`
+	ActivityHash   string `json:"activity_hash"`
+	SyncedHash     string `json:"synced_hash,omitempty"`
+}
+
+// cleanupFlags are -cleanup-gc, -cleanup-boyds and -cleanup-units: only the
+// ones given override the config.
+func cleanupFlags() func() sim.CleanupConfig {
+	gc := flag.Uint64("cleanup-gc", 0, "clean-up budget: krefs of GC work per block (overrides the config)")
+	boyds := flag.Uint64("cleanup-boyds", 0, "clean-up budget: BOYDs of dirty vats per block (overrides the config)")
+	units := flag.Uint64("cleanup-units", 0, "clean-up budget: terminated-vat deletion units per block (overrides the config)")
+	return func() sim.CleanupConfig {
+		var o sim.CleanupConfig
+		flag.Visit(func(f *flag.Flag) {
+			switch f.Name {
+			case "cleanup-gc":
+				o.GCKrefs = gc
+			case "cleanup-boyds":
+				o.BOYDs = boyds
+			case "cleanup-units":
+				o.TerminatedUnits = units
+			}
+		})
+		return o
+	}
 }
 
 func main() {
@@ -45,18 +78,21 @@ func main() {
 	asJSON := flag.Bool("json", false, "JSON lines instead of a table")
 	noSync := flag.Bool("no-sync", false, "commit without fsync")
 	chartPath := flag.String("chart", "", "write a PNG chart of per-block work to this file")
+	cleanup := cleanupFlags()
 	flag.Parse()
 	if *cfgPath == "" || *db == "" {
-		fmt.Fprintln(os.Stderr, "usage: simchain --config FILE --db DIR [--blocks N] [--actions FILE] [--compute-limit C] [--export-at H] [--json] [--chart FILE]")
+		fmt.Fprintln(os.Stderr, "usage: simchain --config FILE --db DIR [--blocks N] [--actions FILE] [--compute-limit C] "+
+			"[--cleanup-gc N] [--cleanup-boyds N] [--cleanup-units N] [--export-at H] [--json] [--chart FILE]")
 		os.Exit(2)
 	}
-	if err := run(*cfgPath, *db, *blocks, *actionsPath, *computeLimit, *exportAt, *asJSON, *noSync, *chartPath); err != nil {
+	if err := run(*cfgPath, *db, *blocks, *actionsPath, *computeLimit, cleanup(), *exportAt, *asJSON, *noSync, *chartPath); err != nil {
 		fmt.Fprintln(os.Stderr, "simchain:", err)
 		os.Exit(1)
 	}
 }
 
-func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, exportAt uint64, asJSON, noSync bool, chartPath string) error {
+func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uint64, cleanup sim.CleanupConfig,
+	exportAt uint64, asJSON, noSync bool, chartPath string) error {
 	cfg, err := sim.LoadConfig(cfgPath)
 	if err != nil {
 		return err
@@ -64,6 +100,7 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, ex
 	if computeLimit > 0 {
 		cfg.ComputeLimit = computeLimit
 	}
+	cfg.OverrideCleanup(cleanup)
 	var actions []sim.Action
 	if actionsPath != "" {
 		if actions, err = sim.LoadActions(actionsPath); err != nil {
@@ -88,7 +125,8 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, ex
 		}
 	}()
 	if !asJSON {
-		fmt.Printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s  %s\n", "height", "cranks", "computrons", "gc_krefs", "boyds", "results", "rejected", "exp_keys", "exp_bytes", "activity hash")
+		fmt.Printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s %7s %5s %4s  %s\n", "height", "cranks", "computrons", "gc_krefs", "boyds",
+			"results", "rejected", "exp_keys", "exp_bytes", "gc_left", "dirty", "term", "activity hash")
 	}
 	var rows []row
 	for h := start; h <= blocks; h++ {
@@ -96,9 +134,13 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, ex
 		if err != nil {
 			return fmt.Errorf("height %d: %w", h, err)
 		}
+		cl := res.End.GetCleanup()
 		r := row{Height: h, Replay: res.Replay, Cranks: res.End.Cranks, Computrons: res.End.Computrons,
 			GCKrefs: res.End.GcKrefs, BOYDs: res.End.Boyds, Results: len(res.End.Results), Rejected: len(res.Rejected), WorkLeft: res.End.WorkLeft,
-			ExportItems: len(res.Commit.ExportData), ExportBytes: res.ExportBytes(), ActivityHash: res.Commit.ActivityHash}
+			ExportItems: len(res.Commit.ExportData), ExportBytes: res.ExportBytes(),
+			CleanupGCKrefs: cl.GetGcKrefs(), CleanupBOYDs: cl.GetBoyds(), CleanupUnits: res.CleanupUnits(),
+			VatsDeleted: cl.GetVatsDeleted(), GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(),
+			TerminatedVats: cl.GetTerminatedVats(), CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash}
 		if synced != nil {
 			sres, err := synced.RunBlock(h, actions, nil)
 			if err != nil {
@@ -113,8 +155,8 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit, ex
 			b, _ := json.Marshal(r)
 			fmt.Println(string(b))
 		} else {
-			fmt.Printf("%7d %7d %11d %8d %5d %7d %8d %8d %9d  %.16s%s%s\n", r.Height, r.Cranks, r.Computrons, r.GCKrefs, r.BOYDs,
-				r.Results, r.Rejected, r.ExportItems, r.ExportBytes, r.ActivityHash,
+			fmt.Printf("%7d %7d %11d %8d %5d %7d %8d %8d %9d %7d %5d %4d  %.16s%s%s\n", r.Height, r.Cranks, r.Computrons, r.GCKrefs, r.BOYDs,
+				r.Results, r.Rejected, r.ExportItems, r.ExportBytes, r.GCKrefsLeft, r.DirtyVats, r.TerminatedVats, r.ActivityHash,
 				map[bool]string{true: "  (work left)", false: ""}[r.WorkLeft],
 				map[bool]string{true: "  (synced node agrees)", false: ""}[synced != nil])
 		}

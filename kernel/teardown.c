@@ -12,13 +12,15 @@
  * the vat's root is released), imports and promises (entries released, which
  * may give other vats dropExports / retireExports), kv (every other vNN. key,
  * one per unit; vatParameters slots are released, the name is freed), and
- * transcripts (item positions). One unit is one c-list entry, kv key or
+ * transcripts (the span records go at once, so the vat drops out of exports,
+ * then the items by position). One unit is one c-list entry, kv key or
  * transcript item, so a unit costs a bounded number of kv writes. The cursor
  * makes each step seek past what it already deleted, so deletion stays
  * linear however many keys the vat had.
  */
 #include "kernel/kernel_int.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -27,6 +29,8 @@
 #define LIST_KEY "vats.terminated"
 #define PHASE_KEY "vats.cleanup.phase"
 #define CURSOR_KEY "vats.cleanup.cursor"
+
+static uint64_t min_u64(uint64_t a, uint64_t b) { return a < b ? a : b; }
 
 swing_status kern_teardown_enqueue(kern *k, const char *vat, swing_err *err)
 {
@@ -184,14 +188,36 @@ swing_status kern_teardown_step(kern *k, uint64_t units, uint64_t used[KERN_PHAS
     while (s == SWING_OK && left > 0 && phase < KERN_PHASES) {
         swing_buf next = {0};
         if (phase == KERN_PHASE_TRANSCRIPTS) {
-            uint64_t n = 0;
-            bool done;
-            if ((s = store_transcript_prune(k->st, vat, left, &n, &done, err))) break;
+            /* The cursor is "next,end": items left of the stopped transcript. */
+            uint64_t r[2], n;
+            char text[48];
+            if (!cursor.ptr) {
+                if ((s = store_transcript_stop(k->st, vat, &r[0], &r[1], err))) break;
+            } else {
+                snprintf(text, sizeof text, "%.*s", (int)cursor.len, (const char *)cursor.ptr);
+                if (!kern_parse_u64s(text, r, 2) || r[0] > r[1]) {
+                    s = SWING_CORRUPT(err, "bad %s", CURSOR_KEY);
+                    break;
+                }
+            }
+            n = min_u64(left, r[1] - r[0]);
+            if ((s = store_transcript_delete_items(k->st, vat, r[0], r[0] + n, err))) break;
             used[phase] += n;
             left -= n;
-            if (!done) break;
-            phase++;
-            continue;
+            r[0] += n;
+            swing_buf_free(&cursor);
+            if (r[0] == r[1]) {
+                phase++;
+                continue;
+            }
+            kern_format(text, sizeof text, "%" PRIu64 ",%" PRIu64, r[0], r[1]);
+            if (!(cursor.ptr = (uint8_t *)swing_malloc(strlen(text)))) {
+                s = SWING_NOMEM(err);
+                break;
+            }
+            memcpy(cursor.ptr, text, strlen(text));
+            cursor.len = strlen(text);
+            break;
         }
         snprintf(prefix, sizeof prefix, phase == KERN_PHASE_EXPORTS   ? "%s.c.o+"
                                         : phase == KERN_PHASE_IMPORTS ? "%s.c.o-"

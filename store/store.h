@@ -183,14 +183,17 @@ swing_status store_transcript_read(store *st, const char *vat, uint64_t start,
 swing_status store_transcript_delete(store *st, const char *vat, uint64_t budget,
                                      uint64_t *used, bool *done, swing_err *err);
 
-/* Deletes the vat's transcript oldest item first, at most `budget` item
- * positions per call (0: all). Positions count whether or not the item is
- * present (a node restored from an operational export lacks old items, and
- * must do the same work). A span with no items left loses its record; a
- * partly pruned one keeps its record with the new start. *done when no span
- * is left; *used (may be NULL) = positions pruned by this call. */
-swing_status store_transcript_prune(store *st, const char *vat, uint64_t budget, uint64_t *used,
-                                    bool *done, swing_err *err);
+/* Stops a vat's transcript (a terminated vat): deletes its span records, so
+ * it drops out of exports at once, and returns the item positions
+ * [*start, *end) left behind (0,0 if none) for store_transcript_delete_items.
+ * Work is one delete per span (incarnation). */
+swing_status store_transcript_stop(store *st, const char *vat, uint64_t *start, uint64_t *end,
+                                   swing_err *err);
+/* Deletes items at positions [from, to) of a stopped transcript, blind (a
+ * node restored from an operational export lacks old items, and must do the
+ * same work), so callers can bound the work per call. */
+swing_status store_transcript_delete_items(store *st, const char *vat, uint64_t from, uint64_t to,
+                                           swing_err *err);
 
 /* Span hash chain: seed, and the step for one item. */
 void store_transcript_seed(char hash[SWING_SHA256_HEX_LEN + 1]);

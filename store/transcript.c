@@ -235,59 +235,44 @@ swing_status store_transcript_delete(store *st, const char *vat, uint64_t budget
     return s;
 }
 
-swing_status store_transcript_prune(store *st, const char *vat, uint64_t budget, uint64_t *used,
-                                    bool *done, swing_err *err)
+swing_status store_transcript_stop(store *st, const char *vat, uint64_t *start, uint64_t *end,
+                                   swing_err *err)
 {
-    uint8_t pk[STORE_PKEY_MAX];
     char ns[STORE_PKEY_MAX], rvat[STORE_VAT_ID_MAX + 1];
-    uint64_t n = 0;
+    bool any = false;
     swing_status s = check_vat(st, vat, err);
-    *done = false;
-    if (used) *used = 0;
+    *start = *end = 0;
     if (s) return s;
     snprintf(ns, sizeof ns, "%s%s.", STORE_NS_SPAN, vat);
     for (;;) {
         swing_buf rec = {0}, v = {0};
         store_span sp;
-        bool found, current;
-        uint64_t take;
-        /* The oldest record ("current" sorts after the 20-digit starts). */
+        bool found;
         s = store_layers_next(st, swing_str(ns), swing_str(ns), true, &rec, &found, err);
-        if (s || !found) {
-            *done = s == SWING_OK;
-            break;
-        }
-        if (n == budget && budget) {
-            swing_buf_free(&rec);
-            break;
-        }
+        if (s || !found) break;
         s = store_layers_get(st, swing_buf_view(&rec), &v, &found, err);
         if (s == SWING_OK && (!found || !store_transcript_parse(swing_buf_view(&v), rvat, &sp) ||
                               strcmp(rvat, vat) != 0))
-            s = SWING_CORRUPT(err, "bad span record while pruning vat %s", vat);
+            s = SWING_CORRUPT(err, "bad span record while stopping vat %s", vat);
         swing_buf_free(&v);
-        if (s) {
-            swing_buf_free(&rec);
-            break;
-        }
-        current = rec.len >= 7 && memcmp(rec.ptr + rec.len - 7, "current", 7) == 0;
-        take = sp.end - sp.start;
-        if (budget && take > budget - n) take = budget - n;
-        /* Blind tombstones: positions count, whether the item is here or not. */
-        for (uint64_t p = sp.start; s == SWING_OK && p < sp.start + take; p++)
-            s = store_layers_put(st, swing_bytes_of(pk, item_key(pk, vat, p)), swing_bytes_of(NULL, 0), true, err);
-        n += take;
-        sp.start += take;
-        if (s == SWING_OK && (sp.start == sp.end || !current))
+        if (s == SWING_OK) {
+            if (!any || sp.start < *start) *start = sp.start;
+            if (!any || sp.end > *end) *end = sp.end;
+            any = true;
             s = store_layers_put(st, swing_buf_view(&rec), swing_bytes_of(NULL, 0), true, err);
-        if (s == SWING_OK && sp.start < sp.end) {
-            char p[21];
-            store_keys_pos(p, sp.start);
-            s = save_span(st, vat, current ? "current" : p, &sp, err);
         }
         swing_buf_free(&rec);
         if (s) break;
     }
-    if (used) *used = n;
+    return s;
+}
+
+swing_status store_transcript_delete_items(store *st, const char *vat, uint64_t from, uint64_t to,
+                                           swing_err *err)
+{
+    uint8_t pk[STORE_PKEY_MAX];
+    swing_status s = check_vat(st, vat, err);
+    for (uint64_t p = from; s == SWING_OK && p < to; p++)
+        s = store_layers_put(st, swing_bytes_of(pk, item_key(pk, vat, p)), swing_bytes_of(NULL, 0), true, err);
     return s;
 }

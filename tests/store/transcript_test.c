@@ -516,17 +516,16 @@ static void test_transcript_rejects_invalid_vat_ids(void **state)
     tl_rmtree(dir);
 }
 
-/* Pruning counts item positions: a closed span is cut short (its record
- * moves to the new start), later spans follow, nothing is left at the end. */
-static void test_transcript_prune_counts_items(void **state)
+/* Stopping a transcript removes every span record at once (the vat leaves
+ * exports) and hands back the item range, deleted later piece by piece. */
+static void test_transcript_stop_then_delete_items(void **state)
 {
     (void)state;
     char *dir = tl_tmpdir();
     store *st = tl_open(dir);
     model v1 = {.vat = "v1"};
     store_delta *d = NULL;
-    uint64_t used = 0;
-    bool done = true;
+    uint64_t start = 9, end = 9;
 
     /* closed span [0,6), current [6,10) */
     append_crank(st, &v1, 6);
@@ -535,29 +534,25 @@ static void test_transcript_prune_counts_items(void **state)
     tl_commit(st, 1, NULL);
 
     TL_OK(store_crank_begin(st, NULL));
-    TL_OK(store_transcript_prune(st, "v1", 4, &used, &done, NULL));
+    TL_OK(store_transcript_stop(st, "v1", &start, &end, NULL));
+    TL_OK(store_transcript_delete_items(st, "v1", start, start + 4, NULL));
     TL_OK(store_crank_end(st, NULL));
-    assert_int_equal(used, 4);
-    assert_false(done);
+    assert_int_equal(start, 0);
+    assert_int_equal(end, 10);
     tl_commit(st, 2, &d);
     {
-        const store_delta_entry *old = tl_delta_find(d, "transcript.v1.00000000000000000000");
-        const store_delta_entry *moved = tl_delta_find(d, "transcript.v1.00000000000000000004");
-        assert_true(old && old->deleted);
-        assert_true(moved && !moved->deleted);
+        const store_delta_entry *closed = tl_delta_find(d, "transcript.v1.00000000000000000000");
+        const store_delta_entry *cur = tl_delta_find(d, "transcript.v1.current");
+        assert_true(closed && closed->deleted);
+        assert_true(cur && cur->deleted);
     }
     store_delta_destroy(d);
-    /* 2 left in the closed span, then 3 of the current one. */
     TL_OK(store_crank_begin(st, NULL));
-    TL_OK(store_transcript_prune(st, "v1", 5, &used, &done, NULL));
+    TL_OK(store_transcript_delete_items(st, "v1", 4, 10, NULL));
+    TL_OK(store_transcript_stop(st, "v1", &start, &end, NULL)); /* nothing left: 0,0 */
     TL_OK(store_crank_end(st, NULL));
-    assert_int_equal(used, 5);
-    assert_false(done);
-    TL_OK(store_crank_begin(st, NULL));
-    TL_OK(store_transcript_prune(st, "v1", 5, &used, &done, NULL));
-    TL_OK(store_crank_end(st, NULL));
-    assert_int_equal(used, 1);
-    assert_true(done);
+    assert_int_equal(start, 0);
+    assert_int_equal(end, 0);
     tl_commit(st, 3, NULL);
     store_close(st);
     assert_int_equal(tl_raw_count(dir, "titem.v1."), 0);
@@ -574,7 +569,7 @@ int main(void)
         cmocka_unit_test(test_transcript_rollover_starts_next_incarnation),
         cmocka_unit_test(test_transcript_abort_discards_items),
         cmocka_unit_test(test_transcript_delete_is_budgeted),
-        cmocka_unit_test(test_transcript_prune_counts_items),
+        cmocka_unit_test(test_transcript_stop_then_delete_items),
         cmocka_unit_test(test_transcript_delete_zero_budget_makes_no_progress),
         cmocka_unit_test(test_transcript_rejects_invalid_vat_ids),
     };

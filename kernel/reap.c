@@ -181,8 +181,10 @@ swing_status kern_reap_done(kern *k, const char *vat, bool found_work, swing_err
 swing_status kern_reap_forget(kern *k, const char *vat, swing_err *err)
 {
     dirt d;
-    swing_status s = dirt_get(k, vat, &d, err);
-    if (s || (s = list_remove(k, &d, err))) return s;
+    bool has;
+    swing_status s = kern_kv_has(k, &has, err, "%s.reapDirt", vat);
+    if (s || !has) return s; /* no write for a vat with no dirt (or deleted) */
+    if ((s = dirt_get(k, vat, &d, err)) || (s = list_remove(k, &d, err))) return s;
     return kern_kv_del(k, err, "%s.reapDirt", vat);
 }
 

@@ -1,7 +1,8 @@
 /*
  * run.c - the scheduler (DESIGN.md §6.4): each crank takes, in order, the
  * acceptance queue (routing), a maybe-free chunk (GC), a GC delivery, a
- * scheduled bringOutYourDead, then the run queue. A vat that fails is handled here: the crank rolls back, a
+ * scheduled bringOutYourDead, then the run queue (KERN_RUN_NO_GC leaves the
+ * two GC steps to kern_cleanup). A vat that fails is handled here: the crank rolls back, a
  * new crank terminates the vat and re-routes the event (a send then splats,
  * a notify drops its hold), and other vats go on.
  */
@@ -37,8 +38,8 @@ static swing_status fail_event(kern *k, const char *queue, const char *vat, cons
 }
 
 /* Ends a delivery crank: rollback + termination on failure, exit handling. */
-swing_status kern_run_finish(kern *k, kern_vat_io *io, const char *queue,
-                                    kern_crank_info *info, swing_err *err)
+swing_status kern_run_finish(kern *k, kern_vat_io *io, const char *queue, kern_crank_info *info,
+                             swing_err *err)
 {
     swing_status s;
     if (io->failed) {

@@ -6,7 +6,6 @@
  * GC deliveries within gcBatch, and the kv back to its baseline; dirt
  * thresholds and the dirty list; the dirty-list order in two processes.
  */
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include "base/alloc.h"
@@ -324,32 +323,11 @@ static int dl_child(int fd)
     return 0;
 }
 
-/* A new exec of this binary each time (not a fork: a forked child would
- * share the parent's address layout, and prove nothing). */
 static void test_dirty_list_same_in_two_processes(void **state)
 {
     dl_result runs[2];
     (void)state;
-    for (int i = 0; i < 2; i++) {
-        int fd[2], status;
-        pid_t pid;
-        assert_int_equal(pipe(fd), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            char fdtext[16];
-            close(fd[0]);
-            snprintf(fdtext, sizeof fdtext, "%d", fd[1]);
-            setenv("CLEANUP_TEST_CHILD_FD", fdtext, 1);
-            execl("/proc/self/exe", "cleanup_test", (char *)NULL);
-            _exit(5);
-        }
-        close(fd[1]);
-        assert_int_equal(read(fd[0], &runs[i], sizeof runs[i]), (ssize_t)sizeof runs[i]);
-        close(fd[0]);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    for (int i = 0; i < 2; i++) tl_run_self("CLEANUP_TEST_CHILD_FD", &runs[i], sizeof runs[i]);
     assert_true(runs[0].list[0] != '\0');
     assert_string_equal(runs[0].list, runs[1].list);
     assert_string_equal(runs[0].hash, runs[1].hash);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 char *tl_tmpdir(void)
@@ -16,6 +17,28 @@ char *tl_tmpdir(void)
     char *path = scratch_dir("swingtest");
     if (!path) fail_msg("cannot create a temporary directory");
     return path;
+}
+
+void tl_run_self(const char *env_name, void *out, size_t len)
+{
+    int fd[2], status;
+    char fdtext[16];
+    pid_t pid;
+    assert_int_equal(pipe(fd), 0);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        close(fd[0]);
+        snprintf(fdtext, sizeof fdtext, "%d", fd[1]);
+        setenv(env_name, fdtext, 1);
+        execl("/proc/self/exe", "test-child", (char *)NULL);
+        _exit(5);
+    }
+    close(fd[1]);
+    assert_int_equal(read(fd[0], out, len), (ssize_t)len);
+    close(fd[0]);
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 void tl_rmtree(char *path)

@@ -19,6 +19,11 @@ char *tl_tmpdir(void);
 
 /* Removes a directory tree (like rm -rf) and frees the path. NULL ok. */
 void tl_rmtree(char *path);
+/* Runs this test binary again in a fresh process (exec, not fork: a forked
+ * child would share the parent's address layout and prove nothing), with
+ * env_name set to a pipe fd; the child writes len bytes of its result there
+ * and exits 0. Asserts both, and fills out. */
+void tl_run_self(const char *env_name, void *out, size_t len);
 
 /* Opens a store in dir with default options; fails the test on error. */
 store *tl_open(const char *dir);

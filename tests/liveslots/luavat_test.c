@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <leveldb/c.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 static const char *BOOT =
@@ -263,33 +262,11 @@ static int two_processes_child(int fd)
     return 0;
 }
 
-/* Each run is a new exec of this binary, not a fork: a forked child would
- * inherit the parent's address layout, and the test would prove nothing. */
 static void test_luavat_same_hash_in_two_processes(void **state)
 {
     run_trace runs[2];
     (void)state;
-    for (int i = 0; i < 2; i++) {
-        int fd[2];
-        pid_t pid;
-        int status;
-        assert_int_equal(pipe(fd), 0);
-        pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-            char fdtext[16];
-            close(fd[0]);
-            snprintf(fdtext, sizeof fdtext, "%d", fd[1]);
-            setenv("LUAVAT_TEST_CHILD_FD", fdtext, 1);
-            execl("/proc/self/exe", "luavat_test", (char *)NULL);
-            _exit(5);
-        }
-        close(fd[1]);
-        assert_int_equal(read(fd[0], &runs[i], sizeof runs[i]), (ssize_t)sizeof runs[i]);
-        close(fd[0]);
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-    }
+    for (int i = 0; i < 2; i++) tl_run_self("LUAVAT_TEST_CHILD_FD", &runs[i], sizeof runs[i]);
     assert_string_equal(runs[0].hash, runs[1].hash);
     assert_true(runs[0].computrons > 100000); /* the churn rounds ran */
     assert_int_equal(runs[0].computrons, runs[1].computrons);

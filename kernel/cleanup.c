@@ -13,7 +13,6 @@
  */
 #include "kernel/kernel_int.h"
 
-#include <inttypes.h>
 #include <stdio.h>
 
 #include "base/alloc.h"
@@ -50,16 +49,12 @@ static swing_status boyds(kern *k, uint64_t count, kern_cleanup_report *r, swing
 {
     swing_status s = SWING_OK;
     for (uint64_t i = 0; i < count; i++) {
-        char vat[KERN_ID_MAX], ev[160];
-        uint64_t budget;
-        bool found, set;
+        char vat[KERN_ID_MAX], ev[KERN_REAP_EVENT_MAX];
+        bool found;
         kern_vat_io io;
         kern_crank_info info;
         if ((s = kern_reap_dirty_head(k, vat, &found, err)) || !found) break;
-        if ((s = kern_kv_getu(k, &budget, &set, err, "kernel.reapBudget"))) break;
-        if (!set) budget = KERN_DEFAULT_REAP_BUDGET;
-        kern_format(ev, sizeof ev, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
-                    budget, vat);
+        if ((s = kern_reap_event(k, vat, ev, err))) break;
         memset(&info, 0, sizeof info);
         if ((s = kern_crank_begin(k, err))) break;
         if ((s = kern_deliver_event(k, ev, &io, &info, err))) return kern_run_failed(k, s, err);

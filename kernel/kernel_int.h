@@ -293,6 +293,9 @@ bool kern_reap_threshold_valid(const json_t *t);
 void kern_reap_threshold_default(kern_reap_threshold *t);
 /* Overlays the fields j sets (j already valid). */
 void kern_reap_threshold_merge(kern_reap_threshold *t, const json_t *j);
+/* The reapQueue event of a kernel-scheduled BOYD (carrying kernel.reapBudget). */
+#define KERN_REAP_EVENT_MAX 160
+swing_status kern_reap_event(kern *k, const char *vat, char ev[KERN_REAP_EVENT_MAX], swing_err *err);
 /* After a delivery that counts (not BOYD, not changeVatOptions, not failed):
  * adds its dirt, lists the vat dirty, queues a BOYD when over a threshold. */
 swing_status kern_reap_add_dirt(kern *k, const char *vat, uint64_t gc_krefs, uint64_t computrons,

@@ -125,6 +125,18 @@ static swing_status list_remove(kern *k, dirt *d, swing_err *err)
     return kern_kv_del(k, err, "%s", key);
 }
 
+swing_status kern_reap_event(kern *k, const char *vat, char ev[KERN_REAP_EVENT_MAX], swing_err *err)
+{
+    uint64_t budget;
+    bool set;
+    swing_status s = kern_kv_getu(k, &budget, &set, err, "kernel.reapBudget");
+    if (s) return s;
+    if (!set) budget = KERN_DEFAULT_REAP_BUDGET;
+    kern_format(ev, KERN_REAP_EVENT_MAX, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
+                budget, vat);
+    return SWING_OK;
+}
+
 swing_status kern_reap_add_dirt(kern *k, const char *vat, uint64_t gc_krefs, uint64_t computrons,
                                 swing_err *err)
 {
@@ -146,14 +158,9 @@ swing_status kern_reap_add_dirt(kern *k, const char *vat, uint64_t gc_krefs, uin
         changed = true;
     }
     if (over && !d.due) {
-        uint64_t budget;
-        bool set;
-        char ev[160];
+        char ev[KERN_REAP_EVENT_MAX];
         d.due = true;
-        if ((s = kern_kv_getu(k, &budget, &set, err, "kernel.reapBudget"))) return s;
-        if (!set) budget = KERN_DEFAULT_REAP_BUDGET;
-        kern_format(ev, sizeof ev, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
-                    budget, vat);
+        if ((s = kern_reap_event(k, vat, ev, err))) return s;
         if ((s = kern_queue_push(k, KERN_REAP, ev, err))) return s;
         changed = true;
     }
@@ -188,21 +195,28 @@ swing_status kern_reap_forget(kern *k, const char *vat, swing_err *err)
     return kern_kv_del(k, err, "%s.reapDirt", vat);
 }
 
-swing_status kern_reap_dirty_head(kern *k, char vat[KERN_ID_MAX], bool *found, swing_err *err)
+/* The vat ID stored at dirty-list key `key`. */
+static swing_status entry_vat(kern *k, swing_bytes key, char vat[KERN_ID_MAX], swing_err *err)
 {
-    swing_buf key = {0}, v = {0};
-    swing_status s = store_next_key_in(k->st, swing_str(DIRTY_NS), swing_str(DIRTY_NS), &key, found, err);
-    vat[0] = '\0';
-    if (s || !*found) return s;
-    s = store_get(k->st, swing_buf_view(&key), &v, found, err);
-    if (s == SWING_OK && (!*found || v.len == 0 || v.len >= KERN_ID_MAX))
-        s = SWING_CORRUPT(err, "bad dirty-list entry");
+    swing_buf v = {0};
+    bool found;
+    swing_status s = store_get(k->st, key, &v, &found, err);
+    if (s == SWING_OK && (!found || v.len == 0 || v.len >= KERN_ID_MAX)) s = SWING_CORRUPT(err, "bad dirty-list entry");
     if (s == SWING_OK) {
         memcpy(vat, v.ptr, v.len);
         vat[v.len] = '\0';
     }
-    swing_buf_free(&key);
     swing_buf_free(&v);
+    return s;
+}
+
+swing_status kern_reap_dirty_head(kern *k, char vat[KERN_ID_MAX], bool *found, swing_err *err)
+{
+    swing_buf key = {0};
+    swing_status s = store_next_key_in(k->st, swing_str(DIRTY_NS), swing_str(DIRTY_NS), &key, found, err);
+    vat[0] = '\0';
+    if (s == SWING_OK && *found) s = entry_vat(k, swing_buf_view(&key), vat, err);
+    swing_buf_free(&key);
     return s;
 }
 
@@ -214,33 +228,25 @@ swing_status kern_reap_dirty_list(kern *k, char (**vats)[KERN_ID_MAX], size_t *n
     *vats = NULL;
     *n = 0;
     for (;;) {
-        swing_buf next = {0}, v = {0};
+        swing_buf next = {0};
         bool found;
         s = store_next_key_in(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(DIRTY_NS), swing_str(DIRTY_NS),
                               &next, &found, err);
         swing_buf_free(&cur);
         if (s || !found) break;
         cur = next;
-        if ((s = store_get(k->st, swing_buf_view(&cur), &v, &found, err))) break;
-        if (!found || v.len == 0 || v.len >= KERN_ID_MAX) {
-            swing_buf_free(&v);
-            s = SWING_CORRUPT(err, "bad dirty-list entry");
-            break;
-        }
         if (*n == cap) {
             size_t nc = cap ? cap * 2 : 8;
             char(*nv)[KERN_ID_MAX] = swing_realloc(*vats, nc * sizeof *nv);
             if (!nv) {
-                swing_buf_free(&v);
                 s = SWING_NOMEM(err);
                 break;
             }
             *vats = nv;
             cap = nc;
         }
-        memcpy((*vats)[*n], v.ptr, v.len);
-        (*vats)[(*n)++][v.len] = '\0';
-        swing_buf_free(&v);
+        if ((s = entry_vat(k, swing_buf_view(&cur), (*vats)[*n], err))) break;
+        (*n)++;
     }
     swing_buf_free(&cur);
     if (s) {

@@ -153,19 +153,15 @@ static swing_status drop_key(kern *k, const char *vat, swing_bytes key, swing_er
 /* Deletes the entry at key (in phase p) and everything that goes with it. */
 static swing_status drop_entry(kern *k, const char *vat, kern_phase p, swing_bytes key, swing_err *err)
 {
-    char kref[KERN_ID_MAX];
-    swing_buf v = {0};
+    char kref[KERN_ID_MAX], vref[KERN_VREF_MAX];
+    size_t pl = strlen(vat) + 3; /* "vNN.c." */
     bool found;
     swing_status s;
     if (p == KERN_PHASE_KV) return drop_key(k, vat, key, err);
-    if ((s = store_get(k->st, key, &v, &found, err)) || !found) return s;
-    if (v.len == 0 || v.len >= KERN_ID_MAX) {
-        swing_buf_free(&v);
-        return SWING_CORRUPT(err, "bad c-list entry of %s", vat);
-    }
-    memcpy(kref, v.ptr, v.len);
-    kref[v.len] = '\0';
-    swing_buf_free(&v);
+    if (key.len <= pl || key.len - pl >= sizeof vref) return SWING_CORRUPT(err, "bad c-list key of %s", vat);
+    memcpy(vref, key.ptr + pl, key.len - pl);
+    vref[key.len - pl] = '\0';
+    if ((s = kern_clist_kref(k, vat, vref, kref, &found, err)) || !found) return s;
     if (p == KERN_PHASE_EXPORTS) return drop_export(k, kref, err);
     return kern_clist_delete(k, vat, kref, err);
 }

@@ -1,14 +1,11 @@
 /*
  * admin.c - host ABI operations that shape the kernel rather than run it:
  * genesis (init), bundles, vat creation and termination, and state sync
- * (export of the committed state, import into an empty directory).
+ * (export of the committed state, verified import into an empty directory).
  * Inside a replayed block they only recompute their responses.
  */
-#define _XOPEN_SOURCE 700
 #include "abi/host.h"
 
-#include <errno.h>
-#include <ftw.h>
 #include <jansson.h>
 #include <stdio.h>
 #include <string.h>
@@ -256,6 +253,8 @@ swing_status host_export(host_call *c)
     s = store_exporter_artifacts(ex, &names, &count, c->err);
     if (!s) s = store_exporter_write_dir(ex, r->out_dir, c->err);
     out->height = store_exporter_height(ex);
+    out->activity_hash = host_strdup(c->ar, store_exporter_activity_hash(ex));
+    if (!out->activity_hash && !s) s = SWING_NOMEM(c->err);
     out->export_data_entries = store_exporter_written(ex);
     store_exporter_destroy(ex);
     if (s) return s;
@@ -265,54 +264,28 @@ swing_status host_export(host_call *c)
     return SWING_OK;
 }
 
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static int rmtree(const char *dir) { return nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
-
 swing_status host_import(host_call *c)
 {
     const Swing__V1__ImportRequest *r = c->req->import;
     swing_handle *h = c->h;
     Swing__V1__ImportResponse *out;
-    char *aside;
-    swing_err e2 = {0};
-    swing_status s, s2;
+    store_import_expect expect;
+    swing_status s;
     if ((s = need_idle(c, "import"))) return s;
     if (!r->in_dir || !r->in_dir[0]) return swing_err_set(c->err, SWING_ERR_INVALID, "in_dir is empty");
     if (store_height(h->st) != 0 || kern_initialized(h->k))
         return swing_err_set(c->err, SWING_ERR_OUT_OF_ORDER, "import needs an empty, never initialized directory");
     out = host_alloc(c->ar, sizeof *out);
-    aside = host_alloc(c->ar, strlen(h->dir) + 16);
-    if (!out || !aside) return SWING_NOMEM(c->err);
+    if (!out) return SWING_NOMEM(c->err);
     swing__v1__import_response__init(out);
-    sprintf(aside, "%s.pre-import", h->dir);
-    host_shut(h);
-    (void)rmtree(aside);
-    if (rename(h->dir, aside) != 0) {
-        s = swing_err_set(c->err, SWING_ERR_IO, "cannot move the empty store aside: %s", strerror(errno));
-    } else {
-        s = store_import_dir(r->in_dir, h->dir, c->err);
-        if (s) {
-            (void)rmtree(h->dir);
-            (void)rename(aside, h->dir);
-        } else {
-            (void)rmtree(aside);
-        }
-    }
-    s2 = host_reopen(h, &e2);
-    if (!s && s2) {
-        *c->err = e2;
-        s = s2;
-    }
-    if (s) return s;
+    expect.height = r->expected_height;
+    expect.activity_hash = r->expected_activity_hash;
+    /* Into the open store, in its own directory: no sibling paths, nothing
+     * moved or removed; on failure the store is as it was. */
+    if ((s = store_import(h->st, r->in_dir, &expect, c->err))) return s;
+    if ((s = host_reopen(h, c->err))) return s;
     out->height = store_height(h->st);
-    out->activity_hash = host_strdup(c->ar, store_activity_hash(h->st));
+    out->activity_hash = host_strdup(c->ar, store_committed_hash(h->st));
     if (!out->activity_hash) return SWING_NOMEM(c->err);
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_IMPORT;
     c->resp->import = out;

@@ -344,8 +344,9 @@ static swing_status build_commit(void *ctx, const store_delta *d, swing_buf *val
     host_arena *ar = cc->c->ar;
     Swing__V1__CommitResponse *out = cc->out;
     size_t n;
+    out->activity_hash = host_strdup(ar, d->activity_hash);
     out->export_data = host_alloc(ar, (d->count ? d->count : 1) * sizeof *out->export_data);
-    if (!out->export_data) return SWING_NOMEM(err);
+    if (!out->activity_hash || !out->export_data) return SWING_NOMEM(err);
     for (size_t i = 0; i < d->count; i++) {
         Swing__V1__ExportDataEntry *e = host_alloc(ar, sizeof *e);
         if (!e) return SWING_NOMEM(err);
@@ -385,8 +386,6 @@ swing_status host_commit(host_call *c)
     if (!out) return SWING_NOMEM(c->err);
     swing__v1__commit_response__init(out);
     out->height = h->height;
-    out->activity_hash = host_strdup(c->ar, store_activity_hash(h->st));
-    if (!out->activity_hash) return SWING_NOMEM(c->err);
     cc.c = c;
     cc.out = out;
     if ((s = store_commit_with(h->st, h->height, HOST_KEY_COMMIT, build_commit, &cc, NULL, c->err)))

@@ -224,7 +224,7 @@ swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle
     r.abi_version = SWING_ABI_VERSION;
     r.library_version = (char *)swing_version();
     r.committed_height = store_height(h->st);
-    r.activity_hash = (char *)store_activity_hash(h->st);
+    r.activity_hash = (char *)store_committed_hash(h->st);
     r.initialized = r.committed_height > 0;
     if (pack(&r.base, response, response_len)) {
         swing_close(h);

@@ -114,7 +114,7 @@ static swing_status stats(host_call *c, Swing__V1__QueryResponse *out)
     if (!st) return SWING_NOMEM(c->err);
     swing__v1__stats__init(st);
     st->committed_height = store_height(c->h->st);
-    st->activity_hash = host_strdup(c->ar, store_activity_hash(c->h->st));
+    st->activity_hash = host_strdup(c->ar, store_committed_hash(c->h->st));
     if (!st->activity_hash) return SWING_NOMEM(c->err);
     if ((s = each_vat(c, count_vat, &st->vats))) return s;
     if ((s = count_prefix(c, HOST_KEY_INBOUND, &st->pending_inbound))) return s;

@@ -105,8 +105,10 @@ int cli_cmd_export(int argc, char **argv)
     req.op_case = SWING__V1__REQUEST__OP_EXPORT;
     req.export = &ex;
     if (!(rc = cli_client_ask(&c, &req, "export", &r))) {
-        printf("exported height %" PRIu64 " to %s: %" PRIu64 " export-data entries, %" PRIu64 " artifacts\n",
-               r->export->height, out, r->export->export_data_entries, r->export->artifacts);
+        printf("exported height %" PRIu64 " (activity hash %s) to %s: %" PRIu64 " export-data entries, %" PRIu64
+               " artifacts\n",
+               r->export->height, r->export->activity_hash, out, r->export->export_data_entries,
+               r->export->artifacts);
         swing__v1__response__free_unpacked(r, NULL);
     }
     cli_client_close(&c);
@@ -116,18 +118,27 @@ int cli_cmd_export(int argc, char **argv)
 int cli_cmd_import(int argc, char **argv)
 {
     const char *in = cli_opt(argc, argv, "--in"), *db = cli_opt(argc, argv, "--db");
+    const char *height = cli_opt(argc, argv, "--height"), *hash = cli_opt(argc, argv, "--activity-hash");
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__ImportRequest im = SWING__V1__IMPORT_REQUEST__INIT;
     Swing__V1__Response *r;
     cli_client c;
+    char *end = NULL;
     int rc;
-    if (!in || !db) return cli_fail("import needs --in DIR2 --db DIR3");
+    if (!in || !db || !height || !hash)
+        return cli_fail("import needs --in DIR2 --db DIR3 --height H --activity-hash HEX "
+                        "(the height and activity hash the chain committed, from a trusted source)");
+    im.expected_height = strtoull(height, &end, 10);
+    if (!end || *end || height[0] < '0' || height[0] > '9' || im.expected_height == 0)
+        return cli_fail("--height needs a positive integer, not %s", height);
     if (cli_client_open(&c, db, false, false, NULL)) return 1;
     im.in_dir = (char *)in;
+    im.expected_activity_hash = (char *)hash;
     req.op_case = SWING__V1__REQUEST__OP_IMPORT;
     req.import = &im;
     if (!(rc = cli_client_ask(&c, &req, "import", &r))) {
-        printf("imported height %" PRIu64 ", activity hash %s\n", r->import->height, r->import->activity_hash);
+        printf("imported height %" PRIu64 ", activity hash %s (verified)\n", r->import->height,
+               r->import->activity_hash);
         swing__v1__response__free_unpacked(r, NULL);
     }
     cli_client_close(&c);

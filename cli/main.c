@@ -35,7 +35,9 @@ static int usage(FILE *f)
           "  vats --db DIR                      list a node's vats\n"
           "  kv --db DIR [--prefix P]           list a node's kv entries\n"
           "  export --db DIR --out DIR2 [--mode operational|archival]\n"
-          "  import --in DIR2 --db DIR3         build a node from an export\n"
+          "  import --in DIR2 --db DIR3 --height H --activity-hash HEX\n"
+          "                                     build a node from an export, verified against\n"
+          "                                     the height and activity hash the chain committed\n"
           "  store-demo --db DIR [--blocks N]   drive the bare store (no kernel)\n"
           "  version                            print library and ABI versions\n",
           f);

@@ -263,9 +263,14 @@ func (k *Kernel) Export(outDir string, archival bool) (*pb.ExportResponse, error
 	return resp.GetExport(), nil
 }
 
-// Import replaces this empty, never initialized node's state with an export.
-func (k *Kernel) Import(inDir string) (*pb.ImportResponse, error) {
-	resp, err := k.Call(&pb.Request{Op: &pb.Request_Import{Import: &pb.ImportRequest{InDir: inDir}}})
+// Import replaces this empty, never initialized node's state with an export,
+// after proving that the export is the state at height: its data must give
+// activityHash, the hash the chain committed at that height (from a light
+// client or block header, never from the export). A mismatch is ErrCorrupt
+// and leaves the node empty; a missing height or hash is ErrInvalid.
+func (k *Kernel) Import(inDir string, height uint64, activityHash string) (*pb.ImportResponse, error) {
+	resp, err := k.Call(&pb.Request{Op: &pb.Request_Import{Import: &pb.ImportRequest{
+		InDir: inDir, ExpectedHeight: height, ExpectedActivityHash: activityHash}}})
 	if err != nil {
 		return nil, err
 	}

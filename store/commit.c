@@ -1,8 +1,10 @@
 /*
  * commit.c - block commit: turns the block layer into one synced LevelDB
  * WriteBatch (chunking kv values per keys.h, writing host.height) and into
- * the block's export-data delta, sorted and deduplicated. Nothing reaches
- * LevelDB between commits (DESIGN.md §4).
+ * the block's export-data delta, sorted and deduplicated; moves the state
+ * digest (digest.h) from each changed entry's committed value, read from
+ * disk, to its new one, and derives the committed activity hash. Nothing
+ * reaches LevelDB between commits (DESIGN.md §4).
  */
 #include "store/store_int.h"
 
@@ -27,6 +29,7 @@ typedef struct commit_ctx {
     uint8_t *arena;              /* their bytes */
     size_t alen, acap;
     store_overlay index_changes; /* chunk index updates, applied on success */
+    store_digest dig;            /* the state digest after this block */
     swing_err *err;
 } commit_ctx;
 
@@ -69,10 +72,38 @@ static swing_status note_export(commit_ctx *c, swing_bytes key, swing_bytes val,
     return SWING_OK;
 }
 
+/* Moves the digest from key's committed export-data entry (read from disk:
+ * the batch is not written yet), if any, to (key, exp) unless del. */
+static swing_status digest_change(commit_ctx *c, swing_bytes key, swing_bytes exp, bool del)
+{
+    char *msg = NULL, *old;
+    size_t ol = 0;
+    old = leveldb_get(c->st->db, c->st->ropts, (const char *)key.ptr, key.len, &ol, &msg);
+    if (msg) {
+        swing_err_set(c->err, SWING_ERR_IO, "commit read failed: %s", msg);
+        leveldb_free(msg);
+        return SWING_ERR_IO;
+    }
+    if (old) {
+        swing_bytes oexp;
+        if (!store_keys_exported(key, swing_bytes_of(old, ol), &oexp)) {
+            leveldb_free(old);
+            return swing_err_set(c->err, SWING_ERR_INTERNAL, "exported key's committed form is not export data");
+        }
+        if (del || swing_bytes_cmp(oexp, exp) != 0) store_digest_remove(&c->dig, key, oexp);
+        else del = true; /* unchanged: nothing to add either */
+        leveldb_free(old);
+    }
+    if (!del) store_digest_add(&c->dig, key, exp);
+    return SWING_OK;
+}
+
 /* One physical write, exported under the same name when `exported`. */
 static swing_status emit(commit_ctx *c, swing_bytes key, swing_bytes val, bool del,
                          bool exported)
 {
+    swing_status s;
+    if (exported && (s = digest_change(c, key, val, del))) return s;
     if (del) leveldb_writebatch_delete(c->batch, (const char *)key.ptr, key.len);
     else leveldb_writebatch_put(c->batch, (const char *)key.ptr, key.len,
                                 (const char *)val.ptr, val.len);
@@ -170,9 +201,10 @@ static swing_status commit_entry(commit_ctx *c, const store_ov_entry *e)
         return emit(c, k, store_ov_val(e), e->tomb, true);
     if (swing_bytes_has_prefix(k, swing_str(STORE_NS_BUNDLE))) {
         size_t nslen = strlen(STORE_NS_BUNDLE);
-        swing_status s = emit(c, k, store_ov_val(e), e->tomb, false);
-        if (s) return s;
-        return note_export(c, k, swing_bytes_of(k.ptr + nslen, k.len - nslen), e->tomb);
+        swing_bytes id = swing_bytes_of(k.ptr + nslen, k.len - nslen);
+        swing_status s = digest_change(c, k, id, e->tomb);
+        if (s || (s = emit(c, k, store_ov_val(e), e->tomb, false))) return s;
+        return note_export(c, k, id, e->tomb);
     }
     return swing_err_set(c->err, SWING_ERR_INTERNAL, "block layer holds an unknown key");
 }
@@ -187,7 +219,7 @@ static int ent_cmp(const void *a, const void *b)
     return swing_bytes_cmp(x->key, y->key);
 }
 
-static swing_status finish_delta(commit_ctx *c, store_delta **out)
+static swing_status finish_delta(commit_ctx *c, const char *committed, store_delta **out)
 {
     store_delta *d = swing_calloc(1, sizeof *d);
     if (!d) return SWING_NOMEM(c->err);
@@ -210,6 +242,7 @@ static swing_status finish_delta(commit_ctx *c, store_delta **out)
         }
     }
     d->count = c->n;
+    memcpy(d->activity_hash, committed, sizeof d->activity_hash);
     d->arena = c->arena;
     d->arena_len = c->alen;
     c->arena = NULL;
@@ -268,7 +301,7 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
                                  swing_err *err)
 {
     commit_ctx c;
-    char hbuf[24];
+    char hbuf[24], committed[SWING_SHA256_HEX_LEN + 1];
     uint8_t pk[STORE_PKEY_MAX];
     swing_status s = store_check_usable(st, err);
     if (delta) *delta = NULL;
@@ -282,6 +315,7 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
     c.st = st;
     c.err = err;
     c.want_delta = delta != NULL;
+    c.dig = st->digest;
     store_overlay_init(&c.index_changes);
     snprintf(hbuf, sizeof hbuf, "%llu", (unsigned long long)height);
     s = store_overlay_put(&st->block, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(STORE_KEY_HEIGHT))),
@@ -295,7 +329,14 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
     c.batch = leveldb_writebatch_create();
     for (store_ov_entry *e = store_overlay_first(&st->block); e && !s; e = store_overlay_next(e))
         s = commit_entry(&c, e);
-    if (!s && delta) s = finish_delta(&c, delta);
+    if (!s) store_digest_activity_hash(height, st->activity, &c.dig, committed);
+    if (!s && delta) s = finish_delta(&c, committed, delta);
+    if (!s) {
+        uint8_t enc[STORE_DIGEST_BYTES];
+        store_digest_encode(&c.dig, enc);
+        leveldb_writebatch_put(c.batch, STORE_KEY_DIGEST, strlen(STORE_KEY_DIGEST), (const char *)enc,
+                               sizeof enc);
+    }
     if (!s && hook) {
         swing_buf v = {0};
         s = hook(hook_ctx, *delta, &v, err);
@@ -309,6 +350,8 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
         apply_index_changes(st, &c.index_changes);
         store_overlay_clear(&st->block);
         st->height = height;
+        st->digest = c.dig;
+        memcpy(st->committed, committed, sizeof st->committed);
         if (st->probe) leveldb_iter_destroy(st->probe);
         st->probe = NULL;
         st->gen++;

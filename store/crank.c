@@ -1,7 +1,9 @@
 /*
  * crank.c - cranks: begin (start the journal), end (keep the writes and fold
  * the crank hash into the activity hash), abort (roll the journal back,
- * discarding writes, export data and hash contributions). DESIGN.md §3, reference/store-host-abi.md §1.5.
+ * discarding writes, export data and hash contributions). DESIGN.md §3,
+ * reference/store-host-abi.md §1.5. The committed activity hash, which binds
+ * the chain to the state digest at commit, is in digest.c.
  */
 #include "store/store_int.h"
 

@@ -24,6 +24,7 @@ struct store_exporter {
     leveldb_readoptions_t *ro;        /* reads at snap */
     store_export_mode mode;
     uint64_t height;                  /* host.height at snap */
+    char activity[SWING_SHA256_HEX_LEN + 1]; /* committed activity hash at snap */
     leveldb_iterator_t *it;           /* export-data cursor */
     bool positioned;                  /* it points at the last returned key */
     uint64_t written;                 /* export-data entries written by write_dir */
@@ -35,35 +36,6 @@ static bool has_prefix(const char *k, size_t kl, const char *p)
 {
     size_t pl = strlen(p);
     return kl >= pl && memcmp(k, p, pl) == 0;
-}
-
-/* Decides whether a physical key is export data, and its exported value. */
-static bool exported(const char *k, size_t kl, const char *v, size_t vl, swing_bytes *val)
-{
-    swing_bytes key = swing_bytes_of(k, kl), body;
-    uint32_t idx;
-    *val = swing_bytes_of(v, vl);
-    if (has_prefix(k, kl, STORE_NS_BUNDLE)) {
-        size_t n = strlen(STORE_NS_BUNDLE);
-        *val = swing_bytes_of(k + n, kl - n);
-        return true;
-    }
-    if (has_prefix(k, kl, STORE_NS_SPAN)) return true;
-    if (has_prefix(k, kl, STORE_NS_KV)) {
-        size_t n = strlen(STORE_NS_KV);
-        return store_keys_class(swing_bytes_of(k + n, kl - n)) == STORE_CLASS_CONSENSUS;
-    }
-    if (has_prefix(k, kl, STORE_NS_KVH)) {
-        size_t n = strlen(STORE_NS_KVH);
-        return store_keys_class(swing_bytes_of(k + n, kl - n)) == STORE_CLASS_CONSENSUS;
-    }
-    if (has_prefix(k, kl, STORE_NS_KVC)) {
-        size_t n = strlen(STORE_NS_KVC);
-        body = swing_bytes_of(k + n, kl - n);
-        return store_keys_parse_chunk(body, &key, &idx) &&
-               store_keys_class(key) == STORE_CLASS_CONSENSUS;
-    }
-    return false;
 }
 
 static swing_status add_name(store_exporter *ex, const char *name, swing_err *err)
@@ -172,6 +144,7 @@ swing_status store_export_begin(store *st, store_export_mode mode, store_exporte
     ex->db = st->db;
     ex->mode = mode;
     ex->height = st->height;
+    memcpy(ex->activity, st->committed, sizeof ex->activity);
     ex->snap = leveldb_create_snapshot(st->db);
     ex->ro = leveldb_readoptions_create();
     leveldb_readoptions_set_snapshot(ex->ro, ex->snap);
@@ -186,6 +159,8 @@ swing_status store_export_begin(store *st, store_export_mode mode, store_exporte
 }
 
 uint64_t store_exporter_height(const store_exporter *ex) { return ex->height; }
+
+const char *store_exporter_activity_hash(const store_exporter *ex) { return ex->activity; }
 
 swing_status store_exporter_data_next(store_exporter *ex, swing_bytes *key,
                                       swing_bytes *value, bool *valid, swing_err *err)
@@ -203,7 +178,7 @@ swing_status store_exporter_data_next(store_exporter *ex, swing_bytes *key,
         size_t kl, vl;
         const char *k = leveldb_iter_key(ex->it, &kl);
         const char *v = leveldb_iter_value(ex->it, &vl);
-        if (exported(k, kl, v, vl, value)) {
+        if (store_keys_exported(swing_bytes_of(k, kl), swing_bytes_of(v, vl), value)) {
             *key = swing_bytes_of(k, kl);
             *valid = true;
             ex->positioned = true;
@@ -346,7 +321,8 @@ static swing_status write_manifest(store_exporter *ex, const char *dir, swing_er
         pair = json_pack("[ss]", ex->names[i], file);
         if (!pair || json_array_append_new(arts, pair)) goto nomem;
     }
-    if (json_object_set_new(m, "format", json_string(STORE_EXPORT_FORMAT)) ||
+    if (json_object_set_new(m, "activityHash", json_string(ex->activity)) ||
+        json_object_set_new(m, "format", json_string(STORE_EXPORT_FORMAT)) ||
         json_object_set_new(m, "height", json_integer((json_int_t)ex->height)) ||
         json_object_set_new(m, "mode", json_string(ex->mode == STORE_EXPORT_ARCHIVAL
                                                         ? "archival" : "operational")) ||

@@ -81,3 +81,31 @@ bool store_keys_parse_chunk(swing_bytes body, swing_bytes *key, uint32_t *index)
     *index = r;
     return true;
 }
+
+static bool consensus_body(swing_bytes key, const char *ns)
+{
+    size_t n = strlen(ns);
+    return store_keys_class(swing_bytes_of(key.ptr + n, key.len - n)) == STORE_CLASS_CONSENSUS;
+}
+
+bool store_keys_exported(swing_bytes key, swing_bytes value, swing_bytes *exp)
+{
+    swing_bytes body, logical;
+    uint32_t idx;
+    *exp = value;
+    if (swing_bytes_has_prefix(key, swing_str(STORE_NS_BUNDLE))) {
+        size_t n = strlen(STORE_NS_BUNDLE);
+        *exp = swing_bytes_of(key.ptr + n, key.len - n);
+        return true;
+    }
+    if (swing_bytes_has_prefix(key, swing_str(STORE_NS_SPAN))) return true;
+    if (swing_bytes_has_prefix(key, swing_str(STORE_NS_KV))) return consensus_body(key, STORE_NS_KV);
+    if (swing_bytes_has_prefix(key, swing_str(STORE_NS_KVH))) return consensus_body(key, STORE_NS_KVH);
+    if (swing_bytes_has_prefix(key, swing_str(STORE_NS_KVC))) {
+        size_t n = strlen(STORE_NS_KVC);
+        body = swing_bytes_of(key.ptr + n, key.len - n);
+        return store_keys_parse_chunk(body, &logical, &idx) &&
+               store_keys_class(logical) == STORE_CLASS_CONSENSUS;
+    }
+    return false;
+}

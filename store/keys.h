@@ -9,6 +9,9 @@
  *
  *   key                        value                         exported
  *   meta.format                "libswing-store-1"            no
+ *   meta.digest                state digest (digest.h)       no (derived)
+ *   meta.import                "incomplete" while an import   no
+ *                              writes (store_open refuses it)
  *   kv.<key>                   value (<= 16 KiB)             if consensus
  *   kvh.<key>                  {"chunks":N,"size":L}         if consensus
  *   kvc.<key>.<i>              bytes [i*16K, (i+1)*16K)      if consensus
@@ -37,6 +40,8 @@
 
 #define STORE_FORMAT "libswing-store-1"
 #define STORE_KEY_FORMAT "meta.format"
+#define STORE_KEY_DIGEST "meta.digest"
+#define STORE_KEY_IMPORT "meta.import"
 #define STORE_NS_KV "kv."
 #define STORE_NS_KVH "kvh."
 #define STORE_NS_KVC "kvc."
@@ -73,5 +78,10 @@ bool store_keys_parse_pos(const uint8_t *p, size_t n, uint64_t *v);
 
 /* Parses a chunk key body "<key>.<8 hex>" (the part after "kvc."). */
 bool store_keys_parse_chunk(swing_bytes body, swing_bytes *key, uint32_t *index);
+
+/* True if the physical entry (key, stored value) is export data; *exp is
+ * then its export-data value: the stored value, or for bundle.<id> the ID
+ * (the bytes travel as an artifact). A view into key or value. */
+bool store_keys_exported(swing_bytes key, swing_bytes value, swing_bytes *exp);
 
 #endif /* LIBSWING_STORE_KEYS_H */

@@ -1,6 +1,7 @@
 /*
  * store.c - store lifecycle: open with an exclusive directory lock, format
- * check, loading the committed height, activity hash and chunk index; close.
+ * check, loading the committed height, crank chain, state digest (rebuilt
+ * from disk when a store predates it) and chunk index; close.
  */
 #include "store/store_int.h"
 
@@ -37,6 +38,8 @@ swing_status store_check_usable(store *st, swing_err *err)
 uint64_t store_height(const store *st) { return st->height; }
 
 const char *store_activity_hash(const store *st) { return st->activity; }
+
+const char *store_committed_hash(const store *st) { return st->committed; }
 
 size_t store_pending_bytes(const store *st) { return st->block.bytes; }
 
@@ -140,6 +143,49 @@ static swing_status check_format(store *st, swing_err *err)
     return SWING_OK;
 }
 
+swing_status store_digest_scan(store *st, store_digest *out, swing_err *err)
+{
+    leveldb_iterator_t *it = leveldb_create_iterator(st->db, st->ropts);
+    char *msg = NULL;
+    store_digest_init(out);
+    for (leveldb_iter_seek_to_first(it); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl);
+        const char *v = leveldb_iter_value(it, &vl);
+        swing_bytes exp;
+        if (store_keys_exported(swing_bytes_of(k, kl), swing_bytes_of(v, vl), &exp))
+            store_digest_add(out, swing_bytes_of(k, kl), exp);
+    }
+    leveldb_iter_get_error(it, &msg);
+    leveldb_iter_destroy(it);
+    if (msg) return leveldb_error(msg, err, "cannot scan the store");
+    return SWING_OK;
+}
+
+/* The state digest written by the last commit, or (a store written before
+ * digests existed) rebuilt from the data; then the committed activity hash. */
+static swing_status load_digest(store *st, swing_err *err)
+{
+    swing_buf v = {0};
+    bool found = false;
+    swing_status s = store_layers_disk_get(st, swing_str(STORE_KEY_IMPORT), NULL, &found, err);
+    if (s) return s;
+    if (found)
+        return SWING_CORRUPT(err, "%s holds an interrupted import; remove the directory and import again",
+                             st->dir);
+    if ((s = store_layers_disk_get(st, swing_str(STORE_KEY_DIGEST), &v, &found, err))) return s;
+    if (found) {
+        bool ok = store_digest_decode(swing_buf_view(&v), &st->digest);
+        swing_buf_free(&v);
+        if (!ok) return SWING_CORRUPT(err, "stored state digest has a bad length");
+    } else if ((s = store_digest_scan(st, &st->digest, err))) {
+        return s;
+    }
+    st->committed[0] = '\0';
+    if (st->height > 0) store_digest_activity_hash(st->height, st->activity, &st->digest, st->committed);
+    return SWING_OK;
+}
+
 static swing_status load_state(store *st, swing_err *err)
 {
     swing_buf v = {0};
@@ -170,10 +216,25 @@ static swing_status load_state(store *st, swing_err *err)
         st->activity[v.len] = '\0';
         swing_buf_free(&v);
     }
-    return SWING_OK;
+    return load_digest(st, err);
 bad_height:
     swing_buf_free(&v);
     return SWING_CORRUPT(err, "stored host.height is not a number");
+}
+
+swing_status store_load(store *st, swing_err *err)
+{
+    swing_status s;
+    st->height = 0;
+    st->activity[0] = '\0';
+    st->committed[0] = '\0';
+    store_digest_init(&st->digest);
+    store_overlay_clear(&st->chunks);
+    if (st->probe) leveldb_iter_destroy(st->probe);
+    st->probe = NULL;
+    st->gen++;
+    if ((s = load_state(st, err))) return s;
+    return store_chunk_index_load(st, err);
 }
 
 swing_status store_open(const char *dir, const store_options *opt, store **out,
@@ -202,8 +263,7 @@ swing_status store_open(const char *dir, const store_options *opt, store **out,
     if ((s = take_lock(st, err)) != SWING_OK) goto fail;
     if ((s = open_db(st, &o, err)) != SWING_OK) goto fail;
     if ((s = check_format(st, err)) != SWING_OK) goto fail;
-    if ((s = load_state(st, err)) != SWING_OK) goto fail;
-    if ((s = store_chunk_index_load(st, err)) != SWING_OK) goto fail;
+    if ((s = store_load(st, err)) != SWING_OK) goto fail;
     *out = st;
     return SWING_OK;
 fail:

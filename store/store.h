@@ -63,8 +63,16 @@ void store_close(store *st);
 /* Height of the last committed block (0 before the first commit). */
 uint64_t store_height(const store *st);
 
-/* The running activity hash (lowercase hex, "" before the first crank). */
+/* The running crank chain (lowercase hex, "" before the first crank):
+ * every crank folds its hash in (store_crank_end). It is the consensus key
+ * "activityhash", so export data carries it. */
 const char *store_activity_hash(const store *st);
+
+/* The committed activity hash of store_height() ("" before the first
+ * commit): binds the height, the crank chain and the state digest of every
+ * export-data entry (docs/store.md), so it commits to the whole state. It
+ * is what the host commits and what an import is checked against. */
+const char *store_committed_hash(const store *st);
 
 /* ===== kv: reads see crank over block over disk ===== */
 
@@ -122,16 +130,18 @@ typedef struct store_delta_entry {
 } store_delta_entry;
 
 typedef struct store_delta {
+    char activity_hash[SWING_SHA256_HEX_LEN + 1]; /* the block's committed activity hash */
     size_t count;               /* entries, sorted by key, no duplicates */
     store_delta_entry *entries; /* views into `arena` */
     uint8_t *arena;             /* owns all key and value bytes */
     size_t arena_len;
 } store_delta;
 
-/* Writes the block layer and host.height = height as one synced WriteBatch.
- * REQUIRES: no open crank; height > store_height(). On success *delta (may be
- * NULL if the caller does not want it) receives the block's export-data
- * delta; free with store_delta_destroy. A failed LevelDB write is sticky:
+/* Writes the block layer, host.height = height and the new state digest as
+ * one synced WriteBatch; store_committed_hash() then gives the block's
+ * activity hash. REQUIRES: no open crank; height > store_height(). On
+ * success *delta (may be NULL if the caller does not want it) receives the
+ * block's export-data delta and activity hash; free with store_delta_destroy. A failed LevelDB write is sticky:
  * every later call returns it until the store is reopened. */
 swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing_err *err);
 void store_delta_destroy(store_delta *d);

@@ -7,6 +7,7 @@
 
 #include <leveldb/c.h>
 
+#include "store/digest.h"
 #include "store/journal.h"
 #include "store/keys.h"
 #include "store/overlay.h"
@@ -41,13 +42,22 @@ struct store {
     bool in_crank;                  /* a crank is open */
     store_overlay chunks;           /* disk chunk index: "kv.<key>" -> info */
     swing_sha256 crank_hash;        /* consensus writes of the open crank */
-    char activity[SWING_SHA256_HEX_LEN + 1]; /* running activity hash */
+    char activity[SWING_SHA256_HEX_LEN + 1]; /* running crank chain (kv activityhash) */
+    store_digest digest;            /* state digest of the committed export data */
+    char committed[SWING_SHA256_HEX_LEN + 1]; /* activity hash of the last commit, "" if none */
     uint64_t height;                /* last committed height */
     uint64_t gen;                   /* bumped by every change (iterators) */
     swing_err sticky;               /* first fatal error; code OK if none */
     store_write_observer observer;  /* instrumentation hook, may be NULL */
     void *observer_ctx;
 };
+
+/* (Re)loads height, crank chain, state digest, committed hash and chunk
+ * index from disk (store.c; open and import). */
+swing_status store_load(store *st, swing_err *err);
+
+/* Recomputes the state digest from the committed data on disk (store.c). */
+swing_status store_digest_scan(store *st, store_digest *out, swing_err *err);
 
 /* Returns the sticky error, if any (copied into err). */
 swing_status store_check_usable(store *st, swing_err *err);

@@ -110,27 +110,47 @@ func TestBlockLifeAndErrors(t *testing.T) {
 	}
 }
 
-// Export after a height, import into a fresh node: both agree at every later height.
+// Export after a height, import into a fresh node against the height and
+// hash the source committed: both agree at every later height. An import
+// against another hash or height is refused with ErrCorrupt, one without
+// them with ErrInvalid, and both leave the node empty.
 func TestStateSyncAgrees(t *testing.T) {
 	cfg, actions := exampleConfig(t), exampleActions(t)
 	dir := t.TempDir()
 	a := newNode(t, filepath.Join(dir, "a"), cfg)
 	defer a.Close()
-	hashes(t, a, actions, 1, 6)
-	if _, err := a.K.Export(filepath.Join(dir, "export"), false); err != nil {
+	trusted := hashes(t, a, actions, 1, 6)[6]
+	ex, err := a.K.Export(filepath.Join(dir, "export"), false)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if ex.Height != 6 || ex.ActivityHash != trusted {
+		t.Fatalf("export of height %d hash %s, committed 6 %s", ex.Height, ex.ActivityHash, trusted)
 	}
 	b, _, err := OpenNode(filepath.Join(dir, "b"), cfg, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer b.Close()
-	imp, err := b.K.Import(filepath.Join(dir, "export"))
+	wrong := strings.Repeat("0", 64)
+	if _, err := b.K.Import(filepath.Join(dir, "export"), 6, wrong); !errors.Is(err, swing.ErrCorrupt) {
+		t.Fatalf("import against a wrong hash: %v", err)
+	}
+	if _, err := b.K.Import(filepath.Join(dir, "export"), 5, trusted); !errors.Is(err, swing.ErrCorrupt) {
+		t.Fatalf("import against a wrong height: %v", err)
+	}
+	if _, err := b.K.Import(filepath.Join(dir, "export"), 0, ""); !errors.Is(err, swing.ErrInvalid) {
+		t.Fatalf("unverified import: %v", err)
+	}
+	if st, err := b.K.Stats(); err != nil || st.CommittedHeight != 0 {
+		t.Fatalf("after refused imports: %v %v", st, err)
+	}
+	imp, err := b.K.Import(filepath.Join(dir, "export"), 6, trusted)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if imp.Height != 6 {
-		t.Fatalf("imported height %d", imp.Height)
+	if imp.Height != 6 || imp.ActivityHash != trusted {
+		t.Fatalf("imported height %d hash %s", imp.Height, imp.ActivityHash)
 	}
 	ha := hashes(t, a, actions, 7, 15)
 	hb := hashes(t, b, actions, 7, 15)

@@ -9,6 +9,7 @@
 
 #include <malloc.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -555,18 +556,31 @@ static void test_abi_replay_committed_height(void **state)
 }
 
 /* Export at a height, import into an empty node; both run the next blocks
- * to the same hashes. Import refuses a non-empty node. */
+ * to the same hashes. Import refuses a non-empty node, an import without
+ * the trusted height and hash, and one that does not match them, leaving
+ * the node empty; it never touches a <db>.pre-import beside the node, and
+ * a data_dir with a trailing slash works (2025-06, hardening issue "state
+ * sync imports must be verified": import moved the directory aside to
+ * <db>.pre-import, removing an existing one, and failed on "db/"). */
 static void test_abi_export_import(void **state)
 {
-    node a, b;
-    char hash[65], outdir[600];
+    node a, b, c;
+    char hash[65], outdir[600], side[600], keep[700], bad[65];
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__ExportRequest ex = SWING__V1__EXPORT_REQUEST__INIT;
     Swing__V1__ImportRequest im = SWING__V1__IMPORT_REQUEST__INIT;
     Swing__V1__Response *r, *ra, *rb;
+    FILE *f;
     (void)state;
     node_new(&a);
     node_new(&b);
+    snprintf(side, sizeof side, "%s/db.pre-import", b.tmp);
+    assert_int_equal(mkdir(side, 0755), 0);
+    snprintf(keep, sizeof keep, "%s/keep", side);
+    f = fopen(keep, "w");
+    assert_non_null(f);
+    fputs("not the import's", f);
+    fclose(f);
     genesis(a.h, hash);
     snprintf(outdir, sizeof outdir, "%s/export", a.tmp);
     ex.out_dir = outdir;
@@ -575,6 +589,7 @@ static void test_abi_export_import(void **state)
     r = call(a.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_int_equal(r->export->height, 1);
+    assert_string_equal(r->export->activity_hash, hash);
     assert_true(r->export->artifacts >= 2); /* bundles at least */
     assert_true(r->export->export_data_entries > 0);
     swing__v1__response__free_unpacked(r, NULL);
@@ -582,11 +597,43 @@ static void test_abi_export_import(void **state)
     im.in_dir = outdir;
     req.op_case = SWING__V1__REQUEST__OP_IMPORT;
     req.import = &im;
+    EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &req)); /* unverified */
+    im.expected_height = 1;
+    im.expected_activity_hash = "";
+    EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &req));
+    snprintf(bad, sizeof bad, "%s", hash);
+    bad[10] = bad[10] == '0' ? '1' : '0';
+    im.expected_activity_hash = bad;
+    EXPECT_STATUS(SWING_ERR_CORRUPT, call_status(b.h, &req));
+    im.expected_activity_hash = hash;
+    im.expected_height = 2;
+    EXPECT_STATUS(SWING_ERR_CORRUPT, call_status(b.h, &req));
+    im.expected_height = 1;
+    r = query_stats(b.h); /* refusals left the node empty */
+    assert_int_equal(r->query->stats->committed_height, 0);
+    assert_string_equal(r->query->stats->activity_hash, "");
+    swing__v1__response__free_unpacked(r, NULL);
     EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, call_status(a.h, &req)); /* not empty */
     r = call(b.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_int_equal(r->import->height, 1);
     assert_string_equal(r->import->activity_hash, hash);
+    swing__v1__response__free_unpacked(r, NULL);
+    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, call_status(b.h, &req)); /* no second import */
+    f = fopen(keep, "r");
+    assert_non_null(f); /* the sibling was never the import's to remove */
+    fclose(f);
+    c.tmp = tl_tmpdir();
+    snprintf(c.dir, sizeof c.dir, "%s/db/", c.tmp);
+    node_open(&c);
+    r = call(c.h, &req);
+    assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
+    assert_string_equal(r->import->activity_hash, hash);
+    swing__v1__response__free_unpacked(r, NULL);
+    node_free(&c);
+    r = query_stats(b.h);
+    assert_int_equal(r->query->stats->committed_height, 1);
+    assert_string_equal(r->query->stats->activity_hash, hash);
     swing__v1__response__free_unpacked(r, NULL);
     /* An imported node has no record of block 1 to replay. */
     EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, begin(b.h, 1, NULL));

@@ -1,7 +1,10 @@
 #!/bin/sh
 # cli_test.sh - the swing CLI as a chain host (TAP): a run that stops and
 # resumes matches one straight run, vats/kv/export/import over the ABI, a
-# state-synced node agrees, the clean-up budget from flags and config (flags
+# state-synced node agrees (imported against the height and hash the source
+# committed; a wrong hash or a missing one is refused and switches nothing in;
+# import never removes a <db>.pre-import beside the node; --db path/ works),
+# the clean-up budget from flags and config (flags
 # win) bounds each block's clean-up, and bad inputs fail cleanly. Usage: cli_test.sh
 # [path/to/swing] (default build/swing).
 SWING=${1:-build/swing}
@@ -16,7 +19,7 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 hashes() { sed -n 's/.*"height":\([0-9]*\).*"activity_hash":"\([0-9a-f]*\)".*/\1 \2/p' "$1"; }
 
-echo "1..15"
+echo "1..18"
 "$SWING" run --config $CHAIN --db "$tmp/a" --blocks 12 --actions $ACTIONS --json --no-sync >"$tmp/a.json"
 check "a 12-block run prints 12 JSON rows" '[ "$(wc -l <"$tmp/a.json")" -eq 12 ]'
 
@@ -33,9 +36,31 @@ check "vats lists the three live vats" \
 check "kv lists every key, in byte order" \
     '[ "$(wc -l <"$tmp/kv.txt")" -gt 100 ] && cut -d= -f1 "$tmp/kv.txt" | LC_ALL=C sort -c'
 
-"$SWING" export --db "$tmp/a" --out "$tmp/exp" >/dev/null &&
-    "$SWING" import --in "$tmp/exp" --db "$tmp/c" >/dev/null
-check "export then import succeeds" '[ $? -eq 0 ]'
+# The trusted height and hash: what the source node committed at height 12.
+h12=$(hashes "$tmp/a.json" | sed -n 's/^12 //p')
+bad12=$(echo "$h12" | tr '0-9a-f' '1-9a-f0')
+"$SWING" export --db "$tmp/a" --out "$tmp/exp" >/dev/null
+"$SWING" import --in "$tmp/exp" --db "$tmp/c" 2>"$tmp/err.txt"
+rc1=$?
+"$SWING" import --in "$tmp/exp" --db "$tmp/c" --height 12 --activity-hash "$bad12" 2>>"$tmp/err.txt"
+rc2=$?
+"$SWING" import --in "$tmp/exp" --db "$tmp/c" --height 11 --activity-hash "$h12" 2>>"$tmp/err.txt"
+rc3=$?
+"$SWING" vats --db "$tmp/c" >"$tmp/c-vats.txt" 2>&1
+check "an import without, or against a wrong, height or hash is refused and switches nothing in" \
+    '[ $rc1 -ne 0 ] && [ $rc2 -eq 1 ] && [ $rc3 -eq 1 ] && grep -q "activity-hash" "$tmp/err.txt" &&
+     grep -q "not the expected state" "$tmp/err.txt" && grep -q "height 11 was expected" "$tmp/err.txt" &&
+     grep -q "^height 0, activity hash $" "$tmp/c-vats.txt"'
+
+mkdir "$tmp/c.pre-import" && echo mine >"$tmp/c.pre-import/keep"
+"$SWING" import --in "$tmp/exp" --db "$tmp/c" --height 12 --activity-hash "$h12" >"$tmp/imp.txt"
+check "export then import succeeds, verified against the committed hash" \
+    '[ $? -eq 0 ] && grep -q "imported height 12, activity hash $h12 (verified)" "$tmp/imp.txt"'
+check "import leaves an existing <db>.pre-import alone" '[ "$(cat "$tmp/c.pre-import/keep")" = mine ]'
+
+"$SWING" import --in "$tmp/exp" --db "$tmp/slash/" --height 12 --activity-hash "$h12" >/dev/null
+check "import into --db path/ (a trailing slash) works" \
+    '[ $? -eq 0 ] && "$SWING" vats --db "$tmp/slash" | grep -q "^height 12, activity hash $h12$"'
 
 "$SWING" run --config $CHAIN --db "$tmp/a" --blocks 16 --actions $ACTIONS --json --no-sync >"$tmp/a2.json"
 "$SWING" run --config $CHAIN --db "$tmp/c" --blocks 16 --actions $ACTIONS --json --no-sync >"$tmp/c2.json"

@@ -3,7 +3,7 @@
  * while commits continue) and import into a fresh store give identical kv
  * contents, transcripts, bundles and activity hash; a corrupted, missing or
  * unexpected artifact and malformed export data are rejected with nothing
- * written.
+ * written. (The systematic corruption corpus is import_verify_test.c.)
  */
 #include "tests/lib/testlib.h"
 
@@ -45,12 +45,23 @@ static void fill(store *st)
     TL_OK(store_commit(st, 2, NULL, NULL));
 }
 
-static void export_to(store *st, store_export_mode mode, const char *out)
+/* The trusted expectation of an export of st's committed height. */
+typedef struct trusted {
+    store_import_expect x;
+    char hash[65];
+} trusted;
+
+static void export_to(store *st, store_export_mode mode, const char *out, trusted *t)
 {
     store_exporter *ex = NULL;
     swing_err e;
     TL_OK(store_export_begin(st, mode, &ex, &e));
     if (store_exporter_write_dir(ex, out, &e)) fail_msg("write_dir: %s", e.msg);
+    t->x.height = store_exporter_height(ex);
+    snprintf(t->hash, sizeof t->hash, "%s", store_exporter_activity_hash(ex));
+    t->x.activity_hash = t->hash;
+    assert_int_equal(t->x.height, store_height(st));
+    assert_string_equal(t->hash, store_committed_hash(st));
     store_exporter_destroy(ex);
 }
 
@@ -108,12 +119,14 @@ static void test_export_import_round_trip_archival(void **state)
     swing_err e;
     swing_buf bun = {0};
     char id[STORE_BUNDLE_ID_LEN + 1];
+    trusted t;
     fill(a);
-    export_to(a, STORE_EXPORT_ARCHIVAL, out);
-    if (store_import_dir(out, dst, &e)) fail_msg("import: %s", e.msg);
+    export_to(a, STORE_EXPORT_ARCHIVAL, out, &t);
+    if (store_import_dir(out, dst, &t.x, &e)) fail_msg("import: %s", e.msg);
     b = tl_open(dst);
     assert_int_equal(store_height(b), 2);
     assert_string_equal(store_activity_hash(a), store_activity_hash(b));
+    assert_string_equal(store_committed_hash(a), store_committed_hash(b));
     same_consensus_kv(a, b);
     tl_expect(b, "local.cache", NULL); /* node-local: not exported */
     tl_expect(b, "alpha", NULL);
@@ -148,9 +161,10 @@ static void test_export_operational_has_current_spans_only(void **state)
     bool found;
     items x = {0};
     swing_err e;
+    trusted t;
     fill(a);
-    export_to(a, STORE_EXPORT_OPERATIONAL, out);
-    if (store_import_dir(out, dst, &e)) fail_msg("import: %s", e.msg);
+    export_to(a, STORE_EXPORT_OPERATIONAL, out, &t);
+    if (store_import_dir(out, dst, &t.x, &e)) fail_msg("import: %s", e.msg);
     b = tl_open(dst);
     TL_OK(store_transcript_current(b, "v1", &sp, &found, NULL));
     assert_int_equal(sp.start, 2);
@@ -171,20 +185,24 @@ static void test_export_pins_height_while_commits_continue(void **state)
     char *src = tl_tmpdir(), *out = tl_tmpdir(), *dst = tl_tmpdir();
     store *a = tl_open(src), *b;
     store_exporter *ex;
-    char hash2[SWING_SHA256_HEX_LEN + 1];
+    char hash2[SWING_SHA256_HEX_LEN + 1], committed2[SWING_SHA256_HEX_LEN + 1];
+    store_import_expect x = {2, committed2};
     swing_err e;
     fill(a);
     strcpy(hash2, store_activity_hash(a));
+    strcpy(committed2, store_committed_hash(a));
     TL_OK(store_export_begin(a, STORE_EXPORT_OPERATIONAL, &ex, NULL));
     assert_int_equal(store_exporter_height(ex), 2);
     tl_put(a, "gamma", "changed after the export began");
     TL_OK(store_commit(a, 3, NULL, NULL));
     if (store_exporter_write_dir(ex, out, &e)) fail_msg("write_dir: %s", e.msg);
+    assert_string_equal(store_exporter_activity_hash(ex), committed2);
     store_exporter_destroy(ex);
-    if (store_import_dir(out, dst, &e)) fail_msg("import: %s", e.msg);
+    if (store_import_dir(out, dst, &x, &e)) fail_msg("import: %s", e.msg);
     b = tl_open(dst);
     assert_int_equal(store_height(b), 2);
     assert_string_equal(store_activity_hash(b), hash2);
+    assert_string_equal(store_committed_hash(b), committed2);
     tl_expect(b, "gamma", "3");
     store_close(a);
     store_close(b);
@@ -228,14 +246,14 @@ static void flip_last_byte(const char *path)
     fclose(f);
 }
 
-static void expect_rejected(const char *out, swing_status want)
+static void expect_rejected(const char *out, const trusted *t, swing_status want)
 {
     char *dst = tl_tmpdir();
     char target[4096];
     struct stat sb;
     swing_err e;
     snprintf(target, sizeof target, "%s/db", dst);
-    assert_int_equal(store_import_dir(out, target, &e), want);
+    assert_int_equal(store_import_dir(out, target, &t->x, &e), want);
     assert_true(strlen(e.msg) > 0);
     assert_int_not_equal(stat(target, &sb), 0); /* nothing written */
     tl_rmtree(dst);
@@ -248,13 +266,14 @@ static void test_import_rejects_bad_artifacts(void **state)
     for (size_t i = 0; i < 2; i++) {
         char *src = tl_tmpdir(), *out = tl_tmpdir(), *p;
         store *a = tl_open(src);
+        trusted t;
         fill(a);
-        export_to(a, STORE_EXPORT_OPERATIONAL, out);
+        export_to(a, STORE_EXPORT_OPERATIONAL, out, &t);
         p = artifact_path(out, prefixes[i]);
         flip_last_byte(p);
-        expect_rejected(out, SWING_ERR_CORRUPT);
+        expect_rejected(out, &t, SWING_ERR_CORRUPT);
         remove(p); /* a missing artifact */
-        expect_rejected(out, SWING_ERR_INVALID);
+        expect_rejected(out, &t, SWING_ERR_INVALID);
         free(p);
         store_close(a);
         tl_rmtree(src);
@@ -269,8 +288,9 @@ static void test_import_rejects_bad_export_data(void **state)
     store *a = tl_open(src);
     FILE *f;
     long n;
+    trusted t;
     fill(a);
-    export_to(a, STORE_EXPORT_OPERATIONAL, out);
+    export_to(a, STORE_EXPORT_OPERATIONAL, out, &t);
     snprintf(path, sizeof path, "%s/export-data.bin", out);
     f = fopen(path, "r+b");
     assert_non_null(f);
@@ -278,12 +298,12 @@ static void test_import_rejects_bad_export_data(void **state)
     n = ftell(f);
     fclose(f);
     assert_int_equal(truncate(path, n - 3), 0);
-    expect_rejected(out, SWING_ERR_INVALID);
+    expect_rejected(out, &t, SWING_ERR_INVALID);
     snprintf(path, sizeof path, "%s/manifest.json", out);
     f = fopen(path, "wb");
     fputs("{\"format\":\"something-else\"}", f);
     fclose(f);
-    expect_rejected(out, SWING_ERR_INVALID);
+    expect_rejected(out, &t, SWING_ERR_INVALID);
     store_close(a);
     tl_rmtree(src);
     tl_rmtree(out);

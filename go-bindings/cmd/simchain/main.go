@@ -162,7 +162,7 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 		}
 		rows = append(rows, r)
 		if exportAt > 0 && h == exportAt {
-			if synced, err = stateSync(node, db, cfg, noSync); err != nil {
+			if synced, err = stateSync(node, db, cfg, noSync, h, r.ActivityHash); err != nil {
 				return err
 			}
 			if !asJSON {
@@ -210,8 +210,10 @@ func drawChart(path, cfgPath string, rows []row, actions []sim.Action, budget, e
 		Series: series, Markers: markers})
 }
 
-// stateSync exports node's committed state and imports it into a fresh node beside it.
-func stateSync(node *sim.Node, db string, cfg *sim.Config, noSync bool) (*sim.Node, error) {
+// stateSync exports node's committed state and imports it into a fresh node
+// beside it, verified against the height and activity hash node committed
+// (what a chain has from its block header).
+func stateSync(node *sim.Node, db string, cfg *sim.Config, noSync bool, height uint64, activityHash string) (*sim.Node, error) {
 	exp := filepath.Clean(db) + "-export"
 	dir2 := filepath.Clean(db) + "-synced"
 	os.RemoveAll(exp)
@@ -223,7 +225,7 @@ func stateSync(node *sim.Node, db string, cfg *sim.Config, noSync bool) (*sim.No
 	if err != nil {
 		return nil, err
 	}
-	if _, err := n2.K.Import(exp); err != nil {
+	if _, err := n2.K.Import(exp, height, activityHash); err != nil {
 		n2.Close()
 		return nil, fmt.Errorf("import: %w", err)
 	}

@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/check.h"
+#include "store/oldval.h"
 
 typedef struct delta_ent {
     size_t koff, klen; /* key bytes in the arena */
@@ -30,6 +31,7 @@ typedef struct commit_ctx {
     size_t alen, acap;
     store_overlay index_changes; /* chunk index updates, applied on success */
     store_digest dig;            /* the state digest after this block */
+    store_oldval old;            /* committed values of changed keys */
     swing_err *err;
 } commit_ctx;
 
@@ -76,23 +78,15 @@ static swing_status note_export(commit_ctx *c, swing_bytes key, swing_bytes val,
  * the batch is not written yet), if any, to (key, exp) unless del. */
 static swing_status digest_change(commit_ctx *c, swing_bytes key, swing_bytes exp, bool del)
 {
-    char *msg = NULL, *old;
-    size_t ol = 0;
-    old = leveldb_get(c->st->db, c->st->ropts, (const char *)key.ptr, key.len, &ol, &msg);
-    if (msg) {
-        swing_err_set(c->err, SWING_ERR_IO, "commit read failed: %s", msg);
-        leveldb_free(msg);
-        return SWING_ERR_IO;
-    }
-    if (old) {
-        swing_bytes oexp;
-        if (!store_keys_exported(key, swing_bytes_of(old, ol), &oexp)) {
-            leveldb_free(old);
+    swing_bytes old, oexp;
+    bool found;
+    swing_status s = store_oldval_get(&c->old, key, &old, &found, c->err);
+    if (s) return s;
+    if (found) {
+        if (!store_keys_exported(key, old, &oexp))
             return swing_err_set(c->err, SWING_ERR_INTERNAL, "exported key's committed form is not export data");
-        }
-        if (del || swing_bytes_cmp(oexp, exp) != 0) store_digest_remove(&c->dig, key, oexp);
-        else del = true; /* unchanged: nothing to add either */
-        leveldb_free(old);
+        if (!del && swing_bytes_cmp(oexp, exp) == 0) return SWING_OK; /* unchanged */
+        store_digest_remove(&c->dig, key, oexp);
     }
     if (!del) store_digest_add(&c->dig, key, exp);
     return SWING_OK;
@@ -316,6 +310,7 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
     c.err = err;
     c.want_delta = delta != NULL;
     c.dig = st->digest;
+    store_oldval_init(&c.old, st->db, st->ropts);
     store_overlay_init(&c.index_changes);
     snprintf(hbuf, sizeof hbuf, "%llu", (unsigned long long)height);
     s = store_overlay_put(&st->block, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(STORE_KEY_HEIGHT))),
@@ -344,6 +339,7 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
                          swing_buf_view(&v), false, false);
         swing_buf_free(&v);
     }
+    store_oldval_free(&c.old); /* before the write: it pins the old state */
     if (!s) s = write_batch(&c);
     leveldb_writebatch_destroy(c.batch);
     if (s == SWING_OK) {

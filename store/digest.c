@@ -9,7 +9,6 @@
 
 #include <inttypes.h>
 #include <nettle/aes.h>
-#include <nettle/ctr.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -23,11 +22,28 @@ static void put_u32be(uint8_t p[4], size_t v)
     p[3] = (uint8_t)v;
 }
 
-/* The entry's vector, lanes in host order. */
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+#error "digest.c reads the keystream as u16le lanes in place: add a byte swap for this host"
+#endif
+
+/* The CTR counter blocks 0..127 (128-bit big-endian): encrypting them is the
+ * keystream, without ctr_crypt's copying and XOR. */
+typedef struct counters {
+    uint8_t block[STORE_DIGEST_BYTES / AES_BLOCK_SIZE][AES_BLOCK_SIZE];
+} counters;
+
+#define BLK(i) {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, (i)}
+#define BLK8(i) BLK(i), BLK(i + 1), BLK(i + 2), BLK(i + 3), BLK(i + 4), BLK(i + 5), BLK(i + 6), BLK(i + 7)
+static const counters CTR = {{BLK8(0), BLK8(8), BLK8(16), BLK8(24), BLK8(32), BLK8(40), BLK8(48), BLK8(56),
+                              BLK8(64), BLK8(72), BLK8(80), BLK8(88), BLK8(96), BLK8(104), BLK8(112), BLK8(120)}};
+#undef BLK8
+#undef BLK
+
+/* The entry's vector; lanes are u16le, so on this (little-endian) host the
+ * keystream bytes are the lanes. */
 static void vector(swing_bytes key, swing_bytes value, uint16_t out[STORE_DIGEST_LANES])
 {
-    static const uint8_t zero[STORE_DIGEST_BYTES];
-    uint8_t seed[SHA256_DIGEST_SIZE], len[4], ctr[AES_BLOCK_SIZE], bytes[STORE_DIGEST_BYTES];
+    uint8_t seed[SHA256_DIGEST_SIZE], len[4];
     struct sha256_ctx h;
     struct aes256_ctx aes;
     sha256_init(&h);
@@ -40,11 +56,7 @@ static void vector(swing_bytes key, swing_bytes value, uint16_t out[STORE_DIGEST
     if (value.len) sha256_update(&h, value.len, value.ptr);
     sha256_digest(&h, sizeof seed, seed);
     aes256_set_encrypt_key(&aes, seed);
-    memset(ctr, 0, sizeof ctr);
-    ctr_crypt(&aes, (nettle_cipher_func *)aes256_encrypt, AES_BLOCK_SIZE, ctr, sizeof bytes, bytes,
-              zero);
-    for (size_t i = 0; i < STORE_DIGEST_LANES; i++)
-        out[i] = (uint16_t)(bytes[2 * i] | (bytes[2 * i + 1] << 8));
+    aes256_encrypt(&aes, STORE_DIGEST_BYTES, (uint8_t *)out, &CTR.block[0][0]);
 }
 
 void store_digest_init(store_digest *d) { memset(d, 0, sizeof *d); }

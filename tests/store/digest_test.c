@@ -212,6 +212,52 @@ static void test_digest_kept_equals_recomputed(void **state)
     tl_rmtree(dir);
 }
 
+/* Runs of neighbouring keys (read by stepping one iterator) mixed with
+ * scattered ones (read by Gets), chunked values (their chunk keys sort
+ * elsewhere), unchanged rewrites and keys created between existing ones:
+ * the kept digest stays equal to a recomputed one. */
+static void test_digest_dense_and_sparse_changes(void **state)
+{
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    char key[32], val[32], want[65];
+    (void)state;
+    memset(big, 'r', sizeof big);
+    TL_OK(store_crank_begin(st, NULL));
+    for (int i = 0; i < 3000; i++) {
+        snprintf(key, sizeof key, "d%05d", i * 2);
+        snprintf(val, sizeof val, "v%d", i);
+        TL_OK(store_set(st, swing_str(key), swing_str(val), NULL));
+    }
+    TL_OK(store_set(st, swing_str("d01001.big"), swing_bytes_of(big, sizeof big), NULL));
+    TL_OK(store_crank_end(st, NULL));
+    tl_commit(st, 1, NULL);
+    for (int b = 2; b <= 6; b++) {
+        TL_OK(store_crank_begin(st, NULL));
+        for (int i = 300 * b; i < 300 * b + 400; i++) { /* a dense run deleted */
+            snprintf(key, sizeof key, "d%05d", i * 2);
+            TL_OK(store_delete(st, swing_str(key), NULL));
+        }
+        for (int i = 0; i < 3000; i += 7 * b) { /* scattered rewrites, some unchanged */
+            snprintf(key, sizeof key, "d%05d", i * 2);
+            snprintf(val, sizeof val, "v%d", i % 2 ? i : i * b);
+            TL_OK(store_set(st, swing_str(key), swing_str(val), NULL));
+        }
+        for (int i = 0; i < 3000; i += 3) { /* new keys between existing ones */
+            snprintf(key, sizeof key, "d%05d", i * 2 + 1);
+            TL_OK(store_set(st, swing_str(key), swing_str("new"), NULL));
+        }
+        big[b] = (char)('a' + b);
+        TL_OK(store_set(st, swing_str("d01001.big"), swing_bytes_of(big, sizeof big - (size_t)b * 5000), NULL));
+        TL_OK(store_crank_end(st, NULL));
+        tl_commit(st, (uint64_t)b, NULL);
+        recomputed_hash(st, want);
+        assert_string_equal(store_committed_hash(st), want);
+    }
+    store_close(st);
+    tl_rmtree(dir);
+}
+
 /* The same state at another height, or another state at the same height
  * (even with the same crank chain), commits to another hash; node-local
  * keys are not state; the delta carries the committed hash. */
@@ -261,6 +307,7 @@ int main(void)
         cmocka_unit_test(test_digest_known_answers),
         cmocka_unit_test(test_digest_is_a_set_hash),
         cmocka_unit_test(test_digest_kept_equals_recomputed),
+        cmocka_unit_test(test_digest_dense_and_sparse_changes),
         cmocka_unit_test(test_digest_committed_hash_binds_height_and_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -94,7 +94,7 @@ static swing_status collect_names(store_exporter *ex, swing_err *err)
         s = add_name(ex, name, err);
     }
     leveldb_iter_destroy(it);
-    if (s == SWING_OK) qsort(ex->names, ex->nnames, sizeof *ex->names, name_cmp);
+    if (s == SWING_OK && ex->nnames) qsort(ex->names, ex->nnames, sizeof *ex->names, name_cmp);
     return s;
 }
 
@@ -244,7 +244,7 @@ swing_status store_exporter_artifact(store_exporter *ex, const char *name, swing
     bool found;
     out->ptr = NULL;
     out->len = 0;
-    if (!bsearch(&name, ex->names, ex->nnames, sizeof *ex->names, name_cmp))
+    if (!ex->nnames || !bsearch(&name, ex->names, ex->nnames, sizeof *ex->names, name_cmp))
         return swing_err_set(err, SWING_ERR_INVALID, "no artifact named %s", name);
     if (strncmp(name, STORE_NS_BUNDLE, strlen(STORE_NS_BUNDLE)) == 0) {
         swing_status s = snap_get(ex, name, strlen(name), out, &found, err);

@@ -210,7 +210,7 @@ static swing_status load_artifacts(store_import_ctx *c, json_t *arts)
         c->arts[i].path = join_path(c->dir, file);
         if (!c->arts[i].name || !c->arts[i].path) return SWING_NOMEM(c->err);
     }
-    qsort(c->arts, c->narts, sizeof *c->arts, art_cmp);
+    if (c->narts) qsort(c->arts, c->narts, sizeof *c->arts, art_cmp);
     for (size_t i = 1; i < c->narts; i++)
         if (strcmp(c->arts[i - 1].name, c->arts[i].name) == 0)
             return swing_err_set(c->err, SWING_ERR_INVALID, "artifact %s listed twice", c->arts[i].name);
@@ -250,7 +250,7 @@ store_import_art *store_import_find_art(store_import_ctx *c, const char *name)
 {
     store_import_art key;
     key.name = (char *)name;
-    return bsearch(&key, c->arts, c->narts, sizeof *c->arts, art_cmp);
+    return c->narts ? bsearch(&key, c->arts, c->narts, sizeof *c->arts, art_cmp) : NULL;
 }
 
 /* ===== the export data checked against itself ===== */

@@ -217,8 +217,24 @@ swing_status store_import(store *st, const char *export_dir, const store_import_
     return s;
 }
 
-/* Removes every entry of dir (it was empty when the import began, so they
- * are all the import's), and dir itself if the import created it. */
+/* True for the files a store creates: swing.lock and LevelDB's own. */
+static bool store_file(const char *n)
+{
+    static const char *const exact[] = {"swing.lock", "LOCK", "LOG", "LOG.old", "CURRENT"};
+    static const char *const suffix[] = {".log", ".ldb", ".sst", ".dbtmp"};
+    size_t nl = strlen(n);
+    for (size_t i = 0; i < sizeof exact / sizeof exact[0]; i++)
+        if (strcmp(n, exact[i]) == 0) return true;
+    if (strncmp(n, "MANIFEST-", 9) == 0) return true;
+    for (size_t i = 0; i < sizeof suffix / sizeof suffix[0]; i++) {
+        size_t sl = strlen(suffix[i]);
+        if (nl > sl && strcmp(n + nl - sl, suffix[i]) == 0) return true;
+    }
+    return false;
+}
+
+/* Removes the store files in dir (it was empty when the import began, so
+ * they are the import's), and dir itself if the import created it. */
 static void remove_created(const char *dir, bool created)
 {
     DIR *d = opendir(dir);
@@ -226,12 +242,12 @@ static void remove_created(const char *dir, bool created)
     if (d) {
         while ((de = readdir(d))) {
             char path[4096];
-            if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0) continue;
+            if (!store_file(de->d_name)) continue;
             if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, de->d_name) < sizeof path) unlink(path);
         }
         closedir(d);
     }
-    if (created) rmdir(dir);
+    if (created) rmdir(dir); /* fails, harmlessly, if anything else appeared */
 }
 
 swing_status store_import_dir(const char *export_dir, const char *db_dir,

@@ -13,7 +13,6 @@
 
 #include "base/alloc.h"
 #include "base/check.h"
-#include "store/oldval.h"
 
 typedef struct delta_ent {
     size_t koff, klen; /* key bytes in the arena */
@@ -24,14 +23,12 @@ typedef struct delta_ent {
 typedef struct commit_ctx {
     store *st;
     leveldb_writebatch_t *batch; /* physical writes */
-    bool want_delta;             /* caller asked for export data */
     delta_ent *ents;             /* export-data entries, unsorted */
     size_t n, cap;
     uint8_t *arena;              /* their bytes */
     size_t alen, acap;
     store_overlay index_changes; /* chunk index updates, applied on success */
     store_digest dig;            /* the state digest after this block */
-    store_oldval old;            /* committed values of changed keys */
     swing_err *err;
 } commit_ctx;
 
@@ -56,7 +53,6 @@ static swing_status note_export(commit_ctx *c, swing_bytes key, swing_bytes val,
 {
     delta_ent *d;
     swing_status s;
-    if (!c->want_delta) return SWING_OK;
     if (c->n == c->cap) {
         size_t cap = c->cap ? c->cap * 2 : 256;
         delta_ent *e = swing_realloc(c->ents, cap * sizeof *e);
@@ -74,30 +70,10 @@ static swing_status note_export(commit_ctx *c, swing_bytes key, swing_bytes val,
     return SWING_OK;
 }
 
-/* Moves the digest from key's committed export-data entry (read from disk:
- * the batch is not written yet), if any, to (key, exp) unless del. */
-static swing_status digest_change(commit_ctx *c, swing_bytes key, swing_bytes exp, bool del)
-{
-    swing_bytes old, oexp;
-    bool found;
-    swing_status s = store_oldval_get(&c->old, key, &old, &found, c->err);
-    if (s) return s;
-    if (found) {
-        if (!store_keys_exported(key, old, &oexp))
-            return swing_err_set(c->err, SWING_ERR_INTERNAL, "exported key's committed form is not export data");
-        if (!del && swing_bytes_cmp(oexp, exp) == 0) return SWING_OK; /* unchanged */
-        store_digest_remove(&c->dig, key, oexp);
-    }
-    if (!del) store_digest_add(&c->dig, key, exp);
-    return SWING_OK;
-}
-
 /* One physical write, exported under the same name when `exported`. */
 static swing_status emit(commit_ctx *c, swing_bytes key, swing_bytes val, bool del,
                          bool exported)
 {
-    swing_status s;
-    if (exported && (s = digest_change(c, key, val, del))) return s;
     if (del) leveldb_writebatch_delete(c->batch, (const char *)key.ptr, key.len);
     else leveldb_writebatch_put(c->batch, (const char *)key.ptr, key.len,
                                 (const char *)val.ptr, val.len);
@@ -195,10 +171,9 @@ static swing_status commit_entry(commit_ctx *c, const store_ov_entry *e)
         return emit(c, k, store_ov_val(e), e->tomb, true);
     if (swing_bytes_has_prefix(k, swing_str(STORE_NS_BUNDLE))) {
         size_t nslen = strlen(STORE_NS_BUNDLE);
-        swing_bytes id = swing_bytes_of(k.ptr + nslen, k.len - nslen);
-        swing_status s = digest_change(c, k, id, e->tomb);
-        if (s || (s = emit(c, k, store_ov_val(e), e->tomb, false))) return s;
-        return note_export(c, k, id, e->tomb);
+        swing_status s = emit(c, k, store_ov_val(e), e->tomb, false);
+        if (s) return s;
+        return note_export(c, k, swing_bytes_of(k.ptr + nslen, k.len - nslen), e->tomb);
     }
     return swing_err_set(c->err, SWING_ERR_INTERNAL, "block layer holds an unknown key");
 }
@@ -213,7 +188,7 @@ static int ent_cmp(const void *a, const void *b)
     return swing_bytes_cmp(x->key, y->key);
 }
 
-static swing_status finish_delta(commit_ctx *c, const char *committed, store_delta **out)
+static swing_status finish_delta(commit_ctx *c, store_delta **out)
 {
     store_delta *d = swing_calloc(1, sizeof *d);
     if (!d) return SWING_NOMEM(c->err);
@@ -236,7 +211,6 @@ static swing_status finish_delta(commit_ctx *c, const char *committed, store_del
         }
     }
     d->count = c->n;
-    memcpy(d->activity_hash, committed, sizeof d->activity_hash);
     d->arena = c->arena;
     d->arena_len = c->alen;
     c->arena = NULL;
@@ -280,14 +254,9 @@ swing_status store_commit_with(store *st, uint64_t height, const char *hook_key,
                                store_commit_hook hook, void *hook_ctx, store_delta **delta,
                                swing_err *err)
 {
-    store_delta *own = NULL;
-    swing_status s;
     if (hook && (!hook_key || store_keys_class(swing_str(hook_key)) != STORE_CLASS_HOST))
         return swing_err_set(err, SWING_ERR_INVALID, "commit hook key must be a host. key");
-    if (hook && !delta) delta = &own;
-    s = commit_block(st, height, hook_key, hook, hook_ctx, delta, err);
-    store_delta_destroy(own);
-    return s;
+    return commit_block(st, height, hook_key, hook, hook_ctx, delta, err);
 }
 
 static swing_status commit_block(store *st, uint64_t height, const char *hook_key,
@@ -295,8 +264,9 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
                                  swing_err *err)
 {
     commit_ctx c;
-    char hbuf[24], committed[SWING_SHA256_HEX_LEN + 1];
+    char hbuf[24];
     uint8_t pk[STORE_PKEY_MAX];
+    store_delta *d = NULL;
     swing_status s = store_check_usable(st, err);
     if (delta) *delta = NULL;
     if (s) return s;
@@ -308,38 +278,36 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
     memset(&c, 0, sizeof c);
     c.st = st;
     c.err = err;
-    c.want_delta = delta != NULL;
     c.dig = st->digest;
-    store_oldval_init(&c.old, st->db, st->ropts);
     store_overlay_init(&c.index_changes);
     snprintf(hbuf, sizeof hbuf, "%llu", (unsigned long long)height);
     s = store_overlay_put(&st->block, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(STORE_KEY_HEIGHT))),
                           swing_str(hbuf), false, err);
     if (s) return s;
-    if (delta) { /* the delta is about the block's size: avoid regrowing */
-        c.acap = st->block.bytes + st->block.bytes / 8 + 4096;
-        c.arena = swing_malloc(c.acap);
-        if (!c.arena) c.acap = 0;
-    }
+    /* The delta is about the block's size: avoid regrowing. */
+    c.acap = st->block.bytes + st->block.bytes / 8 + 4096;
+    c.arena = swing_malloc(c.acap);
+    if (!c.arena) c.acap = 0;
     c.batch = leveldb_writebatch_create();
     for (store_ov_entry *e = store_overlay_first(&st->block); e && !s; e = store_overlay_next(e))
         s = commit_entry(&c, e);
-    if (!s) store_digest_activity_hash(height, st->activity, &c.dig, committed);
-    if (!s && delta) s = finish_delta(&c, committed, delta);
+    /* The digest moves across the delta (old values read before the batch is written). */
+    if (!s) s = finish_delta(&c, &d);
+    if (!s) s = store_delta_digest(st, d, &c.dig, err);
     if (!s) {
         uint8_t enc[STORE_DIGEST_BYTES];
+        store_digest_activity_hash(height, st->activity, &c.dig, d->activity_hash);
         store_digest_encode(&c.dig, enc);
         leveldb_writebatch_put(c.batch, STORE_KEY_DIGEST, strlen(STORE_KEY_DIGEST), (const char *)enc,
                                sizeof enc);
     }
     if (!s && hook) {
         swing_buf v = {0};
-        s = hook(hook_ctx, *delta, &v, err);
+        s = hook(hook_ctx, d, &v, err);
         if (!s) s = emit(&c, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(hook_key))),
                          swing_buf_view(&v), false, false);
         swing_buf_free(&v);
     }
-    store_oldval_free(&c.old); /* before the write: it pins the old state */
     if (!s) s = write_batch(&c);
     leveldb_writebatch_destroy(c.batch);
     if (s == SWING_OK) {
@@ -347,13 +315,14 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
         store_overlay_clear(&st->block);
         st->height = height;
         st->digest = c.dig;
-        memcpy(st->committed, committed, sizeof st->committed);
+        memcpy(st->committed, d->activity_hash, sizeof st->committed);
         if (st->probe) leveldb_iter_destroy(st->probe);
         st->probe = NULL;
         st->gen++;
-    } else if (delta && *delta) {
-        store_delta_destroy(*delta);
-        *delta = NULL;
+        if (delta) *delta = d;
+        else store_delta_destroy(d);
+    } else {
+        store_delta_destroy(d);
     }
     store_overlay_clear(&c.index_changes);
     swing_mfree(c.ents);

@@ -23,6 +23,7 @@ store_options store_options_default(void)
     o.sync = true;
     o.write_buffer_size = 32u << 20;
     o.cache_size = 64u << 20;
+    o.digest_threads = 0;
     o.observer = NULL;
     o.observer_ctx = NULL;
     return o;
@@ -258,6 +259,7 @@ swing_status store_open(const char *dir, const store_options *opt, store **out,
         s = SWING_NOMEM(err);
         goto fail;
     }
+    st->digest_threads = o.digest_threads;
     st->observer = o.observer;
     st->observer_ctx = o.observer_ctx;
     if ((s = take_lock(st, err)) != SWING_OK) goto fail;

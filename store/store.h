@@ -42,6 +42,7 @@ typedef struct store_options {
     bool sync;                /* fsync each commit (default true) */
     size_t write_buffer_size; /* LevelDB memtable bytes */
     size_t cache_size;        /* LevelDB block cache bytes */
+    unsigned digest_threads;  /* threads summing the state digest at commit; 0: one per CPU, at most 4 */
     store_write_observer observer; /* may be NULL */
     void *observer_ctx;       /* passed to observer */
 } store_options;

@@ -48,6 +48,7 @@ struct store {
     uint64_t height;                /* last committed height */
     uint64_t gen;                   /* bumped by every change (iterators) */
     swing_err sticky;               /* first fatal error; code OK if none */
+    unsigned digest_threads;        /* commit digest workers; 0: one per CPU (delta_digest.c) */
     store_write_observer observer;  /* instrumentation hook, may be NULL */
     void *observer_ctx;
 };
@@ -55,6 +56,11 @@ struct store {
 /* (Re)loads height, crank chain, state digest, committed hash and chunk
  * index from disk (store.c; open and import). */
 swing_status store_load(store *st, swing_err *err);
+
+/* Moves *dig across a block's export-data delta, reading each changed
+ * entry's committed value (delta_digest.c). REQUIRES: the batch that
+ * writes the delta is not written yet. */
+swing_status store_delta_digest(store *st, const store_delta *d, store_digest *dig, swing_err *err);
 
 /* Recomputes the state digest from the committed data on disk (store.c). */
 swing_status store_digest_scan(store *st, store_digest *out, swing_err *err);

@@ -258,6 +258,41 @@ static void test_digest_dense_and_sparse_changes(void **state)
     tl_rmtree(dir);
 }
 
+/* A block large enough to be summed by several threads commits to the same
+ * hash as one summed by one thread, and to a recomputed one. */
+static void test_digest_threads_agree(void **state)
+{
+    char *d1 = tl_tmpdir(), *d4 = tl_tmpdir(), key[32], val[32], want[65];
+    store_options o = store_options_default();
+    store *one, *four;
+    (void)state;
+    o.digest_threads = 1;
+    TL_OK(store_open(d1, &o, &one, NULL));
+    o.digest_threads = 4;
+    TL_OK(store_open(d4, &o, &four, NULL));
+    for (int b = 1; b <= 3; b++) {
+        store *both[2] = {one, four};
+        for (int j = 0; j < 2; j++) {
+            TL_OK(store_crank_begin(both[j], NULL));
+            for (int i = 0; i < 12000; i++) {
+                snprintf(key, sizeof key, "t%06d", (i * 7 + b) % 15000);
+                snprintf(val, sizeof val, "%d.%d", b, i % 3);
+                if (i % 5 == b) TL_OK(store_delete(both[j], swing_str(key), NULL));
+                else TL_OK(store_set(both[j], swing_str(key), swing_str(val), NULL));
+            }
+            TL_OK(store_crank_end(both[j], NULL));
+            tl_commit(both[j], (uint64_t)b, NULL);
+        }
+        assert_string_equal(store_committed_hash(one), store_committed_hash(four));
+        recomputed_hash(four, want);
+        assert_string_equal(store_committed_hash(four), want);
+    }
+    store_close(one);
+    store_close(four);
+    tl_rmtree(d1);
+    tl_rmtree(d4);
+}
+
 /* The same state at another height, or another state at the same height
  * (even with the same crank chain), commits to another hash; node-local
  * keys are not state; the delta carries the committed hash. */
@@ -308,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_digest_is_a_set_hash),
         cmocka_unit_test(test_digest_kept_equals_recomputed),
         cmocka_unit_test(test_digest_dense_and_sparse_changes),
+        cmocka_unit_test(test_digest_threads_agree),
         cmocka_unit_test(test_digest_committed_hash_binds_height_and_state),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

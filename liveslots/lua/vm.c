@@ -18,6 +18,7 @@ struct ls_lua_vm {
     size_t mem_cap;              /* bytes allowed */
     uint64_t used;               /* computrons this run */
     uint64_t limit;              /* computrons allowed this run */
+    unsigned uncharged;          /* depth of ls_lua_vm_uncharged brackets */
     ls_lua_exhaustion exhausted; /* sticky until the next ls_lua_vm_begin */
     char why[256];               /* LS_LUA_FATAL reason */
 };
@@ -57,7 +58,7 @@ static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
             if (vm->exhausted == LS_LUA_OK) vm->exhausted = LS_LUA_MEMORY;
             return NULL;
         }
-        if (charged(ptr, osize, nsize)) vm->used += nsize / LS_LUA_BYTES_PER_COMPUTRON;
+        if (!vm->uncharged && charged(ptr, osize, nsize)) vm->used += nsize / LS_LUA_BYTES_PER_COMPUTRON;
     }
     {
         void *n = swing_realloc(ptr, nsize);
@@ -138,6 +139,7 @@ lua_State *ls_lua_vm_state(ls_lua_vm *vm) { return vm->L; }
 void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit)
 {
     vm->used = 0;
+    vm->uncharged = 0;
     if (limit) vm->limit = limit;
     vm->exhausted = LS_LUA_OK;
     /* Garbage left by the last run must not count against this one's
@@ -152,6 +154,12 @@ void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons)
 {
     vm->used += computrons;
     if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) vm->exhausted = LS_LUA_COMPUTE;
+}
+
+void ls_lua_vm_uncharged(ls_lua_vm *vm, bool on)
+{
+    if (on) vm->uncharged++;
+    else if (vm->uncharged) vm->uncharged--;
 }
 
 ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm) { return vm->exhausted; }

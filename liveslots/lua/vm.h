@@ -42,6 +42,10 @@ typedef struct ls_lua_limits {
 /* Above the allocation of any short (interned) string: 40 characters
  * (LUAI_MAXSHORTLEN), a NUL and the string header. */
 #define LS_LUA_INTERNED_MAX_ALLOC 96
+/* Every vref a vat receives costs this, whether its presence or promise is
+ * still in RAM or is made anew (that depends on the collector, so the
+ * allocation itself goes uncharged: ls_lua_vm_uncharged). */
+#define LS_LUA_SLOT_COMPUTRONS 8
 /* The allocator refuses outright past this multiple of the memory cap. */
 #define LS_LUA_HARD_CAP_FACTOR 4
 
@@ -65,6 +69,11 @@ void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit);
 uint64_t ls_lua_vm_used(const ls_lua_vm *vm);
 /* Adds an explicit charge (e.g. per syscall). */
 void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons);
+/* Brackets runtime work whose allocations depend on what the collector has
+ * done (re-making a collected presence): allocations between
+ * ls_lua_vm_uncharged(vm, true) and (vm, false) are not charged; the caller
+ * charges a fixed price instead. Nests; ls_lua_vm_begin resets it. */
+void ls_lua_vm_uncharged(ls_lua_vm *vm, bool on);
 ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm);
 size_t ls_lua_vm_memory(const ls_lua_vm *vm);
 

@@ -6,6 +6,7 @@
 #define LIBSWING_TESTS_TESTLIB_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -24,6 +25,9 @@ void tl_rmtree(char *path);
  * env_name set to a pipe fd; the child writes len bytes of its result there
  * and exits 0. Asserts both, and fills out. */
 void tl_run_self(const char *env_name, void *out, size_t len);
+/* As tl_run_self; no_aslr runs the child with address randomization off
+ * (personality ADDR_NO_RANDOMIZE), a layout unlike its randomized siblings'. */
+void tl_run_self_layout(const char *env_name, void *out, size_t len, bool no_aslr);
 
 /* Opens a store in dir with default options; fails the test on error. */
 store *tl_open(const char *dir);

@@ -9,7 +9,8 @@
  *   load            text chunks only
  *   setmetatable    refuses __gc/__mode; metatables are remembered so that
  *                   a later __gc/__mode is caught by ls_lua_vm_check_rules
- *   pcall, xpcall, coroutine.resume/close  re-raise once the meter is spent
+ *   pcall, xpcall, coroutine.resume/close/wrap  re-raise once the meter is
+ *                   spent; resume tells the meter which thread runs
  */
 #include "liveslots/lua/vm.h"
 
@@ -18,6 +19,8 @@
 #include <string.h>
 
 #include "liveslots/lua/iter.h"
+#include "liveslots/lua/pattern.h"
+#include "liveslots/lua/priced.h"
 
 #define METATABLES_KEY "libswing.metatables"
 
@@ -56,18 +59,60 @@ static int sb_xpcall(lua_State *L)
     return finish_pcall(L, status, 2);
 }
 
-/* coroutine.resume / coroutine.close: (false, err) becomes an error when spent. */
+/* coroutine.resume / coroutine.close: (false, err) becomes an error when
+ * spent. While the coroutine runs, the meter knows it is the running
+ * thread (a spent budget stops it at its next instruction). */
 static int sb_resume(lua_State *L)
 {
-    int n = lua_gettop(L);
+    ls_lua_vm *vm = ls_lua_vm_of(L);
+    lua_State *co = lua_tothread(L, 1), *was;
+    int n = lua_gettop(L), st;
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
-    lua_call(L, n, LUA_MULTRET);
-    if (ls_lua_vm_exhausted(ls_lua_vm_of(L)) != LS_LUA_OK && !lua_toboolean(L, 1)) {
+    was = ls_lua_vm_enter(vm, co ? co : L);
+    st = lua_pcall(L, n, LUA_MULTRET, 0);
+    ls_lua_vm_enter(vm, was);
+    if (st != LUA_OK) return lua_error(L);
+    if (ls_lua_vm_exhausted(vm) != LS_LUA_OK && !lua_toboolean(L, 1)) {
         lua_settop(L, 2);
         return lua_error(L);
     }
     return lua_gettop(L);
+}
+
+/* The function coroutine.wrap returns: upvalues 1 = the thread, 2 = the
+ * sandbox's resume. Errors propagate with the caller's position, as
+ * Lua's own wrap does. */
+static int sb_wrap_call(lua_State *L)
+{
+    int n = lua_gettop(L);
+    lua_pushvalue(L, lua_upvalueindex(2));
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_rotate(L, 1, 2);
+    lua_call(L, n + 1, LUA_MULTRET);
+    if (!lua_toboolean(L, 1)) {
+        lua_settop(L, 2);
+        if (lua_type(L, 2) == LUA_TSTRING) {
+            luaL_where(L, 1);
+            lua_insert(L, 2);
+            lua_concat(L, 2);
+        }
+        return lua_error(L);
+    }
+    return lua_gettop(L) - 1;
+}
+
+/* coroutine.wrap(f), resuming through the sandbox's resume (upvalue 1). */
+static int sb_wrap(lua_State *L)
+{
+    lua_State *co;
+    luaL_checktype(L, 1, LUA_TFUNCTION);
+    co = lua_newthread(L);
+    lua_pushvalue(L, 1);
+    lua_xmove(L, co, 1);
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_pushcclosure(L, sb_wrap_call, 2);
+    return 1;
 }
 
 /* ===== tostring and string.format without addresses ===== */
@@ -232,6 +277,7 @@ static int install(lua_State *L)
     lua_getfield(L, -1, "string");
     drop(L, -1, "dump");
     wrap(L, -1, "format", sb_format);
+    ls_lua_pattern_install(L, -1);
     lua_pop(L, 1);
     lua_getfield(L, -1, "math");
     drop(L, -1, "random");
@@ -240,7 +286,12 @@ static int install(lua_State *L)
     lua_getfield(L, -1, "coroutine");
     wrap(L, -1, "resume", sb_resume);
     wrap(L, -1, "close", sb_resume);
-    lua_pop(L, 2);
+    lua_getfield(L, -1, "resume");
+    lua_pushcclosure(L, sb_wrap, 1);
+    lua_setfield(L, -2, "wrap");
+    lua_pop(L, 1);
+    ls_lua_priced_install(L, -1);
+    lua_pop(L, 1);
     return 0;
 }
 

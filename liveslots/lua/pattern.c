@@ -91,6 +91,7 @@ static int class_has(int c, int cl)
     case 'u': r = is_upper(c); break;
     case 'w': r = is_alnum(c); break;
     case 'x': r = is_xdigit(c); break;
+    case 'z': r = c == 0; break; /* deprecated in Lua 5.4, still accepted */
     default: return cl == c; /* %x for a non-letter x is x itself */
     }
     return is_upper(cl) ? !r : r;
@@ -487,7 +488,7 @@ static void add_template(pm *m, luaL_Buffer *b, const char *s, const char *e)
         } else if (r < end && is_digit((unsigned char)*r)) {
             if (*r == '0') lua_pushlstring(m->L, s, (size_t)(e - s));
             else push_capture(m, *r - '1', s, e);
-            luaL_tolstring(m->L, -1, NULL);
+            ls_lua_tostring(m->L, -1);
             lua_remove(m->L, -2);
             luaL_addvalue(b);
         } else {
@@ -521,7 +522,7 @@ static void add_value(pm *m, luaL_Buffer *b, const char *s, const char *e, int t
         luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
     } else {
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            luaL_tolstring(L, -1, NULL);
+            ls_lua_tostring(L, -1);
             lua_remove(L, -2);
         }
         luaL_addvalue(b);

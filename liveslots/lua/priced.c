@@ -22,8 +22,8 @@
 #define PRICE_HUGE (UINT64_MAX / 4) /* more than any budget */
 
 typedef enum price_kind {
-    P_REP, P_FORMAT, P_CASE, P_BYTE, P_CHAR, P_PACK, P_CONCAT, P_MOVE, P_UNPACK, P_INSERT,
-    P_REMOVE, P_SORT, P_UTF8_SCAN, P_UTF8_RANGE, P_LOAD
+    P_REP, P_CASE, P_BYTE, P_CHAR, P_PACK, P_CONCAT, P_MOVE, P_UNPACK, P_INSERT,
+    P_REMOVE, P_SORT, P_UTF8_SCAN, P_UTF8_RANGE
 } price_kind;
 
 static uint64_t len_of(lua_State *L, int idx)
@@ -118,7 +118,6 @@ static uint64_t price_of(lua_State *L, price_kind kind)
     int top = lua_gettop(L);
     switch (kind) {
     case P_REP: return price_rep(L);
-    case P_FORMAT: return price_format(L);
     case P_CASE: return 1 + len_of(L, 1) / 8;
     case P_BYTE: {
         lua_Integer i = luaL_optinteger(L, 2, 1);
@@ -147,26 +146,29 @@ static uint64_t price_of(lua_State *L, price_kind kind)
         lua_Integer i = luaL_optinteger(L, 2, 1);
         return 1 + span(i, luaL_optinteger(L, 3, i)) + len_of(L, 1) / 16;
     }
-    case P_LOAD: return 1 + len_of(L, 1);
     }
     return 1;
 }
 
-/* upvalues: 1 = the library's function, 2 = its price kind */
+/* upvalues: 1 = the library's function, 2 = its price kind. The library's
+ * C function runs in this call's frame, so its errors name the function
+ * and the caller's line as Lua's own do (none of them uses upvalues). */
 static int priced_call(lua_State *L)
 {
+    lua_CFunction f = lua_tocfunction(L, lua_upvalueindex(1));
     ls_lua_vm_spend(L, price_of(L, (price_kind)lua_tointeger(L, lua_upvalueindex(2))));
-    lua_pushvalue(L, lua_upvalueindex(1));
-    lua_insert(L, 1);
-    lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-    return lua_gettop(L);
+    return f(L);
 }
+
+uint64_t ls_lua_price_format(lua_State *L) { return price_format(L); }
 
 static void price(lua_State *L, int lib, const char *name, price_kind kind)
 {
+    int top = lua_gettop(L);
     lib = lua_absindex(L, lib);
-    if (lua_getfield(L, lib, name) == LUA_TNIL) {
-        lua_pop(L, 1);
+    /* only a plain C function may run in the wrapper's frame */
+    if (lua_getfield(L, lib, name) != LUA_TFUNCTION || !lua_tocfunction(L, -1) || lua_getupvalue(L, -1, 1)) {
+        lua_settop(L, top);
         return;
     }
     lua_pushinteger(L, kind);
@@ -179,7 +181,6 @@ void ls_lua_priced_install(lua_State *L, int g)
     g = lua_absindex(L, g);
     lua_getfield(L, g, "string");
     price(L, -1, "rep", P_REP);
-    price(L, -1, "format", P_FORMAT);
     price(L, -1, "upper", P_CASE);
     price(L, -1, "lower", P_CASE);
     price(L, -1, "reverse", P_CASE);
@@ -203,6 +204,5 @@ void ls_lua_priced_install(lua_State *L, int g)
     price(L, -1, "offset", P_UTF8_SCAN);
     price(L, -1, "codepoint", P_UTF8_RANGE);
     lua_pop(L, 1);
-    price(L, g, "load", P_LOAD);
     price(L, g, "select", P_CHAR);
 }

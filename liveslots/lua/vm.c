@@ -6,6 +6,7 @@
 #include "liveslots/lua/vm.h"
 
 #include <lauxlib.h>
+#include <locale.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <string.h>
@@ -26,6 +27,7 @@ struct ls_lua_vm {
     unsigned uncharged;          /* depth of ls_lua_vm_uncharged brackets */
     ls_lua_exhaustion exhausted; /* sticky until the next ls_lua_vm_begin */
     char why[256];               /* LS_LUA_FATAL reason */
+    locale_t c_locale;           /* vat code runs in the C locale, whatever the host's */
 };
 
 /* Whether an allocation is charged, and so counted in computrons. Only
@@ -175,8 +177,10 @@ swing_status ls_lua_vm_open(const ls_lua_limits *lim, ls_lua_vm **out, swing_err
     if (!vm) return SWING_NOMEM(err);
     vm->mem_cap = lim && lim->memory_cap ? lim->memory_cap : (64u << 20);
     vm->limit = lim && lim->compute ? lim->compute : 10000000u;
-    vm->L = lua_newstate(meter_alloc, vm);
+    vm->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    vm->L = vm->c_locale ? lua_newstate(meter_alloc, vm) : NULL;
     if (!vm->L) {
+        if (vm->c_locale) freelocale(vm->c_locale);
         swing_mfree(vm);
         return SWING_NOMEM(err);
     }
@@ -194,6 +198,7 @@ void ls_lua_vm_close(ls_lua_vm *vm)
 {
     if (!vm) return;
     if (vm->L) lua_close(vm->L);
+    if (vm->c_locale) freelocale(vm->c_locale);
     swing_mfree(vm);
 }
 
@@ -253,7 +258,9 @@ size_t ls_lua_vm_memory(const ls_lua_vm *vm) { return vm->mem_used; }
 swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, size_t len,
                             swing_err *err)
 {
+    locale_t host = uselocale(vm->c_locale); /* numerals parse the same everywhere */
     int r = luaL_loadbufferx(vm->L, src, len, name, "t");
+    uselocale(host);
     if (r == LUA_OK) return SWING_OK;
     if (r == LUA_ERRMEM) {
         lua_pop(vm->L, 1);
@@ -267,8 +274,14 @@ swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, si
 swing_status ls_lua_vm_pcall(ls_lua_vm *vm, int nargs, int nresults, swing_err *err)
 {
     int r;
+    locale_t host;
     vm->running = vm->L;
+    /* Lua formats and parses numbers, compares strings and classifies
+     * characters through the C library, which follows the thread's locale:
+     * vat code sees the C locale, whatever the host process has set. */
+    host = uselocale(vm->c_locale);
     r = lua_pcall(vm->L, nargs, nresults, 0);
+    uselocale(host);
     swing_status s = SWING_OK;
     if (vm->exhausted == LS_LUA_OK && r == LUA_ERRMEM) vm->exhausted = LS_LUA_MEMORY;
     if (vm->exhausted == LS_LUA_MEMORY) s = swing_err_set(err, SWING_ERR_LIMIT, "memory limit");

@@ -116,7 +116,9 @@ kern_capdata kern_cd_view(const kern_cd *cd);
 json_t *kern_cd_to_json(kern_capdata cd);
 /* Parses {"body":s,"slots":[s...]}; INVALID on anything else. */
 swing_status kern_cd_from_json(const json_t *j, kern_cd *out, swing_err *err);
-/* Canonical JSON text of j (sorted keys, compact); caller frees with free(). */
+/* Canonical JSON text of j (json.c: sorted keys, compact, numbers and
+ * strings as base/json.h writes them); NULL on no memory or invalid UTF-8.
+ * The caller frees it with free(). */
 char *kern_json_dump(const json_t *j);
 /* Smallcaps error body for a rejection: #{"#error":msg,"name":"Error"}. */
 swing_status kern_cd_error(const char *msg, kern_cd *out, swing_err *err);

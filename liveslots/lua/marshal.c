@@ -329,6 +329,14 @@ static int skey_cmp(const void *a, const void *b)
     return (x->n > y->n) - (x->n < y->n);
 }
 
+/* What sorting n record keys costs, in computrons (n log2 n). */
+static uint64_t sort_price(uint64_t n)
+{
+    uint64_t log = 1;
+    while (log < 64 && ((uint64_t)1 << log) < n) log++;
+    return n * log;
+}
+
 /* A table whose nkeys keys are all strings: keys sorted by raw bytes. */
 static void enc_record(enc *e, int t, lua_Integer nkeys, int depth)
 {
@@ -347,6 +355,7 @@ static void enc_record(enc *e, int t, lua_Integer nkeys, int depth)
     }
     if (i < nkeys) luaL_error(L, "not passable: table changed while encoding");
     lua_settop(L, anchor);
+    ls_lua_vm_spend(L, sort_price((uint64_t)nkeys));
     qsort(keys, (size_t)nkeys, sizeof *keys, skey_cmp);
     put_char(e, '{');
     for (i = 0; i < nkeys; i++) {
@@ -416,6 +425,7 @@ static void enc_value(enc *e, int idx, int depth)
 {
     lua_State *L = e->L;
     luaL_checkstack(L, 4, "capdata nesting");
+    ls_lua_vm_spend(L, LS_LUA_MARSHAL_VALUE_COMPUTRONS); /* the bytes are charged as the buffer grows */
     switch (lua_type(L, idx)) {
     case LUA_TNIL: PUTLIT(e, "\"#undefined\""); return;
     case LUA_TBOOLEAN:
@@ -650,6 +660,7 @@ static void dec_object(lua_State *L, dec *d, json_t *j, int depth)
 static int dec_value(lua_State *L, dec *d, json_t *j, int depth)
 {
     luaL_checkstack(L, 6, "capdata nesting");
+    ls_lua_vm_spend(L, LS_LUA_MARSHAL_VALUE_COMPUTRONS);
     switch (json_typeof(j)) {
     case JSON_NULL: lua_pushvalue(L, d->null_idx); return 0;
     case JSON_TRUE: lua_pushboolean(L, 1); return 0;
@@ -704,6 +715,7 @@ static int dec_run(lua_State *L, dec *d, const char *body, size_t len)
     int base, r;
     luaL_checkstack(L, 4, NULL);
     if (len == 0 || body[0] != '#') malformed(L, "body does not start with '#'");
+    ls_lua_vm_spend(L, 1 + len / LS_LUA_BYTES_PER_COMPUTRON); /* parsing, before it is done */
     d->root = json_loadb(body + 1, len - 1, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
                          &jerr);
     if (!d->root) luaL_error(L, "malformed capdata: %s", jerr.text);

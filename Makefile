@@ -209,6 +209,7 @@ test-unit: build $(TESTS)
 
 test-asan: $(ASAN_TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 prove -f $(ASAN_TESTS)
 
 # The ABI test under valgrind's memcheck (a short soak): uninitialized reads,

@@ -65,7 +65,7 @@ static void put_object(out *o, const json_t *j, int depth)
         return;
     }
     json_object_foreach((json_t *)j, k, v) keys[i++] = k;
-    qsort(keys, n, sizeof *keys, key_order);
+    if (n > 1) qsort(keys, n, sizeof *keys, key_order);
     put(o, "{", 1);
     for (i = 0; i < n && !o->failed; i++) {
         if (i) put(o, ",", 1);

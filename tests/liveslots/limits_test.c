@@ -17,27 +17,6 @@
 
 #include "liveslots/lua/vm.h"
 
-static ls_lua_vm *vm_new(size_t cap, uint64_t compute)
-{
-    ls_lua_limits lim = {cap, compute};
-    ls_lua_vm *vm = NULL;
-    swing_err e;
-    if (ls_lua_vm_open(&lim, &vm, &e)) fail_msg("open: %s", e.msg);
-    return vm;
-}
-
-static void oracle(const char *src, char *out, size_t cap)
-{
-    lua_State *L = luaL_newstate();
-    assert_non_null(L);
-    luaL_openlibs(L);
-    if (luaL_loadbuffer(L, src, strlen(src), "=test") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
-        snprintf(out, cap, "error: %s", lua_tostring(L, -1));
-    else
-        snprintf(out, cap, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
-    lua_close(L);
-}
-
 /* Priced functions return what Lua's return and fail with Lua's messages. */
 static void test_limits_priced_calls_behave_as_lua(void **state)
 {
@@ -60,7 +39,7 @@ static void test_limits_priced_calls_behave_as_lua(void **state)
         "utf8.offset('h\\195\\164', 3)", "select(2, 'a', 'b', 'c')", "select('#')",
         "load('return 1 + 1')()", "load('return +')",
     };
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     for (size_t i = 0; i < sizeof calls / sizeof *calls; i++) {
         char src[1024], want[1024], got[1024];
@@ -70,7 +49,7 @@ static void test_limits_priced_calls_behave_as_lua(void **state)
                  "for i = 1, r.n do r[i] = tostring(r[i]) end\n"
                  "return table.concat(r, ' | ', 1, r.n)\n",
                  calls[i]);
-        oracle(src, want, sizeof want);
+        tl_lua_oracle(src, want, sizeof want);
         if (tl_lua_run(vm, src, got, sizeof got, &e)) snprintf(got, sizeof got, "error: %s", e.msg);
         if (strcmp(want, got) != 0) fail_msg("%s\n  lua:     %s\n  sandbox: %s", calls[i], want, got);
     }
@@ -81,7 +60,7 @@ static void test_limits_priced_calls_behave_as_lua(void **state)
  * limit were charged 12.6x the limit. Now the limit stops them at once. */
 static void test_limits_big_allocations_stop_at_once(void **state)
 {
-    ls_lua_vm *vm = vm_new(1u << 30, 10000000);
+    ls_lua_vm *vm = tl_lua_vm(1u << 30, 10000000);
     char out[64];
     swing_err e;
     (void)state;
@@ -133,9 +112,9 @@ static void test_limits_wrap_behaves_as_lua(void **state)
         "local ok3, err3 = pcall(h)\n"
         "return table.concat(r, ',') .. ' ' .. tostring(ok) .. ' ' .. err .. ' ' .. tostring(ok2) .. ' ' .. err2 .. ' ' .. type(err3)\n";
     char want[512];
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
-    oracle(src, want, sizeof want);
+    tl_lua_oracle(src, want, sizeof want);
     tl_lua_expect(vm, src, want);
     ls_lua_vm_close(vm);
 }
@@ -144,7 +123,7 @@ static void test_limits_wrap_behaves_as_lua(void **state)
  * 100k-key table, uncharged. */
 static void test_limits_iteration_is_linear_and_charged(void **state)
 {
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     uint64_t small, big;
     (void)state;
     tl_lua_expect(vm,
@@ -182,7 +161,7 @@ static void test_limits_iteration_is_linear_and_charged(void **state)
 
 static void test_limits_nonfinite_numbers_print_the_same(void **state)
 {
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     tl_lua_expect(vm, "return tostring(0/0) .. ' ' .. tostring(-(0/0)) .. ' ' .. tostring(1/0) .. ' ' .. tostring(-1/0)",
                   "nan nan inf -inf");
@@ -231,7 +210,7 @@ static void test_limits_host_locale_is_not_seen(void **state)
     snprintf(probe, sizeof probe, "%.1f", 0.5);
     assert_string_equal(probe, "0,5"); /* the locale is in force for C code */
     uselocale(was);
-    vm = vm_new(0, 0);
+    vm = tl_lua_vm(0, 0);
     tl_lua_expect(vm, src, "0.5 1.50 2.5 0.25");
     used_c = ls_lua_vm_used(vm);
     was = uselocale(comma);

@@ -15,20 +15,6 @@
 
 #include "liveslots/lua/vm.h"
 
-/* Runs src (which returns a string) in a plain Lua state with the standard
- * libraries: the oracle. */
-static void oracle(const char *src, char *out, size_t cap)
-{
-    lua_State *L = luaL_newstate();
-    assert_non_null(L);
-    luaL_openlibs(L);
-    if (luaL_loadbuffer(L, src, strlen(src), "=test") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
-        snprintf(out, cap, "error: %s", lua_tostring(L, -1));
-    else
-        snprintf(out, cap, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
-    lua_close(L);
-}
-
 static void sandboxed(ls_lua_vm *vm, const char *src, char *out, size_t cap)
 {
     swing_err e;
@@ -64,18 +50,9 @@ static void compare(ls_lua_vm *vm, const char *s, const char *p)
 {
     char src[4096], want[4096], got[4096];
     chunk_for(s, p, src, sizeof src);
-    oracle(src, want, sizeof want);
+    tl_lua_oracle(src, want, sizeof want);
     sandboxed(vm, src, got, sizeof got);
     if (strcmp(want, got) != 0) fail_msg("s=%s p=%s\n  lua:     %s\n  sandbox: %s", s, p, want, got);
-}
-
-static ls_lua_vm *vm_new(uint64_t compute)
-{
-    ls_lua_limits lim = {0, compute};
-    ls_lua_vm *vm = NULL;
-    swing_err e;
-    if (ls_lua_vm_open(&lim, &vm, &e)) fail_msg("open: %s", e.msg);
-    return vm;
 }
 
 static void test_pattern_cases_match_lua(void **state)
@@ -105,7 +82,7 @@ static void test_pattern_cases_match_lua(void **state)
         {"'a]'", "'[]a]+'"},                 {"'a^'", "'[a^]+'"},
         {"'hello'", "'l?l?o'"},              {"'hello'", "'h?e?z?'"},
     };
-    ls_lua_vm *vm = vm_new(0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) compare(vm, cases[i][0], cases[i][1]);
     ls_lua_vm_close(vm);
@@ -119,7 +96,7 @@ static void test_pattern_generated_match_lua(void **state)
                                   "+", "-", "?", "^", "$", "%b()", "%f[%w]", "%", "[", "]", "[a-c]", "%%"};
     static const char subj[] = "ab(a)1b.";
     uint32_t x = 12345;
-    ls_lua_vm *vm = vm_new(0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     for (int round = 0; round < 1500; round++) {
         char p[64] = "'", s[32] = "'";
@@ -141,7 +118,7 @@ static void test_pattern_generated_match_lua(void **state)
 /* The runaway: unmetered, it runs for as long as it likes. */
 static void test_pattern_runaway_is_stopped(void **state)
 {
-    ls_lua_vm *vm = vm_new(5000000);
+    ls_lua_vm *vm = tl_lua_vm(0, 5000000);
     (void)state;
     tl_lua_expect_fail(vm, "return string.find(string.rep('a', 5000), string.rep('a-', 12) .. 'b')", SWING_ERR_LIMIT,
                        "compute limit");
@@ -159,7 +136,7 @@ static void test_pattern_runaway_is_stopped(void **state)
 /* Matching is charged by its steps: a longer subject costs more. */
 static void test_pattern_steps_are_charged(void **state)
 {
-    ls_lua_vm *vm = vm_new(0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     uint64_t small, big;
     (void)state;
     tl_lua_expect(vm, "local s = string.rep('a', 1000) return tostring(s:find('[b]'))", "nil");

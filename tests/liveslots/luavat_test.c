@@ -142,14 +142,14 @@ static void test_luavat_runaways_are_terminated(void **state)
     char *v;
     (void)state;
     start();
-    assert_string_equal(ask("spin"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    assert_string_equal(ask("spin"), "rejected #{\"#error\":\"vat spinner (v5) terminated: compute limit\",\"name\":\"Error\"}");
     v = tk_get(&T, "v5.terminated"); /* by name: alice v1, boot v2, exporter v3, importer v4, spinner v5 */
     assert_non_null(v);
     free(v);
     assert_string_equal(ask("count"), "#1"); /* others go on */
     tk_close(&T);
     start();
-    assert_string_equal(ask("bomb"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    assert_string_equal(ask("bomb"), "rejected #{\"#error\":\"vat spinner (v5) terminated: memory limit\",\"name\":\"Error\"}");
     assert_string_equal(ask("count"), "#1");
     tk_close(&T);
 }
@@ -324,7 +324,14 @@ static void test_luavat_replay_mismatch_is_vat_fatal(void **state)
     assert_true(tamper_transcript(T.dir, "v2", "\\\"ping\\\"", "\\\"pong\\\"") > 0);
     T.st = tl_open(T.dir);
     if (kern_open(T.st, NULL, &T.k, &e)) fail_msg("%s", e.msg);
-    assert_string_equal(ask("result"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    {
+        /* The rejection says why: the recorded send of "pong" and the "ping" it got. */
+        const char *got = ask("result");
+        const char *want = "rejected #{\"#error\":\"vat boot (v2) terminated: transcript mismatch at item 1 syscall 0: "
+                           "recorded {\\\"methargs\\\":{\\\"body\\\":\\\"#[\\\\\\\"pong\\\\\\\",[1]]";
+        assert_int_equal(strncmp(got, want, strlen(want)), 0);
+        assert_non_null(strstr(got, ", got {\\\"methargs\\\":{\\\"body\\\":\\\"#[\\\\\\\"ping\\\\\\\",[1]]"));
+    }
     v = tk_get(&T, "v2.terminated");
     assert_non_null(v);
     free(v);

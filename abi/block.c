@@ -181,6 +181,24 @@ static swing_status run_cleanup(host_call *c, const Swing__V1__CleanupBudget *re
     return SWING_OK;
 }
 
+/* TerminationKind mirrors kern_term_kind value for value. */
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_HOST == (int)KERN_TERM_HOST, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_COMPUTE_LIMIT == (int)KERN_TERM_COMPUTE_LIMIT, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_MEMORY_LIMIT == (int)KERN_TERM_MEMORY_LIMIT, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_ILLEGAL_SYSCALL == (int)KERN_TERM_ILLEGAL_SYSCALL,
+               "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_START_FAILED == (int)KERN_TERM_START_FAILED, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_TRANSCRIPT_MISMATCH == (int)KERN_TERM_TRANSCRIPT_MISMATCH,
+               "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_EXIT == (int)KERN_TERM_EXIT, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_EXIT_FAILURE == (int)KERN_TERM_EXIT_FAILURE, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_DELIVERY_FAILED == (int)KERN_TERM_DELIVERY_FAILED,
+               "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_LOAD_FAILED == (int)KERN_TERM_LOAD_FAILED, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_FORBIDDEN == (int)KERN_TERM_FORBIDDEN &&
+                   KERN_TERM_KINDS == KERN_TERM_FORBIDDEN + 1,
+               "TerminationKind");
+
 /* One termination as the ABI reports it (in the call's arena). */
 Swing__V1__VatTermination *host_termination(host_call *c, const kern_termination *t)
 {

@@ -38,12 +38,13 @@ static void fail(kern_vat_io *io, kern_term_kind kind, const char *fmt, ...)
  * longer replays. */
 static void worker_failed(kern_vat_io *io, swing_status s, const swing_err *e)
 {
-    if (s == KERN_ERR_REPLAY) fail(io, KERN_TERM_TRANSCRIPT_MISMATCH, "%.250s", e->msg);
+    const char *m = e->msg[0] ? e->msg : swing_status_name(s);
+    if (s == KERN_ERR_REPLAY) fail(io, KERN_TERM_TRANSCRIPT_MISMATCH, "%.250s", m);
     else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && KERN_VAT_FAIL_OF(s) == KERN_VAT_FAIL_COMPUTE)
-        fail(io, KERN_TERM_COMPUTE_LIMIT, "%.250s", e->msg);
+        fail(io, KERN_TERM_COMPUTE_LIMIT, "%.250s", m);
     else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && KERN_VAT_FAIL_OF(s) == KERN_VAT_FAIL_MEMORY)
-        fail(io, KERN_TERM_MEMORY_LIMIT, "%.250s", e->msg);
-    else fail(io, KERN_TERM_LOAD_FAILED, "its code failed to load: %.220s", e->msg);
+        fail(io, KERN_TERM_MEMORY_LIMIT, "%.250s", m);
+    else fail(io, KERN_TERM_LOAD_FAILED, "its code failed to load: %.220s", m);
 }
 
 /* A failed delivery result: its kind from the worker, startVat's errors

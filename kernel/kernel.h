@@ -235,7 +235,9 @@ void kern_term_message(const kern_termination *t, char *out, size_t cap);
 
 /* Terminations since the last call, oldest first: vats terminated by cranks
  * that completed (normal work, clean-up, host requests). *list (caller frees
- * with swing_mfree) is NULL when there were none. */
+ * with swing_mfree) is NULL when there were none. The log is RAM only (the
+ * records are the durable part) and grows until taken: the ABI takes it at
+ * every end_block. Errors: none today (OK always). */
 swing_status kern_terminations_take(kern *k, kern_termination **list, size_t *n, swing_err *err);
 
 /* A vat as the host sees it. */

@@ -58,6 +58,27 @@ static swing_status resolve_names(host_call *c, json_t *cfg, const named_id *ids
     return SWING_OK;
 }
 
+/* Puts the bundle's name, and the vats whose config names it, in front of
+ * the error of a bundle that failed to install: "vat a, vat b: bundle x:
+ * util:3: ..." (the module and line come from the compiler). */
+static swing_status name_bundle_users(host_call *c, const json_t *cfg, const char *bundle, swing_status s)
+{
+    json_t *vats = json_object_get(cfg, "vats"), *v;
+    const char *vname;
+    char users[256] = "", msg[SWING_ERR_MSG_MAX];
+    size_t at = 0;
+    if (!c->err) return s;
+    json_object_foreach(vats, vname, v) {
+        const char *bn = json_string_value(json_object_get(v, "bundleName"));
+        int n;
+        if (!bn || strcmp(bn, bundle) != 0 || at >= sizeof users) continue;
+        n = snprintf(users + at, sizeof users - at, "%svat %s", at ? ", " : "", vname);
+        at = n < 0 ? sizeof users : at + (size_t)n;
+    }
+    snprintf(msg, sizeof msg, "%s", c->err->msg);
+    return swing_err_set(c->err, s, "%s%sbundle %.64s: %s", users, users[0] ? ": " : "", bundle, msg);
+}
+
 static swing_status do_init(host_call *c, named_id *ids)
 {
     const Swing__V1__InitRequest *r = c->req->init;
@@ -81,6 +102,7 @@ static swing_status do_init(host_call *c, named_id *ids)
     for (size_t i = 0; !s && i < r->n_bundles; i++) {
         ids[i].name = r->bundles[i]->name;
         s = kern_install_bundle(c->h->k, r->bundles[i]->source.data, r->bundles[i]->source.len, ids[i].id, c->err);
+        if (s && SWING_STATUS_PRIMARY(s) == SWING_ERR_INVALID) s = name_bundle_users(c, cfg, ids[i].name, s);
     }
     if (!s) s = resolve_names(c, cfg, ids, r->n_bundles);
     text = s ? NULL : json_dumps(cfg, JSON_COMPACT);

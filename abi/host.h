@@ -93,6 +93,10 @@ swing_status host_import(host_call *c);
 /* Operations (query.c). */
 swing_status host_query(host_call *c);
 
+/* A kernel termination record as a VatTermination in the call's arena
+ * (block.c); NULL on NOMEM. */
+Swing__V1__VatTermination *host_termination(host_call *c, const kern_termination *t);
+
 /* Checks a vat name or inbound id: 1..HOST_ID_MAX bytes of [A-Za-z0-9_.:-]. */
 bool host_name_ok(const char *s);
 

@@ -212,6 +212,7 @@ static swing_status dispatch(kern_vat_io *io, const kern_syscall *sc, kern_sysca
         if (s) return s;
         io->exited = true;
         io->exit_failure = sc->failure;
+        kern_term_clip(sc->info.body, io->exit_info, sizeof io->exit_info);
         return SWING_OK;
     }
     case KERN_S_VATSTORE_GET:
@@ -237,7 +238,8 @@ swing_status kern_vat_syscall(kern_vat_io *io, const kern_syscall *sc, kern_sysc
     if (io->failed || io->fatal.code != SWING_OK) return SWING_ERR_VAT;
     if (io->exited) {
         io->failed = true;
-        snprintf(io->why, sizeof io->why, "syscall after exit");
+        io->kind = KERN_TERM_ILLEGAL_SYSCALL;
+        snprintf(io->why, sizeof io->why, "illegal syscall: a syscall after exit");
         return SWING_ERR_VAT;
     }
     swing_err_clear(&e);
@@ -255,6 +257,7 @@ swing_status kern_vat_syscall(kern_vat_io *io, const kern_syscall *sc, kern_sysc
     if (SWING_STATUS_PRIMARY(s) == SWING_ERR_VAT || SWING_STATUS_PRIMARY(s) == SWING_ERR_INVALID ||
         SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT) {
         io->failed = true;
+        io->kind = KERN_TERM_ILLEGAL_SYSCALL;
         snprintf(io->why, sizeof io->why, "illegal syscall: %.200s", e.msg);
         return SWING_ERR_VAT;
     }

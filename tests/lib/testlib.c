@@ -119,6 +119,47 @@ size_t tl_raw_count(const char *dir, const char *prefix)
     return n;
 }
 
+/* Edits a closed store: replaces `from` by `to` (same length) in every
+ * transcript item of vat, simulating a worker that would act differently on
+ * replay. Returns the items changed. */
+size_t tl_tamper_transcript(const char *dir, const char *vat, const char *from, const char *to)
+{
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_readoptions_t *r = leveldb_readoptions_create();
+    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+    char prefix[64], *msg = NULL;
+    size_t changed = 0, pl;
+    leveldb_t *db = leveldb_open(o, dir, &msg);
+    leveldb_iterator_t *it;
+    if (msg) fail_msg("raw open: %s", msg);
+    assert_int_equal(strlen(from), strlen(to));
+    pl = (size_t)snprintf(prefix, sizeof prefix, "titem.%s.", vat);
+    it = leveldb_create_iterator(db, r);
+    for (leveldb_iter_seek(it, prefix, pl); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl), *v = leveldb_iter_value(it, &vl);
+        char *text, *hit;
+        if (kl < pl || memcmp(k, prefix, pl) != 0) break;
+        text = malloc(vl + 1);
+        assert_non_null(text);
+        memcpy(text, v, vl);
+        text[vl] = '\0';
+        if ((hit = strstr(text, from))) {
+            memcpy(hit, to, strlen(to));
+            leveldb_put(db, w, k, kl, text, vl, &msg);
+            if (msg) fail_msg("raw put: %s", msg);
+            changed++;
+        }
+        free(text);
+    }
+    leveldb_iter_destroy(it);
+    leveldb_close(db);
+    leveldb_writeoptions_destroy(w);
+    leveldb_readoptions_destroy(r);
+    leveldb_options_destroy(o);
+    return changed;
+}
+
 void tl_commit(store *st, uint64_t h, store_delta **delta)
 {
     swing_err e;

@@ -51,6 +51,11 @@ void tl_expect(store *st, const char *key, const char *val);
  * store directory (opens LevelDB directly, bypassing the store). */
 size_t tl_raw_count(const char *dir, const char *prefix);
 
+/* Edits a CLOSED store directory: replaces `from` by `to` (same length) in
+ * every transcript item of vat, so that its replay diverges. Returns the
+ * items changed. */
+size_t tl_tamper_transcript(const char *dir, const char *vat, const char *from, const char *to);
+
 /* Commits height h (delta may be NULL); fails the test with the message. */
 void tl_commit(store *st, uint64_t h, store_delta **delta);
 

@@ -119,7 +119,7 @@ $(ASAN)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(GEN_HDRS) $(ASAN)/libswing.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
 
-$(BUILD)/tests/bench/%: tests/bench/%.c $(BENCHLIB) $(TESTHDRS) $(BUILD)/libswing.a
+$(BUILD)/tests/bench/%: tests/bench/%.c $(BENCHLIB) $(TESTHDRS) $(GEN_HDRS) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BENCHLIB) $(BUILD)/libswing.a $(LIBS)

@@ -263,6 +263,9 @@ static swing_status dispatch(host_call *c)
 {
     swing_handle *h = c->h;
     swing_status s;
+    /* A failed commit write leaves the store unusable until reopened:
+     * every operation, queries included, answers its error. */
+    if ((s = store_check_usable(h->st, c->err))) return s;
     if (c->req->op_case != SWING__V1__REQUEST__OP_QUERY && (s = kern_panicked(h->k, c->err)))
         return s;
     switch (c->req->op_case) {

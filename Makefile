@@ -168,9 +168,10 @@ $(FUZZ)/libswing.a: $(FUZZ_OBJS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(FUZZ)/envelope_fuzz: tests/fuzz/envelope_fuzz.c tests/lib/scratch.c $(GEN_HDRS) $(FUZZ)/libswing.a
+FUZZ_LIB := tests/lib/scratch.c tests/lib/utf8oracle.c
+$(FUZZ)/envelope_fuzz: tests/fuzz/envelope_fuzz.c $(FUZZ_LIB) $(GEN_HDRS) $(FUZZ)/libswing.a
 	$(call say,LD,$@)
-	$(Q)clang $(CSTD) $(WARN) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< tests/lib/scratch.c \
+	$(Q)clang $(CSTD) $(WARN) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) \
 	  $(FUZZ)/libswing.a $(LIBS)
 
 $(FUZZ)/seeds/.stamp: $(FUZZ_SEEDS) $(PROTOS) | $(DEPS_STAMP)

@@ -49,36 +49,10 @@ void tl_node_free(tl_node *nd)
     nd->tmp = NULL;
 }
 
-/* One string or nested message (NULL: absent). */
-static void check_value(const ProtobufCMessage *m, const ProtobufCFieldDescriptor *f, const void *v)
-{
-    if (!v) return;
-    if (f->type == PROTOBUF_C_TYPE_MESSAGE) {
-        tl_check_strings(v);
-    } else if (!oracle_utf8_valid(v, strlen(v))) {
-        fail_msg("%s.%s is not well-formed UTF-8", m->descriptor->short_name, f->name);
-    }
-}
-
 void tl_check_strings(const ProtobufCMessage *m)
 {
-    const ProtobufCMessageDescriptor *d = m->descriptor;
-    const char *base = (const char *)m;
-    for (unsigned i = 0; i < d->n_fields; i++) {
-        const ProtobufCFieldDescriptor *f = &d->fields[i];
-        const void *member = base + f->offset;
-        if (f->type != PROTOBUF_C_TYPE_STRING && f->type != PROTOBUF_C_TYPE_MESSAGE) continue;
-        if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
-            *(const uint32_t *)(base + f->quantifier_offset) != f->id)
-            continue; /* another member of the oneof is set */
-        if (f->label == PROTOBUF_C_LABEL_REPEATED) {
-            size_t count = *(const size_t *)(base + f->quantifier_offset);
-            void *const *v = *(void *const *const *)member;
-            for (size_t k = 0; k < count; k++) check_value(m, f, v[k]);
-        } else {
-            check_value(m, f, *(void *const *)member);
-        }
-    }
+    const char *bad = oracle_bad_string(m);
+    if (bad) fail_msg("%s: field %s is not well-formed UTF-8", m->descriptor->short_name, bad);
 }
 
 Swing__V1__Response *tl_call_bytes(swing_handle *h, const uint8_t *buf, size_t n)

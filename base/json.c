@@ -3,6 +3,8 @@
  */
 #include "base/json.h"
 
+#include "base/utf8.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,28 +68,6 @@ size_t swing_json_float(double d, char out[SWING_JSON_NUMBER_MAX])
     return len;
 }
 
-size_t swing_json_utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t len, i;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi) return 0;
-    for (i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
-}
-
 static void put_escape(swing_json_put put, void *ctx, unsigned char c)
 {
     static const char named[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt", hex[] = "0123456789abcdef";
@@ -107,7 +87,7 @@ bool swing_json_escaped(swing_json_put put, void *ctx, const char *s, size_t n)
     size_t i = 0, run = 0, k;
     while (i < n) {
         if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
-            k = swing_json_utf8_seq(p + i, n - i);
+            k = swing_utf8_seq(p + i, n - i);
             if (!k) {
                 put(ctx, s + run, i - run);
                 return false;

@@ -7,8 +7,7 @@
  * that read back as the same double, in ECMAScript Number::toString notation
  * (fixed for decimal exponents -7 < x < 21, else d.ddde+x), plus ".0" when
  * the text would read as an integer (2.0 -> "2.0", 1e21 -> "1e+21").
- * Strings: UTF-8 checked (no overlongs, surrogates, or code points above
- * U+10FFFF); '"', '\\' and control characters escaped (\b \f \n \r \t, else
+ * Strings: UTF-8 checked (base/utf8.h); '"', '\\' and control characters escaped (\b \f \n \r \t, else
  * \u00xx in lower-case hex); everything else written as is. The C
  * library's locale never shows.
  */
@@ -28,9 +27,6 @@ typedef void (*swing_json_put)(void *ctx, const char *s, size_t n);
 size_t swing_json_float(double d, char out[SWING_JSON_NUMBER_MAX]);
 /* Writes the integer i into out; returns its length. */
 size_t swing_json_integer(long long i, char out[SWING_JSON_NUMBER_MAX]);
-
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), else 0. */
-size_t swing_json_utf8_seq(const unsigned char *s, size_t n);
 
 /* Writes the JSON-escaped contents of a string (no quotes). Returns false,
  * having written a prefix, when s is not valid UTF-8. */

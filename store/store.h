@@ -66,6 +66,10 @@ uint64_t store_height(const store *st);
 /* The running activity hash (lowercase hex, "" before the first crank). */
 const char *store_activity_hash(const store *st);
 
+/* SWING_OK, or the sticky error (a failed commit write, copied into err)
+ * that every later call returns until the store is reopened. */
+swing_status store_check_usable(store *st, swing_err *err);
+
 /* ===== kv: reads see crank over block over disk ===== */
 
 /* Key classes: "local." (not hashed, not exported), "host." (host-owned, not
@@ -132,7 +136,10 @@ typedef struct store_delta {
  * REQUIRES: no open crank; height > store_height(). On success *delta (may be
  * NULL if the caller does not want it) receives the block's export-data
  * delta; free with store_delta_destroy. A failed LevelDB write is sticky:
- * every later call returns it until the store is reopened. */
+ * every later call returns it until the store is reopened. It does not say
+ * the block is lost: if the log write succeeded and only its fsync failed,
+ * the reopened store may find the batch (all of it, never part: the log
+ * record is checksummed) and store_height() is then `height`. */
 swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing_err *err);
 void store_delta_destroy(store_delta *d);
 

@@ -49,9 +49,6 @@ struct store {
     void *observer_ctx;
 };
 
-/* Returns the sticky error, if any (copied into err). */
-swing_status store_check_usable(store *st, swing_err *err);
-
 /* Raw LevelDB read of a physical key (no overlays). */
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                             swing_err *err);

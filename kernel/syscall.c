@@ -6,6 +6,8 @@
  */
 #include "kernel/kernel_int.h"
 
+#include "base/utf8.h"
+
 #include <stdio.h>
 
 #include "kernel/transcript.h"
@@ -101,6 +103,10 @@ static swing_status vs_key(kern_vat_io *io, swing_bytes key, char *out, size_t c
     int n = snprintf(out, cap, "%s.vs.", io->vat);
     if (key.len == 0 || (size_t)n + key.len > STORE_KEY_MAX || (size_t)n + key.len >= cap)
         return swing_err_set(err, SWING_ERR_VAT, "vat %s: bad vatstore key", io->vat);
+    /* Keys reach hosts as protobuf strings (export data, kv queries): they
+     * must be text, or the host would see them altered. */
+    if (memchr(key.ptr, '\0', key.len) || !swing_utf8_valid(key.ptr, key.len))
+        return swing_err_set(err, SWING_ERR_VAT, "vat %s: vatstore key is not UTF-8 text", io->vat);
     memcpy(out + n, key.ptr, key.len);
     *len = (size_t)n + key.len;
     return SWING_OK;

@@ -60,6 +60,15 @@ static swing_status b_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern
         assert_int_equal(tv_send(io, "o-99", "#[\"x\",[]]", NULL, 0, NULL), SWING_ERR_VAT);
         return SWING_OK;
     }
+    if (is(d, "badkey")) { /* a vatstore key that is not text */
+        kern_syscall sc;
+        memset(&sc, 0, sizeof sc);
+        sc.type = KERN_S_VATSTORE_SET;
+        sc.key = swing_bytes_of("k\xff", 2);
+        sc.value = swing_str("v");
+        assert_int_equal(kern_vat_syscall(io, &sc, NULL), SWING_ERR_VAT);
+        return SWING_OK;
+    }
     if (is(d, "fail")) {
         r->ok = false;
         snprintf(r->message, sizeof r->message, "raw failure");
@@ -223,6 +232,20 @@ static void test_termination_illegal_syscall_reason_everywhere(void **state)
     tk_close(&W.t);
 }
 
+/* Vatstore keys reach hosts as protobuf strings: one that is not UTF-8
+ * text is an illegal syscall, never stored. */
+static void test_termination_vatstore_key_not_text(void **state)
+{
+    char kpid[24];
+    (void)state;
+    setup(NULL);
+    send("B", "badkey", kpid);
+    tk_run(&W.t);
+    expect_record("B", "v2", KERN_TERM_ILLEGAL_SYSCALL, "illegal syscall: vat v2: vatstore key is not UTF-8 text");
+    assert_null(tk_get(&W.t, "v2.vs.k\xff"));
+    tk_close(&W.t);
+}
+
 static void test_termination_by_the_host(void **state)
 {
     const char *msg = "vat B (v2) terminated by the host: retired";
@@ -375,6 +398,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_termination_illegal_syscall_reason_everywhere),
+        cmocka_unit_test(test_termination_vatstore_key_not_text),
         cmocka_unit_test(test_termination_by_the_host),
         cmocka_unit_test(test_termination_failed_delivery_and_exits),
         cmocka_unit_test(test_termination_failed_start),

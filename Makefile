@@ -28,6 +28,12 @@ TEST_SRCS  := $(wildcard tests/*/*_test.c)
 BENCH_SRCS := $(wildcard tests/bench/*_bench.c)
 BENCHLIB   := tests/lib/scratch.c tests/lib/syscalls.c
 
+# Library versions (KEEP IN SYNC: abi/swing.h SWING_ABI_VERSION, abi/version.c).
+ABI_VERSION := $(shell sed -n 's/^\#define SWING_ABI_VERSION \([0-9]*\)/\1/p' abi/swing.h)
+LIB_VERSION := $(shell sed -n 's/.*swing_version(void) { return "\([0-9.]*\)"; }/\1/p' abi/version.c)
+SO_NAME    := libswing.so.$(ABI_VERSION)
+SO_FILE    := $(SO_NAME).$(word 2,$(subst ., ,$(LIB_VERSION))).$(word 3,$(subst ., ,$(LIB_VERSION)))
+
 # C code generated from the ABI schema at build time (protoc-c).
 PROTOS     := $(wildcard proto/swing/v1/*.proto)
 GEN_SRCS   := $(PROTOS:proto/%.proto=$(GEN)/%.pb-c.c)
@@ -101,9 +107,19 @@ $(ASAN)/libswing.a: $(ASAN_OBJS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(BUILD)/libswing.so: $(LIB_OBJS)
+# The shared library: SONAME libswing.so.<ABI version> (abi/swing.h), file
+# libswing.so.<ABI>.<minor>.<patch> of the library version (abi/version.c),
+# and the usual links: libswing.so (what -lswing finds) -> libswing.so.<ABI>
+# (what the loader looks for) -> the file.
+$(BUILD)/$(SO_FILE): $(LIB_OBJS)
 	$(call say,LD,$@)
-	$(Q)$(CC) -shared -Wl,-soname,libswing.so.$(shell sed -n 's/^#define SWING_ABI_VERSION \([0-9]*\)/\1/p' abi/swing.h) -o $@ $^ $(LIBS)
+	$(Q)$(CC) -shared -Wl,-soname,$(SO_NAME) -o $@ $^ $(LIBS)
+
+$(BUILD)/$(SO_NAME): $(BUILD)/$(SO_FILE)
+	$(Q)ln -sf $(SO_FILE) $@
+
+$(BUILD)/libswing.so: $(BUILD)/$(SO_NAME)
+	$(Q)ln -sf $(SO_NAME) $@
 
 $(BUILD)/swing: $(CLI_SRCS) $(GEN_HDRS) $(BUILD)/libswing.a
 	$(call say,LD,$@)
@@ -119,7 +135,7 @@ $(ASAN)/tests/%: tests/%.c $(TESTLIB) $(TESTHDRS) $(GEN_HDRS) $(ASAN)/libswing.a
 	$(call say,LD,$@)
 	$(Q)$(CC) $(ASAN_CFLAGS) -o $@ $< $(TESTLIB) $(ASAN)/libswing.a $(LIBS) $(TLIBS)
 
-$(BUILD)/tests/bench/%: tests/bench/%.c $(BENCHLIB) $(TESTHDRS) $(BUILD)/libswing.a
+$(BUILD)/tests/bench/%: tests/bench/%.c $(BENCHLIB) $(TESTHDRS) $(GEN_HDRS) $(BUILD)/libswing.a
 	@mkdir -p $(dir $@)
 	$(call say,LD,$@)
 	$(Q)$(CC) $(CSTD) $(WARN) $(INCS) -O2 -g -o $@ $< $(BENCHLIB) $(BUILD)/libswing.a $(LIBS)
@@ -152,9 +168,10 @@ $(FUZZ)/libswing.a: $(FUZZ_OBJS)
 	$(call say,AR,$@)
 	$(Q)ar rcs $@ $^
 
-$(FUZZ)/envelope_fuzz: tests/fuzz/envelope_fuzz.c tests/lib/scratch.c $(GEN_HDRS) $(FUZZ)/libswing.a
+FUZZ_LIB := tests/lib/scratch.c tests/lib/utf8oracle.c
+$(FUZZ)/envelope_fuzz: tests/fuzz/envelope_fuzz.c $(FUZZ_LIB) $(GEN_HDRS) $(FUZZ)/libswing.a
 	$(call say,LD,$@)
-	$(Q)clang $(CSTD) $(WARN) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< tests/lib/scratch.c \
+	$(Q)clang $(CSTD) $(WARN) $(INCS) -O1 -g $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) \
 	  $(FUZZ)/libswing.a $(LIBS)
 
 $(FUZZ)/seeds/.stamp: $(FUZZ_SEEDS) $(PROTOS) | $(DEPS_STAMP)
@@ -205,10 +222,11 @@ test-go: go $(BUILD)/swing
 test: test-unit test-asan test-valgrind test-go test-fuzz
 
 test-unit: build $(TESTS)
-	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh
+	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh tests/abi/install_test.sh
 
 test-asan: $(ASAN_TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
+	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 prove -f $(ASAN_TESTS)
 
 # The ABI test under valgrind's memcheck (a short soak): uninitialized reads,
@@ -232,10 +250,13 @@ install: build
 	install -d $(DESTDIR)$(PREFIX)/include/swing $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 0644 abi/swing.h $(DESTDIR)$(PREFIX)/include/swing/swing.h
 	install -m 0644 $(BUILD)/libswing.a $(DESTDIR)$(PREFIX)/lib/libswing.a
-	install -m 0755 $(BUILD)/libswing.so $(DESTDIR)$(PREFIX)/lib/libswing.so
+	install -m 0755 $(BUILD)/$(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_FILE)
+	ln -sf $(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)
+	ln -sf $(SO_NAME) $(DESTDIR)$(PREFIX)/lib/libswing.so
 	install -d $(DESTDIR)$(PREFIX)/bin
 	install -m 0755 $(BUILD)/swing $(DESTDIR)$(PREFIX)/bin/swing
-	sed -e 's|@PREFIX@|$(PREFIX)|g' mk/libswing.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libswing.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@VERSION@|$(LIB_VERSION)|g' mk/libswing.pc.in \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/libswing.pc
 
 clean:
 	rm -rf $(BUILD) $(GO_PB)

@@ -27,59 +27,101 @@ static swing_status need_idle(host_call *c, const char *op)
 
 /* ---- init ---- */
 
+/* A bundle of the request: its name and, once installed, its ID. Genesis
+ * may carry a great many bundles, so names are looked up in a sorted index
+ * (never by a scan per name: that was quadratic). */
 typedef struct named_id {
     const char *name;
     char id[STORE_BUNDLE_ID_LEN + 1];
 } named_id;
 
+static int by_name(const void *a, const void *b)
+{
+    return strcmp((*(const named_id *const *)a)->name, (*(const named_id *const *)b)->name);
+}
+
+/* Fills ids (request order) and byname (the same entries sorted by name);
+ * refuses an empty or repeated name. */
+static swing_status index_names(host_call *c, named_id *ids, const named_id **byname)
+{
+    const Swing__V1__InitRequest *r = c->req->init;
+    for (size_t i = 0; i < r->n_bundles; i++) {
+        if (!r->bundles[i]->name || !r->bundles[i]->name[0])
+            return swing_err_set(c->err, SWING_ERR_INVALID, "bundle %zu has no name", i);
+        ids[i].name = r->bundles[i]->name;
+        byname[i] = &ids[i];
+    }
+    if (r->n_bundles > 1) qsort(byname, r->n_bundles, sizeof *byname, by_name);
+    for (size_t i = 1; i < r->n_bundles; i++)
+        if (strcmp(byname[i - 1]->name, byname[i]->name) == 0)
+            return swing_err_set(c->err, SWING_ERR_INVALID, "two bundles named %s", byname[i]->name);
+    return SWING_OK;
+}
+
 /* Replaces each vat's "bundleName" by the "bundleID" it was installed as. */
-static swing_status resolve_names(host_call *c, json_t *cfg, const named_id *ids, size_t n)
+static swing_status resolve_names(host_call *c, json_t *cfg, const named_id **byname, size_t n)
 {
     json_t *vats = json_object_get(cfg, "vats"), *v;
     const char *vname;
     if (!json_is_object(vats)) return SWING_OK; /* kern_init reports it */
     json_object_foreach(vats, vname, v) {
         json_t *bn = json_object_get(v, "bundleName");
-        size_t i;
+        named_id key;
+        const named_id *kp = &key, **hit;
         if (!bn) continue;
         if (!json_is_string(bn))
             return swing_err_set(c->err, SWING_ERR_INVALID, "vat %s: bundleName must be a string", vname);
-        for (i = 0; i < n && strcmp(ids[i].name, json_string_value(bn)) != 0; i++)
-            ;
-        if (i == n)
+        key.name = json_string_value(bn);
+        hit = n ? bsearch(&kp, byname, n, sizeof *byname, by_name) : NULL;
+        if (!hit)
             return swing_err_set(c->err, SWING_ERR_INVALID, "vat %s: no bundle named %s in the request", vname,
                                  json_string_value(bn));
-        if (json_object_set_new(v, "bundleID", json_string(ids[i].id)) || json_object_del(v, "bundleName"))
+        if (json_object_set_new(v, "bundleID", json_string((*hit)->id)) || json_object_del(v, "bundleName"))
             return SWING_NOMEM(c->err);
     }
     return SWING_OK;
 }
 
-static swing_status do_init(host_call *c, named_id *ids)
+/* Puts the bundle's name, and the vats whose config names it, in front of
+ * the error of a bundle that failed to install: "vat a, vat b: bundle x:
+ * util:3: ..." (the module and line come from the compiler). */
+static swing_status name_bundle_users(host_call *c, const json_t *cfg, const char *bundle, swing_status s)
+{
+    json_t *vats = json_object_get(cfg, "vats"), *v;
+    const char *vname;
+    char users[256] = "", msg[SWING_ERR_MSG_MAX];
+    size_t at = 0;
+    if (!c->err) return s;
+    json_object_foreach(vats, vname, v) {
+        const char *bn = json_string_value(json_object_get(v, "bundleName"));
+        int n;
+        if (!bn || strcmp(bn, bundle) != 0 || at >= sizeof users) continue;
+        n = snprintf(users + at, sizeof users - at, "%svat %s", at ? ", " : "", vname);
+        at = n < 0 ? sizeof users : at + (size_t)n;
+    }
+    snprintf(msg, sizeof msg, "%s", c->err->msg);
+    return swing_err_set(c->err, s, "%s%sbundle %.64s: %s", users, users[0] ? ": " : "", bundle, msg);
+}
+
+static swing_status do_init(host_call *c, named_id *ids, const named_id **byname)
 {
     const Swing__V1__InitRequest *r = c->req->init;
     Swing__V1__InitResponse *out;
     json_error_t je;
     json_t *cfg;
     char *text;
-    swing_status s = SWING_OK;
-    for (size_t i = 0; i < r->n_bundles; i++) {
-        if (!r->bundles[i]->name || !r->bundles[i]->name[0])
-            return swing_err_set(c->err, SWING_ERR_INVALID, "bundle %zu has no name", i);
-        for (size_t j = 0; j < i; j++)
-            if (strcmp(r->bundles[j]->name, r->bundles[i]->name) == 0)
-                return swing_err_set(c->err, SWING_ERR_INVALID, "two bundles named %s", r->bundles[i]->name);
-    }
+    swing_status s;
+    if ((s = index_names(c, ids, byname))) return s;
     cfg = json_loadb((const char *)r->config_json.data, r->config_json.len, JSON_REJECT_DUPLICATES, &je);
     if (!json_is_object(cfg)) {
         json_decref(cfg);
         return swing_err_set(c->err, SWING_ERR_INVALID, "config_json: %s", cfg ? "not an object" : je.text);
     }
     for (size_t i = 0; !s && i < r->n_bundles; i++) {
-        ids[i].name = r->bundles[i]->name;
         s = kern_install_bundle(c->h->k, r->bundles[i]->source.data, r->bundles[i]->source.len, ids[i].id, c->err);
+        if (s && SWING_STATUS_PRIMARY(s) == SWING_ERR_INVALID) s = name_bundle_users(c, cfg, ids[i].name, s);
     }
-    if (!s) s = resolve_names(c, cfg, ids, r->n_bundles);
+    if (!s) s = resolve_names(c, cfg, byname, r->n_bundles);
     text = s ? NULL : json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
     if (s) return s;
@@ -110,14 +152,16 @@ swing_status host_init(host_call *c)
 {
     const Swing__V1__InitRequest *r = c->req->init;
     named_id *ids;
+    const named_id **byname;
     swing_status s;
     if ((s = need_idle(c, "init"))) return s;
     if (store_height(c->h->st) != 0 || kern_initialized(c->h->k))
         return swing_err_set(c->err, SWING_ERR_OUT_OF_ORDER, "init on an initialized directory");
     ids = swing_calloc(r->n_bundles ? r->n_bundles : 1, sizeof *ids);
-    if (!ids) return SWING_NOMEM(c->err);
-    s = do_init(c, ids);
+    byname = swing_calloc(r->n_bundles ? r->n_bundles : 1, sizeof *byname);
+    s = ids && byname ? do_init(c, ids, byname) : SWING_NOMEM(c->err);
     swing_mfree(ids);
+    swing_mfree(byname);
     if (s) {
         /* Nothing was committed: dropping the open block undoes the partial genesis. */
         swing_err e2 = {0};

@@ -123,7 +123,7 @@ swing_status host_queue_inbound(host_call *c)
 /* ---- end_block ---- */
 
 typedef struct run_meter {
-    uint64_t budget, computrons, gc_krefs, boyds, failed;
+    uint64_t budget, computrons, gc_krefs, boyds;
     bool stopped;
 } run_meter;
 
@@ -133,7 +133,6 @@ static bool meter_policy(void *ctx, const kern_crank_info *info)
     m->computrons += info->computrons;
     if (info->kind == KERN_CRANK_GC || info->kind == KERN_CRANK_GC_DELIVERY) m->gc_krefs += info->gc_krefs;
     if (info->kind == KERN_CRANK_BOYD) m->boyds++;
-    if (info->vat_failed) m->failed++;
     if (m->budget && m->computrons >= m->budget) {
         m->stopped = true;
         return false;
@@ -180,6 +179,54 @@ static swing_status run_cleanup(host_call *c, const Swing__V1__CleanupBudget *re
     out->cleanup = o;
     *cranks = r.cranks;
     return SWING_OK;
+}
+
+/* TerminationKind mirrors kern_term_kind value for value. */
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_HOST == (int)KERN_TERM_HOST, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_COMPUTE_LIMIT == (int)KERN_TERM_COMPUTE_LIMIT, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_MEMORY_LIMIT == (int)KERN_TERM_MEMORY_LIMIT, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_ILLEGAL_SYSCALL == (int)KERN_TERM_ILLEGAL_SYSCALL,
+               "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_START_FAILED == (int)KERN_TERM_START_FAILED, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_TRANSCRIPT_MISMATCH == (int)KERN_TERM_TRANSCRIPT_MISMATCH,
+               "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_EXIT == (int)KERN_TERM_EXIT, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_EXIT_FAILURE == (int)KERN_TERM_EXIT_FAILURE, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_DELIVERY_FAILED == (int)KERN_TERM_DELIVERY_FAILED,
+               "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_LOAD_FAILED == (int)KERN_TERM_LOAD_FAILED, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_FORBIDDEN == (int)KERN_TERM_FORBIDDEN &&
+                   KERN_TERM_KINDS == KERN_TERM_FORBIDDEN + 1,
+               "TerminationKind");
+
+/* One termination as the ABI reports it (in the call's arena). */
+Swing__V1__VatTermination *host_termination(host_call *c, const kern_termination *t)
+{
+    Swing__V1__VatTermination *o = host_alloc(c->ar, sizeof *o);
+    if (!o) return NULL;
+    swing__v1__vat_termination__init(o);
+    o->vat_id = host_strdup(c->ar, t->vat_id);
+    o->name = host_strdup(c->ar, t->name);
+    o->kind = (Swing__V1__TerminationKind)t->kind; /* same values */
+    o->kind_name = host_strdup(c->ar, kern_term_kind_name(t->kind));
+    o->reason = host_strdup(c->ar, t->reason);
+    return o->vat_id && o->name && o->kind_name && o->reason ? o : NULL;
+}
+
+/* The block's terminations (requests, normal work, clean-up) as events;
+ * vats_failed counts those a failure caused. */
+static swing_status report_terminations(host_call *c, Swing__V1__EndBlockResponse *out)
+{
+    kern_termination *list = NULL;
+    size_t n = 0;
+    swing_status s = kern_terminations_take(c->h->k, &list, &n, c->err);
+    for (size_t i = 0; !s && i < n; i++) {
+        Swing__V1__VatTermination *e = host_termination(c, &list[i]);
+        if (!e || !host_push(c->ar, (void ***)&out->terminations, &out->n_terminations, e)) s = SWING_NOMEM(c->err);
+        if (list[i].kind != KERN_TERM_HOST && list[i].kind != KERN_TERM_EXIT) out->vats_failed++;
+    }
+    swing_mfree(list);
+    return s;
 }
 
 /* Reports and releases the inbound results whose promises settled, in id order. */
@@ -314,7 +361,7 @@ swing_status host_end_block(host_call *c)
     out->work_left = m.stopped;
     out->gc_krefs = m.gc_krefs + out->cleanup->gc_krefs;
     out->boyds = m.boyds + out->cleanup->boyds;
-    out->vats_failed = m.failed;
+    if ((s = report_terminations(c, out))) return s;
     if ((s = collect_results(c, out))) return s;
     /* Record the outputs and the input hash for a replay of this height. */
     n = protobuf_c_message_get_packed_size(&out->base);

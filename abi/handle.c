@@ -1,7 +1,8 @@
 /*
- * handle.c - swing_open / swing_call / swing_close: decodes the protobuf
- * envelope, checks the ABI version and the sticky panic, dispatches one
- * operation, and packs the response into a buffer the caller frees with
+ * handle.c - swing_open / swing_call / swing_close: checks the request's
+ * strings on the wire, decodes the protobuf envelope, checks the ABI version
+ * and the sticky panic, dispatches one operation, and packs the response
+ * (its strings repaired to UTF-8) into a buffer the caller frees with
  * swing_free. Also the per-call arena of host.h.
  */
 #include "abi/host.h"
@@ -128,6 +129,7 @@ static swing_status pack(const ProtobufCMessage *m, uint8_t **out, size_t *out_l
     *out_len = 0;
     if (!b) return SWING_ERR_NOMEM;
     protobuf_c_message_pack(m, b);
+    host_wire_repair(m->descriptor, b, n);
     *out = b;
     *out_len = n;
     return SWING_OK;
@@ -160,32 +162,35 @@ static const char *version_mismatch(uint32_t host, char msg[96])
     return msg;
 }
 
-static void set_out(uint8_t **response, size_t *response_len)
+/* Hands the packed response to the caller; when either out-parameter is
+ * NULL nobody could free it, so it is freed here (and the other cleared). */
+static void deliver(uint8_t *out, size_t out_len, uint8_t **response, size_t *response_len)
 {
+    if (response && response_len) {
+        *response = out;
+        *response_len = out_len;
+        return;
+    }
     if (response) *response = NULL;
     if (response_len) *response_len = 0;
+    swing_mfree(out);
 }
 
 /* ---- open / close ---- */
 
-swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle **handle,
-                        uint8_t **response, size_t *response_len)
+static swing_status open_envelope(const uint8_t *request, size_t request_len, swing_handle **handle,
+                                  uint8_t **response, size_t *response_len)
 {
     Swing__V1__OpenRequest *req;
     Swing__V1__OpenResponse r = SWING__V1__OPEN_RESPONSE__INIT;
     swing_err err = {0};
     swing_handle *h;
     swing_status s;
-    uint8_t *dummy = NULL;
-    size_t dummy_len = 0;
-    if (!response || !response_len) {
-        response = &dummy;
-        response_len = &dummy_len;
-    }
-    set_out(response, response_len);
     if (handle) *handle = NULL;
     if (!handle) return pack_error(true, SWING_ERR_INVALID, "handle out-parameter is NULL", response, response_len);
     if (!request && request_len) return pack_error(true, SWING_ERR_INVALID, "request is NULL", response, response_len);
+    if ((s = host_wire_check(&swing__v1__open_request__descriptor, request, request_len, &err)))
+        return pack_error(true, s, err.msg, response, response_len);
     req = swing__v1__open_request__unpack(NULL, request_len, request);
     if (!req) return pack_error(true, SWING_ERR_INVALID, "malformed OpenRequest", response, response_len);
     if (req->abi_version != SWING_ABI_VERSION) {
@@ -234,6 +239,16 @@ swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle
     return SWING_OK;
 }
 
+swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle **handle,
+                        uint8_t **response, size_t *response_len)
+{
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    swing_status s = open_envelope(request, request_len, handle, &out, &out_len);
+    deliver(out, out_len, response, response_len);
+    return s;
+}
+
 void swing_close(swing_handle *h)
 {
     if (!h) return;
@@ -248,6 +263,9 @@ static swing_status dispatch(host_call *c)
 {
     swing_handle *h = c->h;
     swing_status s;
+    /* A failed commit write leaves the store unusable until reopened:
+     * every operation, queries included, answers its error. */
+    if ((s = store_check_usable(h->st, c->err))) return s;
     if (c->req->op_case != SWING__V1__REQUEST__OP_QUERY && (s = kern_panicked(h->k, c->err)))
         return s;
     switch (c->req->op_case) {
@@ -266,8 +284,8 @@ static swing_status dispatch(host_call *c)
     }
 }
 
-swing_status swing_call(swing_handle *h, const uint8_t *request, size_t request_len,
-                        uint8_t **response, size_t *response_len)
+static swing_status call_envelope(swing_handle *h, const uint8_t *request, size_t request_len,
+                                  uint8_t **response, size_t *response_len)
 {
     Swing__V1__Request *req;
     Swing__V1__Response resp = SWING__V1__RESPONSE__INIT;
@@ -275,16 +293,11 @@ swing_status swing_call(swing_handle *h, const uint8_t *request, size_t request_
     swing_err err = {0};
     host_call c;
     swing_status s;
-    uint8_t *dummy = NULL;
-    size_t dummy_len = 0;
-    if (!response || !response_len) {
-        response = &dummy;
-        response_len = &dummy_len;
-    }
-    set_out(response, response_len);
     if (!h) return pack_error(false, SWING_ERR_INVALID, "handle is NULL", response, response_len);
     if (!h->k) return pack_error(false, SWING_ERR_IO, "handle lost its store (a failed import could not reopen it)", response, response_len);
     if (!request && request_len) return pack_error(false, SWING_ERR_INVALID, "request is NULL", response, response_len);
+    if ((s = host_wire_check(&swing__v1__request__descriptor, request, request_len, &err)))
+        return pack_error(false, s, err.msg, response, response_len);
     req = swing__v1__request__unpack(NULL, request_len, request);
     if (!req) return pack_error(false, SWING_ERR_INVALID, "malformed Request", response, response_len);
     if (req->abi_version != SWING_ABI_VERSION) {
@@ -307,5 +320,15 @@ swing_status swing_call(swing_handle *h, const uint8_t *request, size_t request_
     }
     host_arena_free(&ar);
     swing__v1__request__free_unpacked(req, NULL);
+    return s;
+}
+
+swing_status swing_call(swing_handle *h, const uint8_t *request, size_t request_len,
+                        uint8_t **response, size_t *response_len)
+{
+    uint8_t *out = NULL;
+    size_t out_len = 0;
+    swing_status s = call_envelope(h, request, request_len, &out, &out_len);
+    deliver(out, out_len, response, response_len);
     return s;
 }

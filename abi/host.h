@@ -8,6 +8,10 @@
  * begin_block takes the committed height + 1, or the committed height
  * itself, which replays that block: requests are checked against the
  * recorded input hash and the recorded outputs are returned; nothing runs.
+ *
+ * Strings at the boundary: every string field of a request is checked on
+ * the wire before unpacking (no NUL, well-formed UTF-8), and every packed
+ * response is repaired to well-formed UTF-8 (wire.c).
  */
 #ifndef LIBSWING_ABI_HOST_H
 #define LIBSWING_ABI_HOST_H
@@ -92,6 +96,20 @@ swing_status host_export(host_call *c);
 swing_status host_import(host_call *c);
 /* Operations (query.c). */
 swing_status host_query(host_call *c);
+
+/* A kernel termination record as a VatTermination in the call's arena
+ * (block.c); NULL on NOMEM. */
+Swing__V1__VatTermination *host_termination(host_call *c, const kern_termination *t);
+/* String fields on the wire (wire.c). host_wire_check refuses (INVALID) a
+ * packed message of type d that does not parse or any of whose string
+ * fields, at any depth, holds a NUL byte or ill-formed UTF-8; run it before
+ * unpacking. host_wire_repair replaces, in place, each byte of a string
+ * field of a packed message that is not well-formed UTF-8 (lengths and
+ * structure unchanged); every response goes through it.
+ * REQUIRES: for host_wire_repair, p holds a message packed by protobuf-c. */
+swing_status host_wire_check(const ProtobufCMessageDescriptor *d, const uint8_t *p, size_t n,
+                             swing_err *err);
+void host_wire_repair(const ProtobufCMessageDescriptor *d, uint8_t *p, size_t n);
 
 /* Checks a vat name or inbound id: 1..HOST_ID_MAX bytes of [A-Za-z0-9_.:-]. */
 bool host_name_ok(const char *s);

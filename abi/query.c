@@ -1,7 +1,9 @@
 /*
  * query.c - the read-only query operation of the host ABI: one kv key, a
- * bounded prefix listing (paged with kv_after), the vats, and counters. Queries read through the
- * open block (uncommitted writes included) and never write.
+ * bounded prefix listing (paged with kv_after), the vats (with why each
+ * terminated one was terminated, deleted ones included), and counters.
+ * Queries read through the open block (uncommitted writes included) and
+ * never write.
  */
 #include "abi/host.h"
 
@@ -46,51 +48,30 @@ static swing_status kv_prefix(host_call *c, Swing__V1__QueryResponse *out, const
     return s;
 }
 
-/* Calls fn for each vat name and its ID, in name order. */
-typedef swing_status (*vat_fn)(host_call *c, void *ctx, const char *name, const char *id);
-
-static swing_status each_vat(host_call *c, vat_fn fn, void *ctx)
+/* Every vat, terminated and deleted ones too, with why it was terminated. */
+static swing_status list_vats(host_call *c, Swing__V1__QueryResponse *out)
 {
-    static const char ns[] = "vat.name.";
-    store_iter *it = NULL;
-    swing_status s = store_iter_create(c->h->st, swing_str(ns), &it, c->err);
-    for (bool valid = true; !s && valid;) {
-        swing_bytes k, v;
-        char name[HOST_ID_MAX + 1], id[24];
-        s = store_iter_next(it, &k, &v, &valid, c->err);
-        if (s || !valid) break;
-        if (k.len - (sizeof ns - 1) > HOST_ID_MAX || v.len >= sizeof id) continue;
-        memcpy(name, k.ptr + sizeof ns - 1, k.len - (sizeof ns - 1));
-        name[k.len - (sizeof ns - 1)] = '\0';
-        memcpy(id, v.ptr, v.len);
-        id[v.len] = '\0';
-        s = fn(c, ctx, name, id);
+    kern_vat_info *list = NULL;
+    size_t n = 0;
+    swing_status s = kern_vats_list(c->h->k, &list, &n, c->err);
+    for (size_t i = 0; !s && i < n; i++) {
+        Swing__V1__VatInfo *v = host_alloc(c->ar, sizeof *v);
+        if (!v) {
+            s = SWING_NOMEM(c->err);
+            break;
+        }
+        swing__v1__vat_info__init(v);
+        v->name = host_strdup(c->ar, list[i].t.name);
+        v->id = host_strdup(c->ar, list[i].t.vat_id);
+        v->terminated = list[i].terminated;
+        v->deleted = list[i].deleted;
+        if (list[i].t.kind != KERN_TERM_NONE && !(v->termination = host_termination(c, &list[i].t)))
+            s = SWING_NOMEM(c->err);
+        if (!s && (!v->name || !v->id || !host_push(c->ar, (void ***)&out->vats, &out->n_vats, v)))
+            s = SWING_NOMEM(c->err);
     }
-    store_iter_destroy(it);
+    swing_mfree(list);
     return s;
-}
-
-/* The iterator must not see writes, so vats are listed first, then looked at. */
-static swing_status list_vat(host_call *c, void *ctx, const char *name, const char *id)
-{
-    Swing__V1__QueryResponse *out = ctx;
-    Swing__V1__VatInfo *v = host_alloc(c->ar, sizeof *v);
-    if (!v) return SWING_NOMEM(c->err);
-    swing__v1__vat_info__init(v);
-    v->name = host_strdup(c->ar, name);
-    v->id = host_strdup(c->ar, id);
-    if (!v->name || !v->id || !host_push(c->ar, (void ***)&out->vats, &out->n_vats, v))
-        return SWING_NOMEM(c->err);
-    return SWING_OK;
-}
-
-static swing_status count_vat(host_call *c, void *ctx, const char *name, const char *id)
-{
-    (void)c;
-    (void)name;
-    (void)id;
-    (*(uint64_t *)ctx)++;
-    return SWING_OK;
 }
 
 static swing_status count_prefix(host_call *c, const char *prefix, uint64_t *n)
@@ -116,7 +97,7 @@ static swing_status stats(host_call *c, Swing__V1__QueryResponse *out)
     st->committed_height = store_height(c->h->st);
     st->activity_hash = host_strdup(c->ar, store_committed_hash(c->h->st));
     if (!st->activity_hash) return SWING_NOMEM(c->err);
-    if ((s = each_vat(c, count_vat, &st->vats))) return s;
+    if ((s = count_prefix(c, "vat.name.", &st->vats))) return s; /* vats holding a name */
     if ((s = count_prefix(c, HOST_KEY_INBOUND, &st->pending_inbound))) return s;
     if ((s = kern_run_queue_length(c->h->k, &st->run_queue, c->err))) return s;
     out->stats = st;
@@ -147,14 +128,7 @@ swing_status host_query(host_call *c)
         s = kv_prefix(c, out, r->kv_prefix ? r->kv_prefix : "", r->kv_after, limit);
         break;
     case SWING__V1__QUERY_REQUEST__QUERY_VATS:
-        if ((s = each_vat(c, list_vat, out))) break;
-        for (size_t i = 0; !s && i < out->n_vats; i++) {
-            char key[48];
-            bool found;
-            snprintf(key, sizeof key, "%s.terminated", out->vats[i]->id);
-            s = store_get(c->h->st, swing_str(key), NULL, &found, c->err);
-            out->vats[i]->terminated = found;
-        }
+        s = list_vats(c, out);
         break;
     case SWING__V1__QUERY_REQUEST__QUERY_STATS:
         s = stats(c, out);

@@ -73,7 +73,14 @@ SWING_API void swing_free(void *buffer);
  * Response) that the caller releases once with swing_free; it is set on
  * every return, errors included, except when even the error response could
  * not be allocated (then NULL, 0 and SWING_ERR_NOMEM). The returned status
- * equals the response's status field.
+ * equals the response's status field. A host that passes NULL for response
+ * or response_len gets only the status: the library frees the response
+ * (and sets the other out-parameter, if any, to NULL or 0).
+ *
+ * Strings: a request whose string fields (at any depth) hold a NUL byte or
+ * ill-formed UTF-8 is refused with SWING_ERR_INVALID before it is decoded;
+ * every string field of a response is well-formed UTF-8 (text from vats
+ * or the store that is not has each offending byte replaced by '?').
  *
  * One handle per data directory (an exclusive lock); calls on one handle
  * must not run concurrently. Different handles share nothing.

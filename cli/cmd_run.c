@@ -2,7 +2,9 @@
  * cmd_run.c - `swing run`: a chain host in C over the protobuf ABI. Genesis
  * from a chain config on a fresh directory, then one begin_block /
  * queue_inbound* / end_block / commit per height up to --blocks, printing a
- * row per block (a table with a progress bar on a terminal, or JSON lines).
+ * row per block (a table with a progress bar on a terminal, or JSON lines;
+ * the vats terminated in the block follow the row, or are its
+ * "terminations").
  * end_block carries the compute limit and the clean-up budget (flags over
  * the config over the ABI defaults). Reopening a directory continues after
  * its committed height.
@@ -45,6 +47,7 @@ typedef struct block_row {
     char cleanup_phase[16];
     bool work_left;
     char activity_hash[65];
+    json_t *terminations; /* owned: [{"id","kind","name","reason"}] of the vats terminated */
 } block_row;
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -158,6 +161,12 @@ static void take_end_block(const Swing__V1__EndBlockResponse *e, block_row *row)
     row->dirty_vats = cl->dirty_vats;
     row->terminated_vats = cl->terminated_vats;
     snprintf(row->cleanup_phase, sizeof row->cleanup_phase, "%s", cl->phase ? cl->phase : "");
+    row->terminations = e->n_terminations ? json_array() : NULL;
+    for (size_t i = 0; row->terminations && i < e->n_terminations; i++) {
+        const Swing__V1__VatTermination *t = e->terminations[i];
+        json_array_append_new(row->terminations, json_pack("{ssssssss}", "name", t->name, "id", t->vat_id, "kind",
+                                                           t->kind_name, "reason", t->reason));
+    }
 }
 
 static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts, uint64_t h,
@@ -231,7 +240,9 @@ static void print_row(const block_row *r, bool json)
                               "dirty_vats", (json_int_t)r->dirty_vats,
                               "terminated_vats", (json_int_t)r->terminated_vats,
                               "cleanup_phase", r->cleanup_phase, "activity_hash", r->activity_hash);
-        char *text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+        char *text;
+        if (o && r->terminations) json_object_set(o, "terminations", r->terminations);
+        text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
         if (text) puts(text);
         free(text);
         json_decref(o);
@@ -243,6 +254,12 @@ static void print_row(const block_row *r, bool json)
            r->export_entries, r->export_bytes, r->gc_krefs_left, r->dirty_vats, r->terminated_vats,
            r->activity_hash, r->work_left ? "  (work left)" : "",
            r->vats_failed ? "  (a vat failed)" : "");
+    for (size_t i = 0; i < json_array_size(r->terminations); i++) {
+        json_t *t = json_array_get(r->terminations, i);
+        printf("        vat %s (%s) terminated: %s: %s\n", json_string_value(json_object_get(t, "name")),
+               json_string_value(json_object_get(t, "id")), json_string_value(json_object_get(t, "kind")),
+               json_string_value(json_object_get(t, "reason")));
+    }
 }
 
 /* One line at the bottom of a terminal, redrawn after every row. */
@@ -341,6 +358,7 @@ int cli_cmd_run(int argc, char **argv)
         rc = run_block(&c, &ch, &acts, h, ch.compute_limit, o.json, &row);
         if (o.progress) clear_progress();
         if (!rc) print_row(&row, o.json);
+        json_decref(row.terminations);
         total_cranks += row.cranks;
         if (!rc && o.progress && h < o.blocks) draw_progress(h, first, o.blocks, total_cranks);
     }

@@ -1,6 +1,7 @@
 /*
  * cmd_state.c - node inspection and state sync over the host ABI: `kv`
- * (paged kv_prefix queries), `vats`, `export` and `import`.
+ * (paged kv_prefix queries), `vats` (with the kind and reason of each
+ * termination, deleted vats included), `export` and `import`.
  */
 #include "cli/cli.h"
 
@@ -10,11 +11,13 @@
 
 #include "cli/client.h"
 
-static void print_escaped(const uint8_t *p, size_t len, size_t max)
+/* Prints p, escaping what is not printable ASCII (bytes >= 0x80 pass
+ * when utf8: text the kernel checked). */
+static void print_escaped(const uint8_t *p, size_t len, size_t max, bool utf8)
 {
     for (size_t i = 0; i < len && i < max; i++) {
         unsigned char ch = p[i];
-        if (ch >= 0x20 && ch < 0x7f && ch != '\\') putchar(ch);
+        if ((ch >= 0x20 && ch < 0x7f && ch != '\\') || (utf8 && ch >= 0x80)) putchar(ch);
         else printf("\\x%02x", ch);
     }
     if (len > max) printf("...(%zu bytes)", len);
@@ -41,9 +44,9 @@ int cli_cmd_kv(int argc, char **argv)
         if ((rc = cli_client_ask(&c, &req, "kv", &r))) break;
         for (size_t i = 0; i < r->query->n_kv; i++) {
             const Swing__V1__KvEntry *e = r->query->kv[i];
-            print_escaped((const uint8_t *)e->key, strlen(e->key), 200);
+            print_escaped((const uint8_t *)e->key, strlen(e->key), 200, false);
             putchar('=');
-            print_escaped(e->value.data, e->value.len, 120);
+            print_escaped(e->value.data, e->value.len, 120, false);
             putchar('\n');
         }
         more = r->query->truncated && r->query->n_kv > 0;
@@ -78,10 +81,17 @@ int cli_cmd_vats(int argc, char **argv)
     q.query_case = SWING__V1__QUERY_REQUEST__QUERY_VATS;
     q.vats = true;
     if ((rc = cli_client_ask(&c, &req, "vats", &r))) goto out;
-    printf("%-24s %-8s %s\n", "name", "id", "state");
-    for (size_t i = 0; i < r->query->n_vats; i++)
-        printf("%-24s %-8s %s\n", r->query->vats[i]->name, r->query->vats[i]->id,
-               r->query->vats[i]->terminated ? "terminated" : "live");
+    printf("%-24s %-8s %-10s %s\n", "name", "id", "state", "why");
+    for (size_t i = 0; i < r->query->n_vats; i++) {
+        const Swing__V1__VatInfo *v = r->query->vats[i];
+        const Swing__V1__VatTermination *t = v->termination;
+        printf("%-24s %-8s %s", v->name, v->id, v->deleted ? "deleted   " : v->terminated ? "terminated" : "live");
+        if (t) { /* the reason is printable UTF-8 (the kernel clips it) */
+            printf(" %s: ", t->kind_name);
+            print_escaped((const uint8_t *)t->reason, strlen(t->reason), 300, true);
+        }
+        putchar('\n');
+    }
     swing__v1__response__free_unpacked(r, NULL);
 out:
     cli_client_close(&c);

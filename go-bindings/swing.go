@@ -311,6 +311,17 @@ func (k *Kernel) Query(q *pb.QueryRequest) (*pb.QueryResponse, error) {
 	return resp.GetQuery(), nil
 }
 
+// Vats is a shortcut for Query(vats): every vat in name order, terminated
+// and deleted ones included, each terminated one with its Termination (kind
+// and reason).
+func (k *Kernel) Vats() ([]*pb.VatInfo, error) {
+	r, err := k.Query(&pb.QueryRequest{Query: &pb.QueryRequest_Vats{Vats: true}})
+	if err != nil {
+		return nil, err
+	}
+	return r.GetVats(), nil
+}
+
 // Stats is a shortcut for Query(stats).
 func (k *Kernel) Stats() (*pb.Stats, error) {
 	r, err := k.Query(&pb.QueryRequest{Query: &pb.QueryRequest_Stats{Stats: true}})

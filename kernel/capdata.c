@@ -77,11 +77,6 @@ swing_status kern_cd_from_json(const json_t *j, kern_cd *out, swing_err *err)
     return SWING_OK;
 }
 
-char *kern_json_dump(const json_t *j)
-{
-    return json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
-}
-
 swing_status kern_cd_error(const char *msg, kern_cd *out, swing_err *err)
 {
     json_t *e = json_pack("{ssss}", "#error", msg, "name", "Error");

@@ -1,7 +1,8 @@
 /*
  * crank.c - kernel crank framing over store cranks: a crank's maybe-free
  * candidates are flushed and crankNumber advances at its end; an abort
- * discards both with the crank's writes. Also the sticky kernel panic.
+ * discards both with the crank's writes (and the crank's entries in the
+ * termination log). Also the sticky kernel panic.
  */
 #include "kernel/kernel_int.h"
 
@@ -31,7 +32,12 @@ swing_status kern_crank_end(kern *k, swing_err *err)
         return s;
     }
     k->in_crank = false;
-    return store_crank_end(k->st, err);
+    if ((s = store_crank_end(k->st, err))) {
+        kern_term_crank_abort(k);
+        return s;
+    }
+    kern_term_crank_end(k);
+    return SWING_OK;
 }
 
 swing_status kern_crank_abort(kern *k, swing_err *err)
@@ -43,6 +49,7 @@ swing_status kern_crank_abort(kern *k, swing_err *err)
     k->nalive = 0;
     k->nopts = 0;
     k->in_crank = false;
+    kern_term_crank_abort(k);
     return store_in_crank(k->st) ? store_crank_abort(k->st, err) : SWING_OK;
 }
 

@@ -7,6 +7,7 @@
  */
 #include "kernel/kernel_int.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -20,6 +21,47 @@ static void io_init(kern_vat_io *io, kern *k, const char *vat)
     snprintf(io->vat, sizeof io->vat, "%s", vat);
 }
 
+/* Marks the delivery failed with kind and a formatted reason. */
+static void fail(kern_vat_io *io, kern_term_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static void fail(kern_vat_io *io, kern_term_kind kind, const char *fmt, ...)
+{
+    va_list ap;
+    io->failed = true;
+    io->kind = kind;
+    va_start(ap, fmt);
+    vsnprintf(io->why, sizeof io->why, fmt, ap);
+    va_end(ap);
+}
+
+/* A worker that could not be built, for a reason of the vat's own: its code
+ * ran out of compute or memory, or failed to load, or its transcript no
+ * longer replays. */
+static void worker_failed(kern_vat_io *io, swing_status s, const swing_err *e)
+{
+    const char *m = e->msg[0] ? e->msg : swing_status_name(s);
+    if (s == KERN_ERR_REPLAY) fail(io, KERN_TERM_TRANSCRIPT_MISMATCH, "%.250s", m);
+    else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && KERN_VAT_FAIL_OF(s) == KERN_VAT_FAIL_COMPUTE)
+        fail(io, KERN_TERM_COMPUTE_LIMIT, "%.250s", m);
+    else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && KERN_VAT_FAIL_OF(s) == KERN_VAT_FAIL_MEMORY)
+        fail(io, KERN_TERM_MEMORY_LIMIT, "%.250s", m);
+    else fail(io, KERN_TERM_LOAD_FAILED, "its code failed to load: %.220s", m);
+}
+
+/* A failed delivery result: its kind from the worker, startVat's errors
+ * being buildRootObject's. */
+static void result_failed(kern_vat_io *io, const kern_delivery *d, const kern_delivery_result *r)
+{
+    const char *m = r->message[0] ? r->message : "delivery failed";
+    switch (r->fail) {
+    case KERN_VAT_FAIL_COMPUTE: fail(io, KERN_TERM_COMPUTE_LIMIT, "%.250s", m); return;
+    case KERN_VAT_FAIL_MEMORY: fail(io, KERN_TERM_MEMORY_LIMIT, "%.250s", m); return;
+    case KERN_VAT_FAIL_FORBIDDEN: fail(io, KERN_TERM_FORBIDDEN, "%.250s", m); return;
+    case KERN_VAT_FAIL_ERROR: break;
+    }
+    if (d->type == KERN_D_START_VAT) fail(io, KERN_TERM_START_FAILED, "buildRootObject failed: %.220s", m);
+    else fail(io, KERN_TERM_DELIVERY_FAILED, "%.250s", m);
+}
+
 /* Calls the worker; a failed syscall, a failed result or an exit mark the
  * crank info; kernel errors inside syscalls come back as the status. */
 static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d,
@@ -28,17 +70,20 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
     kern_worker *w;
     kern_delivery_result r;
     bool transcript = false;
+    swing_err we;
     swing_status s = kern_vats_pipelining(k, io->vat, &io->pipelining, err);
     snprintf(info->vat_id, sizeof info->vat_id, "%s", io->vat);
     if (s) return s;
-    s = kern_vats_worker(k, io->vat, &w, err);
+    swing_err_clear(&we);
+    s = kern_vats_worker(k, io->vat, &w, &we);
     if (s) {
         swing_status p = SWING_STATUS_PRIMARY(s);
-        if (p == SWING_ERR_NOMEM || p == SWING_ERR_IO || p == SWING_ERR_CORRUPT || p == SWING_ERR_INTERNAL)
+        if (p == SWING_ERR_NOMEM || p == SWING_ERR_IO || p == SWING_ERR_CORRUPT || p == SWING_ERR_INTERNAL ||
+            p == SWING_ERR_PANIC) {
+            if (err) *err = we;
             return s;
-        /* The vat's code failed to load or replay: the vat fails. */
-        io->failed = true;
-        snprintf(io->why, sizeof io->why, "worker: %.200s", err ? err->msg : swing_status_name(s));
+        }
+        worker_failed(io, s, &we); /* the vat fails */
         info->vat_failed = true;
         return SWING_OK;
     }
@@ -53,17 +98,10 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
         if (err) *err = io->fatal;
         return io->fatal.code;
     }
-    if (s != SWING_OK && !io->failed) {
-        io->failed = true;
-        snprintf(io->why, sizeof io->why, "worker failed: %s", swing_status_name(s));
-    } else if (!r.ok && !io->failed) {
-        io->failed = true;
-        snprintf(io->why, sizeof io->why, "%s", r.message[0] ? r.message : "delivery failed");
-    }
-    if (io->exited && io->exit_failure && !io->failed) {
-        io->failed = true;
-        snprintf(io->why, sizeof io->why, "vat exited with failure");
-    }
+    if (s != SWING_OK && !io->failed) fail(io, KERN_TERM_DELIVERY_FAILED, "worker failed: %s", swing_status_name(s));
+    else if (!r.ok && !io->failed) result_failed(io, d, &r);
+    if (io->exited && io->exit_failure && !io->failed)
+        fail(io, KERN_TERM_EXIT_FAILURE, "exited with failure: %s", io->exit_info);
     info->vat_failed = io->failed;
     if (io->failed) {
         kern_transcript_discard(io);

@@ -54,6 +54,7 @@ void kern_close(kern *k)
     if (k->in_crank) kern_crank_abort(k, NULL);
     while (k->nworkers) kern_vats_evict(k, k->workers[0].vat_id);
     swing_mfree(k->workers);
+    swing_mfree(k->terms);
     store_overlay_clear(&k->maybe_free);
     swing_mfree(k);
 }
@@ -275,7 +276,7 @@ swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method
     kpid[0] = '\0';
     if (!method) return swing_err_set(err, SWING_ERR_INVALID, "no method");
     if ((s = kern_vat_id(k, vat_name, vat, &found, err))) return s;
-    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if (!found) return kern_term_refusal(k, vat_name, false, err);
     args = json_loads(args_body ? args_body : "[]", 0, NULL);
     if (!json_is_array(args)) {
         json_decref(args);
@@ -288,7 +289,7 @@ swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method
         return s;
     }
     s = kern_vats_alive(k, vat, &alive, err);
-    if (!s && !alive) s = swing_err_set(err, SWING_ERR_USER, "vat %s is terminated", vat_name);
+    if (!s && !alive) s = kern_term_refusal(k, vat_name, true, err);
     if (!s) s = kern_clist_kref(k, vat, "o+0", root, &found, err);
     if (!s && !found) s = SWING_CORRUPT(err, "vat %s has no root", vat);
     if (!s) s = kern_kp_create(k, "", KERN_POLICY_IGNORE, kpid, err);
@@ -341,9 +342,13 @@ swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reaso
     bool found;
     swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
     if (s) return s;
-    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if (!found) {
+        kern_termination t;
+        if ((s = kern_vat_termination(k, vat_name, &t, &found, err))) return s;
+        return found ? SWING_OK : swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    }
     if ((s = kern_crank_begin(k, err))) return s;
-    s = kern_vats_terminate(k, vat, reason ? reason : "terminated by the host", err);
+    s = kern_vats_terminate(k, vat, KERN_TERM_HOST, reason && reason[0] ? reason : "terminated by the host", err);
     return in_crank(k, s, err);
 }
 
@@ -396,10 +401,10 @@ swing_status kern_bring_out_your_dead(kern *k, const char *vat_name, uint64_t bu
     char *text;
     swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
     if (s) return s;
-    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if (!found) return kern_term_refusal(k, vat_name, false, err);
     if ((s = kern_crank_begin(k, err))) return s;
     s = kern_vats_alive(k, vat, &alive, err);
-    if (!s && !alive) s = swing_err_set(err, SWING_ERR_USER, "vat %s is terminated", vat_name);
+    if (!s && !alive) s = kern_term_refusal(k, vat_name, true, err);
     if (!s) {
         ev = json_pack("{sssssI}", "type", "bringOutYourDead", "vatID", vat, "budget", (json_int_t)budget);
         text = ev ? kern_json_dump(ev) : NULL;
@@ -420,7 +425,7 @@ swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *
     char *text = NULL;
     swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
     if (s) return s;
-    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if (!found) return kern_term_refusal(k, vat_name, false, err);
     opts = json_loads(options ? options : "", JSON_REJECT_DUPLICATES, NULL);
     if (!json_is_object(opts)) {
         json_decref(opts);
@@ -444,7 +449,7 @@ swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *
         return s;
     }
     s = kern_vats_alive(k, vat, &alive, err);
-    if (!s && !alive) s = swing_err_set(err, SWING_ERR_USER, "vat %s is terminated", vat_name);
+    if (!s && !alive) s = kern_term_refusal(k, vat_name, true, err);
     if (!s) s = kern_queue_push(k, KERN_ACCEPTANCE, text, err);
     free(text);
     return in_crank(k, s, err);
@@ -469,7 +474,7 @@ swing_status kern_evict_worker(kern *k, const char *vat_name, swing_err *err)
     bool found;
     swing_status s = kern_vat_id(k, vat_name, vat, &found, err);
     if (s) return s;
-    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if (!found) return kern_term_refusal(k, vat_name, false, err);
     kern_vats_evict(k, vat);
     return SWING_OK;
 }

@@ -182,9 +182,76 @@ swing_status kern_install_bundle(kern *k, const void *bytes, size_t len, char id
  * vat's transcript (the effect of a page-out, or of a restart). */
 swing_status kern_evict_worker(kern *k, const char *vat_name, swing_err *err);
 
-/* Terminates a vat (host request), in its own crank. */
+/* Terminates a vat (host request), in its own crank, with kind
+ * KERN_TERM_HOST and the host's reason (NULL or "": "terminated by the
+ * host"). A vat already terminated (deleted or not) keeps its first reason:
+ * OK, nothing changes. INVALID if no vat ever had the name. */
 swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reason,
                                 swing_err *err);
+
+/* ===== termination records (kernel/termination.c) ===== */
+
+/* Why a vat was terminated. KEEP IN SYNC: the names in termination.c and
+ * enum TerminationKind in proto/swing/v1/swing.proto (same values). */
+typedef enum kern_term_kind {
+    KERN_TERM_NONE = 0,                /* not terminated */
+    KERN_TERM_HOST = 1,                /* kern_terminate_vat: the host's reason */
+    KERN_TERM_COMPUTE_LIMIT = 2,       /* a delivery passed the vat's compute limit */
+    KERN_TERM_MEMORY_LIMIT = 3,        /* the vat passed its memory limit */
+    KERN_TERM_ILLEGAL_SYSCALL = 4,     /* a syscall broke the c-list rules */
+    KERN_TERM_START_FAILED = 5,        /* startVat failed: buildRootObject threw */
+    KERN_TERM_TRANSCRIPT_MISMATCH = 6, /* replaying its transcript diverged */
+    KERN_TERM_EXIT = 7,                /* the vat exited (syscall exit) */
+    KERN_TERM_EXIT_FAILURE = 8,        /* ... as a failure */
+    KERN_TERM_DELIVERY_FAILED = 9,     /* any other failed delivery */
+    KERN_TERM_LOAD_FAILED = 10,        /* its code could not be loaded */
+    KERN_TERM_FORBIDDEN = 11,          /* vat code used a forbidden construct */
+    KERN_TERM_KINDS = 12
+} kern_term_kind;
+
+/* The kind's stored name ("host", "compute-limit", ...); "" for NONE or an
+ * unknown value. */
+const char *kern_term_kind_name(kern_term_kind kind);
+
+#define KERN_TERM_REASON_MAX 200 /* reason bytes kept (cut at a UTF-8 boundary) */
+#define KERN_TERM_NAME_MAX 32    /* vat names are [A-Za-z0-9_-]{1,32} */
+
+/* One vat's termination, as recorded (vat.terminated.<name>). */
+typedef struct kern_termination {
+    char vat_id[24];                       /* vNN */
+    char name[KERN_TERM_NAME_MAX + 1];     /* the vat's name */
+    kern_term_kind kind;
+    char reason[KERN_TERM_REASON_MAX + 1]; /* valid UTF-8, no control characters */
+} kern_termination;
+
+/* The termination record of a named vat; *found false if the vat is alive or
+ * no vat had the name (a record lasts until a new vat takes the name). */
+swing_status kern_vat_termination(kern *k, const char *vat_name, kern_termination *t, bool *found,
+                                  swing_err *err);
+
+/* The text a rejection or a refusal carries: "vat <name> (<id>) terminated:
+ * <reason>" (" terminated by the host: " for KERN_TERM_HOST). */
+void kern_term_message(const kern_termination *t, char *out, size_t cap);
+
+/* Terminations since the last call, oldest first: vats terminated by cranks
+ * that completed (normal work, clean-up, host requests). *list (caller frees
+ * with swing_mfree) is NULL when there were none. The log is RAM only (the
+ * records are the durable part) and grows until taken: the ABI takes it at
+ * every end_block. Errors: none today (OK always). */
+swing_status kern_terminations_take(kern *k, kern_termination **list, size_t *n, swing_err *err);
+
+/* A vat as the host sees it. */
+typedef struct kern_vat_info {
+    kern_termination t; /* vat_id and name always; kind and reason once terminated */
+    bool terminated;    /* logically dead (kind NONE only for a vat terminated
+                           before termination records existed) */
+    bool deleted;       /* terminated and its state all gone: only the record is left */
+} kern_vat_info;
+
+/* Every vat in name order: the vats that hold a name (live, or terminated
+ * and not yet deleted) and the deleted ones whose record is kept. Caller
+ * frees *list with swing_mfree; NULL when there are none. */
+swing_status kern_vats_list(kern *k, kern_vat_info **list, size_t *n, swing_err *err);
 
 /* The vat ID of a named vat. found false if none. */
 swing_status kern_vat_id(kern *k, const char *vat_name, char vat_id[24], bool *found,

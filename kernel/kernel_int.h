@@ -66,6 +66,11 @@ struct kern {
     size_t nopts;                /* entries in opts_cache; cleared when any
                                     options change and at crank abort */
     swing_err panic;             /* sticky kernel panic; code OK if none */
+    kern_termination *terms;     /* terminations not yet taken by the host
+                                    (kern_terminations_take), oldest first */
+    size_t nterms, capterms;
+    size_t terms_done;           /* terms[0, terms_done) are of completed
+                                    cranks; the rest of the open crank */
 };
 
 /* snprintf for the conversions kernel keys and values use (%s, %d, %u with
@@ -116,7 +121,9 @@ kern_capdata kern_cd_view(const kern_cd *cd);
 json_t *kern_cd_to_json(kern_capdata cd);
 /* Parses {"body":s,"slots":[s...]}; INVALID on anything else. */
 swing_status kern_cd_from_json(const json_t *j, kern_cd *out, swing_err *err);
-/* Canonical JSON text of j (sorted keys, compact); caller frees with free(). */
+/* Canonical JSON text of j (json.c: sorted keys, compact, numbers and
+ * strings as base/json.h writes them); NULL on no memory or invalid UTF-8.
+ * The caller frees it with free(). */
 char *kern_json_dump(const json_t *j);
 /* Smallcaps error body for a rejection: #{"#error":msg,"name":"Error"}. */
 swing_status kern_cd_error(const char *msg, kern_cd *out, swing_err *err);
@@ -140,9 +147,6 @@ swing_status kern_obj_decref(kern *k, const char *kref, bool reachable, swing_er
 /* Owner vat ID; *has false when orphaned or the object is gone. */
 swing_status kern_obj_owner(kern *k, const char *kref, char owner[KERN_ID_MAX], bool *has,
                             swing_err *err);
-/* The owner only if alive (not terminated). */
-swing_status kern_obj_live_owner(kern *k, const char *kref, char owner[KERN_ID_MAX], bool *has,
-                                 swing_err *err);
 swing_status kern_obj_delete(kern *k, const char *kref, swing_err *err);
 /* Abandons an object: owner and the owner's c-list entry go; it stays known. */
 swing_status kern_obj_orphan(kern *k, const char *kref, swing_err *err);
@@ -270,9 +274,12 @@ swing_status kern_vats_pipelining(kern *k, const char *vat, bool *on, swing_err 
 swing_status kern_vats_uses_transcript(kern *k, const char *vat, bool *on, swing_err *err);
 swing_status kern_vats_worker(kern *k, const char *vat, kern_worker **w, swing_err *err);
 void kern_vats_evict(kern *k, const char *vat);
-/* Logical death: marks terminated, rejects promises it decides, evicts the
- * worker; a critical vat panics the kernel instead of going on. */
-swing_status kern_vats_terminate(kern *k, const char *vat, const char *reason, swing_err *err);
+/* Logical death: marks terminated, records why (termination.c), rejects
+ * the promises it decides with that reason, evicts the worker; a critical
+ * vat panics the kernel instead of going on. A dead vat: OK, nothing
+ * changes (its first reason stays). */
+swing_status kern_vats_terminate(kern *k, const char *vat, kern_term_kind kind, const char *reason,
+                                 swing_err *err);
 /* Creates a vat record from a config entry and queues its startVat; *root
  * receives its root kref (held by the kernel). vatParameters come from
  * `params` (kernel-side capdata; each slot is retained +1) or, when NULL,
@@ -320,6 +327,32 @@ swing_status kern_teardown_count(kern *k, uint64_t *n, int *phase, swing_err *er
 swing_status kern_teardown_step(kern *k, uint64_t units, uint64_t used[KERN_PHASES], bool *vat_done,
                                 swing_err *err);
 
+/* ===== termination.c: termination records and the host's log ===== */
+#define KERN_TERM_MSG_MAX (KERN_TERM_REASON_MAX + KERN_TERM_NAME_MAX + 96) /* kern_term_message */
+/* Copies in to out (cap bytes with the NUL) as valid UTF-8 with no control
+ * characters, cut at a character boundary. */
+void kern_term_clip(const char *in, char *out, size_t cap);
+/* Writes vat.terminated.<name> for a vat being terminated (inside its
+ * crank), fills *t and logs it for the host. */
+swing_status kern_term_record(kern *k, const char *vat, kern_term_kind kind, const char *reason,
+                              kern_termination *t, swing_err *err);
+/* The record of a vat by ID (its name read from vNN.options); *found false
+ * when it is alive, has no record or its options are deleted. */
+swing_status kern_term_of_vat(kern *k, const char *vat, kern_termination *t, bool *found, swing_err *err);
+/* A new vat takes the name: the old record goes. */
+swing_status kern_term_forget(kern *k, const char *vat_name, swing_err *err);
+/* The refusal of a host request naming a dead vat: USER with
+ * kern_term_message when a record exists (or "vat X is terminated" when
+ * `named`, i.e. a terminated vat still holds the name), else INVALID "no vat
+ * named X". Always returns non-OK. */
+swing_status kern_term_refusal(kern *k, const char *vat_name, bool named, swing_err *err);
+/* Rejection capdata #{"#error":kern_term_message,"name":"Error"}. */
+swing_status kern_term_rejection(const kern_termination *t, kern_cd *out, swing_err *err);
+/* Crank framing of the log: an ended crank's terminations are kept, an
+ * aborted crank's dropped. */
+void kern_term_crank_end(kern *k);
+void kern_term_crank_abort(kern *k);
+
 /* ===== crank.c: kernel crank framing ===== */
 swing_status kern_crank_begin(kern *k, swing_err *err);
 swing_status kern_crank_end(kern *k, swing_err *err);
@@ -336,6 +369,8 @@ struct kern_vat_io {
     bool failed;            /* an illegal syscall happened */
     bool exited;            /* syscall.exit was made */
     bool exit_failure;      /* ... as a failure */
+    char exit_info[96];     /* ... its info body (clipped) */
+    kern_term_kind kind;    /* failure kind, with why */
     char why[256];          /* failure reason */
     swing_err fatal;        /* a non-vat error inside a syscall (kernel failure) */
     json_t *log;            /* transcript item being recorded, or NULL */

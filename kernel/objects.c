@@ -88,20 +88,6 @@ swing_status kern_obj_owner(kern *k, const char *kref, char owner[KERN_ID_MAX], 
     return s;
 }
 
-swing_status kern_obj_live_owner(kern *k, const char *kref, char owner[KERN_ID_MAX], bool *has,
-                                 swing_err *err)
-{
-    bool alive;
-    swing_status s = kern_obj_owner(k, kref, owner, has, err);
-    if (s || !*has) return s;
-    if ((s = kern_vats_alive(k, owner, &alive, err))) return s;
-    if (!alive) {
-        *has = false;
-        owner[0] = '\0';
-    }
-    return SWING_OK;
-}
-
 swing_status kern_obj_delete(kern *k, const char *kref, swing_err *err)
 {
     swing_status s = kern_kv_del(k, err, "%s.owner", kref);

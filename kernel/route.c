@@ -25,12 +25,32 @@ static bool single_object(const kern_cd *d)
            strchr(d->body + 4, '"')[1] == '\0';
 }
 
+/* A splat for a dead vat: its termination reason when it has a record,
+ * else (an orphan: abandoned, or its vat's exports are deleted) the
+ * plain "vat terminated". */
+static swing_status splat_dead(kern *k, const char *vat, kern_route *r, swing_err *err)
+{
+    kern_termination t;
+    bool found = false;
+    swing_status s = vat[0] ? kern_term_of_vat(k, vat, &t, &found, err) : SWING_OK;
+    if (s) return s;
+    if (!found) return splat_with(r, "vat terminated", err);
+    r->kind = KERN_ROUTE_SPLAT;
+    return kern_term_rejection(&t, &r->reject, err);
+}
+
 static swing_status route_object(kern *k, const char *kref, kern_route *r, swing_err *err)
 {
-    bool has;
-    swing_status s = kern_obj_live_owner(k, kref, r->vat, &has, err);
+    bool has, alive;
+    swing_status s = kern_obj_owner(k, kref, r->vat, &has, err);
     if (s) return s;
     if (!has) return splat_with(r, "vat terminated", err);
+    if ((s = kern_vats_alive(k, r->vat, &alive, err))) return s;
+    if (!alive) {
+        s = splat_dead(k, r->vat, r, err);
+        r->vat[0] = '\0';
+        return s;
+    }
     r->kind = KERN_ROUTE_DELIVER;
     return SWING_OK;
 }
@@ -71,7 +91,7 @@ swing_status kern_route_target(kern *k, const char *target, const char *methargs
     if (decider[0]) {
         bool alive, pipelining;
         if ((s = kern_vats_alive(k, decider, &alive, err))) return s;
-        if (!alive) return splat_with(r, "vat terminated", err);
+        if (!alive) return splat_dead(k, decider, r, err);
         if ((s = kern_vats_pipelining(k, decider, &pipelining, err))) return s;
         if (pipelining) {
             r->kind = KERN_ROUTE_DELIVER;

@@ -13,14 +13,14 @@
 #include "base/alloc.h"
 
 /* After a rolled-back delivery: terminate the vat, dispose of the event. */
-static swing_status fail_event(kern *k, const char *queue, const char *vat, const char *why,
-                               swing_err *err)
+static swing_status fail_event(kern *k, const char *queue, const char *vat, kern_term_kind kind,
+                               const char *why, swing_err *err)
 {
     char *json = NULL;
     swing_status s = kern_crank_begin(k, err);
     if (s) return s;
     if (queue) s = kern_queue_pop(k, queue, &json, err);
-    if (!s) s = kern_vats_terminate(k, vat, why, err);
+    if (!s) s = kern_vats_terminate(k, vat, kind, why, err);
     if (!s && json) {
         json_t *ev = json_loads(json, 0, NULL);
         const char *type = json_string_value(json_object_get(ev, "type"));
@@ -44,15 +44,20 @@ swing_status kern_run_finish(kern *k, kern_vat_io *io, const char *queue, kern_c
     swing_status s;
     if (io->failed) {
         char vat[KERN_ID_MAX], why[256];
+        kern_term_kind kind = io->kind ? io->kind : KERN_TERM_DELIVERY_FAILED;
         snprintf(vat, sizeof vat, "%s", io->vat);
         snprintf(why, sizeof why, "%s", io->why);
         if ((s = kern_crank_abort(k, err))) return s;
         info->vat_failed = true;
-        return fail_event(k, queue, vat, why, err);
+        return fail_event(k, queue, vat, kind, why, err);
     }
-    if (io->exited && (s = kern_vats_terminate(k, io->vat, "vat exited", err))) {
-        kern_crank_abort(k, NULL);
-        return s;
+    if (io->exited) {
+        char why[sizeof io->exit_info + 16];
+        snprintf(why, sizeof why, "exited: %s", io->exit_info);
+        if ((s = kern_vats_terminate(k, io->vat, KERN_TERM_EXIT, why, err))) {
+            kern_crank_abort(k, NULL);
+            return s;
+        }
     }
     return kern_crank_end(k, err);
 }

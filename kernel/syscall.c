@@ -6,6 +6,8 @@
  */
 #include "kernel/kernel_int.h"
 
+#include "base/utf8.h"
+
 #include <stdio.h>
 
 #include "kernel/transcript.h"
@@ -101,6 +103,10 @@ static swing_status vs_key(kern_vat_io *io, swing_bytes key, char *out, size_t c
     int n = snprintf(out, cap, "%s.vs.", io->vat);
     if (key.len == 0 || (size_t)n + key.len > STORE_KEY_MAX || (size_t)n + key.len >= cap)
         return swing_err_set(err, SWING_ERR_VAT, "vat %s: bad vatstore key", io->vat);
+    /* Keys reach hosts as protobuf strings (export data, kv queries): they
+     * must be text, or the host would see them altered. */
+    if (memchr(key.ptr, '\0', key.len) || !swing_utf8_valid(key.ptr, key.len))
+        return swing_err_set(err, SWING_ERR_VAT, "vat %s: vatstore key is not UTF-8 text", io->vat);
     memcpy(out + n, key.ptr, key.len);
     *len = (size_t)n + key.len;
     return SWING_OK;
@@ -212,6 +218,7 @@ static swing_status dispatch(kern_vat_io *io, const kern_syscall *sc, kern_sysca
         if (s) return s;
         io->exited = true;
         io->exit_failure = sc->failure;
+        kern_term_clip(sc->info.body, io->exit_info, sizeof io->exit_info);
         return SWING_OK;
     }
     case KERN_S_VATSTORE_GET:
@@ -237,7 +244,8 @@ swing_status kern_vat_syscall(kern_vat_io *io, const kern_syscall *sc, kern_sysc
     if (io->failed || io->fatal.code != SWING_OK) return SWING_ERR_VAT;
     if (io->exited) {
         io->failed = true;
-        snprintf(io->why, sizeof io->why, "syscall after exit");
+        io->kind = KERN_TERM_ILLEGAL_SYSCALL;
+        snprintf(io->why, sizeof io->why, "illegal syscall: a syscall after exit");
         return SWING_ERR_VAT;
     }
     swing_err_clear(&e);
@@ -255,6 +263,7 @@ swing_status kern_vat_syscall(kern_vat_io *io, const kern_syscall *sc, kern_sysc
     if (SWING_STATUS_PRIMARY(s) == SWING_ERR_VAT || SWING_STATUS_PRIMARY(s) == SWING_ERR_INVALID ||
         SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT) {
         io->failed = true;
+        io->kind = KERN_TERM_ILLEGAL_SYSCALL;
         snprintf(io->why, sizeof io->why, "illegal syscall: %.200s", e.msg);
         return SWING_ERR_VAT;
     }

@@ -332,10 +332,12 @@ static swing_status replay_item(void *ctx, uint64_t pos, swing_bytes item, swing
     if (c->io.fatal.code != SWING_OK) {
         if (err) *err = c->io.fatal;
         s = c->io.fatal.code;
-    } else if (c->io.failed || !r.ok || c->io.replay_next != json_array_size(c->io.replay)) {
-        s = swing_err_set(err, SWING_ERR_VAT, "replay of %s failed at item %llu: %.150s", c->io.vat,
-                          (unsigned long long)pos,
-                          c->io.failed ? c->io.why : !r.ok ? r.message : "fewer syscalls than recorded");
+    } else if (c->io.failed) {
+        s = swing_err_set(err, KERN_ERR_REPLAY, "%s", c->io.why); /* "transcript mismatch at item ..." */
+    } else if (!r.ok || c->io.replay_next != json_array_size(c->io.replay)) {
+        s = swing_err_set(err, KERN_ERR_REPLAY, "transcript mismatch at item %llu: %s%.150s", (unsigned long long)pos,
+                          r.ok ? "fewer syscalls than recorded" : "the delivery failed on replay: ",
+                          r.ok ? "" : r.message);
     }
     c->io.replay = NULL;
     json_decref(j);

@@ -31,8 +31,12 @@ void kern_transcript_discard(kern_vat_io *io);
 /* Records one syscall and its result (no-op when not recording). */
 void kern_transcript_note(kern_vat_io *io, const kern_syscall *sc, const kern_syscall_result *res);
 
-/* Replays the vat's current span into a fresh worker. VAT on a mismatch or
- * a failed replayed delivery (with the position in the message). */
+/* A replay that diverged from the record: VAT with this detail. */
+#define KERN_ERR_REPLAY ((swing_status)((unsigned)SWING_ERR_VAT | (0x10u << 8)))
+
+/* Replays the vat's current span into a fresh worker. KERN_ERR_REPLAY on a
+ * mismatch, a failed replayed delivery or missing syscalls, with a message
+ * "transcript mismatch at item N ..."; kernel errors as they are. */
 swing_status kern_transcript_replay(kern *k, const char *vat, kern_worker *w, swing_err *err);
 
 /* In replay: answers a syscall from the record, or fails the replay. */

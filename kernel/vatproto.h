@@ -94,9 +94,23 @@ typedef struct kern_syscall_result {
     swing_buf value; /* owned by the caller after the call; free with swing_buf_free */
 } kern_syscall_result;
 
+/* Why a vat failed, as its worker tells the kernel: in a failed delivery's
+ * result, and in the detail bits (KERN_VAT_FAIL_OF) of the status of a
+ * worker that could not be created. */
+typedef enum kern_vat_fail {
+    KERN_VAT_FAIL_ERROR = 0,   /* vat code raised an error (or anything else) */
+    KERN_VAT_FAIL_COMPUTE = 1, /* the compute limit */
+    KERN_VAT_FAIL_MEMORY = 2,  /* the memory limit */
+    KERN_VAT_FAIL_FORBIDDEN = 3 /* a construct the runtime forbids */
+} kern_vat_fail;
+/* A worker-creation status carrying its kern_vat_fail, and the reverse. */
+#define KERN_VAT_FAIL_STATUS(primary, fail) ((swing_status)((unsigned)(primary) | ((unsigned)(fail) << 8)))
+#define KERN_VAT_FAIL_OF(status) ((kern_vat_fail)(((unsigned)(status) >> 8) & 0xffu))
+
 /* How a delivery ended, filled by the vat. */
 typedef struct kern_delivery_result {
     bool ok;            /* false: the vat failed; it is terminated */
+    kern_vat_fail fail; /* when !ok: why */
     char message[256];  /* failure reason */
     uint64_t computrons; /* work done, for the run policy */
     bool more;          /* bringOutYourDead: the budget stopped it with dead

@@ -1,6 +1,7 @@
 /*
  * vats.c - vat records (vNN.options, vNN.source, vNN.vatParameters, roots),
- * workers (raw C vats for now), and logical termination (DESIGN.md §6.5).
+ * workers (raw C and Lua vats), and logical termination (DESIGN.md §6.5);
+ * termination records are termination.c's.
  */
 #include "kernel/kernel_int.h"
 
@@ -261,20 +262,25 @@ static swing_status reject_decided(kern *k, const char *vat, kern_capdata why, s
     return s;
 }
 
-swing_status kern_vats_terminate(kern *k, const char *vat, const char *reason, swing_err *err)
+swing_status kern_vats_terminate(kern *k, const char *vat, kern_term_kind kind, const char *reason,
+                                 swing_err *err)
 {
     bool alive, critical;
+    kern_termination t;
     kern_cd why;
     swing_status s = kern_vats_alive(k, vat, &alive, err);
     if (s || !alive) return s;
     if ((s = option_bool(k, vat, "critical", &critical, err))) return s;
     kern_vats_evict(k, vat);
-    if (critical) return kern_crank_panic(k, err, "critical vat %s failed: %s", vat, reason);
+    if (critical)
+        return kern_crank_panic(k, err, "critical vat %s failed (%s): %.200s", vat, kern_term_kind_name(kind),
+                                reason);
     k->nalive = 0; /* aliveness changes */
     if ((s = kern_kv_set(k, "1", err, "%s.terminated", vat))) return s;
+    if ((s = kern_term_record(k, vat, kind, reason, &t, err))) return s;
     if ((s = kern_reap_forget(k, vat, err))) return s;
     if ((s = kern_teardown_enqueue(k, vat, err))) return s;
-    if ((s = kern_cd_error("vat terminated", &why, err))) return s;
+    if ((s = kern_term_rejection(&t, &why, err))) return s;
     s = reject_decided(k, vat, kern_cd_view(&why), err);
     kern_cd_free(&why);
     return s;
@@ -341,6 +347,7 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     json_decref(src);
     json_decref(vp);
     if (!t_opts || !t_src || !t_vp) s = SWING_NOMEM(err);
+    if (!s) s = kern_term_forget(k, name, err); /* an earlier vat's record */
     if (!s) s = kern_kv_set(k, vat, err, "vat.name.%s", name);
     if (!s) s = kern_kv_set(k, t_opts, err, "%s.options", vat);
     if (!s) s = kern_kv_set(k, t_src, err, "%s.source", vat);

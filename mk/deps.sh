@@ -4,7 +4,7 @@
 set -eu
 PKGS="build-essential clang libclang-rt-14-dev pkg-config libleveldb-dev libprotobuf-c-dev protobuf-c-compiler
 liblua5.4-dev libcmocka-dev nettle-dev libsodium-dev libjansson-dev libbsd-dev perl
-protobuf-compiler valgrind"
+protobuf-compiler valgrind locales"
 missing=""
 for p in $PKGS; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

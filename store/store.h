@@ -75,6 +75,10 @@ const char *store_activity_hash(const store *st);
  * is what the host commits and what an import is checked against. */
 const char *store_committed_hash(const store *st);
 
+/* SWING_OK, or the sticky error (a failed commit write, copied into err)
+ * that every later call returns until the store is reopened. */
+swing_status store_check_usable(store *st, swing_err *err);
+
 /* ===== kv: reads see crank over block over disk ===== */
 
 /* Key classes: "local." (not hashed, not exported), "host." (host-owned, not
@@ -142,8 +146,12 @@ typedef struct store_delta {
  * one synced WriteBatch; store_committed_hash() then gives the block's
  * activity hash. REQUIRES: no open crank; height > store_height(). On
  * success *delta (may be NULL if the caller does not want it) receives the
- * block's export-data delta and activity hash; free with store_delta_destroy. A failed LevelDB write is sticky:
- * every later call returns it until the store is reopened. */
+ * block's export-data delta and activity hash; free with
+ * store_delta_destroy. A failed LevelDB write is sticky: every later call
+ * returns it until the store is reopened. It does not say the block is
+ * lost: if the log write succeeded and only its fsync failed, the reopened
+ * store may find the batch (all of it, never part: the log record is
+ * checksummed) and store_height() is then `height`. */
 swing_status store_commit(store *st, uint64_t height, store_delta **delta, swing_err *err);
 void store_delta_destroy(store_delta *d);
 

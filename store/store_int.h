@@ -65,9 +65,6 @@ swing_status store_delta_digest(store *st, const store_delta *d, store_digest *d
 /* Recomputes the state digest from the committed data on disk (store.c). */
 swing_status store_digest_scan(store *st, store_digest *out, swing_err *err);
 
-/* Returns the sticky error, if any (copied into err). */
-swing_status store_check_usable(store *st, swing_err *err);
-
 /* Raw LevelDB read of a physical key (no overlays). */
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                             swing_err *err);

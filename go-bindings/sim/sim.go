@@ -237,6 +237,23 @@ type BlockResult struct {
 	Rejected []string // actions the kernel refused (e.g. to a terminated vat)
 }
 
+// Termination is one vat terminated in a block, as hosts print it.
+type Termination struct {
+	Name   string `json:"name"`
+	ID     string `json:"id"`
+	Kind   string `json:"kind"` // "host", "compute-limit", ... (VatTermination.kind_name)
+	Reason string `json:"reason"`
+}
+
+// Terminations lists the vats terminated in the block, in order (nil if none).
+func (r *BlockResult) Terminations() []Termination {
+	var out []Termination
+	for _, t := range r.End.GetTerminations() {
+		out = append(out, Termination{Name: t.GetName(), ID: t.GetVatId(), Kind: t.GetKindName(), Reason: t.GetReason()})
+	}
+	return out
+}
+
 // CleanupUnits is the terminated-vat deletion units of the block's clean-up, all phases.
 func (r *BlockResult) CleanupUnits() uint64 {
 	c := r.End.GetCleanup()

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"syscall"
@@ -277,20 +278,22 @@ func TestGarbageRequests(t *testing.T) {
 
 // hostRow is one line of `swing run --json`; the Go host's block must match it.
 type hostRow struct {
-	Height         uint64 `json:"height"`
-	Cranks         uint64 `json:"cranks"`
-	Computrons     uint64 `json:"computrons"`
-	GCKrefs        uint64 `json:"gc_krefs"`
-	BOYDs          uint64 `json:"boyds"`
-	CleanupGCKrefs uint64 `json:"cleanup_gc_krefs"`
-	CleanupBOYDs   uint64 `json:"cleanup_boyds"`
-	CleanupUnits   uint64 `json:"cleanup_units"`
-	VatsDeleted    uint64 `json:"vats_deleted"`
-	GCKrefsLeft    uint64 `json:"gc_krefs_left"`
-	DirtyVats      uint64 `json:"dirty_vats"`
-	TerminatedVats uint64 `json:"terminated_vats"`
-	CleanupPhase   string `json:"cleanup_phase"`
-	ActivityHash   string `json:"activity_hash"`
+	Height         uint64        `json:"height"`
+	Cranks         uint64        `json:"cranks"`
+	Computrons     uint64        `json:"computrons"`
+	GCKrefs        uint64        `json:"gc_krefs"`
+	BOYDs          uint64        `json:"boyds"`
+	CleanupGCKrefs uint64        `json:"cleanup_gc_krefs"`
+	CleanupBOYDs   uint64        `json:"cleanup_boyds"`
+	CleanupUnits   uint64        `json:"cleanup_units"`
+	VatsDeleted    uint64        `json:"vats_deleted"`
+	GCKrefsLeft    uint64        `json:"gc_krefs_left"`
+	DirtyVats      uint64        `json:"dirty_vats"`
+	TerminatedVats uint64        `json:"terminated_vats"`
+	CleanupPhase   string        `json:"cleanup_phase"`
+	ActivityHash   string        `json:"activity_hash"`
+	VatsFailed     uint64        `json:"vats_failed"`
+	Terminations   []Termination `json:"terminations"`
 }
 
 func goRow(res *BlockResult) hostRow {
@@ -299,13 +302,14 @@ func goRow(res *BlockResult) hostRow {
 		GCKrefs: res.End.GcKrefs, BOYDs: res.End.Boyds, CleanupGCKrefs: cl.GetGcKrefs(),
 		CleanupBOYDs: cl.GetBoyds(), CleanupUnits: res.CleanupUnits(), VatsDeleted: cl.GetVatsDeleted(),
 		GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(), TerminatedVats: cl.GetTerminatedVats(),
-		CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash}
+		CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash, VatsFailed: res.End.GetVatsFailed(),
+		Terminations: res.Terminations()}
 }
 
 // hostsAgree runs a chain through the C host (`swing run`, built by make into
 // build/swing, with extra flags) and through this package with cfg, and
-// requires the same row at every height: activity hash, cranks, computrons
-// and the clean-up report. It returns the rows.
+// requires the same row at every height: activity hash, cranks, computrons,
+// the clean-up report and the vats terminated. It returns the rows.
 func hostsAgree(t *testing.T, cfgPath, actionsPath string, cfg *Config, blocks int, flags ...string) []hostRow {
 	t.Helper()
 	bin, err := filepath.Abs("../../build/swing")
@@ -343,7 +347,7 @@ func hostsAgree(t *testing.T, cfgPath, actionsPath string, cfg *Config, blocks i
 		if err != nil {
 			t.Fatalf("height %d: %v", r.Height, err)
 		}
-		if g := goRow(res); g != r {
+		if g := goRow(res); !reflect.DeepEqual(g, r) {
 			t.Fatalf("height %d: Go host %+v, C host %+v", r.Height, g, r)
 		}
 	}
@@ -423,6 +427,78 @@ func TestCHostAgreesCleanupBudget(t *testing.T) {
 // A chain config's "cleanup" object: members left out take the ABI
 // defaults, overrides replace single members, and anything cli/chain.c
 // refuses is refused here too.
+// TestTerminationsVisible runs the doomed chain of the CLI test (vats dying
+// of compute, memory, a throwing buildRootObject and the host's request)
+// through both hosts: the rows agree on the terminations, EndBlock reports
+// each with its kind and reason, Vats() keeps the reason after deletion, and
+// a message to a deleted vat is refused as terminated (ErrUser).
+func TestTerminationsVisible(t *testing.T) {
+	const doomed = "../../tests/cli/doomed"
+	cfg, err := LoadConfig(filepath.Join(doomed, "chain.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := hostsAgree(t, filepath.Join(doomed, "chain.json"), filepath.Join(doomed, "actions.jsonl"), cfg, 4)
+	want := map[uint64][]Termination{
+		1: {{"thrower", "v5", "start-failed", "buildRootObject failed: main:3: no root for you"}},
+		2: {{"retiree", "v3", "host", "retired by the test"}, {"spinner", "v4", "compute-limit", "compute limit"},
+			{"bomber", "v1", "memory-limit", "memory limit"}},
+	}
+	for _, r := range rows {
+		if !reflect.DeepEqual(r.Terminations, want[r.Height]) {
+			t.Fatalf("height %d: terminations %+v, want %+v", r.Height, r.Terminations, want[r.Height])
+		}
+	}
+	if rows[0].VatsFailed != 1 || rows[1].VatsFailed != 2 {
+		t.Fatalf("vats_failed %d, %d; want 1, 2 (the host's termination is no failure)", rows[0].VatsFailed, rows[1].VatsFailed)
+	}
+
+	n := newNode(t, filepath.Join(t.TempDir(), "db"), cfg)
+	defer n.Close()
+	actions, err := LoadActions(filepath.Join(doomed, "actions.jsonl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for h := uint64(1); h <= 3; h++ {
+		res, err := n.RunBlock(h, actions, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i, e := range res.End.GetTerminations() {
+			if e.GetKindName() != want[h][i].Kind || int(e.GetKind()) == 0 {
+				t.Fatalf("height %d: termination %v", h, e)
+			}
+		}
+	}
+	vats, err := n.K.Vats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	gone := 0
+	for _, v := range vats {
+		if v.GetName() == "boot" {
+			if v.GetTerminated() || v.GetTermination() != nil {
+				t.Fatalf("boot: %v", v)
+			}
+			continue
+		}
+		if !v.GetTerminated() || !v.GetDeleted() || v.GetTermination().GetReason() == "" {
+			t.Fatalf("%s: %v", v.GetName(), v)
+		}
+		gone++
+	}
+	if gone != 4 {
+		t.Fatalf("%d deleted vats listed, want 4: %v", gone, vats)
+	}
+	if _, err := n.K.BeginBlock(4, 0); err != nil {
+		t.Fatal(err)
+	}
+	err = n.K.QueueInbound("late", "spinner", "hello", "[]")
+	if !errors.Is(err, swing.ErrUser) || !strings.Contains(err.Error(), "vat spinner (v4) terminated: compute limit") {
+		t.Fatalf("a message to a deleted vat: %v", err)
+	}
+}
+
 func TestCleanupConfig(t *testing.T) {
 	load := func(body string) (*Config, error) {
 		p := filepath.Join(t.TempDir(), "chain.json")

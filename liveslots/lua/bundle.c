@@ -266,7 +266,12 @@ static int install(lua_State *L)
             ctx->status = s;
             return 0;
         }
-        lua_setfield(L, 2, b->mods[i].name);
+        /* Not lua_setfield: it interns the name through Lua's address-keyed
+         * string cache, so whether a long name allocates (and is charged)
+         * would depend on where the bundle's bytes happen to sit. */
+        ls_lua_push_string(L, b->mods[i].name);
+        lua_insert(L, -2);
+        lua_rawset(L, 2); /* a fresh table: no metamethods */
     }
     lua_setfield(L, 1, "modules");
     lua_newtable(L);

@@ -12,6 +12,8 @@
 #include "liveslots/lua/marshal.h"
 #include "liveslots/lua/vm.h"
 
+#include "base/json.h"
+
 #include <jansson.h>
 #include <lauxlib.h>
 #include <limits.h>
@@ -196,59 +198,12 @@ static void put(enc *e, const char *s, size_t n)
 
 static void put_char(enc *e, char c) { put(e, &c, 1); }
 
-/* Length of the well-formed UTF-8 sequence at s (n bytes left), else 0:
- * no overlongs, no surrogates, nothing above U+10FFFF. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0], lo = 0x80, hi = 0xBF;
-    size_t len, i;
-    if (c < 0x80) return 1;
-    if (c >= 0xC2 && c <= 0xDF) len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0;
-        if (c == 0xED) hi = 0x9F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90;
-        if (c == 0xF4) hi = 0x8F;
-    } else
-        return 0;
-    if (n < len || s[1] < lo || s[1] > hi) return 0;
-    for (i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
-}
+static void put_sink(void *ctx, const char *s, size_t n) { put(ctx, s, n); }
 
-static void put_escape(enc *e, unsigned char c)
-{
-    static const char named[] = "\"\\\b\f\n\r\t", letter[] = "\"\\bfnrt", hex[] = "0123456789abcdef";
-    const char *p = c ? memchr(named, c, sizeof named - 1) : NULL;
-    char u[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
-    if (p) {
-        u[1] = letter[p - named];
-        put(e, u, 2);
-    } else
-        put(e, u, sizeof u);
-}
-
-/* String contents, JSON-escaped (RFC 8259), after checking UTF-8. */
+/* String contents, JSON-escaped in the canonical way (base/json.h). */
 static void put_escaped(enc *e, const char *s, size_t n)
 {
-    const unsigned char *p = (const unsigned char *)s;
-    size_t i = 0, run = 0, k;
-    while (i < n) {
-        if (p[i] >= 0x20 && p[i] != '"' && p[i] != '\\') {
-            k = utf8_seq(p + i, n - i);
-            if (!k) luaL_error(e->L, "not passable: string is not valid UTF-8");
-            i += k;
-            continue;
-        }
-        put(e, s + run, i - run);
-        put_escape(e, p[i]);
-        run = ++i;
-    }
-    put(e, s + run, n - run);
+    if (!swing_json_escaped(put_sink, e, s, n)) luaL_error(e->L, "not passable: string is not valid UTF-8");
 }
 
 /* A string value or key: quoted, '!' before a reserved first byte. */
@@ -269,15 +224,11 @@ static void put_integer(enc *e, lua_Integer i)
     put(e, tmp, (size_t)n);
 }
 
-/* Floats: the fewest significant digits that read back as the same double
- * (precision 1..17), written in ECMAScript Number::toString notation (fixed
- * for decimal exponents -7 < x < 21, else d.ddde+x), plus ".0" when the text
- * would read as an integer: 2.0 -> 2.0, 100.0 -> 100.0, 1e21 -> 1e+21. */
+/* Floats in the canonical notation (base/json.h); NaN and infinities are
+ * smallcaps' special strings. */
 static void put_float(enc *e, lua_Number d)
 {
-    char tmp[48], dig[24], out[64];
-    const char *p;
-    int prec, k = 0, n, len = 0, i;
+    char out[SWING_JSON_NUMBER_MAX];
     if (isnan(d)) {
         PUTLIT(e, "\"#NaN\"");
         return;
@@ -287,36 +238,7 @@ static void put_float(enc *e, lua_Number d)
         else PUTLIT(e, "\"#-Infinity\"");
         return;
     }
-    for (prec = 1; prec <= 17; prec++) {
-        snprintf(tmp, sizeof tmp, "%.*e", prec - 1, (double)d);
-        if (strtod(tmp, NULL) == (double)d) break;
-    }
-    p = tmp;
-    if (*p == '-') out[len++] = *p++;
-    for (; *p && *p != 'e' && k < 20; p++)
-        if (*p >= '0' && *p <= '9') dig[k++] = *p; /* skips the (locale's) decimal point */
-    n = *p == 'e' ? atoi(p + 1) + 1 : 1;          /* value = 0.dig * 10^n */
-    if (k <= n && n <= 21) {
-        for (i = 0; i < n; i++) out[len++] = i < k ? dig[i] : '0';
-        out[len++] = '.';
-        out[len++] = '0';
-    } else if (n > 0 && n <= 21) {
-        for (i = 0; i < k; i++) {
-            if (i == n) out[len++] = '.';
-            out[len++] = dig[i];
-        }
-    } else if (n > -6 && n <= 0) {
-        out[len++] = '0';
-        out[len++] = '.';
-        for (i = 0; i < -n; i++) out[len++] = '0';
-        for (i = 0; i < k; i++) out[len++] = dig[i];
-    } else {
-        out[len++] = dig[0];
-        if (k > 1) out[len++] = '.';
-        for (i = 1; i < k; i++) out[len++] = dig[i];
-        len += snprintf(out + len, sizeof out - (size_t)len, "e%c%d", n - 1 >= 0 ? '+' : '-', abs(n - 1));
-    }
-    put(e, out, (size_t)len);
+    put(e, out, swing_json_float((double)d, out));
 }
 
 /* ===== encoding: values ===== */
@@ -407,6 +329,14 @@ static int skey_cmp(const void *a, const void *b)
     return (x->n > y->n) - (x->n < y->n);
 }
 
+/* What sorting n record keys costs, in computrons (n log2 n). */
+static uint64_t sort_price(uint64_t n)
+{
+    uint64_t log = 1;
+    while (log < 64 && ((uint64_t)1 << log) < n) log++;
+    return n * log;
+}
+
 /* A table whose nkeys keys are all strings: keys sorted by raw bytes. */
 static void enc_record(enc *e, int t, lua_Integer nkeys, int depth)
 {
@@ -425,6 +355,7 @@ static void enc_record(enc *e, int t, lua_Integer nkeys, int depth)
     }
     if (i < nkeys) luaL_error(L, "not passable: table changed while encoding");
     lua_settop(L, anchor);
+    ls_lua_vm_spend(L, sort_price((uint64_t)nkeys));
     qsort(keys, (size_t)nkeys, sizeof *keys, skey_cmp);
     put_char(e, '{');
     for (i = 0; i < nkeys; i++) {
@@ -494,6 +425,7 @@ static void enc_value(enc *e, int idx, int depth)
 {
     lua_State *L = e->L;
     luaL_checkstack(L, 4, "capdata nesting");
+    ls_lua_vm_spend(L, LS_LUA_MARSHAL_VALUE_COMPUTRONS); /* the bytes are charged as the buffer grows */
     switch (lua_type(L, idx)) {
     case LUA_TNIL: PUTLIT(e, "\"#undefined\""); return;
     case LUA_TBOOLEAN:
@@ -728,6 +660,7 @@ static void dec_object(lua_State *L, dec *d, json_t *j, int depth)
 static int dec_value(lua_State *L, dec *d, json_t *j, int depth)
 {
     luaL_checkstack(L, 6, "capdata nesting");
+    ls_lua_vm_spend(L, LS_LUA_MARSHAL_VALUE_COMPUTRONS);
     switch (json_typeof(j)) {
     case JSON_NULL: lua_pushvalue(L, d->null_idx); return 0;
     case JSON_TRUE: lua_pushboolean(L, 1); return 0;
@@ -782,6 +715,7 @@ static int dec_run(lua_State *L, dec *d, const char *body, size_t len)
     int base, r;
     luaL_checkstack(L, 4, NULL);
     if (len == 0 || body[0] != '#') malformed(L, "body does not start with '#'");
+    ls_lua_vm_spend(L, 1 + len / LS_LUA_BYTES_PER_COMPUTRON); /* parsing, before it is done */
     d->root = json_loadb(body + 1, len - 1, JSON_DECODE_ANY | JSON_ALLOW_NUL | JSON_REJECT_DUPLICATES,
                          &jerr);
     if (!d->root) luaL_error(L, "malformed capdata: %s", jerr.text);

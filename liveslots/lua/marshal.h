@@ -30,6 +30,9 @@
 #include <stddef.h>
 
 #define LS_LUA_MARSHAL_MAX_DEPTH 64
+/* Price of each value encoded or decoded (plus n log2 n to sort a record's
+ * keys, and a computron per 16 bytes of a body parsed). */
+#define LS_LUA_MARSHAL_VALUE_COMPUTRONS 2
 
 /* Reference conversion, supplied by liveslots. */
 typedef struct ls_lua_slot_ops {

@@ -397,7 +397,11 @@ static void async_step(lua_State *L, int co_idx, int rp_idx, int nargs)
     int nres = 0, st;
     co_idx = lua_absindex(L, co_idx);
     rp_idx = lua_absindex(L, rp_idx);
-    st = lua_resume(co, L, nargs, &nres);
+    {
+        lua_State *was = ls_lua_vm_enter(ls_lua_vm_of(L), co);
+        st = lua_resume(co, L, nargs, &nres);
+        ls_lua_vm_enter(ls_lua_vm_of(L), was);
+    }
     if (ls_lua_vm_exhausted(ls_lua_vm_of(L)) != LS_LUA_OK) {
         lua_xmove(co, L, 1);
         lua_error(L);

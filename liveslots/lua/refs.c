@@ -227,10 +227,14 @@ static void subscribe(lua_State *L, const char *vpid)
     ls_vat_syscall(L, &sc, NULL);
 }
 
+/* Pushes the value for an incoming vref. Each costs LS_LUA_SLOT_COMPUTRONS,
+ * found or made: a presence the vat dropped may or may not have been
+ * collected yet, so making one anew is charged no more than finding it. */
 void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *ctx)
 {
-    ls_lua_vat *v = ctx;
-    (void)v;
+    ls_lua_vm *vm = ls_lua_vm_of(L);
+    (void)ctx;
+    ls_lua_vm_charge(vm, LS_LUA_SLOT_COMPUTRONS);
     if (vref[0] == 'p') {
         ls_vat_table(L, LS_PROMISES);
         if (lua_getfield(L, -1, vref) != LUA_TNIL) {
@@ -238,7 +242,9 @@ void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *
             return;
         }
         lua_pop(L, 2);
+        ls_lua_vm_uncharged(vm, true);
         ls_refs_import_promise(L, vref);
+        ls_lua_vm_uncharged(vm, false);
         if (ls_vat_get(L)->collecting) {
             ls_vat_table(L, LS_NEWVPIDS);
             ls_lua_push_string(L, vref);
@@ -270,6 +276,7 @@ void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *
         return;
     }
     lua_pop(L, 1);
+    ls_lua_vm_uncharged(vm, true);
     push_presence(L, vref, iface);
     lua_pushvalue(L, -1);
     lua_setfield(L, -3, vref);
@@ -278,6 +285,7 @@ void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *
     lua_pushboolean(L, 1);
     set_field(L, LS_IMPORTS, vref, -1);
     lua_pop(L, 1);
+    ls_lua_vm_uncharged(vm, false);
 }
 
 ls_lua_slot_ops ls_refs_ops(ls_lua_vat *v)

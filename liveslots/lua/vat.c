@@ -111,6 +111,19 @@ void ls_vat_next_promise(ls_lua_vat *v, char buf[32])
 
 /* ===== the delivery ===== */
 
+/* Why the vm stopped vat code, for the kernel's termination record. */
+static kern_vat_fail fail_of(const ls_lua_vm *vm)
+{
+    switch (ls_lua_vm_exhausted(vm)) {
+    case LS_LUA_COMPUTE: return KERN_VAT_FAIL_COMPUTE;
+    case LS_LUA_MEMORY: return KERN_VAT_FAIL_MEMORY;
+    case LS_LUA_ILLEGAL:
+    case LS_LUA_FATAL: return KERN_VAT_FAIL_FORBIDDEN; /* an illegal syscall is the kernel's to name */
+    case LS_LUA_OK: break;
+    }
+    return KERN_VAT_FAIL_ERROR;
+}
+
 /* Runs inside lua_pcall: dispatch, drain the turn queue, flush counters. */
 static int run_delivery(lua_State *L)
 {
@@ -144,6 +157,7 @@ static swing_status vat_deliver(void *self, kern_vat_io *io, const kern_delivery
     r->more = v->boyd_more;
     if (s != SWING_OK) {
         r->ok = false;
+        r->fail = fail_of(v->vm);
         snprintf(r->message, sizeof r->message, "%.250s", e.msg);
     }
     return SWING_OK;
@@ -189,6 +203,9 @@ swing_status ls_lua_vat_create(const char *vat_id, swing_bytes bundle, const ls_
     *out = v;
     return SWING_OK;
 fail:
+    if (v->vm && SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT) /* the bundle's top level ran out */
+        s = KERN_VAT_FAIL_STATUS(SWING_ERR_LIMIT, fail_of(v->vm) == KERN_VAT_FAIL_COMPUTE ? KERN_VAT_FAIL_COMPUTE
+                                                                                         : KERN_VAT_FAIL_MEMORY);
     ls_lua_vat_destroy(v);
     return s;
 }

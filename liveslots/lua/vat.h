@@ -28,7 +28,9 @@ typedef struct ls_lua_vat_options {
 
 /* Creates the vat from its bundle (loaded and run; buildRootObject is called
  * by the startVat delivery). Errors: INVALID (bad bundle), USER (the bundle
- * raised), LIMIT, NOMEM. */
+ * raised), LIMIT (its top level ran out: KERN_VAT_FAIL_OF gives
+ * KERN_VAT_FAIL_COMPUTE or KERN_VAT_FAIL_MEMORY), NOMEM. A failed delivery
+ * sets result.fail likewise (FORBIDDEN for a forbidden construct). */
 swing_status ls_lua_vat_create(const char *vat_id, swing_bytes bundle, const ls_lua_vat_options *opt,
                                ls_lua_vat **out, swing_err *err);
 void ls_lua_vat_destroy(ls_lua_vat *vat);

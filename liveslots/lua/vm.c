@@ -6,6 +6,7 @@
 #include "liveslots/lua/vm.h"
 
 #include <lauxlib.h>
+#include <locale.h>
 #include <lualib.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,12 +15,19 @@
 
 struct ls_lua_vm {
     lua_State *L;
+    lua_State *running;          /* thread running vat code now (L or a coroutine) */
     size_t mem_used;             /* bytes held by the state */
     size_t mem_cap;              /* bytes allowed */
+    uint64_t since_judged;       /* charged bytes since the cap was last judged */
+    unsigned hooks_since_judged; /* meter checks since then */
+    const void *refused;         /* the allocation the hard ceiling refused last */
+    size_t refused_size;
     uint64_t used;               /* computrons this run */
     uint64_t limit;              /* computrons allowed this run */
+    unsigned uncharged;          /* depth of ls_lua_vm_uncharged brackets */
     ls_lua_exhaustion exhausted; /* sticky until the next ls_lua_vm_begin */
     char why[256];               /* LS_LUA_FATAL reason */
+    locale_t c_locale;           /* vat code runs in the C locale, whatever the host's */
 };
 
 /* Whether an allocation is charged, and so counted in computrons. Only
@@ -39,6 +47,21 @@ static bool charged(void *ptr, size_t osize, size_t nsize)
     return osize >= LUA_TTABLE && osize <= LUA_NUMTYPES + 1;
 }
 
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+/* Charges an allocation; once the budget is spent, the thread running vat
+ * code stops at its next instruction instead of at the next meter check, so
+ * a few expensive operations cannot overshoot the limit by a thousand. */
+static void charge_alloc(ls_lua_vm *vm, size_t nsize)
+{
+    vm->used += nsize / LS_LUA_BYTES_PER_COMPUTRON;
+    vm->since_judged += nsize;
+    if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) {
+        vm->exhausted = LS_LUA_COMPUTE;
+        if (vm->running) lua_sethook(vm->running, count_hook, LUA_MASKCOUNT, 1);
+    }
+}
+
 static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     ls_lua_vm *vm = ud;
@@ -50,14 +73,22 @@ static void *meter_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
     }
     if (nsize > old) {
         size_t grow = nsize - old;
-        /* The cap itself is enforced at meter checks (count_hook), after a
+        /* The cap itself is judged at meter checks (count_hook), after a
          * full collection; here only a hard ceiling stops a vat that
-         * allocates far past it between two checks. */
+         * allocates far past it between two checks. The first refusal lets
+         * Lua collect garbage and ask again (it retries the same request);
+         * only a retry that still does not fit is the memory limit, so
+         * garbage not yet collected never decides. */
         if (vm->L && vm->mem_used + grow > LS_LUA_HARD_CAP_FACTOR * vm->mem_cap) {
-            if (vm->exhausted == LS_LUA_OK) vm->exhausted = LS_LUA_MEMORY;
+            bool retry = vm->refused == ptr && vm->refused_size == nsize;
+            vm->refused = ptr;
+            vm->refused_size = nsize;
+            if (retry && vm->exhausted == LS_LUA_OK) vm->exhausted = LS_LUA_MEMORY;
             return NULL;
         }
-        if (charged(ptr, osize, nsize)) vm->used += nsize / LS_LUA_BYTES_PER_COMPUTRON;
+        vm->refused = NULL;
+        vm->refused_size = 0;
+        if (!vm->uncharged && charged(ptr, osize, nsize)) charge_alloc(vm, nsize);
     }
     {
         void *n = swing_realloc(ptr, nsize);
@@ -79,6 +110,32 @@ static bool over_cap(lua_State *L, ls_lua_vm *vm)
     return vm->mem_used > vm->mem_cap;
 }
 
+/* Whether this meter check judges the memory cap. A judgment costs two full
+ * collections, so it happens only after enough charged allocation or
+ * enough checks since the last one; both counts follow from the program.
+ * Skipping is safe: the bytes held are never fewer than the reachable ones,
+ * so a vat over its cap is over at every judgment on every node. */
+static bool judge_now(ls_lua_vm *vm)
+{
+    vm->hooks_since_judged++;
+    if (vm->since_judged < vm->mem_cap / LS_LUA_JUDGE_CAP_FRACTION &&
+        vm->hooks_since_judged < LS_LUA_JUDGE_HOOKS)
+        return false;
+    vm->since_judged = 0;
+    vm->hooks_since_judged = 0;
+    return true;
+}
+
+/* Raises the error that ends a spent run, and makes every later
+ * instruction of this thread raise it again. */
+static int raise_exhausted(lua_State *L, ls_lua_vm *vm)
+{
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    return luaL_error(L, "%s", vm->exhausted == LS_LUA_MEMORY    ? "memory limit"
+                               : vm->exhausted == LS_LUA_COMPUTE ? "compute limit"
+                                                                 : "vat stopped");
+}
+
 /* Runs every LS_LUA_HOOK_INSTRUCTIONS instructions: a deterministic point
  * in the vat's execution, where the compute and memory limits are checked. */
 static void count_hook(lua_State *L, lua_Debug *ar)
@@ -87,13 +144,22 @@ static void count_hook(lua_State *L, lua_Debug *ar)
     (void)ar;
     vm->used += LS_LUA_HOOK_INSTRUCTIONS;
     if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) vm->exhausted = LS_LUA_COMPUTE;
-    if (vm->exhausted == LS_LUA_OK && over_cap(L, vm)) vm->exhausted = LS_LUA_MEMORY;
-    if (vm->exhausted != LS_LUA_OK) {
-        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1); /* every instruction from now on */
-        luaL_error(L, "%s", vm->exhausted == LS_LUA_MEMORY    ? "memory limit"
-                            : vm->exhausted == LS_LUA_COMPUTE ? "compute limit"
-                                                              : "vat stopped");
-    }
+    if (vm->exhausted == LS_LUA_OK && judge_now(vm) && over_cap(L, vm)) vm->exhausted = LS_LUA_MEMORY;
+    if (vm->exhausted != LS_LUA_OK) raise_exhausted(L, vm);
+}
+
+void ls_lua_vm_spend(lua_State *L, uint64_t computrons)
+{
+    ls_lua_vm *vm = ls_lua_vm_of(L);
+    ls_lua_vm_charge(vm, computrons);
+    if (vm->exhausted != LS_LUA_OK) raise_exhausted(L, vm);
+}
+
+lua_State *ls_lua_vm_enter(ls_lua_vm *vm, lua_State *co)
+{
+    lua_State *was = vm->running;
+    vm->running = co;
+    return was;
 }
 
 ls_lua_vm *ls_lua_vm_of(lua_State *L)
@@ -111,8 +177,10 @@ swing_status ls_lua_vm_open(const ls_lua_limits *lim, ls_lua_vm **out, swing_err
     if (!vm) return SWING_NOMEM(err);
     vm->mem_cap = lim && lim->memory_cap ? lim->memory_cap : (64u << 20);
     vm->limit = lim && lim->compute ? lim->compute : 10000000u;
-    vm->L = lua_newstate(meter_alloc, vm);
+    vm->c_locale = newlocale(LC_ALL_MASK, "C", (locale_t)0);
+    vm->L = vm->c_locale ? lua_newstate(meter_alloc, vm) : NULL;
     if (!vm->L) {
+        if (vm->c_locale) freelocale(vm->c_locale);
         swing_mfree(vm);
         return SWING_NOMEM(err);
     }
@@ -130,6 +198,7 @@ void ls_lua_vm_close(ls_lua_vm *vm)
 {
     if (!vm) return;
     if (vm->L) lua_close(vm->L);
+    if (vm->c_locale) freelocale(vm->c_locale);
     swing_mfree(vm);
 }
 
@@ -138,6 +207,10 @@ lua_State *ls_lua_vm_state(ls_lua_vm *vm) { return vm->L; }
 void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit)
 {
     vm->used = 0;
+    vm->uncharged = 0;
+    vm->since_judged = 0;
+    vm->hooks_since_judged = 0;
+    vm->running = vm->L;
     if (limit) vm->limit = limit;
     vm->exhausted = LS_LUA_OK;
     /* Garbage left by the last run must not count against this one's
@@ -146,12 +219,24 @@ void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit)
     lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, LS_LUA_HOOK_INSTRUCTIONS);
 }
 
-uint64_t ls_lua_vm_used(const ls_lua_vm *vm) { return vm->used; }
+/* A run stopped by its compute or memory limit is charged the whole limit:
+ * where exactly it stopped must not matter to the block's budget. */
+uint64_t ls_lua_vm_used(const ls_lua_vm *vm)
+{
+    if (vm->exhausted == LS_LUA_COMPUTE || vm->exhausted == LS_LUA_MEMORY) return vm->limit;
+    return vm->used;
+}
 
 void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons)
 {
     vm->used += computrons;
     if (vm->exhausted == LS_LUA_OK && vm->used > vm->limit) vm->exhausted = LS_LUA_COMPUTE;
+}
+
+void ls_lua_vm_uncharged(ls_lua_vm *vm, bool on)
+{
+    if (on) vm->uncharged++;
+    else if (vm->uncharged) vm->uncharged--;
 }
 
 ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm) { return vm->exhausted; }
@@ -173,7 +258,9 @@ size_t ls_lua_vm_memory(const ls_lua_vm *vm) { return vm->mem_used; }
 swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, size_t len,
                             swing_err *err)
 {
+    locale_t host = uselocale(vm->c_locale); /* numerals parse the same everywhere */
     int r = luaL_loadbufferx(vm->L, src, len, name, "t");
+    uselocale(host);
     if (r == LUA_OK) return SWING_OK;
     if (r == LUA_ERRMEM) {
         lua_pop(vm->L, 1);
@@ -186,7 +273,15 @@ swing_status ls_lua_vm_load(ls_lua_vm *vm, const char *name, const char *src, si
 
 swing_status ls_lua_vm_pcall(ls_lua_vm *vm, int nargs, int nresults, swing_err *err)
 {
-    int r = lua_pcall(vm->L, nargs, nresults, 0);
+    int r;
+    locale_t host;
+    vm->running = vm->L;
+    /* Lua formats and parses numbers, compares strings and classifies
+     * characters through the C library, which follows the thread's locale:
+     * vat code sees the C locale, whatever the host process has set. */
+    host = uselocale(vm->c_locale);
+    r = lua_pcall(vm->L, nargs, nresults, 0);
+    uselocale(host);
     swing_status s = SWING_OK;
     if (vm->exhausted == LS_LUA_OK && r == LUA_ERRMEM) vm->exhausted = LS_LUA_MEMORY;
     if (vm->exhausted == LS_LUA_MEMORY) s = swing_err_set(err, SWING_ERR_LIMIT, "memory limit");

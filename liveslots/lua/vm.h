@@ -42,6 +42,15 @@ typedef struct ls_lua_limits {
 /* Above the allocation of any short (interned) string: 40 characters
  * (LUAI_MAXSHORTLEN), a NUL and the string header. */
 #define LS_LUA_INTERNED_MAX_ALLOC 96
+/* Every vref a vat receives costs this, whether its presence or promise is
+ * still in RAM or is made anew (that depends on the collector, so the
+ * allocation itself goes uncharged: ls_lua_vm_uncharged). */
+#define LS_LUA_SLOT_COMPUTRONS 8
+/* The memory cap is judged (two full collections) at a meter check once
+ * cap/FRACTION bytes were charged or JUDGE_HOOKS checks ran since the last
+ * judgment. */
+#define LS_LUA_JUDGE_CAP_FRACTION 2
+#define LS_LUA_JUDGE_HOOKS 1024
 /* The allocator refuses outright past this multiple of the memory cap. */
 #define LS_LUA_HARD_CAP_FACTOR 4
 
@@ -65,7 +74,19 @@ void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit);
 uint64_t ls_lua_vm_used(const ls_lua_vm *vm);
 /* Adds an explicit charge (e.g. per syscall). */
 void ls_lua_vm_charge(ls_lua_vm *vm, uint64_t computrons);
+/* Brackets runtime work whose allocations depend on what the collector has
+ * done (re-making a collected presence): allocations between
+ * ls_lua_vm_uncharged(vm, true) and (vm, false) are not charged; the caller
+ * charges a fixed price instead. Nests; ls_lua_vm_begin resets it. */
+void ls_lua_vm_uncharged(ls_lua_vm *vm, bool on);
 ls_lua_exhaustion ls_lua_vm_exhausted(const ls_lua_vm *vm);
+/* For C functions called by vat code: charges the price of work before it
+ * is done, and raises the limit error at once when the budget is spent. */
+void ls_lua_vm_spend(lua_State *L, uint64_t computrons);
+/* Records that vat code now runs in thread co (a coroutine being resumed, or
+ * the main thread); returns the thread to restore when it yields or ends.
+ * A spent budget stops the running thread at its next instruction. */
+lua_State *ls_lua_vm_enter(ls_lua_vm *vm, lua_State *co);
 size_t ls_lua_vm_memory(const ls_lua_vm *vm);
 
 /* Loads a text chunk (binary chunks are refused) and leaves the function on
@@ -89,6 +110,10 @@ void ls_lua_vm_kill(ls_lua_vm *vm, const char *why);
 /* Checks the rules a full GC would expose (no weak or finalized user
  * tables); marks the VM exhausted (ILLEGAL) on a violation. */
 bool ls_lua_vm_check_rules(ls_lua_vm *vm);
+
+/* Pushes the text tostring gives the value at idx: Lua's, except that NaN
+ * and infinities are "nan", "inf", "-inf" on every platform (sandbox.c). */
+void ls_lua_tostring(lua_State *L, int idx);
 
 /* Installs the sandboxed globals (sandbox.c). */
 swing_status ls_lua_sandbox_install(ls_lua_vm *vm, swing_err *err);

@@ -488,6 +488,54 @@ static void test_abi_garbage_bytes(void **state)
     node_free(&nd);
 }
 
+/* NULL response out-parameters: the call still runs and the response it
+ * built is freed by the library (issue: hardening, ABI edges, 2025: it
+ * leaked; the ASan run's leak checker and the valgrind run catch that). */
+static void test_abi_null_out_parameters(void **state)
+{
+    node nd;
+    char hash[65];
+    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
+    Swing__V1__BeginBlockRequest bb = SWING__V1__BEGIN_BLOCK_REQUEST__INIT;
+    Swing__V1__OpenRequest oreq = SWING__V1__OPEN_REQUEST__INIT;
+    uint8_t buf[1024], *out = (uint8_t *)&nd;
+    size_t n, out_len = 7;
+    swing_handle *h2 = NULL;
+    (void)state;
+    node_new(&nd);
+    genesis(nd.h, hash);
+    bb.height = 2;
+    req.abi_version = SWING_ABI_VERSION;
+    req.op_case = SWING__V1__REQUEST__OP_BEGIN_BLOCK;
+    req.begin_block = &bb;
+    n = swing__v1__request__pack(&req, buf);
+    EXPECT_STATUS(SWING_OK, swing_call(nd.h, buf, n, NULL, NULL));
+    /* The block is open: a second begin_block is out of order (an error response, also freed). */
+    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, swing_call(nd.h, buf, n, NULL, &out_len));
+    assert_int_equal(out_len, 0);
+    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, swing_call(nd.h, buf, n, &out, NULL));
+    assert_null(out);
+    EXPECT_STATUS(SWING_ERR_INVALID, swing_call(nd.h, buf, 3, NULL, NULL)); /* garbage */
+    TL_OK(end_block(nd.h, 0, NULL));
+    TL_OK(commit(nd.h, NULL));
+    swing_close(nd.h);
+    nd.h = NULL;
+    oreq.abi_version = SWING_ABI_VERSION;
+    oreq.data_dir = nd.dir;
+    oreq.no_sync = true;
+    n = swing__v1__open_request__pack(&oreq, buf);
+    TL_OK(swing_open(buf, n, &nd.h, NULL, NULL));
+    assert_non_null(nd.h);
+    EXPECT_STATUS(SWING_ERR_BUSY, swing_open(buf, n, &h2, NULL, NULL));
+    assert_null(h2);
+    {
+        Swing__V1__Response *r = query_stats(nd.h); /* block 2 was committed */
+        assert_int_equal(r->query->stats->committed_height, 2);
+        swing__v1__response__free_unpacked(r, NULL);
+    }
+    node_free(&nd);
+}
+
 static void test_abi_open_errors(void **state)
 {
     node nd;
@@ -978,6 +1026,7 @@ int main(void)
         cmocka_unit_test(test_abi_compute_budget_carries_work_over),
         cmocka_unit_test(test_abi_bad_requests_change_nothing),
         cmocka_unit_test(test_abi_garbage_bytes),
+        cmocka_unit_test(test_abi_null_out_parameters),
         cmocka_unit_test(test_abi_open_errors),
         cmocka_unit_test(test_abi_replay_committed_height),
         cmocka_unit_test(test_abi_export_import),

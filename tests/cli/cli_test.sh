@@ -4,8 +4,9 @@
 # state-synced node agrees (imported against the height and hash the source
 # committed; a wrong hash or a missing one is refused and switches nothing in;
 # import never removes a <db>.pre-import beside the node; --db path/ works),
-# the clean-up budget from flags and config (flags
-# win) bounds each block's clean-up, and bad inputs fail cleanly. Usage: cli_test.sh
+# the clean-up budget from flags and config (flags win) bounds each block's
+# clean-up, bad inputs fail cleanly, and vat terminations show their kind and
+# reason (rows, vats, refusals). Usage: cli_test.sh
 # [path/to/swing] (default build/swing).
 SWING=${1:-build/swing}
 CHAIN=examples/chain/chain.json
@@ -19,7 +20,7 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 hashes() { sed -n 's/.*"height":\([0-9]*\).*"activity_hash":"\([0-9a-f]*\)".*/\1 \2/p' "$1"; }
 
-echo "1..18"
+echo "1..22"
 "$SWING" run --config $CHAIN --db "$tmp/a" --blocks 12 --actions $ACTIONS --json --no-sync >"$tmp/a.json"
 check "a 12-block run prints 12 JSON rows" '[ "$(wc -l <"$tmp/a.json")" -eq 12 ]'
 
@@ -130,5 +131,37 @@ check "a config's unknown cleanup member is refused with a message" \
 "$SWING" vats --db "$tmp/nowhere" 2>"$tmp/err.txt"
 rc=$?
 check "a missing directory is refused, not created" '[ $rc -eq 1 ] && [ ! -e "$tmp/nowhere" ]'
+
+# Terminations are visible: a chain whose vats die of each cause a Lua vat
+# can meet (compute limit, memory limit, a throwing buildRootObject, the
+# host's request). `swing vats` shows kind and reason while the state is
+# there (no deletion budget) and after it is deleted; the rows list them.
+DOOMED=tests/cli/doomed/chain.json
+DOOMED_ACTIONS=tests/cli/doomed/actions.jsonl
+"$SWING" run --config $DOOMED --db "$tmp/doomed" --blocks 2 --actions $DOOMED_ACTIONS --json --no-sync \
+    --cleanup-units 0 >"$tmp/doomed.json"
+"$SWING" vats --db "$tmp/doomed" >"$tmp/doomed-vats.txt"
+# vat_line NAME ID STATE WHY FILE; all_four STATE FILE
+vat_line() { grep -q "^$1 *$2 *$3 *$4\$" "$tmp/$5"; }
+all_four() {
+    vat_line spinner v4 "$1" "compute-limit: compute limit" "$2" &&
+        vat_line bomber v1 "$1" "memory-limit: memory limit" "$2" &&
+        vat_line thrower v5 "$1" "start-failed: buildRootObject failed: main:3: no root for you" "$2" &&
+        vat_line retiree v3 "$1" "host: retired by the test" "$2"
+}
+check "vats shows each terminated vat's kind and reason" \
+    'all_four terminated doomed-vats.txt && grep -q "^boot *v2 *live$" "$tmp/doomed-vats.txt"'
+check "the rows list the block's terminations (vats_failed: failures only)" \
+    'grep "\"height\":1," "$tmp/doomed.json" | grep -q "\"vats_failed\":1,.*\"terminations\":\[{\"name\":\"thrower\",\"id\":\"v5\",\"kind\":\"start-failed\"" &&
+     grep "\"height\":2," "$tmp/doomed.json" | grep -q "\"vats_failed\":2,.*\"terminations\":\[{\"name\":\"retiree\",\"id\":\"v3\",\"kind\":\"host\",\"reason\":\"retired by the test\"},{\"name\":\"spinner\".*{\"name\":\"bomber\""'
+
+"$SWING" run --config $DOOMED --db "$tmp/doomed" --blocks 4 --actions $DOOMED_ACTIONS --json --no-sync \
+    >"$tmp/doomed2.json" 2>"$tmp/err.txt"
+"$SWING" vats --db "$tmp/doomed" >"$tmp/doomed-vats2.txt"
+check "vats shows the reasons after the vats are deleted" \
+    '[ "$(grep -c " deleted " "$tmp/doomed-vats2.txt")" -eq 4 ] && all_four deleted doomed-vats2.txt'
+check "a message to a deleted vat is refused as terminated" \
+    'grep -q "refused: vat spinner (v4) terminated: compute limit" "$tmp/err.txt" &&
+     grep "\"height\":4," "$tmp/doomed2.json" | grep -q "\"rejected\":1"'
 
 [ $failed -eq 0 ]

@@ -3,8 +3,10 @@
  * and dispatch: every input is handed to swing_call as a Request on a live
  * node (genesis done, one block open). Whatever the bytes, the call must
  * return a Response that decodes, whose status equals the return code and
- * carries a message exactly when it is not OK, and the node must still
- * answer a query afterwards. ASan/UBSan and the leak checker watch the rest.
+ * carries a message exactly when it is not OK, whose string fields are all
+ * well-formed UTF-8 (tests/lib/utf8oracle.h); a request with a string that
+ * is not UTF-8 must be refused as INVALID; and the node must still answer a
+ * query afterwards. ASan/UBSan and the leak checker watch the rest.
  *
  * export and import name directories; the target skips them so that fuzzing
  * never writes outside its scratch directory (their decoding is the same
@@ -22,6 +24,7 @@
 #include "abi/swing.h"
 #include "swing/v1/swing.pb-c.h"
 #include "tests/lib/scratch.h"
+#include "tests/lib/utf8oracle.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -64,6 +67,7 @@ static swing_status send(const uint8_t *buf, size_t len)
     if ((int)r->status != (int)s) die("response status differs from the return code");
     if ((s == SWING_OK) != (r->error == NULL || r->error[0] == '\0'))
         die("error message present exactly when the status is not OK: violated");
+    if (oracle_bad_string(&r->base)) die("a response string field is not well-formed UTF-8");
     swing__v1__response__free_unpacked(r, NULL);
     return s;
 }
@@ -134,13 +138,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__QueryRequest q = SWING__V1__QUERY_REQUEST__INIT;
     swing_status s;
+    bool ill_formed = false; /* a request string is not UTF-8: it must be refused */
     if (peek) {
         bool skip = peek->op_case == SWING__V1__REQUEST__OP_EXPORT ||
                     peek->op_case == SWING__V1__REQUEST__OP_IMPORT;
+        ill_formed = oracle_bad_string(&peek->base) != NULL;
         swing__v1__request__free_unpacked(peek, NULL);
         if (skip) return -1; /* not added to the corpus */
     }
-    send(data, size);
+    if (send(data, size) != SWING_ERR_INVALID && ill_formed) die("a request with ill-formed UTF-8 was not refused");
     /* The node still answers. */
     q.query_case = SWING__V1__QUERY_REQUEST__QUERY_STATS;
     q.stats = true;

@@ -177,7 +177,16 @@ static void test_terminated_vat_is_deleted_over_many_blocks(void **state)
         snprintf(p, sizeof p, "%s.", vat_d);
         assert_int_equal(tk_count(&t, p), 0);
     }
-    assert_int_equal(count_state(&t), baseline);
+    /* All that is left of D is its termination record (2026-12-02, failures must
+     * be visible: the reason outlives the vat). */
+    {
+        char *rec = tk_get(&t, "vat.terminated.D"), want[96];
+        snprintf(want, sizeof want, "{\"id\":\"%s\",\"kind\":\"host\",\"reason\":\"the test kills it\"}", vat_d);
+        assert_non_null(rec);
+        assert_string_equal(rec, want);
+        free(rec);
+    }
+    assert_int_equal(count_state(&t), baseline + 1);
     tk_close(&t);
     free(w.i_imports);
 }

@@ -466,7 +466,9 @@ static void test_rules_vat_fatal_rolls_back(void **state)
     expect_kv("v2.vs.trace", NULL);
     expect_kv("v2.terminated", "1");
     tk_expect_no_line(&W.t, "v1 message o+0 #[\"noise\",[]] [] result=none");
-    tk_expect_line(&W.t, "v1 notify p+1 rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"} []");
+    /* The splat names the vat and why it died. */
+    tk_expect_line(&W.t, "v1 notify p+1 rejected #{\"#error\":\"vat B (v2) terminated: illegal syscall: vat v2: "
+                         "unknown vref: o-99\",\"name\":\"Error\"} []");
     /* The kernel and A go on; B is gone for the host. */
     host("go2");
     tk_expect_line(&W.t, "v1 message o+0 #[\"go2\",[]] [] result=p-2");

@@ -4,8 +4,30 @@
 #include "tests/lib/luarun.h"
 
 #include <lauxlib.h>
+#include <lualib.h>
 #include <stdio.h>
 #include <string.h>
+
+ls_lua_vm *tl_lua_vm(size_t memory_cap, uint64_t compute)
+{
+    ls_lua_limits lim = {memory_cap, compute};
+    ls_lua_vm *vm = NULL;
+    swing_err e;
+    if (ls_lua_vm_open(&lim, &vm, &e)) fail_msg("open: %s", e.msg);
+    return vm;
+}
+
+void tl_lua_oracle(const char *src, char *out, size_t cap)
+{
+    lua_State *L = luaL_newstate();
+    assert_non_null(L);
+    luaL_openlibs(L);
+    if (luaL_loadbuffer(L, src, strlen(src), "=test") != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
+        snprintf(out, cap, "error: %s", lua_tostring(L, -1));
+    else
+        snprintf(out, cap, "%s", lua_tostring(L, -1) ? lua_tostring(L, -1) : "(not a string)");
+    lua_close(L);
+}
 
 swing_status tl_lua_run(ls_lua_vm *vm, const char *src, char *out, size_t cap, swing_err *e)
 {

@@ -10,6 +10,15 @@
 
 #include "liveslots/lua/vm.h"
 
+/* Opens a sandboxed state with the given memory cap and compute limit (0:
+ * defaults); fails the test on error. */
+ls_lua_vm *tl_lua_vm(size_t memory_cap, uint64_t compute);
+
+/* Runs src (which returns a string) in a plain Lua state with Lua's own
+ * standard libraries, chunk named "test": the oracle the sandbox's
+ * replacements are compared with. out gets the result or "error: <msg>". */
+void tl_lua_oracle(const char *src, char *out, size_t cap);
+
 /* Runs src; returns the status and the first result (a string, or its type
  * name) in out. */
 swing_status tl_lua_run(ls_lua_vm *vm, const char *src, char *out, size_t cap, swing_err *e);

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/personality.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -21,8 +22,14 @@ char *tl_tmpdir(void)
 
 void tl_run_self(const char *env_name, void *out, size_t len)
 {
+    tl_run_self_layout(env_name, out, len, false);
+}
+
+void tl_run_self_layout(const char *env_name, void *out, size_t len, bool no_aslr)
+{
     int fd[2], status;
     char fdtext[16];
+    size_t got = 0;
     pid_t pid;
     assert_int_equal(pipe(fd), 0);
     pid = fork();
@@ -31,11 +38,19 @@ void tl_run_self(const char *env_name, void *out, size_t len)
         close(fd[0]);
         snprintf(fdtext, sizeof fdtext, "%d", fd[1]);
         setenv(env_name, fdtext, 1);
+        /* The flag is inherited across exec: the child's stack, heap and
+         * libraries land at fixed addresses, unlike its randomized siblings. */
+        if (no_aslr && personality(ADDR_NO_RANDOMIZE) == -1) _exit(6);
         execl("/proc/self/exe", "test-child", (char *)NULL);
         _exit(5);
     }
     close(fd[1]);
-    assert_int_equal(read(fd[0], out, len), (ssize_t)len);
+    while (got < len) { /* a pipe hands over large results in pieces */
+        ssize_t n = read(fd[0], (char *)out + got, len - got);
+        if (n <= 0) break;
+        got += (size_t)n;
+    }
+    assert_int_equal(got, len);
     close(fd[0]);
     assert_int_equal(waitpid(pid, &status, 0), pid);
     assert_true(WIFEXITED(status) && WEXITSTATUS(status) == 0);
@@ -102,6 +117,47 @@ size_t tl_raw_count(const char *dir, const char *prefix)
     leveldb_readoptions_destroy(r);
     leveldb_options_destroy(o);
     return n;
+}
+
+/* Edits a closed store: replaces `from` by `to` (same length) in every
+ * transcript item of vat, simulating a worker that would act differently on
+ * replay. Returns the items changed. */
+size_t tl_tamper_transcript(const char *dir, const char *vat, const char *from, const char *to)
+{
+    leveldb_options_t *o = leveldb_options_create();
+    leveldb_readoptions_t *r = leveldb_readoptions_create();
+    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
+    char prefix[64], *msg = NULL;
+    size_t changed = 0, pl;
+    leveldb_t *db = leveldb_open(o, dir, &msg);
+    leveldb_iterator_t *it;
+    if (msg) fail_msg("raw open: %s", msg);
+    assert_int_equal(strlen(from), strlen(to));
+    pl = (size_t)snprintf(prefix, sizeof prefix, "titem.%s.", vat);
+    it = leveldb_create_iterator(db, r);
+    for (leveldb_iter_seek(it, prefix, pl); leveldb_iter_valid(it); leveldb_iter_next(it)) {
+        size_t kl, vl;
+        const char *k = leveldb_iter_key(it, &kl), *v = leveldb_iter_value(it, &vl);
+        char *text, *hit;
+        if (kl < pl || memcmp(k, prefix, pl) != 0) break;
+        text = malloc(vl + 1);
+        assert_non_null(text);
+        memcpy(text, v, vl);
+        text[vl] = '\0';
+        if ((hit = strstr(text, from))) {
+            memcpy(hit, to, strlen(to));
+            leveldb_put(db, w, k, kl, text, vl, &msg);
+            if (msg) fail_msg("raw put: %s", msg);
+            changed++;
+        }
+        free(text);
+    }
+    leveldb_iter_destroy(it);
+    leveldb_close(db);
+    leveldb_writeoptions_destroy(w);
+    leveldb_readoptions_destroy(r);
+    leveldb_options_destroy(o);
+    return changed;
 }
 
 void tl_commit(store *st, uint64_t h, store_delta **delta)

@@ -6,6 +6,7 @@
 #define LIBSWING_TESTS_TESTLIB_H
 
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
@@ -24,6 +25,9 @@ void tl_rmtree(char *path);
  * env_name set to a pipe fd; the child writes len bytes of its result there
  * and exits 0. Asserts both, and fills out. */
 void tl_run_self(const char *env_name, void *out, size_t len);
+/* As tl_run_self; no_aslr runs the child with address randomization off
+ * (personality ADDR_NO_RANDOMIZE), a layout unlike its randomized siblings'. */
+void tl_run_self_layout(const char *env_name, void *out, size_t len, bool no_aslr);
 
 /* Opens a store in dir with default options; fails the test on error. */
 store *tl_open(const char *dir);
@@ -46,6 +50,11 @@ void tl_expect(store *st, const char *key, const char *val);
 /* Number of raw LevelDB keys with the given physical prefix in a CLOSED
  * store directory (opens LevelDB directly, bypassing the store). */
 size_t tl_raw_count(const char *dir, const char *prefix);
+
+/* Edits a CLOSED store directory: replaces `from` by `to` (same length) in
+ * every transcript item of vat, so that its replay diverges. Returns the
+ * items changed. */
+size_t tl_tamper_transcript(const char *dir, const char *vat, const char *from, const char *to);
 
 /* Commits height h (delta may be NULL); fails the test with the message. */
 void tl_commit(store *st, uint64_t h, store_delta **delta);

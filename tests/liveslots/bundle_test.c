@@ -3,7 +3,8 @@
  * forms, the bundle-local require (once per module, cycles, unknown names,
  * failed modules not cached), syntax and binary-chunk errors with their
  * module name, every malformed JSON form refused, status mapping of the
- * entry run (USER, LIMIT), and a check that compiles but never runs.
+ * entry run (USER, LIMIT), a check that compiles but never runs, and a
+ * load whose cost does not depend on Lua's address-keyed string cache.
  */
 #include "tests/lib/testlib.h"
 
@@ -360,6 +361,51 @@ static void test_bundle_check_runs_no_code(void **state)
     free(b);
 }
 
+/* Memory a fresh vm (collector stopped) spends loading `bundle` after its
+ * string cache was filled with `fill`: 53 copies at addresses of every
+ * residue modulo Lua's cache size (53, prime; the copies are 61 bytes apart),
+ * so that every cache bucket holds that text. */
+static size_t load_cost_after_cache_fill(const char *bundle, const char *fill)
+{
+    ls_lua_vm *vm = vm_new(0, 0);
+    lua_State *L = ls_lua_vm_state(vm);
+    size_t n = strlen(fill), before, after;
+    char *copies = malloc(53 * (n + 1));
+    swing_err e;
+    assert_int_equal(n + 1, 61);
+    assert_non_null(copies);
+    lua_gc(L, LUA_GCSTOP);
+    for (size_t i = 0; i < 53; i++) {
+        memcpy(copies + i * (n + 1), fill, n + 1);
+        lua_pushstring(L, copies + i * (n + 1)); /* goes through the address-keyed cache */
+        lua_pop(L, 1);
+    }
+    free(copies);
+    before = ls_lua_vm_memory(vm);
+    TL_OK(load(vm, bundle, strlen(bundle), &e));
+    after = ls_lua_vm_memory(vm);
+    ls_lua_vm_close(vm);
+    return after - before;
+}
+
+/* Regression (2026-12-02, failures-visible issue): install() named each
+ * module with lua_setfield, which looks a long name up in Lua's string
+ * cache by the address of the C string, so a bundle's allocations (what the
+ * meter and the memory cap see) depended on what the cache held at that
+ * address. Now a load costs the same whatever the cache holds. */
+static void test_bundle_long_module_name_costs_the_same_whatever_the_cache(void **state)
+{
+    const char *name = "a_module_name_long_enough_not_to_be_interned_by_lua_01234567";
+    const char *other = "another_name_just_as_long_that_is_not_any_module_98765432100";
+    static const char *const srcs[] = {"return {}"};
+    const char *names[] = {name};
+    char *b = json_bundle(name, 1, names, srcs);
+    (void)state;
+    assert_int_equal(strlen(name), strlen(other));
+    assert_int_equal(load_cost_after_cache_fill(b, name), load_cost_after_cache_fill(b, other));
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -374,6 +420,7 @@ int main(void)
         cmocka_unit_test(test_bundle_entry_raise_is_user),
         cmocka_unit_test(test_bundle_endless_entry_is_limit),
         cmocka_unit_test(test_bundle_check_runs_no_code),
+        cmocka_unit_test(test_bundle_long_module_name_costs_the_same_whatever_the_cache),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,8 @@
 /*
  * luavat_test.c - Lua vats under the kernel, end to end: ping-pong, a
  * pipelined send, a promise resolved to a presence, errors crossing vats,
- * runaway vats terminated while others go on, and a worker rebuilt by
+ * runaway vats terminated while others go on (each saying why), vats that
+ * die before serving anything saying why, and a worker rebuilt by
  * transcript replay with its state intact.
  */
 #include "tests/lib/rawvat.h"
@@ -10,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <leveldb/c.h>
 #include <unistd.h>
 
 static const char *BOOT =
@@ -137,19 +137,33 @@ static void test_luavat_ping_pong_and_promises(void **state)
     tk_close(&T);
 }
 
+/* The vat's termination record holds kind and reason. */
+static void expect_record(const char *name, kern_term_kind kind, const char *reason)
+{
+    kern_termination t;
+    bool found;
+    swing_err e;
+    if (kern_vat_termination(T.k, name, &t, &found, &e)) fail_msg("record: %s", e.msg);
+    assert_true(found);
+    assert_int_equal(t.kind, kind);
+    assert_string_equal(t.reason, reason);
+}
+
 static void test_luavat_runaways_are_terminated(void **state)
 {
     char *v;
     (void)state;
     start();
-    assert_string_equal(ask("spin"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    assert_string_equal(ask("spin"), "rejected #{\"#error\":\"vat spinner (v5) terminated: compute limit\",\"name\":\"Error\"}");
     v = tk_get(&T, "v5.terminated"); /* by name: alice v1, boot v2, exporter v3, importer v4, spinner v5 */
     assert_non_null(v);
     free(v);
+    expect_record("spinner", KERN_TERM_COMPUTE_LIMIT, "compute limit");
     assert_string_equal(ask("count"), "#1"); /* others go on */
     tk_close(&T);
     start();
-    assert_string_equal(ask("bomb"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    assert_string_equal(ask("bomb"), "rejected #{\"#error\":\"vat spinner (v5) terminated: memory limit\",\"name\":\"Error\"}");
+    expect_record("spinner", KERN_TERM_MEMORY_LIMIT, "memory limit");
     assert_string_equal(ask("count"), "#1");
     tk_close(&T);
 }
@@ -273,44 +287,6 @@ static void test_luavat_same_hash_in_two_processes(void **state)
     assert_int_equal(runs[0].trace, runs[1].trace);
 }
 
-/* Edits a closed store: replaces `from` by `to` in every transcript item of
- * vat (simulating a worker that would act differently on replay). */
-static size_t tamper_transcript(const char *dir, const char *vat, const char *from, const char *to)
-{
-    leveldb_options_t *o = leveldb_options_create();
-    leveldb_readoptions_t *r = leveldb_readoptions_create();
-    leveldb_writeoptions_t *w = leveldb_writeoptions_create();
-    char prefix[64], *msg = NULL;
-    size_t changed = 0, pl;
-    leveldb_t *db = leveldb_open(o, dir, &msg);
-    leveldb_iterator_t *it;
-    if (msg) fail_msg("raw open: %s", msg);
-    pl = (size_t)snprintf(prefix, sizeof prefix, "titem.%s.", vat);
-    it = leveldb_create_iterator(db, r);
-    for (leveldb_iter_seek(it, prefix, pl); leveldb_iter_valid(it); leveldb_iter_next(it)) {
-        size_t kl, vl;
-        const char *k = leveldb_iter_key(it, &kl), *v = leveldb_iter_value(it, &vl);
-        char *text, *hit;
-        if (kl < pl || memcmp(k, prefix, pl) != 0) break;
-        text = malloc(vl + strlen(to) + 1);
-        memcpy(text, v, vl);
-        text[vl] = '\0';
-        if ((hit = strstr(text, from)) && strlen(from) == strlen(to)) {
-            memcpy(hit, to, strlen(to));
-            leveldb_put(db, w, k, kl, text, vl, &msg);
-            if (msg) fail_msg("raw put: %s", msg);
-            changed++;
-        }
-        free(text);
-    }
-    leveldb_iter_destroy(it);
-    leveldb_close(db);
-    leveldb_writeoptions_destroy(w);
-    leveldb_readoptions_destroy(r);
-    leveldb_options_destroy(o);
-    return changed;
-}
-
 static void test_luavat_replay_mismatch_is_vat_fatal(void **state)
 {
     swing_err e;
@@ -321,13 +297,88 @@ static void test_luavat_replay_mismatch_is_vat_fatal(void **state)
     kern_close(T.k);
     store_close(T.st);
     /* boot (v2) recorded a send of "ping"; make the record say "pong". */
-    assert_true(tamper_transcript(T.dir, "v2", "\\\"ping\\\"", "\\\"pong\\\"") > 0);
+    assert_true(tl_tamper_transcript(T.dir, "v2", "\\\"ping\\\"", "\\\"pong\\\"") > 0);
     T.st = tl_open(T.dir);
     if (kern_open(T.st, NULL, &T.k, &e)) fail_msg("%s", e.msg);
-    assert_string_equal(ask("result"), "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    {
+        /* The rejection says why: the recorded send of "pong" and the "ping" it got. */
+        const char *got = ask("result");
+        const char *want = "rejected #{\"#error\":\"vat boot (v2) terminated: transcript mismatch at item 1 syscall 0: "
+                           "recorded {\\\"methargs\\\":{\\\"body\\\":\\\"#[\\\\\\\"pong\\\\\\\",[1]]";
+        assert_int_equal(strncmp(got, want, strlen(want)), 0);
+        assert_non_null(strstr(got, ", got {\\\"methargs\\\":{\\\"body\\\":\\\"#[\\\\\\\"ping\\\\\\\",[1]]"));
+    }
     v = tk_get(&T, "v2.terminated");
     assert_non_null(v);
     free(v);
+    {
+        kern_termination t;
+        bool found;
+        TL_OK(kern_vat_termination(T.k, "boot", &t, &found, &e));
+        assert_true(found);
+        assert_int_equal(t.kind, KERN_TERM_TRANSCRIPT_MISMATCH);
+        assert_int_equal(strncmp(t.reason, "transcript mismatch at item 1 syscall 0: recorded ", 50), 0);
+    }
+    tk_close(&T);
+}
+
+/* Creates a vat named name from bundle source src (stored unchecked when
+ * raw, as a restored node may hold it), sends it hello behind its startVat,
+ * runs, and returns the rejection (static buffer). */
+static const char *doomed_vat(const char *name, const char *src, bool raw)
+{
+    static char out[512];
+    char id[STORE_BUNDLE_ID_LEN + 1], cfg[160], vat[24], kpid[24];
+    kern_promise_state st;
+    swing_buf body = {0};
+    swing_err e;
+    if (raw) {
+        TL_OK(store_crank_begin(T.st, &e));
+        TL_OK(store_bundle_put(T.st, swing_str(src), id, &e));
+        TL_OK(store_crank_end(T.st, &e));
+    } else {
+        install(src, id);
+    }
+    snprintf(cfg, sizeof cfg, "{\"bundleID\":\"%s\",\"computeLimit\":2000000}", id);
+    if (kern_create_vat(T.k, name, cfg, NULL, vat, &e)) fail_msg("create %s: %s", name, e.msg);
+    if (kern_queue_to_vat(T.k, name, "hello", "[]", kpid, &e)) fail_msg("hello: %s", e.msg);
+    tk_run(&T);
+    TL_OK(kern_promise_status(T.k, kpid, &st, &body, &e));
+    assert_int_equal(st, KERN_PROMISE_REJECTED);
+    snprintf(out, sizeof out, "%.*s", (int)body.len, (const char *)body.ptr);
+    swing_buf_free(&body);
+    return out;
+}
+
+/* A vat that dies before it serves anything says why: buildRootObject
+ * threw (with its error), its top level raised or ran out of compute, or a
+ * module of its bundle does not compile (named with the vat). */
+static void test_luavat_early_deaths_say_why(void **state)
+{
+    (void)state;
+    start();
+    assert_string_equal(doomed_vat("thrower", "function buildRootObject()\n  error('no root for you')\nend\n", false),
+                        "#{\"#error\":\"vat thrower (v6) terminated: buildRootObject failed: main:2: no root for you\","
+                        "\"name\":\"Error\"}");
+    expect_record("thrower", KERN_TERM_START_FAILED, "buildRootObject failed: main:2: no root for you");
+    assert_string_equal(doomed_vat("raiser", "error('top level broke')\n", false),
+                        "#{\"#error\":\"vat raiser (v7) terminated: its code failed to load: main:1: top level broke\","
+                        "\"name\":\"Error\"}");
+    expect_record("raiser", KERN_TERM_LOAD_FAILED, "its code failed to load: main:1: top level broke");
+    assert_string_equal(doomed_vat("looper", "while true do end\n", false),
+                        "#{\"#error\":\"vat looper (v8) terminated: compute limit\",\"name\":\"Error\"}");
+    expect_record("looper", KERN_TERM_COMPUTE_LIMIT, "compute limit");
+    /* A syntax error in a module other than main: the vat and the module are named. */
+    assert_string_equal(
+        doomed_vat("broken",
+                   "{\"format\":\"swing-lua-bundle-1\",\"entry\":\"main\",\"modules\":{"
+                   "\"main\":\"local u = require('util')\\nfunction buildRootObject() return Far('x', {}) end\","
+                   "\"util\":\"local x = = 1\\nreturn {}\"}}",
+                   true),
+        "#{\"#error\":\"vat broken (v9) terminated: its code failed to load: util:1: unexpected symbol near '='\","
+        "\"name\":\"Error\"}");
+    expect_record("broken", KERN_TERM_LOAD_FAILED, "its code failed to load: util:1: unexpected symbol near '='");
+    assert_string_equal(ask("count"), "#1"); /* the others go on */
     tk_close(&T);
 }
 
@@ -365,6 +416,7 @@ int main(void)
         cmocka_unit_test(test_luavat_same_hash_in_two_processes),
         cmocka_unit_test(test_luavat_replay_mismatch_is_vat_fatal),
         cmocka_unit_test(test_luavat_install_rejects_syntax_errors),
+        cmocka_unit_test(test_luavat_early_deaths_say_why),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

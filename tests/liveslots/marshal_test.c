@@ -652,6 +652,27 @@ static void test_marshal_decode_refusals(void **state)
     ls_lua_vm_close(x.vm);
 }
 
+/* Encoding and decoding are priced per value (and record keys by their
+ * sort): a big structure costs in proportion to its size, not one call. */
+static void test_marshal_is_priced_by_size(void **state)
+{
+    fx x;
+    uint64_t small, big;
+    (void)state;
+    fx_open(&x, 0);
+    tl_lua_expect(x.vm, "local t = {} for i = 1, 10 do t['k' .. i] = {i} end return (decode(encode(t))).k1[1] .. ''",
+                  "1");
+    small = ls_lua_vm_used(x.vm);
+    tl_lua_expect(x.vm,
+                  "local t = {} for i = 1, 50000 do t['k' .. i] = {i} end return (decode(encode(t))).k1[1] .. ''",
+                  "1");
+    big = ls_lua_vm_used(x.vm);
+    /* per key: building the table (about 10), encoding two values and a
+     * share of the sort, decoding two values */
+    assert_true(big > small + 50000 * (10 + 4 + 4 + 16));
+    ls_lua_vm_close(x.vm);
+}
+
 static void test_marshal_nesting_limit(void **state)
 {
     fx x;
@@ -729,6 +750,7 @@ int main(void)
         cmocka_unit_test(test_marshal_encode_refusals),
         cmocka_unit_test(test_marshal_decode_refusals),
         cmocka_unit_test(test_marshal_nesting_limit),
+        cmocka_unit_test(test_marshal_is_priced_by_size),
         cmocka_unit_test(test_marshal_decode_never_leaks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

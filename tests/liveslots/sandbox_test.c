@@ -11,21 +11,12 @@
 
 #include "liveslots/lua/vm.h"
 
-static ls_lua_vm *vm_new(size_t cap, uint64_t compute)
-{
-    ls_lua_limits lim = {cap, compute};
-    ls_lua_vm *vm = NULL;
-    swing_err e;
-    if (ls_lua_vm_open(&lim, &vm, &e)) fail_msg("open: %s", e.msg);
-    return vm;
-}
-
 static void test_sandbox_escapes_are_absent(void **state)
 {
     static const char *names[] = {"os", "io", "debug", "package", "require", "collectgarbage", "dofile",
                                   "loadfile", "print", "warn", "string.dump", "math.random",
                                   "math.randomseed"};
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
         char src[128];
@@ -40,7 +31,7 @@ static void test_sandbox_escapes_are_absent(void **state)
 
 static void test_sandbox_no_addresses(void **state)
 {
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     tl_lua_expect(vm, "return tostring({})", "table");
     tl_lua_expect(vm, "return tostring(function() end)", "function");
@@ -54,7 +45,7 @@ static void test_sandbox_no_addresses(void **state)
 
 static void test_sandbox_deterministic_iteration(void **state)
 {
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     tl_lua_expect(vm,
            "local t = {b=1, a=2, [3]=true, [1]=1, [true]=0, [2.5]=1, ['']=1, aa=1}\n"
@@ -76,7 +67,7 @@ static void test_sandbox_deterministic_iteration(void **state)
 
 static void test_sandbox_no_gc_or_weak_tables(void **state)
 {
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
     tl_lua_expect_fail(vm, "setmetatable({}, {__gc = function() end})", SWING_ERR_USER, "__gc or __mode");
     tl_lua_expect_fail(vm, "setmetatable({}, {__mode = 'k'})", SWING_ERR_USER, "__gc or __mode");
@@ -89,7 +80,7 @@ static void test_sandbox_no_gc_or_weak_tables(void **state)
 
 static void test_sandbox_endless_loops_are_stopped(void **state)
 {
-    ls_lua_vm *vm = vm_new(0, 2000000);
+    ls_lua_vm *vm = tl_lua_vm(0, 2000000);
     (void)state;
     tl_lua_expect_fail(vm, "while true do end", SWING_ERR_LIMIT, "compute limit");
     tl_lua_expect_fail(vm, "while true do pcall(function() while true do end end) end", SWING_ERR_LIMIT, "compute limit");
@@ -107,7 +98,7 @@ static void test_sandbox_endless_loops_are_stopped(void **state)
 
 static void test_sandbox_memory_bombs_are_stopped(void **state)
 {
-    ls_lua_vm *vm = vm_new(8u << 20, 0), *other = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(8u << 20, 0), *other = tl_lua_vm(0, 0);
     (void)state;
     tl_lua_expect_fail(vm, "local t = {} while true do t[#t+1] = string.rep('x', 4096) .. #t end", SWING_ERR_LIMIT,
                 "memory limit");
@@ -131,7 +122,7 @@ static void test_sandbox_memory_bombs_are_stopped(void **state)
 
 static void test_sandbox_syntax_error_has_line(void **state)
 {
-    ls_lua_vm *vm = vm_new(0, 0);
+    ls_lua_vm *vm = tl_lua_vm(0, 0);
     char out[64];
     swing_err e;
     (void)state;
@@ -143,7 +134,7 @@ static void test_sandbox_syntax_error_has_line(void **state)
 static void test_sandbox_metering_repeats(void **state)
 {
     const char *src = "local t = {} for i = 1, 20000 do t[i] = tostring(i) .. 'x' end return 'ok'";
-    ls_lua_vm *a = vm_new(0, 0), *b = vm_new(0, 0);
+    ls_lua_vm *a = tl_lua_vm(0, 0), *b = tl_lua_vm(0, 0);
     (void)state;
     tl_lua_expect(a, src, "ok");
     tl_lua_expect(b, src, "ok");

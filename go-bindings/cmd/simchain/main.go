@@ -44,6 +44,9 @@ type row struct {
 	CleanupPhase   string `json:"cleanup_phase"`
 	ActivityHash   string `json:"activity_hash"`
 	SyncedHash     string `json:"synced_hash,omitempty"`
+	VatsFailed     uint64 `json:"vats_failed"`
+	// the vats terminated in the block (the keys `swing run --json` prints)
+	Terminations []sim.Termination `json:"terminations,omitempty"`
 }
 
 // cleanupFlags are -cleanup-gc, -cleanup-boyds and -cleanup-units: only the
@@ -140,7 +143,8 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 			ExportItems: len(res.Commit.ExportData), ExportBytes: res.ExportBytes(),
 			CleanupGCKrefs: cl.GetGcKrefs(), CleanupBOYDs: cl.GetBoyds(), CleanupUnits: res.CleanupUnits(),
 			VatsDeleted: cl.GetVatsDeleted(), GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(),
-			TerminatedVats: cl.GetTerminatedVats(), CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash}
+			TerminatedVats: cl.GetTerminatedVats(), CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash,
+			VatsFailed: res.End.GetVatsFailed(), Terminations: res.Terminations()}
 		if synced != nil {
 			sres, err := synced.RunBlock(h, actions, nil)
 			if err != nil {
@@ -159,6 +163,9 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 				r.Results, r.Rejected, r.ExportItems, r.ExportBytes, r.GCKrefsLeft, r.DirtyVats, r.TerminatedVats, r.ActivityHash,
 				map[bool]string{true: "  (work left)", false: ""}[r.WorkLeft],
 				map[bool]string{true: "  (synced node agrees)", false: ""}[synced != nil])
+			for _, t := range r.Terminations {
+				fmt.Printf("        vat %s (%s) terminated: %s: %s\n", t.Name, t.ID, t.Kind, t.Reason)
+			}
 		}
 		rows = append(rows, r)
 		if exportAt > 0 && h == exportAt {

@@ -93,14 +93,15 @@ static void test_pattern_cases_match_lua(void **state)
 static void test_pattern_generated_match_lua(void **state)
 {
     static const char *atoms[] = {"a", "b", ".", "%a", "%d", "[ab]", "[^a]", "(", ")", "()", "%1", "*",
-                                  "+", "-", "?", "^", "$", "%b()", "%f[%w]", "%", "[", "]", "[a-c]", "%%"};
+                                  "+", "-", "?", "^", "$", "%b()", "%f[%w]", "%", "[", "]", "[a-c]", "%%",
+                                  "%2", "[%a%d]", "[^%)]", "%s", ".-", "(a*)", "%w+"};
     static const char subj[] = "ab(a)1b.";
     uint32_t x = 12345;
     ls_lua_vm *vm = tl_lua_vm(0, 0);
     (void)state;
-    for (int round = 0; round < 1500; round++) {
-        char p[64] = "'", s[32] = "'";
-        int np = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 6;
+    for (int round = 0; round < 3000; round++) {
+        char p[64] = "'", s[32] = "'"; /* 9 atoms of at most 6 bytes, quoted */
+        int np = 1 + (int)((x = x * 1103515245u + 12345u) >> 16) % 9;
         int ns = (int)((x = x * 1103515245u + 12345u) >> 16) % 12;
         for (int i = 0; i < np; i++) strcat(p, atoms[((x = x * 1103515245u + 12345u) >> 16) % (sizeof atoms / sizeof *atoms)]);
         for (int i = 0; i < ns; i++) {

@@ -5,6 +5,7 @@
  * replay of a committed height, state sync, genesis errors, vats created and
  * terminated, the block-end clean-up budget and report, and garbage bytes.
  */
+#include "tests/lib/abicall.h"
 #include "tests/lib/testlib.h"
 
 #include <malloc.h>
@@ -33,11 +34,7 @@ static const char *CONFIG = "{\"bootstrap\":\"boot\",\"vats\":{"
 
 /* ---- helpers ---- */
 
-typedef struct node {
-    char *tmp;        /* scratch directory */
-    char dir[512];    /* data directory inside it */
-    swing_handle *h;
-} node;
+typedef tl_node node; /* tests/lib/abicall.h */
 
 static swing_status open_dir_sized(const char *dir, uint32_t abi, uint64_t cache, uint64_t wbuf,
                                    swing_handle **h, Swing__V1__OpenResponse **resp)
@@ -67,62 +64,6 @@ static swing_status open_dir(const char *dir, uint32_t abi, swing_handle **h,
     return open_dir_sized(dir, abi, 0, 0, h, resp);
 }
 
-static void node_open(node *nd)
-{
-    Swing__V1__OpenResponse *r;
-    TL_OK(open_dir(nd->dir, SWING_ABI_VERSION, &nd->h, &r));
-    assert_non_null(nd->h);
-    swing__v1__open_response__free_unpacked(r, NULL);
-}
-
-static void node_new(node *nd)
-{
-    nd->tmp = tl_tmpdir();
-    snprintf(nd->dir, sizeof nd->dir, "%s/db", nd->tmp);
-    node_open(nd);
-}
-
-static void node_free(node *nd)
-{
-    swing_close(nd->h);
-    nd->h = NULL;
-    tl_rmtree(nd->tmp);
-}
-
-/* Sends req; returns the unpacked response (caller frees) and checks that the
- * returned status equals the response's. */
-static Swing__V1__Response *call(swing_handle *h, Swing__V1__Request *req)
-{
-    size_t n;
-    uint8_t *buf, *out = NULL;
-    size_t out_len = 0;
-    swing_status s;
-    Swing__V1__Response *r;
-    req->abi_version = req->abi_version ? req->abi_version : SWING_ABI_VERSION;
-    n = swing__v1__request__get_packed_size(req);
-    buf = malloc(n ? n : 1);
-    assert_non_null(buf);
-    swing__v1__request__pack(req, buf);
-    s = swing_call(h, buf, n, &out, &out_len);
-    free(buf);
-    assert_non_null(out);
-    r = swing__v1__response__unpack(NULL, out_len, out);
-    swing_free(out);
-    assert_non_null(r);
-    assert_int_equal((int)r->status, (int)s);
-    if (s == SWING_OK) assert_string_equal(r->error, "");
-    else assert_true(strlen(r->error) > 0);
-    return r;
-}
-
-static swing_status call_status(swing_handle *h, Swing__V1__Request *req)
-{
-    Swing__V1__Response *r = call(h, req);
-    swing_status s = (swing_status)r->status;
-    swing__v1__response__free_unpacked(r, NULL);
-    return s;
-}
-
 #define EXPECT_STATUS(want, expr)                                                     \
     do {                                                                              \
         swing_status got_ = (expr);                                                   \
@@ -149,7 +90,7 @@ static swing_status do_init(swing_handle *h, const char *config, const char *cou
     init.bundles = bs;
     req.op_case = SWING__V1__REQUEST__OP_INIT;
     req.init = &init;
-    return call_status(h, &req);
+    return tl_call_status(h, &req);
 }
 
 static swing_status begin(swing_handle *h, uint64_t height, bool *replay)
@@ -162,7 +103,7 @@ static swing_status begin(swing_handle *h, uint64_t height, bool *replay)
     b.time_unix = 1700000000 + (int64_t)height * 5;
     req.op_case = SWING__V1__REQUEST__OP_BEGIN_BLOCK;
     req.begin_block = &b;
-    r = call(h, &req);
+    r = tl_call(h, &req);
     s = (swing_status)r->status;
     if (replay) *replay = s == SWING_OK && r->begin_block->replay;
     swing__v1__response__free_unpacked(r, NULL);
@@ -180,7 +121,7 @@ static swing_status inbound(swing_handle *h, const char *id, const char *vat, co
     q.args_json = (char *)args;
     req.op_case = SWING__V1__REQUEST__OP_QUEUE_INBOUND;
     req.queue_inbound = &q;
-    return call_status(h, &req);
+    return tl_call_status(h, &req);
 }
 
 /* end_block with a clean-up budget (NULL: none, the defaults); *out (may be
@@ -196,7 +137,7 @@ static swing_status end_block_cleanup(swing_handle *h, uint64_t budget, Swing__V
     e.cleanup = cleanup;
     req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
     req.end_block = &e;
-    r = call(h, &req);
+    r = tl_call(h, &req);
     s = (swing_status)r->status;
     if (out) *out = r;
     else swing__v1__response__free_unpacked(r, NULL);
@@ -211,7 +152,7 @@ static swing_status commit(swing_handle *h, Swing__V1__Response **out)
     swing_status s;
     req.op_case = SWING__V1__REQUEST__OP_COMMIT;
     req.commit = &cr;
-    r = call(h, &req);
+    r = tl_call(h, &req);
     s = (swing_status)r->status;
     if (out) *out = r;
     else swing__v1__response__free_unpacked(r, NULL);
@@ -254,7 +195,7 @@ static Swing__V1__Response *query_stats(swing_handle *h)
     q.stats = true;
     req.op_case = SWING__V1__REQUEST__OP_QUERY;
     req.query = &q;
-    r = call(h, &req);
+    r = tl_call(h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     return r;
 }
@@ -285,7 +226,7 @@ static void test_abi_block_life_and_inbound_results(void **state)
     Swing__V1__Response *r;
     const Swing__V1__InboundResult *ir;
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     genesis(nd.h, hash);
     assert_int_equal(strlen(hash), 64);
 
@@ -320,7 +261,7 @@ static void test_abi_block_life_and_inbound_results(void **state)
     assert_int_equal(r->query->stats->committed_height, 2);
     assert_int_equal(r->query->stats->vats, 2);
     swing__v1__response__free_unpacked(r, NULL);
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* A small compute budget leaves work for the next block. */
@@ -332,7 +273,7 @@ static void test_abi_compute_budget_carries_work_over(void **state)
     uint64_t h = 2;
     size_t got = 0;
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     genesis(nd.h, hash);
     TL_OK(begin(nd.h, h, NULL));
     for (int i = 0; i < 20; i++) {
@@ -357,7 +298,7 @@ static void test_abi_compute_budget_carries_work_over(void **state)
     }
     assert_int_equal(got, 20);
     assert_true(h > 3);
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* Every bad or out-of-order request is refused with its status and changes
@@ -369,19 +310,19 @@ static void test_abi_bad_requests_change_nothing(void **state)
     Swing__V1__Response *ra, *rb;
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     (void)state;
-    node_new(&a);
-    node_new(&b);
+    tl_node_new(&a, false);
+    tl_node_new(&b, false);
     /* Before init. */
     EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, begin(b.h, 1, NULL));
     EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, end_block(b.h, 0, NULL));
     EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, commit(b.h, NULL));
-    EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &req)); /* no operation */
+    EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &req)); /* no operation */
     req.abi_version = SWING_ABI_VERSION + 1;
     req.op_case = SWING__V1__REQUEST__OP_COMMIT;
     {
         Swing__V1__CommitRequest cr = SWING__V1__COMMIT_REQUEST__INIT;
         req.commit = &cr;
-        EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &req)); /* ABI mismatch */
+        EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &req)); /* ABI mismatch */
     }
     genesis(a.h, ha);
     genesis(b.h, hb);
@@ -412,16 +353,16 @@ static void test_abi_bad_requests_change_nothing(void **state)
         tv.name = "ghost";
         t.op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
         t.terminate_vat = &tv;
-        EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &t));
+        EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &t));
         cv.name = "dyn";
         cv.bundle_id = "b1-notahash";
         t.op_case = SWING__V1__REQUEST__OP_CREATE_VAT;
         t.create_vat = &cv;
-        EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &t));
+        EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &t));
         cv.bundle_id = "b1-0000000000000000000000000000000000000000000000000000000000000000";
-        EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &t)); /* not installed */
+        EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &t)); /* not installed */
         cv.options_json = "[1]";
-        EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &t));
+        EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &t));
     }
     {
         Swing__V1__Request t = SWING__V1__REQUEST__INIT;
@@ -431,11 +372,11 @@ static void test_abi_bad_requests_change_nothing(void **state)
         ib.source.len = 10;
         t.op_case = SWING__V1__REQUEST__OP_INSTALL_BUNDLE;
         t.install_bundle = &ib;
-        EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &t)); /* syntax error */
+        EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &t)); /* syntax error */
         ex.out_dir = "/tmp/never-written";
         t.op_case = SWING__V1__REQUEST__OP_EXPORT;
         t.export = &ex;
-        EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, call_status(b.h, &t)); /* export inside a block */
+        EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, tl_call_status(b.h, &t)); /* export inside a block */
     }
     TL_OK(end_block(a.h, 0, NULL));
     TL_OK(end_block(b.h, 0, NULL));
@@ -447,8 +388,8 @@ static void test_abi_bad_requests_change_nothing(void **state)
     assert_int_equal(ra->commit->n_export_data, rb->commit->n_export_data);
     swing__v1__response__free_unpacked(ra, NULL);
     swing__v1__response__free_unpacked(rb, NULL);
-    node_free(&a);
-    node_free(&b);
+    tl_node_free(&a);
+    tl_node_free(&b);
 }
 
 /* Garbage, truncated and NULL inputs are INVALID, never a crash. */
@@ -460,7 +401,7 @@ static void test_abi_garbage_bytes(void **state)
     uint64_t x = 0x243f6a8885a308d3ull;
     swing_handle *h2 = NULL;
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     for (int round = 0; round < 2000; round++) {
         size_t n = (size_t)(x % sizeof junk);
         swing_status s;
@@ -485,7 +426,7 @@ static void test_abi_garbage_bytes(void **state)
     swing_free(out);
     swing_free(NULL);
     swing_close(NULL);
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* NULL response out-parameters: the call still runs and the response it
@@ -502,7 +443,7 @@ static void test_abi_null_out_parameters(void **state)
     size_t n, out_len = 7;
     swing_handle *h2 = NULL;
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     genesis(nd.h, hash);
     bb.height = 2;
     req.abi_version = SWING_ABI_VERSION;
@@ -533,7 +474,7 @@ static void test_abi_null_out_parameters(void **state)
         assert_int_equal(r->query->stats->committed_height, 2);
         swing__v1__response__free_unpacked(r, NULL);
     }
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 static void test_abi_open_errors(void **state)
@@ -542,7 +483,7 @@ static void test_abi_open_errors(void **state)
     swing_handle *h2 = NULL;
     Swing__V1__OpenResponse *r;
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     EXPECT_STATUS(SWING_ERR_BUSY, open_dir(nd.dir, SWING_ABI_VERSION, &h2, &r)); /* locked */
     assert_null(h2);
     swing__v1__open_response__free_unpacked(r, NULL);
@@ -552,7 +493,7 @@ static void test_abi_open_errors(void **state)
     swing__v1__open_response__free_unpacked(r, NULL);
     EXPECT_STATUS(SWING_ERR_INVALID, open_dir("", SWING_ABI_VERSION, &h2, &r));
     swing__v1__open_response__free_unpacked(r, NULL);
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* A committed height run again (the host crashed before its own commit)
@@ -564,7 +505,7 @@ static void test_abi_replay_committed_height(void **state)
     Swing__V1__Response *e1, *c1, *e2, *c2;
     bool replay;
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     genesis(nd.h, hash);
     TL_OK(begin(nd.h, 2, &replay));
     assert_false(replay);
@@ -573,7 +514,7 @@ static void test_abi_replay_committed_height(void **state)
     TL_OK(end_block(nd.h, 0, &e1));
     TL_OK(commit(nd.h, &c1));
     swing_close(nd.h);
-    node_open(&nd);
+    tl_node_open(&nd, NULL);
 
     /* Different inputs at the replayed height: refused at end_block. */
     TL_OK(begin(nd.h, 2, &replay));
@@ -581,7 +522,7 @@ static void test_abi_replay_committed_height(void **state)
     TL_OK(inbound(nd.h, "r1", "counter", "increment", "[8]"));
     EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, end_block(nd.h, 0, NULL));
     swing_close(nd.h);
-    node_open(&nd);
+    tl_node_open(&nd, NULL);
 
     TL_OK(begin(nd.h, 2, &replay));
     assert_true(replay);
@@ -600,7 +541,7 @@ static void test_abi_replay_committed_height(void **state)
     assert_false(replay);
     TL_OK(end_block(nd.h, 0, NULL));
     TL_OK(commit(nd.h, NULL));
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* Export at a height, import into an empty node; both run the next blocks
@@ -620,8 +561,8 @@ static void test_abi_export_import(void **state)
     Swing__V1__Response *r, *ra, *rb;
     FILE *f;
     (void)state;
-    node_new(&a);
-    node_new(&b);
+    tl_node_new(&a, false);
+    tl_node_new(&b, false);
     snprintf(side, sizeof side, "%s/db.pre-import", b.tmp);
     assert_int_equal(mkdir(side, 0755), 0);
     snprintf(keep, sizeof keep, "%s/keep", side);
@@ -634,7 +575,7 @@ static void test_abi_export_import(void **state)
     ex.out_dir = outdir;
     req.op_case = SWING__V1__REQUEST__OP_EXPORT;
     req.export = &ex;
-    r = call(a.h, &req);
+    r = tl_call(a.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_int_equal(r->export->height, 1);
     assert_string_equal(r->export->activity_hash, hash);
@@ -645,40 +586,40 @@ static void test_abi_export_import(void **state)
     im.in_dir = outdir;
     req.op_case = SWING__V1__REQUEST__OP_IMPORT;
     req.import = &im;
-    EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &req)); /* unverified */
+    EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &req)); /* unverified */
     im.expected_height = 1;
     im.expected_activity_hash = "";
-    EXPECT_STATUS(SWING_ERR_INVALID, call_status(b.h, &req));
+    EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(b.h, &req));
     snprintf(bad, sizeof bad, "%s", hash);
     bad[10] = bad[10] == '0' ? '1' : '0';
     im.expected_activity_hash = bad;
-    EXPECT_STATUS(SWING_ERR_CORRUPT, call_status(b.h, &req));
+    EXPECT_STATUS(SWING_ERR_CORRUPT, tl_call_status(b.h, &req));
     im.expected_activity_hash = hash;
     im.expected_height = 2;
-    EXPECT_STATUS(SWING_ERR_CORRUPT, call_status(b.h, &req));
+    EXPECT_STATUS(SWING_ERR_CORRUPT, tl_call_status(b.h, &req));
     im.expected_height = 1;
     r = query_stats(b.h); /* refusals left the node empty */
     assert_int_equal(r->query->stats->committed_height, 0);
     assert_string_equal(r->query->stats->activity_hash, "");
     swing__v1__response__free_unpacked(r, NULL);
-    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, call_status(a.h, &req)); /* not empty */
-    r = call(b.h, &req);
+    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, tl_call_status(a.h, &req)); /* not empty */
+    r = tl_call(b.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_int_equal(r->import->height, 1);
     assert_string_equal(r->import->activity_hash, hash);
     swing__v1__response__free_unpacked(r, NULL);
-    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, call_status(b.h, &req)); /* no second import */
+    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, tl_call_status(b.h, &req)); /* no second import */
     f = fopen(keep, "r");
     assert_non_null(f); /* the sibling was never the import's to remove */
     fclose(f);
     c.tmp = tl_tmpdir();
     snprintf(c.dir, sizeof c.dir, "%s/db/", c.tmp);
-    node_open(&c);
-    r = call(c.h, &req);
+    tl_node_open(&c, NULL);
+    r = tl_call(c.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_string_equal(r->import->activity_hash, hash);
     swing__v1__response__free_unpacked(r, NULL);
-    node_free(&c);
+    tl_node_free(&c);
     r = query_stats(b.h);
     assert_int_equal(r->query->stats->committed_height, 1);
     assert_string_equal(r->query->stats->activity_hash, hash);
@@ -700,8 +641,8 @@ static void test_abi_export_import(void **state)
         swing__v1__response__free_unpacked(ra, NULL);
         swing__v1__response__free_unpacked(rb, NULL);
     }
-    node_free(&a);
-    node_free(&b);
+    tl_node_free(&a);
+    tl_node_free(&b);
 }
 
 /* A broken genesis is refused with its reason and leaves the directory
@@ -716,7 +657,7 @@ static void test_abi_init_errors(void **state)
     Swing__V1__Bundle b1 = SWING__V1__BUNDLE__INIT;
     Swing__V1__Bundle *bs[1] = {&b1};
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     EXPECT_STATUS(SWING_ERR_INVALID, do_init(nd.h, CONFIG, "function buildRootObject(\n  return 1\nend\n"));
     b1.name = "counter";
     b1.source.data = (uint8_t *)"local x = = 1";
@@ -727,7 +668,7 @@ static void test_abi_init_errors(void **state)
     init.bundles = bs;
     req.op_case = SWING__V1__REQUEST__OP_INIT;
     req.init = &init;
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_INVALID);
     assert_non_null(strstr(r->error, ":1:")); /* module:line */
     swing__v1__response__free_unpacked(r, NULL);
@@ -736,7 +677,7 @@ static void test_abi_init_errors(void **state)
                   do_init(nd.h, "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundleName\":\"nope\"}}}", COUNTER));
     EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, begin(nd.h, 1, NULL)); /* still not initialized */
     genesis(nd.h, hash);
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* Dynamic vats: install, create with parameters, use, terminate. */
@@ -753,14 +694,14 @@ static void test_abi_create_and_terminate_vats(void **state)
     Swing__V1__Response *r;
     const Swing__V1__InboundResult *ir;
     (void)state;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     genesis(nd.h, hash);
     TL_OK(begin(nd.h, 2, NULL));
     ib.source.data = (uint8_t *)COUNTER;
     ib.source.len = strlen(COUNTER);
     req.op_case = SWING__V1__REQUEST__OP_INSTALL_BUNDLE;
     req.install_bundle = &ib;
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_int_equal(strncmp(r->install_bundle->id, "b1-", 3), 0);
     snprintf(bid, sizeof bid, "%s", r->install_bundle->id);
@@ -770,11 +711,11 @@ static void test_abi_create_and_terminate_vats(void **state)
     cv.parameters_json = "{\"start\":1000}";
     req.op_case = SWING__V1__REQUEST__OP_CREATE_VAT;
     req.create_vat = &cv;
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_true(strlen(r->create_vat->vat_id) > 1);
     swing__v1__response__free_unpacked(r, NULL);
-    EXPECT_STATUS(SWING_ERR_INVALID, call_status(nd.h, &req)); /* the name is taken */
+    EXPECT_STATUS(SWING_ERR_INVALID, tl_call_status(nd.h, &req)); /* the name is taken */
     TL_OK(end_block(nd.h, 0, NULL)); /* startVat runs */
     TL_OK(commit(nd.h, NULL));
 
@@ -789,10 +730,10 @@ static void test_abi_create_and_terminate_vats(void **state)
     tv.reason = "retired";
     req.op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
     req.terminate_vat = &tv;
-    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, call_status(nd.h, &req)); /* after end_block */
+    EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, tl_call_status(nd.h, &req)); /* after end_block */
     TL_OK(commit(nd.h, NULL));
     TL_OK(begin(nd.h, 4, NULL));
-    TL_OK(call_status(nd.h, &req));
+    TL_OK(tl_call_status(nd.h, &req));
     EXPECT_STATUS(SWING_ERR_USER, inbound(nd.h, "d2", "counter2", "increment", "[1]")); /* a dead vat */
     /* No deletion units: the terminated vat stays listed (the default budget would delete it). */
     keep.gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
@@ -806,7 +747,7 @@ static void test_abi_create_and_terminate_vats(void **state)
     q.vats = true;
     req.op_case = SWING__V1__REQUEST__OP_QUERY;
     req.query = &q;
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
     assert_int_equal(r->query->n_vats, 3);
     for (size_t i = 0; i < r->query->n_vats; i++)
@@ -816,35 +757,35 @@ static void test_abi_create_and_terminate_vats(void **state)
     q.query_case = SWING__V1__QUERY_REQUEST__QUERY_KV_PREFIX;
     q.kv_prefix = "vat.name.";
     q.limit = 2;
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->query->n_kv, 2);
     assert_true(r->query->truncated);
     assert_string_equal(r->query->kv[0]->key, "vat.name.boot");
     assert_string_equal(r->query->kv[1]->key, "vat.name.counter");
     swing__v1__response__free_unpacked(r, NULL);
     q.kv_after = "vat.name.counter"; /* the next page: the one name left */
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->query->n_kv, 1);
     assert_false(r->query->truncated);
     assert_string_equal(r->query->kv[0]->key, "vat.name.counter2");
     swing__v1__response__free_unpacked(r, NULL);
     q.kv_after = "a"; /* before the prefix: the whole prefix again */
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->query->n_kv, 2);
     assert_string_equal(r->query->kv[0]->key, "vat.name.boot");
     swing__v1__response__free_unpacked(r, NULL);
     q.kv_after = "zzz"; /* past the prefix: nothing */
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_int_equal(r->query->n_kv, 0);
     swing__v1__response__free_unpacked(r, NULL);
     q.kv_after = "";
     q.query_case = SWING__V1__QUERY_REQUEST__QUERY_KV_GET;
     q.kv_get = "vat.name.counter";
-    r = call(nd.h, &req);
+    r = tl_call(nd.h, &req);
     assert_true(r->query->found);
     assert_int_equal(r->query->n_kv, 1);
     swing__v1__response__free_unpacked(r, NULL);
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* Terminated-vat deletion units of a clean-up report, all phases. */
@@ -870,14 +811,14 @@ static void test_abi_cleanup_budget_bounds_deletion(void **state)
     uint64_t h = 2;
     (void)state;
     one.terminated_units = 1;
-    node_new(&nd);
+    tl_node_new(&nd, false);
     genesis(nd.h, hash);
     TL_OK(begin(nd.h, h, NULL));
     tv.name = "counter";
     tv.reason = "retired";
     req.op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
     req.terminate_vat = &tv;
-    TL_OK(call_status(nd.h, &req));
+    TL_OK(tl_call_status(nd.h, &req));
     TL_OK(end_block_cleanup(nd.h, 0, &none, &r));
     c = r->end_block->cleanup;
     assert_non_null(c);
@@ -922,7 +863,7 @@ static void test_abi_cleanup_budget_bounds_deletion(void **state)
             break;
         }
     }
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 /* Heap bytes in use (glibc), the whole process: LevelDB, Lua, libswing. */
@@ -1016,7 +957,7 @@ static void test_abi_long_run_memory_is_flat(void **state)
         assert_true(second < first + 192 * 1024);
         assert_true(high < after_warmup + (2u << 20));
     }
-    node_free(&nd);
+    tl_node_free(&nd);
 }
 
 int main(void)

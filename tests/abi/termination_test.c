@@ -9,6 +9,7 @@
  * terminated; an init bundle with a syntax error names the vat and module.
  * (Illegal syscalls cannot come from a Lua vat: tests/kernel/termination_test.c.)
  */
+#include "tests/lib/abicall.h"
 #include "tests/lib/testlib.h"
 
 #include <jansson.h>
@@ -42,49 +43,15 @@ static const char *CONFIG = "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundl
                             "\"counter\":{\"bundleName\":\"counter\"}}}";
 
 typedef struct node {
-    char *tmp, dir[512];
-    swing_handle *h;
+    tl_node n;       /* scratch directory and handle (tests/lib/abicall.h) */
     uint64_t height; /* last committed */
 } node;
-
-static void node_open(node *nd)
-{
-    Swing__V1__OpenRequest req = SWING__V1__OPEN_REQUEST__INIT;
-    uint8_t buf[1024], *out = NULL;
-    size_t n, out_len = 0;
-    req.abi_version = SWING_ABI_VERSION;
-    req.data_dir = nd->dir;
-    req.no_sync = true;
-    n = swing__v1__open_request__pack(&req, buf);
-    TL_OK(swing_open(buf, n, &nd->h, &out, &out_len));
-    swing_free(out);
-}
-
-/* Sends req; returns the response (caller frees), *status its status. */
-static Swing__V1__Response *call_any(node *nd, Swing__V1__Request *req, swing_status *status)
-{
-    size_t n, out_len = 0;
-    uint8_t *buf, *out = NULL;
-    Swing__V1__Response *r;
-    req->abi_version = SWING_ABI_VERSION;
-    n = swing__v1__request__get_packed_size(req);
-    buf = malloc(n ? n : 1);
-    assert_non_null(buf);
-    swing__v1__request__pack(req, buf);
-    *status = swing_call(nd->h, buf, n, &out, &out_len);
-    free(buf);
-    r = swing__v1__response__unpack(NULL, out_len, out);
-    swing_free(out);
-    assert_non_null(r);
-    assert_int_equal((int)r->status, (int)*status);
-    return r;
-}
 
 /* Sends req; the response (caller frees) must have status want. */
 static Swing__V1__Response *call(node *nd, Swing__V1__Request *req, swing_status want)
 {
-    swing_status s;
-    Swing__V1__Response *r = call_any(nd, req, &s);
+    Swing__V1__Response *r = tl_call(nd->n.h, req);
+    swing_status s = (swing_status)r->status;
     if (s != want)
         fail_msg("%s -> %s (%s), expected %s", protobuf_c_message_descriptor_get_field(&swing__v1__request__descriptor,
                                                                                     req->op_case)->name,
@@ -124,7 +91,8 @@ static swing_status inbound(node *nd, const char *id, const char *vat, const cha
     q.args_json = (char *)args;
     req.op_case = SWING__V1__REQUEST__OP_QUEUE_INBOUND;
     req.queue_inbound = &q;
-    r = call_any(nd, &req, &s);
+    r = tl_call(nd->n.h, &req);
+    s = (swing_status)r->status;
     snprintf(msg, sizeof msg, "%s", r->error);
     swing__v1__response__free_unpacked(r, NULL);
     if (error) *error = msg;
@@ -201,9 +169,7 @@ static void node_new(node *nd)
     Swing__V1__Bundle b1 = SWING__V1__BUNDLE__INIT, b2 = SWING__V1__BUNDLE__INIT;
     Swing__V1__Bundle *bs[2] = {&b1, &b2};
     memset(nd, 0, sizeof *nd);
-    nd->tmp = tl_tmpdir();
-    snprintf(nd->dir, sizeof nd->dir, "%s/db", nd->tmp);
-    node_open(nd);
+    tl_node_new(&nd->n, false);
     b1.name = "boot";
     b1.source.data = (uint8_t *)BOOT;
     b1.source.len = strlen(BOOT);
@@ -220,11 +186,7 @@ static void node_new(node *nd)
     block(nd, NULL);
 }
 
-static void node_free(node *nd)
-{
-    swing_close(nd->h);
-    tl_rmtree(nd->tmp);
-}
+static void node_free(node *nd) { tl_node_free(&nd->n); }
 
 /* ---- what the host sees ---- */
 
@@ -400,10 +362,11 @@ static void test_termination_in_cleanup_crank_is_reported(void **state)
     TL_OK(inbound(&nd, "i2", "idle", "increment", "[1]", NULL));
     swing__v1__response__free_unpacked(end_block(&nd, &no_boyds), NULL);
     commit(&nd);
-    swing_close(nd.h);
-    assert_true(tl_tamper_transcript(nd.dir, "v3", "increment", "incremenX") > 0);
-    assert_true(tl_tamper_transcript(nd.dir, "v4", "increment", "incremenX") > 0);
-    node_open(&nd);
+    swing_close(nd.n.h);
+    nd.n.h = NULL;
+    assert_true(tl_tamper_transcript(nd.n.dir, "v3", "increment", "incremenX") > 0);
+    assert_true(tl_tamper_transcript(nd.n.dir, "v4", "increment", "incremenX") > 0);
+    tl_node_open(&nd.n, NULL);
 
     boyds.gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
     boyds.boyds = 10;
@@ -451,9 +414,7 @@ static void test_init_syntax_error_names_vat_and_module(void **state)
     node nd;
     (void)state;
     memset(&nd, 0, sizeof nd);
-    nd.tmp = tl_tmpdir();
-    snprintf(nd.dir, sizeof nd.dir, "%s/db", nd.tmp);
-    node_open(&nd);
+    tl_node_new(&nd.n, false);
     b.name = "shared";
     b.source.data = (uint8_t *)bad;
     b.source.len = strlen(bad);

@@ -210,11 +210,13 @@ void ls_lua_vm_begin(ls_lua_vm *vm, uint64_t limit)
     vm->uncharged = 0;
     vm->since_judged = 0;
     vm->hooks_since_judged = 0;
+    vm->refused = NULL; /* a refusal of the last run is not this run's first */
+    vm->refused_size = 0;
     vm->running = vm->L;
     if (limit) vm->limit = limit;
     vm->exhausted = LS_LUA_OK;
     /* Garbage left by the last run must not count against this one's
-     * ceiling; the cap itself is decided at the first meter check. */
+     * ceiling; the cap itself is judged at meter checks. */
     (void)over_cap(vm->L, vm);
     lua_sethook(vm->L, count_hook, LUA_MASKCOUNT, LS_LUA_HOOK_INSTRUCTIONS);
 }

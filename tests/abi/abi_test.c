@@ -612,6 +612,7 @@ static void test_abi_export_import(void **state)
     f = fopen(keep, "r");
     assert_non_null(f); /* the sibling was never the import's to remove */
     fclose(f);
+    memset(&c, 0, sizeof c);
     c.tmp = tl_tmpdir();
     snprintf(c.dir, sizeof c.dir, "%s/db/", c.tmp);
     tl_node_open(&c, NULL);

@@ -20,7 +20,7 @@ ASAN_CFLAGS = $(CSTD) $(WARN) $(INCS) -O1 -g -fno-omit-frame-pointer \
               -fsanitize=address,undefined -fno-sanitize-recover=all -DSWING_DEBUG \
               -DSWING_BUILDING_LIBRARY
 
-LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c kernel/*.c liveslots/*.c liveslots/lua/*.c)
+LIB_SRCS   := $(wildcard base/*.c abi/*.c store/*.c vatproto/*.c kernel/*.c liveslots/*.c liveslots/lua/*.c)
 CLI_SRCS   := $(wildcard cli/*.c)
 TESTLIB    := $(wildcard tests/lib/*.c)
 TESTHDRS   := $(wildcard tests/*/*.h)

@@ -20,16 +20,16 @@ void kern_cd_free(kern_cd *cd)
     cd->nslots = 0;
 }
 
-kern_capdata kern_cd_view(const kern_cd *cd)
+vp_capdata kern_cd_view(const kern_cd *cd)
 {
-    kern_capdata v;
+    vp_capdata v;
     v.body = cd->body ? cd->body : "";
     v.slots = (const char *const *)cd->slots;
     v.nslots = cd->nslots;
     return v;
 }
 
-json_t *kern_cd_to_json(kern_capdata cd)
+json_t *kern_cd_to_json(vp_capdata cd)
 {
     json_t *o = json_object(), *slots = json_array();
     if (!o || !slots) goto fail;

@@ -14,12 +14,6 @@
 #include "base/alloc.h"
 #include "kernel/transcript.h"
 
-static void io_init(kern_vat_io *io, kern *k, const char *vat)
-{
-    memset(io, 0, sizeof *io);
-    io->k = k;
-    snprintf(io->vat, sizeof io->vat, "%s", vat);
-}
 
 /* Marks the delivery failed with kind and a formatted reason. */
 static void fail(kern_vat_io *io, kern_term_kind kind, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -40,35 +34,35 @@ static void worker_failed(kern_vat_io *io, swing_status s, const swing_err *e)
 {
     const char *m = e->msg[0] ? e->msg : swing_status_name(s);
     if (s == KERN_ERR_REPLAY) fail(io, KERN_TERM_TRANSCRIPT_MISMATCH, "%.250s", m);
-    else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && KERN_VAT_FAIL_OF(s) == KERN_VAT_FAIL_COMPUTE)
+    else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && VP_FAIL_OF(s) == VP_FAIL_COMPUTE)
         fail(io, KERN_TERM_COMPUTE_LIMIT, "%.250s", m);
-    else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && KERN_VAT_FAIL_OF(s) == KERN_VAT_FAIL_MEMORY)
+    else if (SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT && VP_FAIL_OF(s) == VP_FAIL_MEMORY)
         fail(io, KERN_TERM_MEMORY_LIMIT, "%.250s", m);
     else fail(io, KERN_TERM_LOAD_FAILED, "its code failed to load: %.220s", m);
 }
 
 /* A failed delivery result: its kind from the worker, startVat's errors
  * being buildRootObject's. */
-static void result_failed(kern_vat_io *io, const kern_delivery *d, const kern_delivery_result *r)
+static void result_failed(kern_vat_io *io, const vp_delivery *d, const vp_delivery_result *r)
 {
     const char *m = r->message[0] ? r->message : "delivery failed";
     switch (r->fail) {
-    case KERN_VAT_FAIL_COMPUTE: fail(io, KERN_TERM_COMPUTE_LIMIT, "%.250s", m); return;
-    case KERN_VAT_FAIL_MEMORY: fail(io, KERN_TERM_MEMORY_LIMIT, "%.250s", m); return;
-    case KERN_VAT_FAIL_FORBIDDEN: fail(io, KERN_TERM_FORBIDDEN, "%.250s", m); return;
-    case KERN_VAT_FAIL_ERROR: break;
+    case VP_FAIL_COMPUTE: fail(io, KERN_TERM_COMPUTE_LIMIT, "%.250s", m); return;
+    case VP_FAIL_MEMORY: fail(io, KERN_TERM_MEMORY_LIMIT, "%.250s", m); return;
+    case VP_FAIL_FORBIDDEN: fail(io, KERN_TERM_FORBIDDEN, "%.250s", m); return;
+    case VP_FAIL_ERROR: break;
     }
-    if (d->type == KERN_D_START_VAT) fail(io, KERN_TERM_START_FAILED, "buildRootObject failed: %.220s", m);
+    if (d->type == VP_D_START_VAT) fail(io, KERN_TERM_START_FAILED, "buildRootObject failed: %.220s", m);
     else fail(io, KERN_TERM_DELIVERY_FAILED, "%.250s", m);
 }
 
 /* Calls the worker; a failed syscall, a failed result or an exit mark the
  * crank info; kernel errors inside syscalls come back as the status. */
-static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d,
+static swing_status call_worker(kern *k, kern_vat_io *io, const vp_delivery *d,
                                 kern_crank_info *info, swing_err *err)
 {
     kern_worker *w;
-    kern_delivery_result r;
+    vp_delivery_result r;
     bool transcript = false;
     swing_err we;
     swing_status s = kern_vats_pipelining(k, io->vat, &io->pipelining, err);
@@ -91,7 +85,7 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
     if (transcript && (s = kern_transcript_begin(io, d, err))) return s;
     memset(&r, 0, sizeof r);
     r.ok = true;
-    s = w->ops->deliver(w->self, io, d, &r);
+    s = w->ops->deliver(w->self, &io->ch, d, &r);
     info->computrons = r.computrons;
     if (io->fatal.code != SWING_OK) {
         kern_transcript_discard(io);
@@ -109,10 +103,10 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const kern_delivery *d
     }
     if ((s = kern_transcript_commit(k, io, err))) return s;
     /* Dirt (reap.c): a BOYD settles it; changeVatOptions adds none. */
-    if (d->type == KERN_D_BRING_OUT_YOUR_DEAD) return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
-    if (d->type == KERN_D_CHANGE_VAT_OPTIONS) return SWING_OK;
-    return kern_reap_add_dirt(k, io->vat, d->type == KERN_D_DROP_EXPORTS || d->type == KERN_D_RETIRE_EXPORTS ||
-                                                  d->type == KERN_D_RETIRE_IMPORTS ? d->nvrefs : 0,
+    if (d->type == VP_D_BRING_OUT_YOUR_DEAD) return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
+    if (d->type == VP_D_CHANGE_VAT_OPTIONS) return SWING_OK;
+    return kern_reap_add_dirt(k, io->vat, d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS ||
+                                                  d->type == VP_D_RETIRE_IMPORTS ? d->nvrefs : 0,
                               r.computrons, err);
 }
 
@@ -122,7 +116,7 @@ static swing_status deliver_message(kern *k, const char *vat, const char *target
     const char *result = json_string_value(json_object_get(msg, "result"));
     char tv[KERN_VREF_MAX], rv[KERN_VREF_MAX];
     kern_cd ma, vma;
-    kern_delivery d;
+    vp_delivery d;
     swing_status s = kern_cd_from_json(json_object_get(msg, "methargs"), &ma, err);
     if (s) return s;
     memset(&vma, 0, sizeof vma);
@@ -144,7 +138,7 @@ static swing_status deliver_message(kern *k, const char *vat, const char *target
     }
     if (!s) {
         memset(&d, 0, sizeof d);
-        d.type = KERN_D_MESSAGE;
+        d.type = VP_D_MESSAGE;
         d.target = tv;
         d.methargs = kern_cd_view(&vma);
         d.result = result ? rv : NULL;
@@ -174,7 +168,7 @@ static swing_status deliver_send(kern *k, json_t *ev, kern_vat_io *io, kern_cran
     }
     if (s == SWING_OK) {
         if (r.kind == KERN_ROUTE_DELIVER) {
-            io_init(io, k, r.vat);
+            kern_syscall_io_init(io, k, r.vat);
             s = kern_vats_pipelining(k, r.vat, &io->pipelining, err);
             if (!s) s = deliver_message(k, r.vat, target, msg, io, info, err);
         } else if (r.kind == KERN_ROUTE_QUEUE) {
@@ -249,7 +243,7 @@ static swing_status deliver_notify(kern *k, json_t *ev, kern_vat_io *io, kern_cr
     bool alive, reachable, found;
     kp_set ks = {0};
     kern_cd *vdata = NULL;
-    kern_resolution *res = NULL;
+    vp_resolution *res = NULL;
     char (*vpids)[KERN_VREF_MAX] = NULL;
     swing_status s;
     if (!vat || !kpid) return SWING_CORRUPT(err, "bad notify event");
@@ -276,12 +270,12 @@ static swing_status deliver_notify(kern *k, json_t *ev, kern_vat_io *io, kern_cr
     for (size_t i = 0; !s && i < ks.n; i++) s = kern_clist_delete(k, vat, ks.v[i], err);
     if (!s) s = kern_kp_decref(k, kpid, err);
     if (!s) {
-        kern_delivery d;
+        vp_delivery d;
         memset(&d, 0, sizeof d);
-        d.type = KERN_D_NOTIFY;
+        d.type = VP_D_NOTIFY;
         d.resolutions = res;
         d.nresolutions = ks.n;
-        io_init(io, k, vat);
+        kern_syscall_io_init(io, k, vat);
         s = call_worker(k, io, &d, info, err);
     }
     for (size_t i = 0; vdata && i < ks.n; i++) kern_cd_free(&vdata[i]);
@@ -314,11 +308,11 @@ static swing_status deliver_start_vat(kern *k, json_t *ev, kern_vat_io *io, kern
     kern_cd_free(&vp);
     if (s) return s;
     {
-        kern_delivery d;
+        vp_delivery d;
         memset(&d, 0, sizeof d);
-        d.type = KERN_D_START_VAT;
+        d.type = VP_D_START_VAT;
         d.vat_parameters = kern_cd_view(&vvp);
-        io_init(io, k, vat);
+        kern_syscall_io_init(io, k, vat);
         s = call_worker(k, io, &d, info, err);
     }
     kern_cd_free(&vvp);
@@ -330,16 +324,16 @@ static swing_status deliver_boyd(kern *k, json_t *ev, kern_vat_io *io, kern_cran
 {
     const char *vat = json_string_value(json_object_get(ev, "vatID"));
     json_t *b = json_object_get(ev, "budget");
-    kern_delivery d;
+    vp_delivery d;
     bool alive;
     swing_status s;
     if (!vat || !json_is_integer(b) || json_integer_value(b) < 0) return SWING_CORRUPT(err, "bad BOYD event");
     if ((s = kern_vats_alive(k, vat, &alive, err))) return s;
     if (!alive) return kern_reap_forget(k, vat, err); /* never listed again */
     memset(&d, 0, sizeof d);
-    d.type = KERN_D_BRING_OUT_YOUR_DEAD;
+    d.type = VP_D_BRING_OUT_YOUR_DEAD;
     d.budget = (uint64_t)json_integer_value(b);
-    io_init(io, k, vat);
+    kern_syscall_io_init(io, k, vat);
     s = call_worker(k, io, &d, info, err);
     if (!s) info->kind = KERN_CRANK_BOYD;
     return s;
@@ -354,7 +348,7 @@ static swing_status deliver_change_options(kern *k, json_t *ev, kern_vat_io *io,
     const char *key;
     char *text = NULL;
     bool alive, found;
-    kern_delivery d;
+    vp_delivery d;
     swing_status s;
     if (!vat || !json_is_object(opts)) return SWING_CORRUPT(err, "bad changeVatOptions event");
     if ((s = kern_vats_alive(k, vat, &alive, err)) || !alive) return s;
@@ -377,9 +371,9 @@ static swing_status deliver_change_options(kern *k, json_t *ev, kern_vat_io *io,
     k->nopts = 0; /* options changed */
     if (s || !(text = kern_json_dump(opts))) return s ? s : SWING_NOMEM(err);
     memset(&d, 0, sizeof d);
-    d.type = KERN_D_CHANGE_VAT_OPTIONS;
+    d.type = VP_D_CHANGE_VAT_OPTIONS;
     d.options = text;
-    io_init(io, k, vat);
+    kern_syscall_io_init(io, k, vat);
     s = call_worker(k, io, &d, info, err);
     free(text);
     return s;
@@ -392,7 +386,7 @@ swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern
     const char *type = json_string_value(json_object_get(ev, "type"));
     swing_status s;
     info->kind = KERN_CRANK_EMPTY;
-    io_init(io, k, "");
+    kern_syscall_io_init(io, k, "");
     if (!type) s = SWING_CORRUPT(err, "bad run-queue event");
     else if (strcmp(type, "send") == 0) s = deliver_send(k, ev, io, info, err);
     else if (strcmp(type, "notify") == 0) s = deliver_notify(k, ev, io, info, err);
@@ -425,14 +419,14 @@ swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
         }
     }
     if (!s) {
-        kern_delivery d;
+        vp_delivery d;
         memset(&d, 0, sizeof d);
-        d.type = b->type == KERN_GC_DROP_EXPORT     ? KERN_D_DROP_EXPORTS
-                 : b->type == KERN_GC_RETIRE_EXPORT ? KERN_D_RETIRE_EXPORTS
-                                                    : KERN_D_RETIRE_IMPORTS;
+        d.type = b->type == KERN_GC_DROP_EXPORT     ? VP_D_DROP_EXPORTS
+                 : b->type == KERN_GC_RETIRE_EXPORT ? VP_D_RETIRE_EXPORTS
+                                                    : VP_D_RETIRE_IMPORTS;
         d.vrefs = ptrs;
         d.nvrefs = b->n;
-        io_init(io, k, b->vat);
+        kern_syscall_io_init(io, k, b->vat);
         s = call_worker(k, io, &d, info, err);
         info->kind = KERN_CRANK_GC_DELIVERY;
         info->gc_krefs = b->n;

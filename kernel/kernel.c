@@ -159,7 +159,7 @@ static swing_status queue_bootstrap(kern *k, const char *boot_root, const char *
     json_decref(body);
     json_decref(rec);
     if (!s && text && (b = swing_malloc(strlen(text) + 2))) {
-        kern_capdata ma;
+        vp_capdata ma;
         b[0] = '#';
         strcpy(b + 1, text);
         ma.body = b;
@@ -296,7 +296,7 @@ swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method
     if (!s) s = kern_kv_set(k, "", err, "kernel.hold.%s", kpid);
     if (!s) s = kern_kp_incref(k, kpid, err);
     if (!s) {
-        kern_capdata ma = {body, NULL, 0};
+        vp_capdata ma = {body, NULL, 0};
         s = kern_queue_send(k, KERN_ACCEPTANCE, root, ma, kpid, err);
     }
     swing_mfree(body);
@@ -353,7 +353,7 @@ swing_status kern_terminate_vat(kern *k, const char *vat_name, const char *reaso
 }
 
 swing_status kern_create_vat(kern *k, const char *name, const char *vat_config,
-                             const kern_capdata *params, char vat_id[24], swing_err *err)
+                             const vp_capdata *params, char vat_id[24], swing_err *err)
 {
     json_t *cfg;
     char root[KERN_ID_MAX], vat[KERN_ID_MAX];

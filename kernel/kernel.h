@@ -12,15 +12,15 @@
 #include <stdint.h>
 
 #include "base/err.h"
-#include "kernel/vatproto.h"
+#include "vatproto/vatproto.h"
 #include "store/store.h"
 
 typedef struct kern kern;
 
 /* A raw C vat: its dispatch function is the whole vat. `user` is passed back;
  * the vat ID tells instances apart. Registered by name at kern_open. */
-typedef swing_status (*kern_raw_dispatch)(void *user, kern_vat_io *io, const kern_delivery *d,
-                                          kern_delivery_result *r);
+typedef swing_status (*kern_raw_dispatch)(void *user, vp_channel *io, const vp_delivery *d,
+                                          vp_delivery_result *r);
 typedef struct kern_raw_vat {
     const char *name;           /* referenced as {"source":"raw:<name>"} in config */
     kern_raw_dispatch dispatch; /* must not be NULL */
@@ -158,7 +158,7 @@ swing_status kern_release(kern *k, const char *kref, swing_err *err);
  * kernel-side capdata whose slots are krefs the kernel retains (+1 each) in
  * vNN.vatParameters until the vat is deleted. */
 swing_status kern_create_vat(kern *k, const char *name, const char *vat_config,
-                             const kern_capdata *params, char vat_id[24], swing_err *err);
+                             const vp_capdata *params, char vat_id[24], swing_err *err);
 
 /* Schedules a bringOutYourDead delivery to a vat (FIFO reapQueue, served
  * after GC work and before the run queue). budget 0 = no limit. Dirt-driven

@@ -37,7 +37,7 @@ typedef struct kern_vat_flags {
 
 typedef struct kern_worker {
     char vat_id[KERN_ID_MAX];   /* whose worker */
-    const kern_vat_ops *ops;    /* worker kind */
+    const vp_worker_ops *ops;    /* worker kind */
     void *self;                 /* worker instance */
 } kern_worker;
 
@@ -117,8 +117,8 @@ typedef struct kern_cd {
     size_t nslots;
 } kern_cd;
 void kern_cd_free(kern_cd *cd);
-kern_capdata kern_cd_view(const kern_cd *cd);
-json_t *kern_cd_to_json(kern_capdata cd);
+vp_capdata kern_cd_view(const kern_cd *cd);
+json_t *kern_cd_to_json(vp_capdata cd);
 /* Parses {"body":s,"slots":[s...]}; INVALID on anything else. */
 swing_status kern_cd_from_json(const json_t *j, kern_cd *out, swing_err *err);
 /* Canonical JSON text of j (json.c: sorted keys, compact, numbers and
@@ -170,7 +170,7 @@ swing_status kern_kp_enqueue(kern *k, const char *kpid, const char *msg_json, sw
 swing_status kern_kp_requeue(kern *k, const char *kpid, swing_err *err);
 /* Settles kpid: notifies subscribers, increfs data slots, requeues messages.
  * REQUIRES: unresolved; the caller checked the decider. */
-swing_status kern_kp_resolve(kern *k, const char *kpid, bool rejected, kern_capdata data,
+swing_status kern_kp_resolve(kern *k, const char *kpid, bool rejected, vp_capdata data,
                              swing_err *err);
 /* Resolution data of a settled promise (caller frees). */
 swing_status kern_kp_data(kern *k, const char *kpid, kern_cd *data, swing_err *err);
@@ -180,8 +180,8 @@ swing_status kern_kp_delete(kern *k, const char *kpid, swing_err *err);
 /* ===== refs.c: counting references held by capdata and krefs ===== */
 swing_status kern_refs_incref(kern *k, const char *kref, swing_err *err);
 swing_status kern_refs_decref(kern *k, const char *kref, swing_err *err);
-swing_status kern_refs_incref_cd(kern *k, kern_capdata cd, swing_err *err);
-swing_status kern_refs_decref_cd(kern *k, kern_capdata cd, swing_err *err);
+swing_status kern_refs_incref_cd(kern *k, vp_capdata cd, swing_err *err);
+swing_status kern_refs_decref_cd(kern *k, vp_capdata cd, swing_err *err);
 
 /* ===== clist.c: per-vat c-lists ===== */
 swing_status kern_clist_vref(kern *k, const char *vat, const char *kref, char vref[KERN_VREF_MAX],
@@ -218,8 +218,8 @@ swing_status kern_tr_v2k(kern *k, const char *vat, const char *vref, kern_tr_use
 swing_status kern_tr_k2v(kern *k, const char *vat, const char *kref, char vref[KERN_VREF_MAX],
                          swing_err *err);
 /* Translates capdata slots; the result owns its strings. */
-swing_status kern_tr_cd_v2k(kern *k, const char *vat, kern_capdata in, kern_cd *out, swing_err *err);
-swing_status kern_tr_cd_k2v(kern *k, const char *vat, kern_capdata in, kern_cd *out, swing_err *err);
+swing_status kern_tr_cd_v2k(kern *k, const char *vat, vp_capdata in, kern_cd *out, swing_err *err);
+swing_status kern_tr_cd_k2v(kern *k, const char *vat, vp_capdata in, kern_cd *out, swing_err *err);
 
 /* ===== queue.c: acceptance and run queues ===== */
 #define KERN_ACCEPTANCE "acceptanceQueue"
@@ -230,7 +230,7 @@ swing_status kern_queue_push(kern *k, const char *queue, const char *event_json,
 swing_status kern_queue_pop(kern *k, const char *queue, char **json, swing_err *err);
 swing_status kern_queue_length(kern *k, const char *queue, uint64_t *len, swing_err *err);
 /* Builds and pushes a send event {target, methargs, result}. */
-swing_status kern_queue_send(kern *k, const char *queue, const char *target, kern_capdata methargs,
+swing_status kern_queue_send(kern *k, const char *queue, const char *target, vp_capdata methargs,
                              const char *result, swing_err *err);
 swing_status kern_queue_notify(kern *k, const char *vat, const char *kpid, swing_err *err);
 
@@ -285,7 +285,7 @@ swing_status kern_vats_terminate(kern *k, const char *vat, kern_term_kind kind, 
  * `params` (kernel-side capdata; each slot is retained +1) or, when NULL,
  * from the plain-data cfg "parameters". */
 swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
-                              const kern_capdata *params, char vat[KERN_ID_MAX],
+                              const vp_capdata *params, char vat[KERN_ID_MAX],
                               char root[KERN_ID_MAX], swing_err *err);
 /* Number of vats ever created (vat.nextID - 1). */
 swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err);
@@ -362,7 +362,11 @@ swing_status kern_crank_panic(kern *k, swing_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
 /* ===== deliver.c / syscall.c / route.c ===== */
+/* A delivery in progress: the channel its worker gets, and what the kernel
+ * learns through it. */
+typedef struct kern_vat_io kern_vat_io;
 struct kern_vat_io {
+    vp_channel ch;          /* first: what the worker gets (syscall.c fills it) */
     kern *k;
     char vat[KERN_ID_MAX];  /* the vat being delivered to */
     bool pipelining;        /* vat option enablePipelining */
@@ -379,6 +383,9 @@ struct kern_vat_io {
     uint64_t replay_pos;    /* replay: transcript position (for messages) */
     uint64_t gc_vrefs;      /* vrefs named by GC syscalls (a BOYD's yield) */
 };
+/* syscall.c: a delivery's channel to vat `vat`, zeroed but for its
+ * identity and the channel's syscall function. */
+void kern_syscall_io_init(kern_vat_io *io, kern *k, const char *vat);
 /* Processes one run-queue event JSON as a delivery crank body; io reports
  * whether the vat failed or exited (run.c handles both). */
 swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern_crank_info *info,
@@ -398,7 +405,7 @@ swing_status kern_route_target(kern *k, const char *target, const char *methargs
 /* Rejects a message's result with `reject` and releases the message's
  * references: target, methargs slots, result (a splat). */
 swing_status kern_route_splat(kern *k, const char *target, const json_t *msg,
-                              kern_capdata reject, swing_err *err);
+                              vp_capdata reject, swing_err *err);
 /* run.c: ends a delivery crank (rollback and termination when the vat
  * failed, exit handling); `queue` (may be NULL) holds the event to dispose
  * of on failure. */

@@ -182,7 +182,7 @@ static swing_status notify_subscribers(kern *k, const char *kpid, swing_err *err
     return s ? s : kern_kv_del(k, err, "%s.subscribers", kpid);
 }
 
-swing_status kern_kp_resolve(kern *k, const char *kpid, bool rejected, kern_capdata data,
+swing_status kern_kp_resolve(kern *k, const char *kpid, bool rejected, vp_capdata data,
                              swing_err *err)
 {
     json_t *j;

@@ -76,7 +76,7 @@ static swing_status push_json(kern *k, const char *queue, json_t *ev, swing_err 
     return s;
 }
 
-swing_status kern_queue_send(kern *k, const char *queue, const char *target, kern_capdata methargs,
+swing_status kern_queue_send(kern *k, const char *queue, const char *target, vp_capdata methargs,
                              const char *result, swing_err *err)
 {
     json_t *ma, *msg, *ev;

@@ -19,7 +19,7 @@ swing_status kern_refs_decref(kern *k, const char *kref, swing_err *err)
     return swing_err_set(err, SWING_ERR_INTERNAL, "not a kref: %s", kref);
 }
 
-swing_status kern_refs_incref_cd(kern *k, kern_capdata cd, swing_err *err)
+swing_status kern_refs_incref_cd(kern *k, vp_capdata cd, swing_err *err)
 {
     for (size_t i = 0; i < cd.nslots; i++) {
         swing_status s = kern_refs_incref(k, cd.slots[i], err);
@@ -28,7 +28,7 @@ swing_status kern_refs_incref_cd(kern *k, kern_capdata cd, swing_err *err)
     return SWING_OK;
 }
 
-swing_status kern_refs_decref_cd(kern *k, kern_capdata cd, swing_err *err)
+swing_status kern_refs_decref_cd(kern *k, vp_capdata cd, swing_err *err)
 {
     for (size_t i = 0; i < cd.nslots; i++) {
         swing_status s = kern_refs_decref(k, cd.slots[i], err);

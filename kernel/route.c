@@ -104,7 +104,7 @@ swing_status kern_route_target(kern *k, const char *target, const char *methargs
 }
 
 swing_status kern_route_splat(kern *k, const char *target, const json_t *msg,
-                              kern_capdata reject, swing_err *err)
+                              vp_capdata reject, swing_err *err)
 {
     const char *result = json_string_value(json_object_get(msg, "result"));
     kern_cd ma;

@@ -14,9 +14,7 @@
 
 #include "base/alloc.h"
 
-const char *kern_vat_io_vat_id(const kern_vat_io *io) { return io->vat; }
-
-static swing_status sc_send(kern_vat_io *io, const kern_syscall *sc, swing_err *err)
+static swing_status sc_send(kern_vat_io *io, const vp_syscall *sc, swing_err *err)
 {
     kern *k = io->k;
     char target[KERN_ID_MAX], result[KERN_ID_MAX];
@@ -43,19 +41,19 @@ static swing_status sc_send(kern_vat_io *io, const kern_syscall *sc, swing_err *
 }
 
 /* A body that is exactly one promise reference: #"&0". */
-static bool resolves_to_promise(kern_capdata d)
+static bool resolves_to_promise(vp_capdata d)
 {
     return d.nslots == 1 && strcmp(d.body, "#\"&0\"") == 0;
 }
 
-static swing_status sc_resolve(kern_vat_io *io, const kern_syscall *sc, swing_err *err)
+static swing_status sc_resolve(kern_vat_io *io, const vp_syscall *sc, swing_err *err)
 {
     kern *k = io->k;
     char (*kpids)[KERN_ID_MAX] = swing_calloc(sc->nresolutions ? sc->nresolutions : 1, sizeof *kpids);
     kern_cd *data = swing_calloc(sc->nresolutions ? sc->nresolutions : 1, sizeof *data);
     swing_status s = kpids && data ? SWING_OK : SWING_NOMEM(err);
     for (size_t i = 0; !s && i < sc->nresolutions; i++) {
-        const kern_resolution *r = &sc->resolutions[i];
+        const vp_resolution *r = &sc->resolutions[i];
         kern_promise_state st;
         char decider[KERN_ID_MAX], type;
         bool exported;
@@ -86,7 +84,7 @@ static swing_status sc_resolve(kern_vat_io *io, const kern_syscall *sc, swing_er
     return s;
 }
 
-static swing_status sc_subscribe(kern_vat_io *io, const kern_syscall *sc, swing_err *err)
+static swing_status sc_subscribe(kern_vat_io *io, const vp_syscall *sc, swing_err *err)
 {
     char kpid[KERN_ID_MAX], type;
     bool exported;
@@ -112,7 +110,7 @@ static swing_status vs_key(kern_vat_io *io, swing_bytes key, char *out, size_t c
     return SWING_OK;
 }
 
-static swing_status sc_vatstore(kern_vat_io *io, const kern_syscall *sc, kern_syscall_result *res,
+static swing_status sc_vatstore(kern_vat_io *io, const vp_syscall *sc, vp_syscall_result *res,
                                 swing_err *err)
 {
     char key[STORE_KEY_MAX + 1];
@@ -122,9 +120,9 @@ static swing_status sc_vatstore(kern_vat_io *io, const kern_syscall *sc, kern_sy
     if (s) return s;
     pl = kl - sc->key.len;
     switch (sc->type) {
-    case KERN_S_VATSTORE_GET: return store_get(io->k->st, k, &res->value, &res->found, err);
-    case KERN_S_VATSTORE_SET: return store_set(io->k->st, k, sc->value, err);
-    case KERN_S_VATSTORE_DELETE: return store_delete(io->k->st, k, err);
+    case VP_S_VATSTORE_GET: return store_get(io->k->st, k, &res->value, &res->found, err);
+    case VP_S_VATSTORE_SET: return store_set(io->k->st, k, sc->value, err);
+    case VP_S_VATSTORE_DELETE: return store_delete(io->k->st, k, err);
     default: break;
     }
     s = store_next_key_in(io->k->st, k, swing_bytes_of(key, pl), &res->value, &res->found, err);
@@ -155,10 +153,10 @@ static swing_status gc_entry(kern_vat_io *io, const char *vref, bool want_export
     return kern_clist_vref(io->k, io->vat, kref, cur, reachable, &found, err);
 }
 
-static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *err)
+static swing_status sc_gc(kern_vat_io *io, const vp_syscall *sc, swing_err *err)
 {
     kern *k = io->k;
-    bool want_export = sc->type == KERN_S_RETIRE_EXPORTS || sc->type == KERN_S_ABANDON_EXPORTS;
+    bool want_export = sc->type == VP_S_RETIRE_EXPORTS || sc->type == VP_S_ABANDON_EXPORTS;
     size_t n = sc->nvrefs ? sc->nvrefs : 1;
     char (*krefs)[KERN_ID_MAX] = swing_calloc(n, sizeof *krefs);
     bool *flags = swing_calloc(n, sizeof *flags);
@@ -169,7 +167,7 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
     /* Check everything first, so that a bad vref changes nothing. */
     for (size_t i = 0; !s && i < sc->nvrefs; i++) {
         s = gc_entry(io, sc->vrefs[i], want_export, krefs[i], &flags[i], err);
-        if (!s && flags[i] && (sc->type == KERN_S_RETIRE_IMPORTS || sc->type == KERN_S_RETIRE_EXPORTS))
+        if (!s && flags[i] && (sc->type == VP_S_RETIRE_IMPORTS || sc->type == VP_S_RETIRE_EXPORTS))
             s = swing_err_set(err, SWING_ERR_VAT, "vat %s: retire of reachable %.40s", io->vat, sc->vrefs[i]);
     }
     /* Liveslots sends strictly sorted lists: then no vref repeats and the
@@ -181,15 +179,15 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
         if (!sorted && !repeat) s = store_overlay_put(&seen, swing_str(kref), swing_bytes_of(NULL, 0), false, err);
         if (s) break;
         switch (sc->type) {
-        case KERN_S_DROP_IMPORTS:
+        case VP_S_DROP_IMPORTS:
             s = repeat ? kern_clist_set_reachable(k, io->vat, kref, false, err)
                        : kern_clist_set_reachable_known(k, io->vat, kref, vref, flags[i], false, err);
             break;
-        case KERN_S_RETIRE_IMPORTS:
+        case VP_S_RETIRE_IMPORTS:
             s = repeat ? kern_clist_delete(k, io->vat, kref, err)
                        : kern_clist_delete_known(k, io->vat, kref, vref, flags[i], err);
             break;
-        case KERN_S_RETIRE_EXPORTS:
+        case VP_S_RETIRE_EXPORTS:
             if (repeat) break; /* already retired */
             s = kern_clist_forget_known(k, io->vat, kref, vref, err);
             if (!s) s = kern_obj_retire(k, kref, err);
@@ -204,14 +202,14 @@ static swing_status sc_gc(kern_vat_io *io, const kern_syscall *sc, swing_err *er
     return s;
 }
 
-static swing_status dispatch(kern_vat_io *io, const kern_syscall *sc, kern_syscall_result *res,
+static swing_status dispatch(kern_vat_io *io, const vp_syscall *sc, vp_syscall_result *res,
                              swing_err *err)
 {
     switch (sc->type) {
-    case KERN_S_SEND: return sc_send(io, sc, err);
-    case KERN_S_RESOLVE: return sc_resolve(io, sc, err);
-    case KERN_S_SUBSCRIBE: return sc_subscribe(io, sc, err);
-    case KERN_S_EXIT: {
+    case VP_S_SEND: return sc_send(io, sc, err);
+    case VP_S_RESOLVE: return sc_resolve(io, sc, err);
+    case VP_S_SUBSCRIBE: return sc_subscribe(io, sc, err);
+    case VP_S_EXIT: {
         kern_cd info;
         swing_status s = kern_tr_cd_v2k(io->k, io->vat, sc->info, &info, err);
         kern_cd_free(&info);
@@ -221,22 +219,24 @@ static swing_status dispatch(kern_vat_io *io, const kern_syscall *sc, kern_sysca
         kern_term_clip(sc->info.body, io->exit_info, sizeof io->exit_info);
         return SWING_OK;
     }
-    case KERN_S_VATSTORE_GET:
-    case KERN_S_VATSTORE_SET:
-    case KERN_S_VATSTORE_DELETE:
-    case KERN_S_VATSTORE_NEXT: return sc_vatstore(io, sc, res, err);
-    case KERN_S_DROP_IMPORTS:
-    case KERN_S_RETIRE_IMPORTS:
-    case KERN_S_RETIRE_EXPORTS:
-    case KERN_S_ABANDON_EXPORTS: return sc_gc(io, sc, err);
-    case KERN_S_CALL_NOW: break;
+    case VP_S_VATSTORE_GET:
+    case VP_S_VATSTORE_SET:
+    case VP_S_VATSTORE_DELETE:
+    case VP_S_VATSTORE_NEXT: return sc_vatstore(io, sc, res, err);
+    case VP_S_DROP_IMPORTS:
+    case VP_S_RETIRE_IMPORTS:
+    case VP_S_RETIRE_EXPORTS:
+    case VP_S_ABANDON_EXPORTS: return sc_gc(io, sc, err);
+    case VP_S_CALL_NOW: break;
     }
     return swing_err_set(err, SWING_ERR_VAT, "vat %s: unsupported syscall %d", io->vat, (int)sc->type);
 }
 
-swing_status kern_vat_syscall(kern_vat_io *io, const kern_syscall *sc, kern_syscall_result *res)
+/* The channel's syscall: io is the kern_vat_io the channel heads. */
+static swing_status channel_syscall(vp_channel *ch, const vp_syscall *sc, vp_syscall_result *res)
 {
-    kern_syscall_result dummy;
+    kern_vat_io *io = (kern_vat_io *)ch;
+    vp_syscall_result dummy;
     swing_err e;
     swing_status s;
     if (!res) res = &dummy;
@@ -269,4 +269,13 @@ swing_status kern_vat_syscall(kern_vat_io *io, const kern_syscall *sc, kern_sysc
     }
     io->fatal = e;
     return s;
+}
+
+void kern_syscall_io_init(kern_vat_io *io, kern *k, const char *vat)
+{
+    memset(io, 0, sizeof *io);
+    io->k = k;
+    snprintf(io->vat, sizeof io->vat, "%s", vat);
+    io->ch.syscall = channel_syscall;
+    io->ch.vat_id = io->vat;
 }

@@ -40,7 +40,7 @@ static json_t *bytes_json(swing_bytes b)
     return s;
 }
 
-static json_t *resolutions_json(const kern_resolution *r, size_t n)
+static json_t *resolutions_json(const vp_resolution *r, size_t n)
 {
     json_t *a = json_array();
     for (size_t i = 0; a && i < n; i++)
@@ -51,67 +51,67 @@ static json_t *resolutions_json(const kern_resolution *r, size_t n)
     return a;
 }
 
-static const char *dtype_name(kern_dtype t)
+static const char *dtype_name(vp_dtype t)
 {
     switch (t) {
-    case KERN_D_MESSAGE: return "message";
-    case KERN_D_NOTIFY: return "notify";
-    case KERN_D_DROP_EXPORTS: return "dropExports";
-    case KERN_D_RETIRE_EXPORTS: return "retireExports";
-    case KERN_D_RETIRE_IMPORTS: return "retireImports";
-    case KERN_D_BRING_OUT_YOUR_DEAD: return "bringOutYourDead";
-    case KERN_D_START_VAT: return "startVat";
-    case KERN_D_CHANGE_VAT_OPTIONS: return "changeVatOptions";
+    case VP_D_MESSAGE: return "message";
+    case VP_D_NOTIFY: return "notify";
+    case VP_D_DROP_EXPORTS: return "dropExports";
+    case VP_D_RETIRE_EXPORTS: return "retireExports";
+    case VP_D_RETIRE_IMPORTS: return "retireImports";
+    case VP_D_BRING_OUT_YOUR_DEAD: return "bringOutYourDead";
+    case VP_D_START_VAT: return "startVat";
+    case VP_D_CHANGE_VAT_OPTIONS: return "changeVatOptions";
     }
     return "?";
 }
 
-json_t *kern_transcript_delivery(const kern_delivery *d)
+json_t *kern_transcript_delivery(const vp_delivery *d)
 {
     switch (d->type) {
-    case KERN_D_MESSAGE:
+    case VP_D_MESSAGE:
         return json_pack("{sssssoso}", "type", "message", "target", d->target, "methargs",
                          kern_cd_to_json(d->methargs), "result", d->result ? json_string(d->result) : json_null());
-    case KERN_D_NOTIFY:
+    case VP_D_NOTIFY:
         return json_pack("{ssso}", "type", "notify", "resolutions", resolutions_json(d->resolutions, d->nresolutions));
-    case KERN_D_START_VAT:
+    case VP_D_START_VAT:
         return json_pack("{ssso}", "type", "startVat", "vatParameters", kern_cd_to_json(d->vat_parameters));
-    case KERN_D_BRING_OUT_YOUR_DEAD:
+    case VP_D_BRING_OUT_YOUR_DEAD:
         return json_pack("{sssI}", "type", "bringOutYourDead", "budget", (json_int_t)d->budget);
-    case KERN_D_CHANGE_VAT_OPTIONS:
+    case VP_D_CHANGE_VAT_OPTIONS:
         return json_pack("{ssss}", "type", "changeVatOptions", "options", d->options ? d->options : "{}");
     default:
         return json_pack("{ssso}", "type", dtype_name(d->type), "vrefs", strs(d->vrefs, d->nvrefs));
     }
 }
 
-json_t *kern_transcript_syscall(const kern_syscall *sc)
+json_t *kern_transcript_syscall(const vp_syscall *sc)
 {
     switch (sc->type) {
-    case KERN_S_SEND:
+    case VP_S_SEND:
         return json_pack("{sssssoso}", "type", "send", "target", sc->target ? sc->target : "", "methargs",
                          kern_cd_to_json(sc->methargs), "result", sc->result ? json_string(sc->result) : json_null());
-    case KERN_S_RESOLVE:
+    case VP_S_RESOLVE:
         return json_pack("{ssso}", "type", "resolve", "resolutions", resolutions_json(sc->resolutions, sc->nresolutions));
-    case KERN_S_SUBSCRIBE: return json_pack("{ssss}", "type", "subscribe", "vpid", sc->vpid ? sc->vpid : "");
-    case KERN_S_EXIT:
+    case VP_S_SUBSCRIBE: return json_pack("{ssss}", "type", "subscribe", "vpid", sc->vpid ? sc->vpid : "");
+    case VP_S_EXIT:
         return json_pack("{sssbso}", "type", "exit", "failure", sc->failure, "info", kern_cd_to_json(sc->info));
-    case KERN_S_VATSTORE_GET: return json_pack("{ssso}", "type", "vatstoreGet", "key", bytes_json(sc->key));
-    case KERN_S_VATSTORE_SET:
+    case VP_S_VATSTORE_GET: return json_pack("{ssso}", "type", "vatstoreGet", "key", bytes_json(sc->key));
+    case VP_S_VATSTORE_SET:
         return json_pack("{sssoso}", "type", "vatstoreSet", "key", bytes_json(sc->key), "value", bytes_json(sc->value));
-    case KERN_S_VATSTORE_DELETE: return json_pack("{ssso}", "type", "vatstoreDelete", "key", bytes_json(sc->key));
-    case KERN_S_VATSTORE_NEXT: return json_pack("{ssso}", "type", "vatstoreGetNextKey", "key", bytes_json(sc->key));
-    case KERN_S_DROP_IMPORTS: return json_pack("{ssso}", "type", "dropImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
-    case KERN_S_RETIRE_IMPORTS: return json_pack("{ssso}", "type", "retireImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
-    case KERN_S_RETIRE_EXPORTS: return json_pack("{ssso}", "type", "retireExports", "vrefs", strs(sc->vrefs, sc->nvrefs));
-    case KERN_S_ABANDON_EXPORTS:
+    case VP_S_VATSTORE_DELETE: return json_pack("{ssso}", "type", "vatstoreDelete", "key", bytes_json(sc->key));
+    case VP_S_VATSTORE_NEXT: return json_pack("{ssso}", "type", "vatstoreGetNextKey", "key", bytes_json(sc->key));
+    case VP_S_DROP_IMPORTS: return json_pack("{ssso}", "type", "dropImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
+    case VP_S_RETIRE_IMPORTS: return json_pack("{ssso}", "type", "retireImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
+    case VP_S_RETIRE_EXPORTS: return json_pack("{ssso}", "type", "retireExports", "vrefs", strs(sc->vrefs, sc->nvrefs));
+    case VP_S_ABANDON_EXPORTS:
         return json_pack("{ssso}", "type", "abandonExports", "vrefs", strs(sc->vrefs, sc->nvrefs));
-    case KERN_S_CALL_NOW: return json_pack("{ss}", "type", "callNow");
+    case VP_S_CALL_NOW: return json_pack("{ss}", "type", "callNow");
     }
     return json_pack("{ss}", "type", "?");
 }
 
-json_t *kern_transcript_result(const kern_syscall_result *res)
+json_t *kern_transcript_result(const vp_syscall_result *res)
 {
     if (!res || !res->found) return json_null();
     return json_pack("{sbso}", "found", 1, "value", bytes_json(swing_buf_view(&res->value)));
@@ -119,14 +119,14 @@ json_t *kern_transcript_result(const kern_syscall_result *res)
 
 /* ===== recording ===== */
 
-swing_status kern_transcript_begin(kern_vat_io *io, const kern_delivery *d, swing_err *err)
+swing_status kern_transcript_begin(kern_vat_io *io, const vp_delivery *d, swing_err *err)
 {
     json_t *dj = kern_transcript_delivery(d);
     io->log = dj ? json_pack("{soso}", "d", dj, "sc", json_array()) : NULL;
     return io->log ? SWING_OK : SWING_NOMEM(err);
 }
 
-void kern_transcript_note(kern_vat_io *io, const kern_syscall *sc, const kern_syscall_result *res)
+void kern_transcript_note(kern_vat_io *io, const vp_syscall *sc, const vp_syscall_result *res)
 {
     json_t *e;
     if (!io->log) return;
@@ -158,7 +158,7 @@ void kern_transcript_discard(kern_vat_io *io)
 
 /* ===== replay ===== */
 
-static bool cd_of(json_t *j, kern_capdata *cd, const char ***slots)
+static bool cd_of(json_t *j, vp_capdata *cd, const char ***slots)
 {
     json_t *s = json_object_get(j, "slots");
     size_t n = json_array_size(s);
@@ -194,38 +194,38 @@ static void owned_free(owned *o)
     o->n = 0;
 }
 
-static bool delivery_of(json_t *dj, kern_delivery *d, owned *o)
+static bool delivery_of(json_t *dj, vp_delivery *d, owned *o)
 {
     const char *t = json_string_value(json_object_get(dj, "type"));
     const char **slots = NULL;
     memset(d, 0, sizeof *d);
     if (!t) return false;
     if (strcmp(t, "message") == 0) {
-        d->type = KERN_D_MESSAGE;
+        d->type = VP_D_MESSAGE;
         d->target = json_string_value(json_object_get(dj, "target"));
         d->result = json_string_value(json_object_get(dj, "result"));
         return cd_of(json_object_get(dj, "methargs"), &d->methargs, &slots) && own(o, slots) && d->target;
     }
     if (strcmp(t, "startVat") == 0) {
-        d->type = KERN_D_START_VAT;
+        d->type = VP_D_START_VAT;
         return cd_of(json_object_get(dj, "vatParameters"), &d->vat_parameters, &slots) && own(o, slots);
     }
     if (strcmp(t, "bringOutYourDead") == 0) {
-        d->type = KERN_D_BRING_OUT_YOUR_DEAD;
+        d->type = VP_D_BRING_OUT_YOUR_DEAD;
         d->budget = (uint64_t)json_integer_value(json_object_get(dj, "budget"));
         return true;
     }
     if (strcmp(t, "changeVatOptions") == 0) {
-        d->type = KERN_D_CHANGE_VAT_OPTIONS;
+        d->type = VP_D_CHANGE_VAT_OPTIONS;
         d->options = json_string_value(json_object_get(dj, "options"));
         return true;
     }
     if (strcmp(t, "notify") == 0) {
         json_t *rs = json_object_get(dj, "resolutions");
         size_t n = json_array_size(rs);
-        kern_resolution *r = own(o, swing_calloc(n ? n : 1, sizeof *r));
+        vp_resolution *r = own(o, swing_calloc(n ? n : 1, sizeof *r));
         if (!r) return false;
-        d->type = KERN_D_NOTIFY;
+        d->type = VP_D_NOTIFY;
         for (size_t i = 0; i < n; i++) {
             json_t *x = json_array_get(rs, i);
             r[i].vpid = json_string_value(json_array_get(x, 0));
@@ -241,9 +241,9 @@ static bool delivery_of(json_t *dj, kern_delivery *d, owned *o)
         size_t n = json_array_size(vs);
         const char **v = own(o, swing_calloc(n ? n : 1, sizeof *v));
         if (!v) return false;
-        if (strcmp(t, "dropExports") == 0) d->type = KERN_D_DROP_EXPORTS;
-        else if (strcmp(t, "retireExports") == 0) d->type = KERN_D_RETIRE_EXPORTS;
-        else if (strcmp(t, "retireImports") == 0) d->type = KERN_D_RETIRE_IMPORTS;
+        if (strcmp(t, "dropExports") == 0) d->type = VP_D_DROP_EXPORTS;
+        else if (strcmp(t, "retireExports") == 0) d->type = VP_D_RETIRE_EXPORTS;
+        else if (strcmp(t, "retireImports") == 0) d->type = VP_D_RETIRE_IMPORTS;
         else return false;
         for (size_t i = 0; i < n; i++)
             if (!(v[i] = json_string_value(json_array_get(vs, i)))) return false;
@@ -254,7 +254,7 @@ static bool delivery_of(json_t *dj, kern_delivery *d, owned *o)
 }
 
 /* Recorded bytes (string or {"hex"}) into res->value. */
-static swing_status bytes_of(json_t *v, kern_syscall_result *res, kern_vat_io *io)
+static swing_status bytes_of(json_t *v, vp_syscall_result *res, kern_vat_io *io)
 {
     const char *s = json_string_value(v), *h = json_string_value(json_object_get(v, "hex"));
     size_t n = s ? json_string_length(v) : h ? strlen(h) / 2 : 0;
@@ -282,7 +282,7 @@ static swing_status bytes_of(json_t *v, kern_syscall_result *res, kern_vat_io *i
     return SWING_OK;
 }
 
-swing_status kern_transcript_replay_syscall(kern_vat_io *io, const kern_syscall *sc, kern_syscall_result *res)
+swing_status kern_transcript_replay_syscall(kern_vat_io *io, const vp_syscall *sc, vp_syscall_result *res)
 {
     json_t *rec = json_array_get(io->replay, io->replay_next), *mine = kern_transcript_syscall(sc);
     char *a = mine ? kern_json_dump(mine) : NULL, *b = rec ? kern_json_dump(json_object_get(rec, "s")) : NULL;
@@ -314,8 +314,8 @@ static swing_status replay_item(void *ctx, uint64_t pos, swing_bytes item, swing
 {
     replay_ctx *c = ctx;
     json_t *j = json_loadb((const char *)item.ptr, item.len, 0, NULL);
-    kern_delivery d;
-    kern_delivery_result r;
+    vp_delivery d;
+    vp_delivery_result r;
     owned o = {{0}, 0};
     swing_status s = SWING_OK;
     if (!j || !delivery_of(json_object_get(j, "d"), &d, &o)) {
@@ -328,7 +328,7 @@ static swing_status replay_item(void *ctx, uint64_t pos, swing_bytes item, swing
     c->io.replay_pos = pos;
     memset(&r, 0, sizeof r);
     r.ok = true;
-    c->w->ops->deliver(c->w->self, &c->io, &d, &r);
+    c->w->ops->deliver(c->w->self, &c->io.ch, &d, &r);
     if (c->io.fatal.code != SWING_OK) {
         if (err) *err = c->io.fatal;
         s = c->io.fatal.code;
@@ -354,7 +354,6 @@ swing_status kern_transcript_replay(kern *k, const char *vat, kern_worker *w, sw
     if (s || !found || sp.end == sp.start) return s;
     memset(&c, 0, sizeof c);
     c.w = w;
-    c.io.k = k;
-    snprintf(c.io.vat, sizeof c.io.vat, "%s", vat);
+    kern_syscall_io_init(&c.io, k, vat);
     return store_transcript_read(k->st, vat, sp.start, sp.end, replay_item, &c, err);
 }

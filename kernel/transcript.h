@@ -18,18 +18,18 @@
 
 #include "kernel/kernel_int.h"
 
-json_t *kern_transcript_delivery(const kern_delivery *d);
-json_t *kern_transcript_syscall(const kern_syscall *sc);
-json_t *kern_transcript_result(const kern_syscall_result *res);
+json_t *kern_transcript_delivery(const vp_delivery *d);
+json_t *kern_transcript_syscall(const vp_syscall *sc);
+json_t *kern_transcript_result(const vp_syscall_result *res);
 
 /* Starts recording the delivery's syscalls into io (io->log). */
-swing_status kern_transcript_begin(kern_vat_io *io, const kern_delivery *d, swing_err *err);
+swing_status kern_transcript_begin(kern_vat_io *io, const vp_delivery *d, swing_err *err);
 /* Appends the recorded item to the vat's transcript (same crank). */
 swing_status kern_transcript_commit(kern *k, kern_vat_io *io, swing_err *err);
 void kern_transcript_discard(kern_vat_io *io);
 
 /* Records one syscall and its result (no-op when not recording). */
-void kern_transcript_note(kern_vat_io *io, const kern_syscall *sc, const kern_syscall_result *res);
+void kern_transcript_note(kern_vat_io *io, const vp_syscall *sc, const vp_syscall_result *res);
 
 /* A replay that diverged from the record: VAT with this detail. */
 #define KERN_ERR_REPLAY ((swing_status)((unsigned)SWING_ERR_VAT | (0x10u << 8)))
@@ -40,7 +40,7 @@ void kern_transcript_note(kern_vat_io *io, const kern_syscall *sc, const kern_sy
 swing_status kern_transcript_replay(kern *k, const char *vat, kern_worker *w, swing_err *err);
 
 /* In replay: answers a syscall from the record, or fails the replay. */
-swing_status kern_transcript_replay_syscall(kern_vat_io *io, const kern_syscall *sc,
-                                            kern_syscall_result *res);
+swing_status kern_transcript_replay_syscall(kern_vat_io *io, const vp_syscall *sc,
+                                            vp_syscall_result *res);
 
 #endif /* LIBSWING_KERNEL_TRANSCRIPT_H */

@@ -75,7 +75,7 @@ swing_status kern_tr_k2v(kern *k, const char *vat, const char *kref, char vref[K
     return kern_clist_add(k, vat, kref, vref, true, err);
 }
 
-static swing_status alloc_cd(kern_capdata in, kern_cd *out, swing_err *err)
+static swing_status alloc_cd(vp_capdata in, kern_cd *out, swing_err *err)
 {
     memset(out, 0, sizeof *out);
     out->body = swing_strdup(in.body ? in.body : "");
@@ -87,7 +87,7 @@ static swing_status alloc_cd(kern_capdata in, kern_cd *out, swing_err *err)
     return SWING_OK;
 }
 
-swing_status kern_tr_cd_v2k(kern *k, const char *vat, kern_capdata in, kern_cd *out, swing_err *err)
+swing_status kern_tr_cd_v2k(kern *k, const char *vat, vp_capdata in, kern_cd *out, swing_err *err)
 {
     swing_status s = alloc_cd(in, out, err);
     for (size_t i = 0; s == SWING_OK && i < in.nslots; i++) {
@@ -100,7 +100,7 @@ swing_status kern_tr_cd_v2k(kern *k, const char *vat, kern_capdata in, kern_cd *
     return s;
 }
 
-swing_status kern_tr_cd_k2v(kern *k, const char *vat, kern_capdata in, kern_cd *out, swing_err *err)
+swing_status kern_tr_cd_k2v(kern *k, const char *vat, vp_capdata in, kern_cd *out, swing_err *err)
 {
     swing_status s = alloc_cd(in, out, err);
     for (size_t i = 0; s == SWING_OK && i < in.nslots; i++) {

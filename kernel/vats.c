@@ -159,8 +159,8 @@ static swing_status make_lua_worker(kern *k, const char *vat, const char *bundle
     return s;
 }
 
-static swing_status raw_deliver(void *self, kern_vat_io *io, const kern_delivery *d,
-                                kern_delivery_result *r)
+static swing_status raw_deliver(void *self, vp_channel *io, const vp_delivery *d,
+                                vp_delivery_result *r)
 {
     const kern_raw_vat *rv = self;
     return rv->dispatch(rv->user, io, d, r);
@@ -168,7 +168,7 @@ static swing_status raw_deliver(void *self, kern_vat_io *io, const kern_delivery
 
 static void raw_destroy(void *self) { (void)self; }
 
-static const kern_vat_ops raw_ops = {raw_deliver, raw_destroy};
+static const vp_worker_ops raw_ops = {raw_deliver, raw_destroy};
 
 static swing_status make_worker(kern *k, const char *vat, kern_worker *w, swing_err *err)
 {
@@ -234,7 +234,7 @@ void kern_vats_evict(kern *k, const char *vat)
 }
 
 /* Rejects every unresolved promise the vat decides. */
-static swing_status reject_decided(kern *k, const char *vat, kern_capdata why, swing_err *err)
+static swing_status reject_decided(kern *k, const char *vat, vp_capdata why, swing_err *err)
 {
     char prefix[KERN_ID_MAX + 8];
     size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%s.c.kp", vat);
@@ -287,7 +287,7 @@ swing_status kern_vats_terminate(kern *k, const char *vat, kern_term_kind kind, 
 }
 
 swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
-                              const kern_capdata *params, char vat[KERN_ID_MAX],
+                              const vp_capdata *params, char vat[KERN_ID_MAX],
                               char root[KERN_ID_MAX], swing_err *err)
 {
     const char *source = json_string_value(json_object_get(cfg, "source"));

@@ -12,7 +12,7 @@
 
 #include "base/alloc.h"
 
-static void deliver_message(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
+static void deliver_message(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
     ls_lua_slot_ops ops = ls_refs_ops(v);
     int target, n;
@@ -50,9 +50,9 @@ static void deliver_message(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
 
-static void syscall_vrefs(lua_State *L, kern_stype type, const char **vrefs, size_t n)
+static void syscall_vrefs(lua_State *L, vp_stype type, const char **vrefs, size_t n)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     if (n == 0) return;
     memset(&sc, 0, sizeof sc);
     sc.type = type;
@@ -61,7 +61,7 @@ static void syscall_vrefs(lua_State *L, kern_stype type, const char **vrefs, siz
     ls_vat_syscall(L, &sc, NULL);
 }
 
-static void deliver_notify(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
+static void deliver_notify(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
     ls_lua_slot_ops ops = ls_refs_ops(v);
     lua_Integer n;
@@ -69,7 +69,7 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
     lua_setfield(L, LUA_REGISTRYINDEX, LS_NEWVPIDS);
     v->collecting = true;
     for (size_t i = 0; i < d->nresolutions; i++) {
-        const kern_resolution *r = &d->resolutions[i];
+        const vp_resolution *r = &d->resolutions[i];
         bool known;
         ls_vat_table(L, LS_KPROMISES);
         known = lua_getfield(L, -1, r->vpid) != LUA_TNIL;
@@ -93,7 +93,7 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
     lua_call(L, 1, 0);
     n = (lua_Integer)lua_rawlen(L, -1);
     for (lua_Integer i = 1; i <= n; i++) {
-        kern_syscall sc;
+        vp_syscall sc;
         bool pending;
         lua_rawgeti(L, -1, i);
         ls_vat_table(L, LS_KPROMISES);
@@ -101,7 +101,7 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
         lua_pop(L, 2);
         if (pending) {
             memset(&sc, 0, sizeof sc);
-            sc.type = KERN_S_SUBSCRIBE;
+            sc.type = VP_S_SUBSCRIBE;
             sc.vpid = lua_tostring(L, -1);
             ls_vat_syscall(L, &sc, NULL);
         }
@@ -110,11 +110,11 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
     lua_pop(L, 1);
 }
 
-static void gc_delivery(lua_State *L, const kern_delivery *d)
+static void gc_delivery(lua_State *L, const vp_delivery *d)
 {
     for (size_t i = 0; i < d->nvrefs; i++) {
         const char *vref = d->vrefs[i];
-        if (d->type == KERN_D_DROP_EXPORTS) {
+        if (d->type == VP_D_DROP_EXPORTS) {
             ls_vat_table(L, LS_EXPORTS);
             if (lua_getfield(L, -1, vref) != LUA_TNIL) {
                 ls_vat_table(L, LS_DROPPED);
@@ -126,11 +126,11 @@ static void gc_delivery(lua_State *L, const kern_delivery *d)
             }
             lua_pop(L, 2);
         } else {
-            ls_vat_table(L, d->type == KERN_D_RETIRE_EXPORTS ? LS_RECOG : LS_IMPORTS);
+            ls_vat_table(L, d->type == VP_D_RETIRE_EXPORTS ? LS_RECOG : LS_IMPORTS);
             lua_pushnil(L);
             lua_setfield(L, -2, vref);
             lua_pop(L, 1);
-            if (d->type == KERN_D_RETIRE_EXPORTS) {
+            if (d->type == VP_D_RETIRE_EXPORTS) {
                 ls_vat_table(L, LS_DROPPED);
                 lua_pushnil(L);
                 lua_setfield(L, -2, vref);
@@ -140,7 +140,7 @@ static void gc_delivery(lua_State *L, const kern_delivery *d)
     }
 }
 
-static void start_vat(lua_State *L, ls_lua_vat *v, const kern_delivery *d)
+static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
     ls_lua_slot_ops ops = ls_refs_ops(v);
     int fn;
@@ -265,30 +265,30 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
         lua_setfield(L, -2, retires.v[j]);
     }
     lua_pop(L, 1);
-    syscall_vrefs(L, KERN_S_DROP_IMPORTS, drops.v, drops.n);
-    syscall_vrefs(L, KERN_S_RETIRE_IMPORTS, drops.v, drops.n);
-    syscall_vrefs(L, KERN_S_RETIRE_EXPORTS, retires.v, retires.n);
+    syscall_vrefs(L, VP_S_DROP_IMPORTS, drops.v, drops.n);
+    syscall_vrefs(L, VP_S_RETIRE_IMPORTS, drops.v, drops.n);
+    syscall_vrefs(L, VP_S_RETIRE_EXPORTS, retires.v, retires.n);
 }
 
 int ls_dispatch(lua_State *L)
 {
-    const kern_delivery *d = lua_touserdata(L, 1);
+    const vp_delivery *d = lua_touserdata(L, 1);
     ls_lua_vat *v = ls_vat_get(L);
     switch (d->type) {
-    case KERN_D_MESSAGE: deliver_message(L, v, d); break;
-    case KERN_D_NOTIFY: deliver_notify(L, v, d); break;
-    case KERN_D_DROP_EXPORTS:
-    case KERN_D_RETIRE_EXPORTS:
-    case KERN_D_RETIRE_IMPORTS: gc_delivery(L, d); break;
-    case KERN_D_START_VAT: start_vat(L, v, d); break;
-    case KERN_D_BRING_OUT_YOUR_DEAD:
+    case VP_D_MESSAGE: deliver_message(L, v, d); break;
+    case VP_D_NOTIFY: deliver_notify(L, v, d); break;
+    case VP_D_DROP_EXPORTS:
+    case VP_D_RETIRE_EXPORTS:
+    case VP_D_RETIRE_IMPORTS: gc_delivery(L, d); break;
+    case VP_D_START_VAT: start_vat(L, v, d); break;
+    case VP_D_BRING_OUT_YOUR_DEAD:
         if (!ls_lua_vm_check_rules(v->vm)) {
             ls_lua_vm_kill(v->vm, "weak or finalized tables are not allowed");
             return luaL_error(L, "vat stopped");
         }
         boyd(L, v, d->budget);
         break;
-    case KERN_D_CHANGE_VAT_OPTIONS: break;
+    case VP_D_CHANGE_VAT_OPTIONS: break;
     }
     return 0;
 }

@@ -220,9 +220,9 @@ void ls_refs_retire_vpid(lua_State *L, const char *vpid)
 
 static void subscribe(lua_State *L, const char *vpid)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_SUBSCRIBE;
+    sc.type = VP_S_SUBSCRIBE;
     sc.vpid = vpid;
     ls_vat_syscall(L, &sc, NULL);
 }

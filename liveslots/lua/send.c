@@ -17,8 +17,8 @@ static void syscall_send(lua_State *L, const char *target_vref, const char *meth
 {
     ls_lua_vat *v = ls_vat_get(L);
     ls_lua_slot_ops ops = ls_refs_ops(v);
-    kern_syscall sc;
-    kern_capdata ma;
+    vp_syscall sc;
+    vp_capdata ma;
     char vpid[32];
     int body;
     ls_lua_marshal_encode_call(L, method, first, n, &ops); /* body, slots */
@@ -27,13 +27,13 @@ static void syscall_send(lua_State *L, const char *target_vref, const char *meth
     ls_vat_next_promise(v, vpid);
     ls_refs_import_promise(L, vpid);
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_SEND;
+    sc.type = VP_S_SEND;
     sc.target = target_vref;
     sc.methargs = ma;
     sc.result = vpid;
     ls_vat_syscall(L, &sc, NULL);
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_SUBSCRIBE;
+    sc.type = VP_S_SUBSCRIBE;
     sc.vpid = vpid;
     ls_vat_syscall(L, &sc, NULL);
     lua_settop(L, body - 1);
@@ -158,8 +158,8 @@ static int follow_reaction(lua_State *L)
     ls_lua_vat *v = ls_vat_get(L);
     ls_lua_slot_ops ops = ls_refs_ops(v);
     const char *vpid = lua_tostring(L, lua_upvalueindex(1));
-    kern_syscall sc;
-    kern_resolution r;
+    vp_syscall sc;
+    vp_resolution r;
     bool rejected = !lua_toboolean(L, 1);
     int body;
     lua_settop(L, 2);
@@ -184,7 +184,7 @@ static int follow_reaction(lua_State *L)
     r.vpid = vpid;
     r.rejected = rejected;
     r.data = ls_vat_capdata(L, body, body + 1);
-    sc.type = KERN_S_RESOLVE;
+    sc.type = VP_S_RESOLVE;
     sc.resolutions = &r;
     sc.nresolutions = 1;
     ls_vat_syscall(L, &sc, NULL);

@@ -24,22 +24,22 @@ ls_lua_vat *ls_vat_get(lua_State *L)
 
 void ls_vat_table(lua_State *L, const char *key) { lua_getfield(L, LUA_REGISTRYINDEX, key); }
 
-void ls_vat_syscall(lua_State *L, const kern_syscall *sc, kern_syscall_result *res)
+void ls_vat_syscall(lua_State *L, const vp_syscall *sc, vp_syscall_result *res)
 {
     ls_lua_vat *v = ls_vat_get(L);
     swing_status s;
     if (!v->io) luaL_error(L, "syscall outside a delivery");
     ls_lua_vm_charge(v->vm, v->syscall_charge);
-    s = kern_vat_syscall(v->io, sc, res);
+    s = vp_channel_syscall(v->io, sc, res);
     if (s != SWING_OK) {
         ls_lua_vm_kill(v->vm, "illegal syscall");
         luaL_error(L, "illegal syscall");
     }
 }
 
-kern_capdata ls_vat_capdata(lua_State *L, int body, int slots)
+vp_capdata ls_vat_capdata(lua_State *L, int body, int slots)
 {
-    kern_capdata cd;
+    vp_capdata cd;
     size_t n;
     const char **ptrs;
     body = lua_absindex(L, body);
@@ -61,10 +61,10 @@ kern_capdata ls_vat_capdata(lua_State *L, int body, int slots)
 
 static void load_counters(lua_State *L, ls_lua_vat *v)
 {
-    kern_syscall sc;
-    kern_syscall_result res;
+    vp_syscall sc;
+    vp_syscall_result res;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_VATSTORE_GET;
+    sc.type = VP_S_VATSTORE_GET;
     sc.key = swing_str("idCounters");
     v->export_id = 1;
     v->promise_id = 5;
@@ -84,13 +84,13 @@ static void load_counters(lua_State *L, ls_lua_vat *v)
 
 static void flush_counters(lua_State *L, ls_lua_vat *v)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     char text[96];
     if (!v->counters_dirty) return;
     snprintf(text, sizeof text, "{\"exportID\":%" PRIu64 ",\"promiseID\":%" PRIu64 "}", v->export_id,
              v->promise_id);
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_VATSTORE_SET;
+    sc.type = VP_S_VATSTORE_SET;
     sc.key = swing_str("idCounters");
     sc.value = swing_str(text);
     ls_vat_syscall(L, &sc, NULL);
@@ -112,16 +112,16 @@ void ls_vat_next_promise(ls_lua_vat *v, char buf[32])
 /* ===== the delivery ===== */
 
 /* Why the vm stopped vat code, for the kernel's termination record. */
-static kern_vat_fail fail_of(const ls_lua_vm *vm)
+static vp_fail fail_of(const ls_lua_vm *vm)
 {
     switch (ls_lua_vm_exhausted(vm)) {
-    case LS_LUA_COMPUTE: return KERN_VAT_FAIL_COMPUTE;
-    case LS_LUA_MEMORY: return KERN_VAT_FAIL_MEMORY;
+    case LS_LUA_COMPUTE: return VP_FAIL_COMPUTE;
+    case LS_LUA_MEMORY: return VP_FAIL_MEMORY;
     case LS_LUA_ILLEGAL:
-    case LS_LUA_FATAL: return KERN_VAT_FAIL_FORBIDDEN; /* an illegal syscall is the kernel's to name */
+    case LS_LUA_FATAL: return VP_FAIL_FORBIDDEN; /* an illegal syscall is the kernel's to name */
     case LS_LUA_OK: break;
     }
-    return KERN_VAT_FAIL_ERROR;
+    return VP_FAIL_ERROR;
 }
 
 /* Runs inside lua_pcall: dispatch, drain the turn queue, flush counters. */
@@ -137,7 +137,7 @@ static int run_delivery(lua_State *L)
     return 0;
 }
 
-static swing_status vat_deliver(void *self, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status vat_deliver(void *self, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     ls_lua_vat *v = self;
     lua_State *L = ls_lua_vm_state(v->vm);
@@ -165,7 +165,7 @@ static swing_status vat_deliver(void *self, kern_vat_io *io, const kern_delivery
 
 static void vat_destroy(void *self) { ls_lua_vat_destroy(self); }
 
-const kern_vat_ops ls_lua_vat_ops = {vat_deliver, vat_destroy};
+const vp_worker_ops ls_lua_vat_ops = {vat_deliver, vat_destroy};
 
 /* ===== creation ===== */
 
@@ -204,8 +204,8 @@ swing_status ls_lua_vat_create(const char *vat_id, swing_bytes bundle, const ls_
     return SWING_OK;
 fail:
     if (v->vm && SWING_STATUS_PRIMARY(s) == SWING_ERR_LIMIT) /* the bundle's top level ran out */
-        s = KERN_VAT_FAIL_STATUS(SWING_ERR_LIMIT, fail_of(v->vm) == KERN_VAT_FAIL_COMPUTE ? KERN_VAT_FAIL_COMPUTE
-                                                                                         : KERN_VAT_FAIL_MEMORY);
+        s = VP_FAIL_STATUS(SWING_ERR_LIMIT, fail_of(v->vm) == VP_FAIL_COMPUTE ? VP_FAIL_COMPUTE
+                                                                                         : VP_FAIL_MEMORY);
     ls_lua_vat_destroy(v);
     return s;
 }

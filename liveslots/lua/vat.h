@@ -1,7 +1,7 @@
 /*
  * vat.h - a Lua vat: the liveslots runtime in C over one sandboxed Lua state
  * (DESIGN.md §7, reference/liveslots.md §1-§6), exposed to the kernel as a
- * worker (kern_vat_ops). Vat code sees Far, E, promises (promise.h),
+ * worker (vp_worker_ops). Vat code sees Far, E, promises (promise.h),
  * null/makeError (marshal.h), require (bundle.h) and buildRootObject.
  *
  * vrefs: root o+0, exports o+N (N from 1), promises p+N (N from 5), counters
@@ -16,7 +16,7 @@
 
 #include "base/bytes.h"
 #include "base/err.h"
-#include "kernel/vatproto.h"
+#include "vatproto/vatproto.h"
 #include "liveslots/lua/vm.h"
 
 typedef struct ls_lua_vat ls_lua_vat;
@@ -28,14 +28,14 @@ typedef struct ls_lua_vat_options {
 
 /* Creates the vat from its bundle (loaded and run; buildRootObject is called
  * by the startVat delivery). Errors: INVALID (bad bundle), USER (the bundle
- * raised), LIMIT (its top level ran out: KERN_VAT_FAIL_OF gives
- * KERN_VAT_FAIL_COMPUTE or KERN_VAT_FAIL_MEMORY), NOMEM. A failed delivery
+ * raised), LIMIT (its top level ran out: VP_FAIL_OF gives
+ * VP_FAIL_COMPUTE or VP_FAIL_MEMORY), NOMEM. A failed delivery
  * sets result.fail likewise (FORBIDDEN for a forbidden construct). */
 swing_status ls_lua_vat_create(const char *vat_id, swing_bytes bundle, const ls_lua_vat_options *opt,
                                ls_lua_vat **out, swing_err *err);
 void ls_lua_vat_destroy(ls_lua_vat *vat);
 
 /* The worker interface: self is the ls_lua_vat. */
-extern const kern_vat_ops ls_lua_vat_ops;
+extern const vp_worker_ops ls_lua_vat_ops;
 
 #endif /* LIBSWING_LIVESLOTS_LUA_VAT_H */

@@ -33,7 +33,7 @@
 struct ls_lua_vat {
     ls_lua_vm *vm;             /* the sandboxed state */
     char vat_id[24];           /* for messages */
-    kern_vat_io *io;           /* the delivery in progress, else NULL */
+    vp_channel *io;           /* the delivery in progress, else NULL */
     uint64_t export_id;        /* next o+N */
     uint64_t promise_id;       /* next p+N */
     bool counters_loaded;      /* idCounters read this incarnation */
@@ -48,12 +48,12 @@ struct ls_lua_vat {
 
 ls_lua_vat *ls_vat_get(lua_State *L);
 /* Makes a syscall; raises (and stops the vat) if the kernel refuses it. */
-void ls_vat_syscall(lua_State *L, const kern_syscall *sc, kern_syscall_result *res);
+void ls_vat_syscall(lua_State *L, const vp_syscall *sc, vp_syscall_result *res);
 /* Pushes the registry table named key. */
 void ls_vat_table(lua_State *L, const char *key);
 /* Builds a capdata view from a body string and a slots table on the stack;
  * pushes a userdata that anchors the pointer array (keep it until done). */
-kern_capdata ls_vat_capdata(lua_State *L, int body, int slots);
+vp_capdata ls_vat_capdata(lua_State *L, int body, int slots);
 /* Allocates the next o+N / p+N into buf. */
 void ls_vat_next_export(ls_lua_vat *v, char buf[32]);
 void ls_vat_next_promise(ls_lua_vat *v, char buf[32]);

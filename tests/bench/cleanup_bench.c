@@ -140,7 +140,7 @@ static void cleanup_terminate(size_t keys)
     char config[512], kpid[24], vat_d[24], args[64];
     const char *slots[2];
     swing_buf giver = {0}, inbox = {0};
-    kern_capdata params;
+    vp_capdata params;
     block_stats bs;
     world w;
     swing_err e;

@@ -188,21 +188,21 @@ typedef struct pp {
     long left;
 } pp;
 
-static swing_status pp_boot(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status pp_boot(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)user;
     (void)r;
-    if (d->type != KERN_D_MESSAGE || strncmp(d->methargs.body, "#[\"bootstrap\"", 13) != 0) return SWING_OK;
+    if (d->type != VP_D_MESSAGE || strncmp(d->methargs.body, "#[\"bootstrap\"", 13) != 0) return SWING_OK;
     if (tv_send(io, d->methargs.slots[0], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[1], 1, NULL))
         return SWING_ERR_VAT;
     return tv_send(io, d->methargs.slots[1], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[0], 1, NULL);
 }
 
-static swing_status pp_vat(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status pp_vat(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     pp *p = user;
     (void)r;
-    if (d->type != KERN_D_MESSAGE) return SWING_OK;
+    if (d->type != VP_D_MESSAGE) return SWING_OK;
     if (strncmp(d->methargs.body, "#[\"meet\"", 8) == 0) {
         snprintf(p->peer, sizeof p->peer, "%s", d->methargs.slots[0]);
         return SWING_OK;

@@ -8,28 +8,28 @@
 #include <stdlib.h>
 #include <string.h>
 
-static swing_status boot_dispatch(void *user, kern_vat_io *io, const kern_delivery *d,
-                                  kern_delivery_result *r)
+static swing_status boot_dispatch(void *user, vp_channel *io, const vp_delivery *d,
+                                  vp_delivery_result *r)
 {
     tk *t = user;
     char m[64];
     (void)r;
     tk_log_delivery(t, io, d);
-    if (d->type == KERN_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), "bootstrap") == 0) {
+    if (d->type == VP_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), "bootstrap") == 0) {
         if (tv_send(io, d->methargs.slots[0], "#[\"hello\",[]]", NULL, 0, "p+1")) return SWING_ERR_VAT;
         if (tv_subscribe(io, "p+1")) return SWING_ERR_VAT;
     }
     return SWING_OK;
 }
 
-static swing_status alice_dispatch(void *user, kern_vat_io *io, const kern_delivery *d,
-                                   kern_delivery_result *r)
+static swing_status alice_dispatch(void *user, vp_channel *io, const vp_delivery *d,
+                                   vp_delivery_result *r)
 {
     tk *t = user;
     char m[64];
     (void)r;
     tk_log_delivery(t, io, d);
-    if (d->type == KERN_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), "hello") == 0)
+    if (d->type == VP_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), "hello") == 0)
         return tv_resolve(io, d->result, false, "#\"hi\"", NULL, 0);
     return SWING_OK;
 }
@@ -102,8 +102,8 @@ static bool stop_after(void *ctx, const kern_crank_info *info)
     return --p->left > 0;
 }
 
-static swing_status metered_dispatch(void *user, kern_vat_io *io, const kern_delivery *d,
-                                     kern_delivery_result *r)
+static swing_status metered_dispatch(void *user, vp_channel *io, const vp_delivery *d,
+                                     vp_delivery_result *r)
 {
     r->computrons = 1000;
     return boot_dispatch(user, io, d, r);
@@ -127,13 +127,13 @@ static void test_kernel_policy_stops_the_run(void **state)
     tk_close(&t);
 }
 
-static swing_status rejecting_boot(void *user, kern_vat_io *io, const kern_delivery *d,
-                                   kern_delivery_result *r)
+static swing_status rejecting_boot(void *user, vp_channel *io, const vp_delivery *d,
+                                   vp_delivery_result *r)
 {
     char m[64];
     (void)user;
     (void)r;
-    if (d->type == KERN_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), "bootstrap") == 0)
+    if (d->type == VP_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), "bootstrap") == 0)
         return tv_resolve(io, d->result, true, "#{\"#error\":\"no\",\"name\":\"Error\"}", NULL, 0);
     return SWING_OK;
 }

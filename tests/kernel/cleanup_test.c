@@ -65,7 +65,7 @@ static void test_terminated_vat_is_deleted_over_many_blocks(void **state)
     char config[512], kpid[24], vat_d[24], args[64];
     char *giver, *inbox;
     const char *slots[2];
-    kern_capdata params;
+    vp_capdata params;
     size_t baseline, blocks = 0, max_writes = 0, units[KERN_PHASES] = {0};
     kern_cleanup_report r;
     swing_err e;
@@ -197,27 +197,27 @@ typedef struct dl_world {
     size_t boyds[3];   /* BOYDs per vat (A, B, C) */
 } dl_world;
 
-static swing_status dl_vat(dl_world *w, int i, kern_vat_io *io, const kern_delivery *d)
+static swing_status dl_vat(dl_world *w, int i, vp_channel *io, const vp_delivery *d)
 {
     (void)io;
-    if (d->type == KERN_D_BRING_OUT_YOUR_DEAD) w->boyds[i]++;
+    if (d->type == VP_D_BRING_OUT_YOUR_DEAD) w->boyds[i]++;
     return SWING_OK;
 }
-static swing_status dl_a(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status dl_a(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)r;
     return dl_vat(u, 0, io, d);
 }
-static swing_status dl_b(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status dl_b(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)r;
     return dl_vat(u, 1, io, d);
 }
-static swing_status dl_c(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status dl_c(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     dl_world *w = u;
     /* C claims more garbage than its budget for two BOYDs. */
-    if (d->type == KERN_D_BRING_OUT_YOUR_DEAD && w->boyds[2] < 2) r->more = true;
+    if (d->type == VP_D_BRING_OUT_YOUR_DEAD && w->boyds[2] < 2) r->more = true;
     return dl_vat(u, 2, io, d);
 }
 

@@ -57,34 +57,34 @@ static const char DW_CONFIG[] =
 static const char DW_D_CONFIG[] = "{\"source\":\"raw:D\",\"useTranscript\":true}";
 static const char DW_PARAMS_BODY[] = "#{\"giver\":\"$0.Alleged: giver\",\"inbox\":\"$1.Alleged: inbox\"}";
 
-static bool dw_is(const kern_delivery *d, const char *method)
+static bool dw_is(const vp_delivery *d, const char *method)
 {
     size_t n = strlen(method);
-    return d->type == KERN_D_MESSAGE && strncmp(d->methargs.body, "#[\"", 3) == 0 &&
+    return d->type == VP_D_MESSAGE && strncmp(d->methargs.body, "#[\"", 3) == 0 &&
            strncmp(d->methargs.body + 3, method, n) == 0 && d->methargs.body[3 + n] == '"';
 }
 
 /* The i-th number argument of #["m",[a,b,...]]. */
-static uint64_t dw_arg(const kern_delivery *d, int i)
+static uint64_t dw_arg(const vp_delivery *d, int i)
 {
     const char *p = strstr(d->methargs.body, ",[");
     for (p = p ? p + 2 : ""; i > 0 && *p; p++) i -= *p == ',';
     return strtoull(p, NULL, 10);
 }
 
-static void dw_gc_seen(dw_world *w, const kern_delivery *d)
+static void dw_gc_seen(dw_world *w, const vp_delivery *d)
 {
     w->gc_deliveries++;
     if (d->nvrefs > w->max_gc_delivery) w->max_gc_delivery = d->nvrefs;
 }
 
-static swing_status dw_resolve(kern_vat_io *io, const char *vpid, const char *body, const char *slot)
+static swing_status dw_resolve(vp_channel *io, const char *vpid, const char *body, const char *slot)
 {
     return tv_resolve(io, vpid, false, body, slot ? &slot : NULL, slot ? 1 : 0);
 }
 
 /* Sends n new exports (ids after *next) to target.take, DW_CHUNK a message. */
-static swing_status dw_send_exports(kern_vat_io *io, const char *target, uint64_t *next, size_t n)
+static swing_status dw_send_exports(vp_channel *io, const char *target, uint64_t *next, size_t n)
 {
     char(*ids)[24] = malloc(DW_CHUNK * sizeof *ids);
     const char **slots = malloc(DW_CHUNK * sizeof *slots);
@@ -108,7 +108,7 @@ static swing_status dw_send_exports(kern_vat_io *io, const char *target, uint64_
     return s;
 }
 
-static swing_status dw_e_msg(dw_world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status dw_e_msg(dw_world *w, vp_channel *io, const vp_delivery *d)
 {
     if (dw_is(d, "makeGiver")) {
         if (w->e_next < 1) w->e_next = 1;
@@ -127,33 +127,33 @@ static swing_status dw_e_msg(dw_world *w, kern_vat_io *io, const kern_delivery *
         const char *peer = w->e_peer;
         swing_status s = w->e_held[0] ? dw_resolve(io, w->e_held, "#null", NULL) : SWING_OK;
         w->e_held[0] = '\0';
-        if (!s && peer[0]) s = tv_gc(io, KERN_S_DROP_IMPORTS, &peer, 1);
-        if (!s && peer[0]) s = tv_gc(io, KERN_S_RETIRE_IMPORTS, &peer, 1);
+        if (!s && peer[0]) s = tv_gc(io, VP_S_DROP_IMPORTS, &peer, 1);
+        if (!s && peer[0]) s = tv_gc(io, VP_S_RETIRE_IMPORTS, &peer, 1);
         w->e_peer[0] = '\0';
         return s;
     }
-    if (d->type == KERN_D_DROP_EXPORTS || d->type == KERN_D_RETIRE_EXPORTS) {
+    if (d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS) {
         dw_gc_seen(w, d);
-        if (d->type == KERN_D_DROP_EXPORTS) w->e_dropped += d->nvrefs;
+        if (d->type == VP_D_DROP_EXPORTS) w->e_dropped += d->nvrefs;
         else w->e_retired += d->nvrefs;
-        for (size_t i = 0; d->type == KERN_D_RETIRE_EXPORTS && i < d->nvrefs; i++)
+        for (size_t i = 0; d->type == VP_D_RETIRE_EXPORTS && i < d->nvrefs; i++)
             if (strcmp(d->vrefs[i], "o+1") == 0) w->giver_retired = true;
     }
     return SWING_OK;
 }
 
-static swing_status dw_i_drop(dw_world *w, kern_vat_io *io, size_t from, size_t to)
+static swing_status dw_i_drop(dw_world *w, vp_channel *io, size_t from, size_t to)
 {
     const char **v = malloc((to > from ? to - from : 1) * sizeof *v);
     swing_status s;
     if (!v) return SWING_ERR_NOMEM;
     for (size_t i = from; i < to; i++) v[i - from] = w->i_imports[i];
-    s = to > from ? tv_gc(io, KERN_S_DROP_IMPORTS, v, to - from) : SWING_OK;
+    s = to > from ? tv_gc(io, VP_S_DROP_IMPORTS, v, to - from) : SWING_OK;
     free(v);
     return s;
 }
 
-static swing_status dw_i_msg(dw_world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status dw_i_msg(dw_world *w, vp_channel *io, const vp_delivery *d)
 {
     if (dw_is(d, "take")) {
         if (w->i_n + d->methargs.nslots > w->i_cap) {
@@ -170,17 +170,17 @@ static swing_status dw_i_msg(dw_world *w, kern_vat_io *io, const kern_delivery *
     if (dw_is(d, "promise") && d->methargs.nslots == 1) return tv_subscribe(io, d->methargs.slots[0]);
     if (dw_is(d, "dropMost")) return dw_i_drop(w, io, w->keep < w->i_n ? w->keep : w->i_n, w->i_n);
     if (dw_is(d, "dropRest")) return dw_i_drop(w, io, 0, w->keep < w->i_n ? w->keep : w->i_n);
-    if (d->type == KERN_D_RETIRE_IMPORTS) {
+    if (d->type == VP_D_RETIRE_IMPORTS) {
         dw_gc_seen(w, d);
         w->i_retired += d->nvrefs;
     }
-    if (d->type == KERN_D_DROP_EXPORTS || d->type == KERN_D_RETIRE_EXPORTS) dw_gc_seen(w, d);
+    if (d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS) dw_gc_seen(w, d);
     return SWING_OK;
 }
 
-static swing_status dw_d_msg(dw_world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status dw_d_msg(dw_world *w, vp_channel *io, const vp_delivery *d)
 {
-    if (d->type == KERN_D_START_VAT && d->vat_parameters.nslots == 2) {
+    if (d->type == VP_D_START_VAT && d->vat_parameters.nslots == 2) {
         snprintf(w->d_giver, sizeof w->d_giver, "%s", d->vat_parameters.slots[0]);
         snprintf(w->d_inbox, sizeof w->d_inbox, "%s", d->vat_parameters.slots[1]);
         return SWING_OK;
@@ -189,13 +189,13 @@ static swing_status dw_d_msg(dw_world *w, kern_vat_io *io, const kern_delivery *
         uint64_t from = dw_arg(d, 0), to = dw_arg(d, 1);
         for (uint64_t i = from; i < to; i++) {
             char key[32];
-            kern_syscall sc;
+            vp_syscall sc;
             swing_status s;
             memset(&sc, 0, sizeof sc);
-            sc.type = KERN_S_VATSTORE_SET;
+            sc.type = VP_S_VATSTORE_SET;
             sc.key = swing_bytes_of(key, (size_t)snprintf(key, sizeof key, "k.%08llu", (unsigned long long)i));
             sc.value = swing_str("some vatstore value");
-            if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
+            if ((s = vp_channel_syscall(io, &sc, NULL))) return s;
         }
         return SWING_OK;
     }
@@ -220,33 +220,33 @@ static swing_status dw_d_msg(dw_world *w, kern_vat_io *io, const kern_delivery *
 
 /* Runs a vat's handler, then answers a message's result with null (but
  * not E's held one); a refused syscall is counted. */
-static swing_status dw_answer(dw_world *w, kern_vat_io *io, const kern_delivery *d, swing_status s)
+static swing_status dw_answer(dw_world *w, vp_channel *io, const vp_delivery *d, swing_status s)
 {
-    if (!s && d->type == KERN_D_MESSAGE && d->result && !dw_is(d, "hold") && !dw_is(d, "makeGiver"))
+    if (!s && d->type == VP_D_MESSAGE && d->result && !dw_is(d, "hold") && !dw_is(d, "makeGiver"))
         s = dw_resolve(io, d->result, "#null", NULL);
     if (s) w->failures++;
     return s;
 }
 
-static swing_status dw_e(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status dw_e(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)r;
     return dw_answer(user, io, d, dw_e_msg(user, io, d));
 }
 
-static swing_status dw_i(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status dw_i(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)r;
     return dw_answer(user, io, d, dw_i_msg(user, io, d));
 }
 
-static swing_status dw_d(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status dw_d(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)r;
     return dw_answer(user, io, d, dw_d_msg(user, io, d));
 }
 
-static swing_status dw_boot(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status dw_boot(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)user;
     (void)io;

@@ -29,7 +29,7 @@ typedef struct gc_world {
     size_t taken;              /* krefs B received */
 } gc_world;
 
-static const char *gcw_method(const kern_delivery *d)
+static const char *gcw_method(const vp_delivery *d)
 {
     static const char *names[] = {"bootstrap", "meet", "go", "take"};
     for (size_t i = 0; i < 4; i++) {
@@ -41,22 +41,22 @@ static const char *gcw_method(const kern_delivery *d)
     return "";
 }
 
-static swing_status gcw_boot(void *user, kern_vat_io *io, const kern_delivery *d,
-                             kern_delivery_result *r)
+static swing_status gcw_boot(void *user, vp_channel *io, const vp_delivery *d,
+                             vp_delivery_result *r)
 {
     (void)user;
     (void)r;
-    if (d->type != KERN_D_MESSAGE || strcmp(gcw_method(d), "bootstrap") != 0) return SWING_OK;
+    if (d->type != VP_D_MESSAGE || strcmp(gcw_method(d), "bootstrap") != 0) return SWING_OK;
     /* vats sorted by name: A, B, boot */
     if (tv_send(io, d->methargs.slots[0], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[1], 1, NULL))
         return SWING_ERR_VAT;
     return tv_send(io, d->methargs.slots[1], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[0], 1, NULL);
 }
 
-static swing_status gcw_go(gc_world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status gcw_go(gc_world *w, vp_channel *io, const vp_delivery *d)
 {
-    kern_syscall sc;
-    kern_resolution res;
+    vp_syscall sc;
+    vp_resolution res;
     size_t n = (size_t)strtoull(d->methargs.body + strlen("#[\"go\",["), NULL, 10);
     char **slots = calloc(n ? n : 1, sizeof *slots);
     char *body = malloc(32 + n * 40), *p = body;
@@ -88,23 +88,23 @@ static swing_status gcw_go(gc_world *w, kern_vat_io *io, const kern_delivery *d)
     res.data.body = "#null";
     res.data.slots = NULL;
     res.data.nslots = 0;
-    sc.type = KERN_S_RESOLVE;
+    sc.type = VP_S_RESOLVE;
     sc.resolutions = &res;
     sc.nresolutions = 1;
-    return kern_vat_syscall(io, &sc, NULL);
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
-static swing_status gcw_a(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status gcw_a(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     gc_world *w = user;
     (void)r;
-    if (d->type == KERN_D_MESSAGE && strcmp(gcw_method(d), "meet") == 0) {
+    if (d->type == VP_D_MESSAGE && strcmp(gcw_method(d), "meet") == 0) {
         snprintf(w->peer_a, sizeof w->peer_a, "%s", d->methargs.slots[0]);
         return SWING_OK;
     }
-    if (d->type == KERN_D_MESSAGE && strcmp(gcw_method(d), "go") == 0) return gcw_go(w, io, d);
-    if (d->type == KERN_D_DROP_EXPORTS || d->type == KERN_D_RETIRE_EXPORTS) {
-        bool drop = d->type == KERN_D_DROP_EXPORTS;
+    if (d->type == VP_D_MESSAGE && strcmp(gcw_method(d), "go") == 0) return gcw_go(w, io, d);
+    if (d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS) {
+        bool drop = d->type == VP_D_DROP_EXPORTS;
         if (d->nvrefs > w->max_delivery) w->max_delivery = d->nvrefs;
         for (size_t i = 0; i < d->nvrefs; i++) {
             uint64_t id = strtoull(d->vrefs[i] + 2, NULL, 10);
@@ -117,21 +117,21 @@ static swing_status gcw_a(void *user, kern_vat_io *io, const kern_delivery *d, k
     return SWING_OK;
 }
 
-static swing_status gcw_b(void *user, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status gcw_b(void *user, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     gc_world *w = user;
-    kern_syscall sc;
+    vp_syscall sc;
     swing_status s;
     (void)r;
-    if (d->type != KERN_D_MESSAGE || strcmp(gcw_method(d), "take") != 0) return SWING_OK;
+    if (d->type != VP_D_MESSAGE || strcmp(gcw_method(d), "take") != 0) return SWING_OK;
     w->taken += d->methargs.nslots;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_DROP_IMPORTS;
+    sc.type = VP_S_DROP_IMPORTS;
     sc.vrefs = d->methargs.slots;
     sc.nvrefs = d->methargs.nslots;
-    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
-    sc.type = KERN_S_RETIRE_IMPORTS;
-    return kern_vat_syscall(io, &sc, NULL);
+    if ((s = vp_channel_syscall(io, &sc, NULL))) return s;
+    sc.type = VP_S_RETIRE_IMPORTS;
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
 static const char GCW_CONFIG[] =

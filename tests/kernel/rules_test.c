@@ -16,7 +16,7 @@
 #include <string.h>
 
 typedef struct world world;
-typedef swing_status (*behave_fn)(world *w, kern_vat_io *io, const kern_delivery *d);
+typedef swing_status (*behave_fn)(world *w, vp_channel *io, const vp_delivery *d);
 struct world {
     tk t;
     behave_fn a, b;  /* per-test behaviour of A and B */
@@ -24,13 +24,13 @@ struct world {
 };
 static world W;
 
-static bool is(const kern_delivery *d, const char *method)
+static bool is(const vp_delivery *d, const char *method)
 {
     char m[64];
-    return d->type == KERN_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), method) == 0;
+    return d->type == VP_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), method) == 0;
 }
 
-static swing_status boot_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status boot_vat(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)u;
     (void)r;
@@ -40,13 +40,13 @@ static swing_status boot_vat(void *u, kern_vat_io *io, const kern_delivery *d, k
     return tv_send(io, d->methargs.slots[1], "#[\"meet\",[\"$0.Alleged: root\"]]", &d->methargs.slots[0], 1, NULL);
 }
 
-static swing_status a_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status a_vat(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     world *w = u;
     (void)r;
     tk_log_delivery(&w->t, io, d);
     /* Answer every host message so that its result promise can go away. */
-    if (d->type == KERN_D_MESSAGE && d->result && strncmp(d->result, "p-", 2) == 0 && !is(d, "keep")) {
+    if (d->type == VP_D_MESSAGE && d->result && strncmp(d->result, "p-", 2) == 0 && !is(d, "keep")) {
         swing_status s = w->a ? w->a(w, io, d) : SWING_OK;
         if (s) return s;
         return tv_resolve(io, d->result, false, "#null", NULL, 0);
@@ -54,7 +54,7 @@ static swing_status a_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern
     return w->a ? w->a(w, io, d) : SWING_OK;
 }
 
-static swing_status b_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status b_vat(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     world *w = u;
     (void)r;
@@ -106,7 +106,7 @@ static void expect_kv(const char *key, const char *want)
 
 /* ---- allocation and numbering ---- */
 
-static swing_status alloc_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status alloc_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *two[] = {"o+5", "o+6"}, *one[] = {"o+6"};
     (void)w;
@@ -117,7 +117,7 @@ static swing_status alloc_a(world *w, kern_vat_io *io, const kern_delivery *d)
     return SWING_OK;
 }
 
-static swing_status alloc_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status alloc_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     if (is(d, "take")) return tv_send(io, "o-1", "#[\"back\",[\"$0.Alleged: x\"]]", d->methargs.slots, 1, NULL);
@@ -146,7 +146,7 @@ static void test_rules_import_export_numbering(void **state)
 
 /* ---- refcount table, step by step ---- */
 
-static swing_status rc_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status rc_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *one[] = {"o+5"};
     (void)w;
@@ -154,7 +154,7 @@ static swing_status rc_a(world *w, kern_vat_io *io, const kern_delivery *d)
     return SWING_OK;
 }
 
-static swing_status rc_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status rc_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *o2[] = {"o-2"};
     if (is(d, "take")) {
@@ -163,8 +163,8 @@ static swing_status rc_b(world *w, kern_vat_io *io, const kern_delivery *d)
         if (s) return s;
         w->phase = 1;
     }
-    if (is(d, "drop")) return tv_gc(io, KERN_S_DROP_IMPORTS, o2, 1);
-    if (is(d, "retire")) return tv_gc(io, KERN_S_RETIRE_IMPORTS, o2, 1);
+    if (is(d, "drop")) return tv_gc(io, VP_S_DROP_IMPORTS, o2, 1);
+    if (is(d, "retire")) return tv_gc(io, VP_S_RETIRE_IMPORTS, o2, 1);
     return SWING_OK;
 }
 
@@ -224,20 +224,20 @@ static void test_rules_refcount_table(void **state)
 
 /* ---- re-export negates a pending drop ---- */
 
-static swing_status neg_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status neg_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *two[] = {"o+5", "o+6"}, *six[] = {"o+6"};
     if (is(d, "go")) return tv_send(io, "o-1", "#[\"take\",[\"$0.Alleged: x\",\"$1.Alleged: y\"]]", two, 2, NULL);
     /* The first dropExports (batch of one) makes A send o+6 again. */
-    if (d->type == KERN_D_DROP_EXPORTS && w->phase++ == 0)
+    if (d->type == VP_D_DROP_EXPORTS && w->phase++ == 0)
         return tv_send(io, "o-1", "#[\"again\",[\"$0.Alleged: y\"]]", six, 1, NULL);
     return SWING_OK;
 }
 
-static swing_status neg_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status neg_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
-    if (is(d, "take")) return tv_gc(io, KERN_S_DROP_IMPORTS, d->methargs.slots, 2);
+    if (is(d, "take")) return tv_gc(io, VP_S_DROP_IMPORTS, d->methargs.slots, 2);
     return SWING_OK;
 }
 
@@ -257,18 +257,18 @@ static void test_rules_reexport_negates_pending_drop(void **state)
 
 /* ---- orphans: abandonExports, splat, retirement ---- */
 
-static swing_status orph_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status orph_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *one[] = {"o+5"};
     (void)w;
     if (is(d, "go")) {
         swing_status s = tv_send(io, "o-1", "#[\"take\",[\"$0.Alleged: x\"]]", one, 1, NULL);
-        return s ? s : tv_gc(io, KERN_S_ABANDON_EXPORTS, one, 1);
+        return s ? s : tv_gc(io, VP_S_ABANDON_EXPORTS, one, 1);
     }
     return SWING_OK;
 }
 
-static swing_status orph_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status orph_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *o2[] = {"o-2"};
     (void)w;
@@ -276,7 +276,7 @@ static swing_status orph_b(world *w, kern_vat_io *io, const kern_delivery *d)
         swing_status s = tv_send(io, "o-2", "#[\"poke\",[]]", NULL, 0, "p+1");
         return s ? s : tv_subscribe(io, "p+1");
     }
-    if (is(d, "drop")) return tv_gc(io, KERN_S_DROP_IMPORTS, o2, 1);
+    if (is(d, "drop")) return tv_gc(io, VP_S_DROP_IMPORTS, o2, 1);
     return SWING_OK;
 }
 
@@ -299,7 +299,7 @@ static void test_rules_orphan_splats_then_retires(void **state)
 
 /* ---- messages queued on a promise move on at resolution ---- */
 
-static swing_status q_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status q_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     if (is(d, "go")) {
@@ -309,7 +309,7 @@ static swing_status q_a(world *w, kern_vat_io *io, const kern_delivery *d)
     return SWING_OK;
 }
 
-static swing_status q_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status q_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *seven[] = {"o+7"};
     (void)w;
@@ -330,7 +330,7 @@ static void test_rules_queued_messages_follow_resolution(void **state)
 
 /* ---- pipelining: a pipelining decider gets messages before resolving ---- */
 
-static swing_status pl_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status pl_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     /* "make" stays unresolved; "hello" arrives through its result promise. */
@@ -352,7 +352,7 @@ static void test_rules_pipelining_delivers_to_decider(void **state)
 
 /* ---- notify retires resolved kpids transitively ---- */
 
-static swing_status n_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status n_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     if (is(d, "go")) {
@@ -362,24 +362,24 @@ static swing_status n_a(world *w, kern_vat_io *io, const kern_delivery *d)
     return SWING_OK;
 }
 
-static swing_status n_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status n_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *inner[] = {"p+4"};
-    kern_resolution r[2];
-    kern_syscall sc;
+    vp_resolution r[2];
+    vp_syscall sc;
     (void)w;
     if (!is(d, "make")) return SWING_OK;
     /* One batch: the result resolves to data naming p+4, which resolves too. */
     memset(&sc, 0, sizeof sc);
     memset(r, 0, sizeof r);
     r[0].vpid = d->result;
-    r[0].data = (kern_capdata){"#[\"&0\"]", inner, 1};
+    r[0].data = (vp_capdata){"#[\"&0\"]", inner, 1};
     r[1].vpid = "p+4";
-    r[1].data = (kern_capdata){"#\"inner\"", NULL, 0};
-    sc.type = KERN_S_RESOLVE;
+    r[1].data = (vp_capdata){"#\"inner\"", NULL, 0};
+    sc.type = VP_S_RESOLVE;
     sc.resolutions = r;
     sc.nresolutions = 2;
-    return kern_vat_syscall(io, &sc, NULL);
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
 static void test_rules_notify_retires_transitively(void **state)
@@ -399,7 +399,7 @@ static void test_rules_notify_retires_transitively(void **state)
 
 /* ---- splat: data is not callable ---- */
 
-static swing_status s_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status s_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     if (is(d, "go")) {
@@ -410,7 +410,7 @@ static swing_status s_a(world *w, kern_vat_io *io, const kern_delivery *d)
     return SWING_OK;
 }
 
-static swing_status s_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status s_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     if (is(d, "data")) return tv_resolve(io, d->result, false, "#42", NULL, 0);
@@ -428,7 +428,7 @@ static void test_rules_splat_not_callable(void **state)
 
 /* ---- vat-fatal: rollback leaves no trace, the rest goes on ---- */
 
-static swing_status f_a(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status f_a(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     if (is(d, "go")) {
@@ -438,17 +438,17 @@ static swing_status f_a(world *w, kern_vat_io *io, const kern_delivery *d)
     return SWING_OK;
 }
 
-static swing_status f_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status f_b(world *w, vp_channel *io, const vp_delivery *d)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     swing_status s;
     (void)w;
     if (!is(d, "boom")) return SWING_OK;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_VATSTORE_SET;
+    sc.type = VP_S_VATSTORE_SET;
     sc.key = swing_str("trace");
     sc.value = swing_str("should vanish");
-    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
+    if ((s = vp_channel_syscall(io, &sc, NULL))) return s;
     if ((s = tv_send(io, "o-1", "#[\"noise\",[]]", NULL, 0, NULL))) return s;
     /* Illegal: an import B never received. */
     s = tv_send(io, "o-99", "#[\"x\",[]]", NULL, 0, NULL);
@@ -497,7 +497,7 @@ static void test_rules_critical_vat_failure_panics(void **state)
 static void test_rules_vat_parameters_refcounts(void **state)
 {
     static const char *slots[] = {"ko1"};
-    kern_capdata params = {"#{\"peer\":\"$0.Alleged: root\"}", slots, 1};
+    vp_capdata params = {"#{\"peer\":\"$0.Alleged: root\"}", slots, 1};
     char vat[24];
     swing_err e;
     (void)state;
@@ -511,21 +511,21 @@ static void test_rules_vat_parameters_refcounts(void **state)
     tk_expect_line(&W.t, "v4 startVat #{\"peer\":\"$0.Alleged: root\"} [o-1]");
     expect_kv("ko1.refCount", "5,5"); /* + C's import */
     assert_int_equal(kern_create_vat(W.t.k, "D", "{\"source\":\"raw:B\"}",
-                                     &(kern_capdata){"#null", (const char *const[]){"ko99"}, 1}, vat, &e),
+                                     &(vp_capdata){"#null", (const char *const[]){"ko99"}, 1}, vat, &e),
                      SWING_ERR_INVALID);
     tk_close(&W.t);
 }
 
 /* ---- bringOutYourDead: delivered from the reap queue, GC follows ---- */
 
-static swing_status boyd_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status boyd_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *o2[] = {"o-2"};
     swing_status s;
     (void)w;
-    if (d->type != KERN_D_BRING_OUT_YOUR_DEAD) return SWING_OK;
-    if ((s = tv_gc(io, KERN_S_DROP_IMPORTS, o2, 1))) return s;
-    return tv_gc(io, KERN_S_RETIRE_IMPORTS, o2, 1);
+    if (d->type != VP_D_BRING_OUT_YOUR_DEAD) return SWING_OK;
+    if ((s = tv_gc(io, VP_S_DROP_IMPORTS, o2, 1))) return s;
+    return tv_gc(io, VP_S_RETIRE_IMPORTS, o2, 1);
 }
 
 static void test_rules_boyd_then_gc(void **state)
@@ -567,25 +567,25 @@ static void test_rules_change_vat_options(void **state)
 
 /* Writes vs.last, then exits (as a failure for "crash"); with `late`, also
  * tries a syscall after the exit. */
-static swing_status write_and_exit(kern_vat_io *io, const kern_delivery *d, bool late)
+static swing_status write_and_exit(vp_channel *io, const vp_delivery *d, bool late)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     swing_status s;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_VATSTORE_SET;
+    sc.type = VP_S_VATSTORE_SET;
     sc.key = swing_str("last");
     sc.value = swing_str("words");
-    if ((s = kern_vat_syscall(io, &sc, NULL))) return s;
+    if ((s = vp_channel_syscall(io, &sc, NULL))) return s;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_EXIT;
+    sc.type = VP_S_EXIT;
     sc.failure = is(d, "crash");
-    sc.info = (kern_capdata){"#\"bye\"", NULL, 0};
-    if ((s = kern_vat_syscall(io, &sc, NULL)) || !late) return s;
+    sc.info = (vp_capdata){"#\"bye\"", NULL, 0};
+    if ((s = vp_channel_syscall(io, &sc, NULL)) || !late) return s;
     assert_int_equal(tv_send(io, "o-1", "#[\"late\",[]]", NULL, 0, NULL), SWING_ERR_VAT);
     return SWING_OK;
 }
 
-static swing_status exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status exit_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     return is(d, "quit") || is(d, "crash") ? write_and_exit(io, d, true) : SWING_OK;
@@ -606,7 +606,7 @@ static void test_rules_exit(void **state)
     tk_close(&W.t);
 }
 
-static swing_status clean_exit_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status clean_exit_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     (void)w;
     return is(d, "quit") ? write_and_exit(io, d, false) : SWING_OK;
@@ -624,12 +624,12 @@ static void test_rules_clean_exit_keeps_the_crank(void **state)
 
 /* ---- a GC syscall naming the same vref twice ---- */
 
-static swing_status dup_b(world *w, kern_vat_io *io, const kern_delivery *d)
+static swing_status dup_b(world *w, vp_channel *io, const vp_delivery *d)
 {
     static const char *twice[] = {"o-2", "o-2"};
     (void)w;
-    if (is(d, "drop")) return tv_gc(io, KERN_S_DROP_IMPORTS, twice, 2);
-    if (is(d, "retire")) return tv_gc(io, KERN_S_RETIRE_IMPORTS, twice, 2);
+    if (is(d, "drop")) return tv_gc(io, VP_S_DROP_IMPORTS, twice, 2);
+    if (is(d, "retire")) return tv_gc(io, VP_S_RETIRE_IMPORTS, twice, 2);
     return SWING_OK;
 }
 

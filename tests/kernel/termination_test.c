@@ -28,29 +28,29 @@ typedef struct world {
 } world;
 static world W;
 
-static bool is(const kern_delivery *d, const char *method)
+static bool is(const vp_delivery *d, const char *method)
 {
     char m[64];
-    return d->type == KERN_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), method) == 0;
+    return d->type == VP_D_MESSAGE && strcmp(tv_method(d, m, sizeof m), method) == 0;
 }
 
-static swing_status exit_with(kern_vat_io *io, bool failure, const char *info)
+static swing_status exit_with(vp_channel *io, bool failure, const char *info)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_EXIT;
+    sc.type = VP_S_EXIT;
     sc.failure = failure;
-    sc.info = (kern_capdata){info, NULL, 0};
-    return kern_vat_syscall(io, &sc, NULL);
+    sc.info = (vp_capdata){info, NULL, 0};
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
 /* B: "keep" leaves its result unresolved (B decides it), "boom" makes an
  * illegal syscall, "fail" fails the delivery, "quit" / "crash" exit; every
  * other message with a result is answered. */
-static swing_status b_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status b_vat(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     world *w = u;
-    if (d->type == KERN_D_BRING_OUT_YOUR_DEAD && w->fail_boyd) {
+    if (d->type == VP_D_BRING_OUT_YOUR_DEAD && w->fail_boyd) {
         r->ok = false;
         snprintf(r->message, sizeof r->message, "boyd broke");
         return SWING_OK;
@@ -61,12 +61,12 @@ static swing_status b_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern
         return SWING_OK;
     }
     if (is(d, "badkey")) { /* a vatstore key that is not text */
-        kern_syscall sc;
+        vp_syscall sc;
         memset(&sc, 0, sizeof sc);
-        sc.type = KERN_S_VATSTORE_SET;
+        sc.type = VP_S_VATSTORE_SET;
         sc.key = swing_bytes_of("k\xff", 2);
         sc.value = swing_str("v");
-        assert_int_equal(kern_vat_syscall(io, &sc, NULL), SWING_ERR_VAT);
+        assert_int_equal(vp_channel_syscall(io, &sc, NULL), SWING_ERR_VAT);
         return SWING_OK;
     }
     if (is(d, "fail")) {
@@ -76,27 +76,27 @@ static swing_status b_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern
     }
     if (is(d, "quit")) return exit_with(io, false, "#\"bye\"");
     if (is(d, "crash")) return exit_with(io, true, "#\"oops\"");
-    if (d->type == KERN_D_MESSAGE && d->result) return tv_resolve(io, d->result, false, "#null", NULL, 0);
+    if (d->type == VP_D_MESSAGE && d->result) return tv_resolve(io, d->result, false, "#null", NULL, 0);
     return SWING_OK;
 }
 
 /* S: its startVat fails (a raw vat's buildRootObject). */
-static swing_status s_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status s_vat(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)u;
     (void)io;
-    if (d->type == KERN_D_START_VAT) {
+    if (d->type == VP_D_START_VAT) {
         r->ok = false;
         snprintf(r->message, sizeof r->message, "no root");
     }
     return SWING_OK;
 }
 
-static swing_status quiet_vat(void *u, kern_vat_io *io, const kern_delivery *d, kern_delivery_result *r)
+static swing_status quiet_vat(void *u, vp_channel *io, const vp_delivery *d, vp_delivery_result *r)
 {
     (void)u;
     (void)r;
-    if (d->type == KERN_D_MESSAGE && d->result) return tv_resolve(io, d->result, false, "#null", NULL, 0);
+    if (d->type == VP_D_MESSAGE && d->result) return tv_resolve(io, d->result, false, "#null", NULL, 0);
     return SWING_OK;
 }
 

@@ -92,40 +92,40 @@ static void join(char *out, size_t cap, const char *const *v, size_t n)
         used += (size_t)snprintf(out + used, cap - used, "%s%s", i ? "," : "", v[i]);
 }
 
-void tk_log_delivery(tk *t, const kern_vat_io *io, const kern_delivery *d)
+void tk_log_delivery(tk *t, const vp_channel *io, const vp_delivery *d)
 {
-    const char *vat = kern_vat_io_vat_id(io);
+    const char *vat = vp_channel_vat_id(io);
     char slots[2048];
     switch (d->type) {
-    case KERN_D_MESSAGE:
+    case VP_D_MESSAGE:
         join(slots, sizeof slots, d->methargs.slots, d->methargs.nslots);
         tk_log(t, "%s message %s %s [%s] result=%s", vat, d->target, d->methargs.body, slots,
                d->result ? d->result : "none");
         break;
-    case KERN_D_NOTIFY:
+    case VP_D_NOTIFY:
         for (size_t i = 0; i < d->nresolutions; i++) {
-            const kern_resolution *r = &d->resolutions[i];
+            const vp_resolution *r = &d->resolutions[i];
             join(slots, sizeof slots, r->data.slots, r->data.nslots);
             tk_log(t, "%s notify %s %s %s [%s]", vat, r->vpid, r->rejected ? "rejected" : "fulfilled",
                    r->data.body, slots);
         }
         break;
-    case KERN_D_START_VAT:
+    case VP_D_START_VAT:
         join(slots, sizeof slots, d->vat_parameters.slots, d->vat_parameters.nslots);
         tk_log(t, "%s startVat %s [%s]", vat, d->vat_parameters.body, slots);
         break;
-    case KERN_D_CHANGE_VAT_OPTIONS:
+    case VP_D_CHANGE_VAT_OPTIONS:
         tk_log(t, "%s changeVatOptions %s", vat, d->options);
         break;
-    case KERN_D_BRING_OUT_YOUR_DEAD:
+    case VP_D_BRING_OUT_YOUR_DEAD:
         tk_log(t, "%s bringOutYourDead budget=%llu", vat, (unsigned long long)d->budget);
         break;
     default:
         join(slots, sizeof slots, d->vrefs, d->nvrefs);
         tk_log(t, "%s %s [%s]", vat,
-               d->type == KERN_D_DROP_EXPORTS     ? "dropExports"
-               : d->type == KERN_D_RETIRE_EXPORTS ? "retireExports"
-               : d->type == KERN_D_RETIRE_IMPORTS ? "retireImports"
+               d->type == VP_D_DROP_EXPORTS     ? "dropExports"
+               : d->type == VP_D_RETIRE_EXPORTS ? "retireExports"
+               : d->type == VP_D_RETIRE_IMPORTS ? "retireImports"
                                                   : "other",
                slots);
     }

@@ -37,7 +37,7 @@ void tk_settle(tk *t, int rounds);
 /* Appends a formatted line to the log. */
 void tk_log(tk *t, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends a description of a delivery: "<vat> <type> <details>". */
-void tk_log_delivery(tk *t, const kern_vat_io *io, const kern_delivery *d);
+void tk_log_delivery(tk *t, const vp_channel *io, const vp_delivery *d);
 /* Asserts the log contains line (exact substring match of a whole line). */
 void tk_expect_line(tk *t, const char *line);
 void tk_expect_no_line(tk *t, const char *line);

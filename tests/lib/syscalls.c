@@ -8,61 +8,61 @@
 #include <stdio.h>
 #include <string.h>
 
-swing_status tv_send(kern_vat_io *io, const char *target, const char *body, const char *const *slots,
+swing_status tv_send(vp_channel *io, const char *target, const char *body, const char *const *slots,
                      size_t n, const char *result)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_SEND;
+    sc.type = VP_S_SEND;
     sc.target = target;
     sc.methargs.body = body;
     sc.methargs.slots = slots;
     sc.methargs.nslots = n;
     sc.result = result;
-    return kern_vat_syscall(io, &sc, NULL);
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
-swing_status tv_resolve(kern_vat_io *io, const char *vpid, bool rejected, const char *body,
+swing_status tv_resolve(vp_channel *io, const char *vpid, bool rejected, const char *body,
                         const char *const *slots, size_t n)
 {
-    kern_syscall sc;
-    kern_resolution r;
+    vp_syscall sc;
+    vp_resolution r;
     memset(&sc, 0, sizeof sc);
     r.vpid = vpid;
     r.rejected = rejected;
     r.data.body = body;
     r.data.slots = slots;
     r.data.nslots = n;
-    sc.type = KERN_S_RESOLVE;
+    sc.type = VP_S_RESOLVE;
     sc.resolutions = &r;
     sc.nresolutions = 1;
-    return kern_vat_syscall(io, &sc, NULL);
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
-swing_status tv_subscribe(kern_vat_io *io, const char *vpid)
+swing_status tv_subscribe(vp_channel *io, const char *vpid)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     memset(&sc, 0, sizeof sc);
-    sc.type = KERN_S_SUBSCRIBE;
+    sc.type = VP_S_SUBSCRIBE;
     sc.vpid = vpid;
-    return kern_vat_syscall(io, &sc, NULL);
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
-swing_status tv_gc(kern_vat_io *io, kern_stype type, const char *const *vrefs, size_t n)
+swing_status tv_gc(vp_channel *io, vp_stype type, const char *const *vrefs, size_t n)
 {
-    kern_syscall sc;
+    vp_syscall sc;
     memset(&sc, 0, sizeof sc);
     sc.type = type;
     sc.vrefs = vrefs;
     sc.nvrefs = n;
-    return kern_vat_syscall(io, &sc, NULL);
+    return vp_channel_syscall(io, &sc, NULL);
 }
 
-const char *tv_method(const kern_delivery *d, char *buf, size_t cap)
+const char *tv_method(const vp_delivery *d, char *buf, size_t cap)
 {
     json_t *j;
     buf[0] = '\0';
-    if (d->type != KERN_D_MESSAGE || d->methargs.body[0] != '#') return buf;
+    if (d->type != VP_D_MESSAGE || d->methargs.body[0] != '#') return buf;
     j = json_loads(d->methargs.body + 1, 0, NULL);
     if (json_is_string(json_array_get(j, 0))) snprintf(buf, cap, "%s", json_string_value(json_array_get(j, 0)));
     json_decref(j);

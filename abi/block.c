@@ -1,7 +1,7 @@
 /*
  * block.c - the block operations of the host ABI: begin_block,
- * queue_inbound, end_block (normal work under the compute budget, then the
- * block-end clean-up under its own budget) and commit, the pending inbound
+ * queue_inbound, end_block (one kern_work_block: normal work under the
+ * compute budget, then the block-end clean-up under its own budget) and commit, the pending inbound
  * results, and the replay of an already committed block (cosmic-swingset's
  * hangover rule): the inputs must hash to what was recorded and the recorded
  * outputs are returned without running anything.
@@ -122,62 +122,51 @@ swing_status host_queue_inbound(host_call *c)
 
 /* ---- end_block ---- */
 
-typedef struct run_meter {
-    uint64_t budget, computrons, gc_krefs, boyds;
-    bool stopped;
-} run_meter;
-
-static bool meter_policy(void *ctx, const kern_crank_info *info)
+/* The block's budget: the request's, its clean-up fields the kernel's
+ * defaults when it carries no CleanupBudget. */
+static void block_budget(const Swing__V1__EndBlockRequest *r, kern_budget *b)
 {
-    run_meter *m = ctx;
-    m->computrons += info->computrons;
-    if (info->kind == KERN_CRANK_GC || info->kind == KERN_CRANK_GC_DELIVERY) m->gc_krefs += info->gc_krefs;
-    if (info->kind == KERN_CRANK_BOYD) m->boyds++;
-    if (m->budget && m->computrons >= m->budget) {
-        m->stopped = true;
-        return false;
+    kern_budget_default(b);
+    b->compute = r->compute_budget;
+    if (r->cleanup) {
+        b->gc_krefs = r->cleanup->gc_krefs;
+        b->boyds = r->cleanup->boyds;
+        b->units = r->cleanup->terminated_units;
     }
-    return true;
 }
 
-/* The block-end clean-up under the request's budget (the defaults when it
- * carries none), reported into out->cleanup; *cranks gets its cranks. */
-static swing_status run_cleanup(host_call *c, const Swing__V1__CleanupBudget *req,
-                                Swing__V1__EndBlockResponse *out, uint64_t *cranks)
+/* The kernel's report as the ABI's EndBlockResponse fields (no arithmetic:
+ * the kernel counted). */
+static swing_status report_work(host_call *c, const kern_work_report *r, Swing__V1__EndBlockResponse *out)
 {
     static const char *const phases[KERN_PHASES] = {"exports", "imports", "promises", "kv",
                                                     "transcripts"};
-    kern_cleanup_budget b = {SWING_CLEANUP_DEFAULT_GC_KREFS, SWING_CLEANUP_DEFAULT_BOYDS,
-                             SWING_CLEANUP_DEFAULT_TERMINATED_UNITS};
-    kern_cleanup_report r;
+    const kern_work_counts *cl = &r->cleanup;
     Swing__V1__CleanupReport *o = host_alloc(c->ar, sizeof *o);
-    swing_status s;
     if (!o) return SWING_NOMEM(c->err);
     swing__v1__cleanup_report__init(o);
-    if (req) {
-        b.gc_krefs = req->gc_krefs;
-        b.boyds = req->boyds;
-        b.units = req->terminated_units;
-    }
-    if ((s = kern_cleanup(c->h->k, &b, &r, c->err))) return s;
-    o->gc_krefs = r.gc_krefs;
-    o->gc_deliveries = r.gc_deliveries;
-    o->boyds = r.boyds;
-    o->exports = r.units[KERN_PHASE_EXPORTS];
-    o->imports = r.units[KERN_PHASE_IMPORTS];
-    o->promises = r.units[KERN_PHASE_PROMISES];
-    o->kv = r.units[KERN_PHASE_KV];
-    o->transcripts = r.units[KERN_PHASE_TRANSCRIPTS];
-    o->vats_deleted = r.vats_deleted;
-    o->cranks = r.cranks;
-    o->computrons = r.computrons;
-    o->gc_krefs_left = r.gc_krefs_left;
-    o->dirty_vats = r.dirty_vats;
-    o->terminated_vats = r.terminated_vats;
+    out->cranks = r->total.cranks;
+    out->computrons = r->normal.computrons;
+    out->work_left = r->work_left;
+    out->gc_krefs = r->total.gc_krefs;
+    out->boyds = r->total.boyds;
+    o->gc_krefs = cl->gc_krefs;
+    o->gc_deliveries = cl->gc_deliveries;
+    o->boyds = cl->boyds;
+    o->exports = cl->units[KERN_PHASE_EXPORTS];
+    o->imports = cl->units[KERN_PHASE_IMPORTS];
+    o->promises = cl->units[KERN_PHASE_PROMISES];
+    o->kv = cl->units[KERN_PHASE_KV];
+    o->transcripts = cl->units[KERN_PHASE_TRANSCRIPTS];
+    o->vats_deleted = cl->vats_deleted;
+    o->cranks = cl->cranks;
+    o->computrons = cl->computrons;
+    o->gc_krefs_left = r->gc_krefs_left;
+    o->dirty_vats = r->dirty_vats;
+    o->terminated_vats = r->terminated_vats;
     /* A static name: the arena frees only what it allocated. */
-    o->phase = (char *)(r.phase >= 0 && r.phase < KERN_PHASES ? phases[r.phase] : "");
+    o->phase = (char *)(r->phase >= 0 && r->phase < KERN_PHASES ? phases[r->phase] : "");
     out->cleanup = o;
-    *cranks = r.cranks;
     return SWING_OK;
 }
 
@@ -337,8 +326,8 @@ swing_status host_end_block(host_call *c)
     swing_handle *h = c->h;
     const Swing__V1__EndBlockRequest *r = c->req->end_block;
     Swing__V1__EndBlockResponse *out;
-    run_meter m;
-    uint64_t cranks = 0, cleanup_cranks = 0;
+    kern_budget budget;
+    kern_work_report work;
     char hex[SWING_SHA256_HEX_LEN + 1];
     swing_sha256 copy;
     uint8_t *packed;
@@ -350,17 +339,11 @@ swing_status host_end_block(host_call *c)
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);
     swing__v1__end_block_response__init(out);
-    memset(&m, 0, sizeof m);
-    m.budget = r->compute_budget;
-    /* The block shape: normal work under the compute budget (GC work left
-     * out), then clean-up under its own budget. */
-    if ((s = kern_run_flags(h->k, KERN_RUN_NO_GC, meter_policy, &m, &cranks, c->err))) return s;
-    if ((s = run_cleanup(c, r->cleanup, out, &cleanup_cranks))) return s;
-    out->cranks = cranks + cleanup_cranks;
-    out->computrons = m.computrons;
-    out->work_left = m.stopped;
-    out->gc_krefs = m.gc_krefs + out->cleanup->gc_krefs;
-    out->boyds = m.boyds + out->cleanup->boyds;
+    /* The block shape: normal work under the compute budget, then the
+     * clean-up under its own budget (kernel/work.c). */
+    block_budget(r, &budget);
+    if ((s = kern_work_block(h->k, &budget, &work, c->err))) return s;
+    if ((s = report_work(c, &work, out))) return s;
     if ((s = report_terminations(c, out))) return s;
     if ((s = collect_results(c, out))) return s;
     /* Record the outputs and the input hash for a replay of this height. */

@@ -2,12 +2,17 @@
  * crank.c - kernel crank framing over store cranks: a crank's maybe-free
  * candidates are flushed and crankNumber advances at its end; an abort
  * discards both with the crank's writes (and the crank's entries in the
- * termination log). Also the sticky kernel panic.
+ * termination log). The end of a delivery crank: a vat that failed is
+ * handled here (the crank rolls back, a new crank terminates the vat and
+ * disposes of the event: a send splats, a notify drops its hold), an exit
+ * terminates it. Also the sticky kernel panic.
  */
 #include "kernel/kernel_int.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+
+#include "base/alloc.h"
 
 swing_status kern_crank_begin(kern *k, swing_err *err)
 {
@@ -72,4 +77,60 @@ swing_status kern_panicked(const kern *k, swing_err *err)
     if (k->panic.code == SWING_OK) return SWING_OK;
     if (err) *err = k->panic;
     return k->panic.code;
+}
+
+/* After a rolled-back delivery: terminate the vat, dispose of the event. */
+static swing_status fail_event(kern *k, const char *queue, const char *vat, kern_term_kind kind,
+                               const char *why, swing_err *err)
+{
+    char *json = NULL;
+    swing_status s = kern_crank_begin(k, err);
+    if (s) return s;
+    if (queue) s = kern_queue_pop(k, queue, &json, err);
+    if (!s) s = kern_vats_terminate(k, vat, kind, why, err);
+    if (!s && json) {
+        json_t *ev = json_loads(json, 0, NULL);
+        const char *type = json_string_value(json_object_get(ev, "type"));
+        if (type && strcmp(type, "send") == 0) s = kern_route_event(k, json, err);
+        else if (type && strcmp(type, "notify") == 0)
+            s = kern_kp_decref(k, json_string_value(json_object_get(ev, "kpid")), err);
+        json_decref(ev);
+    }
+    swing_mfree(json);
+    if (s) {
+        kern_crank_abort(k, NULL);
+        return s;
+    }
+    return kern_crank_end(k, err);
+}
+
+swing_status kern_crank_finish(kern *k, kern_vat_io *io, const char *queue, kern_crank_info *info,
+                               swing_err *err)
+{
+    swing_status s;
+    if (io->failed) {
+        char vat[KERN_ID_MAX], why[256];
+        kern_term_kind kind = io->kind ? io->kind : KERN_TERM_DELIVERY_FAILED;
+        snprintf(vat, sizeof vat, "%s", io->vat);
+        snprintf(why, sizeof why, "%s", io->why);
+        if ((s = kern_crank_abort(k, err))) return s;
+        info->vat_failed = true;
+        return fail_event(k, queue, vat, kind, why, err);
+    }
+    if (io->exited) {
+        char why[sizeof io->exit_info + 16];
+        snprintf(why, sizeof why, "exited: %s", io->exit_info);
+        if ((s = kern_vats_terminate(k, io->vat, KERN_TERM_EXIT, why, err))) {
+            kern_crank_abort(k, NULL);
+            return s;
+        }
+    }
+    return kern_crank_end(k, err);
+}
+
+swing_status kern_crank_failed(kern *k, swing_status s, swing_err *err)
+{
+    kern_crank_abort(k, NULL);
+    if (s == SWING_ERR_PANIC) return s;
+    return kern_crank_panic(k, err, "%s", err ? err->msg : swing_status_name(s));
 }

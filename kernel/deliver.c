@@ -319,24 +319,31 @@ static swing_status deliver_start_vat(kern *k, json_t *ev, kern_vat_io *io, kern
     return s;
 }
 
+swing_status kern_deliver_boyd(kern *k, const char *vat, uint64_t budget, kern_vat_io *io,
+                               kern_crank_info *info, swing_err *err)
+{
+    vp_delivery d;
+    bool alive;
+    swing_status s;
+    if ((s = kern_vats_alive(k, vat, &alive, err))) return s;
+    if (!alive) return kern_reap_forget(k, vat, err); /* never listed again */
+    memset(&d, 0, sizeof d);
+    d.type = VP_D_BRING_OUT_YOUR_DEAD;
+    d.budget = budget;
+    kern_syscall_io_init(io, k, vat);
+    s = call_worker(k, io, &d, info, err);
+    if (!s) info->kind = KERN_CRANK_BOYD;
+    return s;
+}
+
+/* A reapQueue event {"budget", "type": "bringOutYourDead", "vatID"}. */
 static swing_status deliver_boyd(kern *k, json_t *ev, kern_vat_io *io, kern_crank_info *info,
                                  swing_err *err)
 {
     const char *vat = json_string_value(json_object_get(ev, "vatID"));
     json_t *b = json_object_get(ev, "budget");
-    vp_delivery d;
-    bool alive;
-    swing_status s;
     if (!vat || !json_is_integer(b) || json_integer_value(b) < 0) return SWING_CORRUPT(err, "bad BOYD event");
-    if ((s = kern_vats_alive(k, vat, &alive, err))) return s;
-    if (!alive) return kern_reap_forget(k, vat, err); /* never listed again */
-    memset(&d, 0, sizeof d);
-    d.type = VP_D_BRING_OUT_YOUR_DEAD;
-    d.budget = (uint64_t)json_integer_value(b);
-    kern_syscall_io_init(io, k, vat);
-    s = call_worker(k, io, &d, info, err);
-    if (!s) info->kind = KERN_CRANK_BOYD;
-    return s;
+    return kern_deliver_boyd(k, vat, (uint64_t)json_integer_value(b), io, info, err);
 }
 
 /* Applies the options the kernel owns, then delivers them all to the vat. */

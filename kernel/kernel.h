@@ -47,44 +47,7 @@ void kern_close(kern *k);
 swing_status kern_init(kern *k, const char *config, size_t len, swing_err *err);
 bool kern_initialized(kern *k);
 
-/* ===== running ===== */
-
-typedef enum kern_crank_kind {
-    KERN_CRANK_ROUTING = 1,     /* an acceptance-queue event was routed */
-    KERN_CRANK_DELIVERY = 2,    /* a message, notify or startVat was delivered */
-    KERN_CRANK_GC = 3,          /* maybe-free krefs processed, no delivery */
-    KERN_CRANK_GC_DELIVERY = 4, /* dropExports / retireExports / retireImports */
-    KERN_CRANK_EMPTY = 5,       /* nothing delivered (splat, skipped notify) */
-    KERN_CRANK_BOYD = 6         /* bringOutYourDead delivered */
-} kern_crank_kind;
-
-typedef struct kern_crank_info {
-    kern_crank_kind kind;
-    char vat_id[24];      /* vat delivered to, "" if none */
-    uint64_t computrons;  /* reported by the vat */
-    bool vat_failed;      /* the vat was terminated by this crank */
-    size_t gc_krefs;      /* krefs in a GC delivery, or processed by a GC crank */
-} kern_crank_info;
-
-/* Called after every crank; return false to stop the run. The crank that
- * stopped the run is complete. */
-typedef bool (*kern_policy_fn)(void *ctx, const kern_crank_info *info);
-
-/* Runs one crank. *did is false when there was no work. */
-swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err);
-/* Runs cranks until no work is left or the policy says stop (policy may be
- * NULL: run to quiescence). *cranks (may be NULL) = cranks run. */
-swing_status kern_run(kern *k, kern_policy_fn policy, void *ctx, uint64_t *cranks,
-                      swing_err *err);
-
-/* As kern_run, but the run leaves GC work (the maybe-free set and GC
- * deliveries) to kern_cleanup: the block shape of DESIGN.md §6.4, where
- * normal work is bounded by the compute budget and clean-up by its own. */
-#define KERN_RUN_NO_GC 1u
-swing_status kern_run_flags(kern *k, unsigned flags, kern_policy_fn policy, void *ctx,
-                            uint64_t *cranks, swing_err *err);
-
-/* ===== block-end clean-up (DESIGN.md §6.4, §6.5) ===== */
+/* ===== running: the crank engine (kernel/work.c) ===== */
 
 /* Deletion phases of a terminated vat, in order. */
 typedef enum kern_phase {
@@ -96,39 +59,97 @@ typedef enum kern_phase {
     KERN_PHASES = 5
 } kern_phase;
 
-/* What one kern_cleanup may do; 0 in a field = none of that work. */
-typedef struct kern_cleanup_budget {
-    uint64_t gc_krefs;   /* krefs of GC work: maybe-free decisions and krefs
-                            carried by GC deliveries */
-    uint64_t boyds;      /* BOYDs of vats at the head of the dirty list */
-    uint64_t units;      /* terminated-vat deletion units, all phases: one
-                            c-list entry, kv key or transcript item each */
-} kern_cleanup_budget;
+typedef enum kern_crank_kind {
+    KERN_CRANK_ROUTING = 1,     /* an acceptance-queue event was routed */
+    KERN_CRANK_DELIVERY = 2,    /* a message, notify or startVat was delivered */
+    KERN_CRANK_GC = 3,          /* maybe-free krefs processed, no delivery */
+    KERN_CRANK_GC_DELIVERY = 4, /* dropExports / retireExports / retireImports */
+    KERN_CRANK_EMPTY = 5,       /* nothing delivered (splat, skipped notify) */
+    KERN_CRANK_BOYD = 6,        /* bringOutYourDead delivered */
+    KERN_CRANK_TEARDOWN = 7     /* part of a terminated vat's state deleted */
+} kern_crank_kind;
 
-typedef struct kern_cleanup_report {
-    /* done */
-    uint64_t gc_krefs;                /* GC krefs processed */
-    uint64_t gc_deliveries;           /* GC deliveries among them */
-    uint64_t boyds;                   /* BOYDs delivered */
-    uint64_t units[KERN_PHASES];      /* deletion units per phase */
-    uint64_t vats_deleted;            /* terminated vats whose state is gone */
-    uint64_t cranks, computrons;      /* cranks run, computrons vats reported */
-    /* left */
-    uint64_t gc_krefs_left;           /* maybe-free entries + GC actions waiting */
-    uint64_t dirty_vats;              /* vats on the dirty list */
-    uint64_t terminated_vats;         /* terminated vats not yet deleted */
-    int phase;                        /* the head terminated vat's phase, -1 if none */
-} kern_cleanup_report;
+typedef struct kern_crank_info {
+    kern_crank_kind kind;
+    char vat_id[24];             /* vat delivered to, "" if none */
+    uint64_t computrons;         /* reported by the vat */
+    bool vat_failed;             /* the vat was terminated by this crank */
+    size_t gc_krefs;             /* krefs in a GC delivery, or processed by a GC crank */
+    size_t gc_examined;          /* GC delivery: actions consumed, negated ones too */
+    uint64_t units[KERN_PHASES]; /* teardown: deletion units per phase */
+    bool vat_deleted;            /* teardown: the vat's state is all gone */
+} kern_crank_info;
 
-/* Clean-up work only, each category within its budget: deletion of
- * terminated vats (the oldest first, phase by phase), BOYDs from the head of
- * the dirty list (each BOYD carrying kernel.reapBudget), then GC work (GC
- * deliveries first, then maybe-free decisions). Each piece runs in its own
- * crank. Fills *r (may be NULL) with the work done and what is left. */
-swing_status kern_cleanup(kern *k, const kern_cleanup_budget *b, kern_cleanup_report *r,
-                          swing_err *err);
+/* Called after every crank of normal work; return false to stop the run.
+ * The crank that stopped the run is complete. */
+typedef bool (*kern_policy_fn)(void *ctx, const kern_crank_info *info);
 
-/* The dirty-vat list in order (vat IDs; caller frees *vats with swing_mfree). */
+/* What a block may do. Normal work (routing, reapQueue BOYDs, deliveries)
+ * runs until no work is left or `compute` computrons are spent (0: no limit);
+ * the block-end clean-up (DESIGN.md §6.4, §6.5) then does, each within its
+ * field (0: none of that work): deletion of terminated vats (`units`: one
+ * c-list entry, kv key or transcript item each), BOYDs of vats at the head
+ * of the dirty list (`boyds`, each carrying kernel.reapBudget), and GC work
+ * (`gc_krefs`: maybe-free decisions and krefs carried by GC deliveries). */
+typedef struct kern_budget {
+    uint64_t compute;  /* computrons of normal work; 0 = no limit */
+    uint64_t gc_krefs; /* krefs of GC work */
+    uint64_t boyds;    /* BOYDs of dirty vats */
+    uint64_t units;    /* terminated-vat deletion units, all phases */
+} kern_budget;
+
+/* The budget of a block whose host gives none: no compute limit, 5000 GC
+ * krefs, 2 BOYDs, 5000 deletion units. The only place defaults are set; the
+ * ABI reports them to hosts (OpenResponse.default_cleanup). */
+void kern_budget_default(kern_budget *b);
+
+/* Work done by one part of a block. */
+typedef struct kern_work_counts {
+    uint64_t cranks;              /* cranks run */
+    uint64_t computrons;          /* computrons vats reported */
+    uint64_t gc_krefs;            /* GC krefs processed (a GC delivery's
+                                     consumed actions, negated ones too) */
+    uint64_t gc_deliveries;       /* GC deliveries among the GC cranks */
+    uint64_t boyds;               /* BOYDs delivered */
+    uint64_t units[KERN_PHASES];  /* deletion units per phase */
+    uint64_t vats_deleted;        /* terminated vats whose state is gone */
+} kern_work_counts;
+
+typedef struct kern_work_report {
+    kern_work_counts normal;      /* normal work */
+    kern_work_counts cleanup;     /* block-end clean-up */
+    kern_work_counts total;       /* both (each crank counted once, in its part and here) */
+    bool work_left;               /* the compute budget stopped normal work */
+    /* left after the clean-up */
+    uint64_t gc_krefs_left;       /* maybe-free entries + GC actions waiting */
+    uint64_t dirty_vats;          /* vats on the dirty list */
+    uint64_t terminated_vats;     /* terminated vats not yet deleted */
+    int phase;                    /* the head terminated vat's phase, -1 if none */
+} kern_work_report;
+
+/* One block's work: normal work under b->compute, then the clean-up under
+ * the rest of *b. Fills *r (may be NULL). */
+swing_status kern_work_block(kern *k, const kern_budget *b, kern_work_report *r, swing_err *err);
+
+/* The clean-up part alone (b->compute unused); r->normal stays zero. */
+swing_status kern_cleanup(kern *k, const kern_budget *b, kern_work_report *r, swing_err *err);
+
+/* Runs one crank, GC work included (the kernel's own schedule: acceptance
+ * queue, a maybe-free chunk, a GC delivery, a reapQueue BOYD, the run
+ * queue). *did is false when there was no work. */
+swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err);
+/* Runs such cranks until no work is left or the policy says stop (policy
+ * may be NULL: run to quiescence). *cranks (may be NULL) = cranks run. */
+swing_status kern_run(kern *k, kern_policy_fn policy, void *ctx, uint64_t *cranks,
+                      swing_err *err);
+/* As kern_run, but GC work (the maybe-free set and GC deliveries) is left to
+ * the clean-up: the normal work of a block. */
+#define KERN_RUN_NO_GC 1u
+swing_status kern_run_flags(kern *k, unsigned flags, kern_policy_fn policy, void *ctx,
+                            uint64_t *cranks, swing_err *err);
+
+/* The dirty-vat list in order (vat IDs; caller frees *vats with swing_mfree;
+ * reap.c). */
 swing_status kern_dirty_vats(kern *k, char (**vats)[24], size_t *n, swing_err *err);
 
 /* ===== host access ===== */

@@ -300,9 +300,8 @@ bool kern_reap_threshold_valid(const json_t *t);
 void kern_reap_threshold_default(kern_reap_threshold *t);
 /* Overlays the fields j sets (j already valid). */
 void kern_reap_threshold_merge(kern_reap_threshold *t, const json_t *j);
-/* The reapQueue event of a kernel-scheduled BOYD (carrying kernel.reapBudget). */
-#define KERN_REAP_EVENT_MAX 160
-swing_status kern_reap_event(kern *k, const char *vat, char ev[KERN_REAP_EVENT_MAX], swing_err *err);
+/* The budget a kernel-scheduled BOYD carries (kernel.reapBudget). */
+swing_status kern_reap_budget(kern *k, uint64_t *budget, swing_err *err);
 /* After a delivery that counts (not BOYD, not changeVatOptions, not failed):
  * adds its dirt, lists the vat dirty, queues a BOYD when over a threshold. */
 swing_status kern_reap_add_dirt(kern *k, const char *vat, uint64_t gc_krefs, uint64_t computrons,
@@ -357,6 +356,8 @@ void kern_term_crank_abort(kern *k);
 swing_status kern_crank_begin(kern *k, swing_err *err);
 swing_status kern_crank_end(kern *k, swing_err *err);
 swing_status kern_crank_abort(kern *k, swing_err *err);
+/* A kernel error inside a crank: roll back and panic (the host must halt). */
+swing_status kern_crank_failed(kern *k, swing_status s, swing_err *err);
 /* Records a panic (sticky) and returns SWING_ERR_PANIC. */
 swing_status kern_crank_panic(kern *k, swing_err *err, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
@@ -406,15 +407,17 @@ swing_status kern_route_target(kern *k, const char *target, const char *methargs
  * references: target, methargs slots, result (a splat). */
 swing_status kern_route_splat(kern *k, const char *target, const json_t *msg,
                               vp_capdata reject, swing_err *err);
-/* run.c: ends a delivery crank (rollback and termination when the vat
- * failed, exit handling); `queue` (may be NULL) holds the event to dispose
- * of on failure. */
-swing_status kern_run_finish(kern *k, kern_vat_io *io, const char *queue, kern_crank_info *info,
-                             swing_err *err);
-/* run.c: a kernel error inside a crank: roll back and panic. */
-swing_status kern_run_failed(kern *k, swing_status s, swing_err *err);
 /* Delivers one GC batch to its vat. */
 swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
                              kern_crank_info *info, swing_err *err);
+/* Delivers bringOutYourDead(budget) to a vat (a dead vat: its dirt is
+ * forgotten, nothing delivered). */
+swing_status kern_deliver_boyd(kern *k, const char *vat, uint64_t budget, kern_vat_io *io,
+                               kern_crank_info *info, swing_err *err);
+/* crank.c: ends a delivery crank (rollback and termination when the vat
+ * failed, exit handling); `queue` (may be NULL) holds the event to dispose
+ * of on failure. */
+swing_status kern_crank_finish(kern *k, kern_vat_io *io, const char *queue, kern_crank_info *info,
+                               swing_err *err);
 
 #endif /* LIBSWING_KERNEL_KERNEL_INT_H */

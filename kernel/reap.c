@@ -15,7 +15,7 @@
  * (seq != 0: listed) unless its threshold says "never": true. A BOYD resets
  * the dirt; one that found nothing takes the vat off the list, one that
  * found something (or was stopped by its budget) moves it to the tail, so
- * kern_cleanup's BOYDs go round the vats that still have garbage.
+ * the clean-up's BOYDs (work.c) go round the vats that still have garbage.
  */
 #include "kernel/kernel_int.h"
 
@@ -26,6 +26,7 @@
 
 #define DIRTY_NS "reap.dirty."
 #define DIRTY_NEXT "reap.dirtyNext"
+#define REAP_EVENT_MAX 160
 
 typedef struct dirt {
     uint64_t n[KERN_DIRT_FIELDS]; /* deliveries, gcKrefs, computrons */
@@ -125,14 +126,21 @@ static swing_status list_remove(kern *k, dirt *d, swing_err *err)
     return kern_kv_del(k, err, "%s", key);
 }
 
-swing_status kern_reap_event(kern *k, const char *vat, char ev[KERN_REAP_EVENT_MAX], swing_err *err)
+swing_status kern_reap_budget(kern *k, uint64_t *budget, swing_err *err)
+{
+    bool set;
+    swing_status s = kern_kv_getu(k, budget, &set, err, "kernel.reapBudget");
+    if (s == SWING_OK && !set) *budget = KERN_DEFAULT_REAP_BUDGET;
+    return s;
+}
+
+/* The reapQueue event of a threshold BOYD. */
+static swing_status reap_event(kern *k, const char *vat, char ev[REAP_EVENT_MAX], swing_err *err)
 {
     uint64_t budget;
-    bool set;
-    swing_status s = kern_kv_getu(k, &budget, &set, err, "kernel.reapBudget");
+    swing_status s = kern_reap_budget(k, &budget, err);
     if (s) return s;
-    if (!set) budget = KERN_DEFAULT_REAP_BUDGET;
-    kern_format(ev, KERN_REAP_EVENT_MAX, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
+    kern_format(ev, REAP_EVENT_MAX, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
                 budget, vat);
     return SWING_OK;
 }
@@ -158,9 +166,9 @@ swing_status kern_reap_add_dirt(kern *k, const char *vat, uint64_t gc_krefs, uin
         changed = true;
     }
     if (over && !d.due) {
-        char ev[KERN_REAP_EVENT_MAX];
+        char ev[REAP_EVENT_MAX];
         d.due = true;
-        if ((s = kern_reap_event(k, vat, ev, err))) return s;
+        if ((s = reap_event(k, vat, ev, err))) return s;
         if ((s = kern_queue_push(k, KERN_REAP, ev, err))) return s;
         changed = true;
     }
@@ -255,4 +263,9 @@ swing_status kern_reap_dirty_list(kern *k, char (**vats)[KERN_ID_MAX], size_t *n
         *n = 0;
     }
     return s;
+}
+
+swing_status kern_dirty_vats(kern *k, char (**vats)[24], size_t *n, swing_err *err)
+{
+    return kern_reap_dirty_list(k, (char(**)[KERN_ID_MAX])vats, n, err);
 }

@@ -111,21 +111,21 @@ typedef struct block_stats {
 } block_stats;
 
 /* Blocks of normal work then clean-up, until no clean-up work is left. */
-static void run_blocks(world *w, const kern_cleanup_budget *b, block_stats *bs)
+static void run_blocks(world *w, const kern_budget *b, block_stats *bs)
 {
     memset(bs, 0, sizeof *bs);
     for (;;) {
-        kern_cleanup_report r;
+        kern_work_report r;
         uint64_t before, cranks = 0;
         swing_err e;
         if (kern_run_flags(w->k, KERN_RUN_NO_GC, NULL, NULL, &cranks, &e)) die("run", &e);
         before = w->writes;
         if (kern_cleanup(w->k, b, &r, &e)) die("cleanup", &e);
         if (w->writes - before > bs->max_writes) bs->max_writes = (size_t)(w->writes - before);
-        if (r.gc_krefs > bs->max_gc_krefs) bs->max_gc_krefs = (size_t)r.gc_krefs;
+        if (r.cleanup.gc_krefs > bs->max_gc_krefs) bs->max_gc_krefs = (size_t)r.cleanup.gc_krefs;
         commit(w);
         bs->blocks++;
-        if (!cranks && !r.cranks && !r.terminated_vats && !r.gc_krefs_left && !r.dirty_vats) break;
+        if (!cranks && !r.cleanup.cranks && !r.terminated_vats && !r.gc_krefs_left && !r.dirty_vats) break;
         if (bs->blocks > 1000000) die("clean-up does not end", NULL);
     }
 }
@@ -136,7 +136,7 @@ static void cleanup_terminate(size_t keys)
 {
     static dw_world dw;
     kern_raw_vat vats[] = {{"E", dw_e, &dw}, {"I", dw_i, &dw}, {"boot", dw_boot, &dw}, {"D", dw_d, &dw}};
-    const kern_cleanup_budget budget = {10000, 2, 10000};
+    const kern_budget budget = {.gc_krefs = 10000, .boyds = 2, .units = 10000};
     char config[512], kpid[24], vat_d[24], args[64];
     const char *slots[2];
     swing_buf giver = {0}, inbox = {0};
@@ -237,7 +237,7 @@ static const char *BOOT =
 
 static void gc_drop_blocks(size_t imports)
 {
-    const kern_cleanup_budget budget = {20000, 2, 10000};
+    const kern_budget budget = {.gc_krefs = 20000, .boyds = 2, .units = 10000};
     char ids[3][80], config[1024], args[32];
     block_stats bs;
     world w;
@@ -260,7 +260,7 @@ static void gc_drop_blocks(size_t imports)
     to_vat(&w, "boot", "fetch", args, true);
     {
         /* Settle what the fetch left, so the blocks below measure the drop. */
-        const kern_cleanup_budget all = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
+        const kern_budget all = {.gc_krefs = UINT64_MAX, .boyds = UINT64_MAX, .units = UINT64_MAX};
         run_blocks(&w, &all, &bs);
     }
     held = count_keys(&w, "v3.c.o-"); /* the importer is v3 (boot, exporter, importer) */

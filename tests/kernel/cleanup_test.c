@@ -61,13 +61,13 @@ static void test_terminated_vat_is_deleted_over_many_blocks(void **state)
     static dw_world w;
     static counter c;
     kern_raw_vat vats[] = {{"E", dw_e, &w}, {"I", dw_i, &w}, {"boot", dw_boot, &w}, {"D", dw_d, &w}};
-    const kern_cleanup_budget budget = {2000, 1, 1000};
+    const kern_budget budget = {.gc_krefs = 2000, .boyds = 1, .units = 1000};
     char config[512], kpid[24], vat_d[24], args[64];
     char *giver, *inbox;
     const char *slots[2];
     vp_capdata params;
     size_t baseline, blocks = 0, max_writes = 0, units[KERN_PHASES] = {0};
-    kern_cleanup_report r;
+    kern_work_report r;
     swing_err e;
     bool found;
     store_span span;
@@ -139,10 +139,10 @@ static void test_terminated_vat_is_deleted_over_many_blocks(void **state)
         before = c.writes;
         if (kern_cleanup(t.k, &budget, &r, &e)) fail_msg("cleanup: %s", e.msg);
         if (c.writes - before > max_writes) max_writes = (size_t)(c.writes - before);
-        for (int i = 0; i < KERN_PHASES; i++) units[i] += r.units[i];
-        assert_true(r.gc_krefs <= budget.gc_krefs);
-        assert_true(r.boyds <= budget.boyds);
-        assert_true(r.units[0] + r.units[1] + r.units[2] + r.units[3] + r.units[4] <= budget.units);
+        for (int i = 0; i < KERN_PHASES; i++) units[i] += r.cleanup.units[i];
+        assert_true(r.cleanup.gc_krefs <= budget.gc_krefs);
+        assert_true(r.cleanup.boyds <= budget.boyds);
+        assert_true(r.cleanup.units[0] + r.cleanup.units[1] + r.cleanup.units[2] + r.cleanup.units[3] + r.cleanup.units[4] <= budget.units);
         if (store_commit(t.st, ++t.height, NULL, &e)) fail_msg("commit: %s", e.msg);
         blocks++;
         if (!r.terminated_vats && !r.gc_krefs_left && !r.dirty_vats) break;
@@ -255,9 +255,9 @@ static void test_dirt_thresholds_and_dirty_list(void **state)
     static tk t;
     static dl_world w;
     kern_raw_vat vats[] = {{"A", dl_a, &w}, {"B", dl_b, &w}, {"C", dl_c, &w}};
-    const kern_cleanup_budget one = {0, 1, 0};
+    const kern_budget one = {.gc_krefs = 0, .boyds = 1, .units = 0};
     char list[256];
-    kern_cleanup_report r;
+    kern_work_report r;
     swing_err e;
     (void)state;
     tk_open(&t, vats, 3, DL_CONFIG);
@@ -279,7 +279,7 @@ static void test_dirt_thresholds_and_dirty_list(void **state)
     dl_send(&t, "A");
     assert_string_equal(dl_list(&t, list, sizeof list), "v3,v1");
     if (kern_cleanup(t.k, &one, &r, &e)) fail_msg("cleanup: %s", e.msg);
-    assert_int_equal(r.boyds, 1);
+    assert_int_equal(r.cleanup.boyds, 1);
     assert_int_equal(w.boyds[2], 1);
     assert_string_equal(dl_list(&t, list, sizeof list), "v1,v3");
     assert_int_equal(r.dirty_vats, 2);
@@ -293,10 +293,10 @@ static void test_dirt_thresholds_and_dirty_list(void **state)
     assert_int_equal(w.boyds[2], 3);
     /* A zero budget does nothing. */
     {
-        const kern_cleanup_budget none = {0, 0, 0};
+        const kern_budget none = {.gc_krefs = 0, .boyds = 0, .units = 0};
         dl_send(&t, "C");
         if (kern_cleanup(t.k, &none, &r, &e)) fail_msg("cleanup: %s", e.msg);
-        assert_int_equal(r.cranks, 0);
+        assert_int_equal(r.cleanup.cranks, 0);
         assert_int_equal(r.dirty_vats, 1);
     }
     tk_close(&t);
@@ -314,7 +314,7 @@ static int dl_child(int fd)
     static tk t;
     static dl_world w;
     kern_raw_vat vats[] = {{"A", dl_a, &w}, {"B", dl_b, &w}, {"C", dl_c, &w}};
-    const kern_cleanup_budget one = {100, 1, 100};
+    const kern_budget one = {.gc_krefs = 100, .boyds = 1, .units = 100};
     dl_result res;
     swing_err e;
     memset(&res, 0, sizeof res);

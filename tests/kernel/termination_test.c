@@ -329,8 +329,8 @@ static void test_termination_failed_start(void **state)
  * it (EndBlockResponse.vats_failed counted normal work only). */
 static void test_termination_in_a_cleanup_crank_is_logged(void **state)
 {
-    const kern_cleanup_budget b = {0, 10, 0};
-    kern_cleanup_report r;
+    const kern_budget b = {.gc_krefs = 0, .boyds = 10, .units = 0};
+    kern_work_report r;
     char kp[24];
     swing_err e;
     (void)state;
@@ -339,7 +339,7 @@ static void test_termination_in_a_cleanup_crank_is_logged(void **state)
     tk_run(&W.t);
     W.fail_boyd = true;
     TL_OK(kern_cleanup(W.t.k, &b, &r, &e));
-    assert_true(r.boyds > 0);
+    assert_true(r.cleanup.boyds > 0);
     expect_record("B", "v2", KERN_TERM_DELIVERY_FAILED, "boyd broke");
     expect_log("B", KERN_TERM_DELIVERY_FAILED, "boyd broke");
     tk_close(&W.t);

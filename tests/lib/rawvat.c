@@ -47,16 +47,16 @@ void tk_run(tk *t)
 
 void tk_settle(tk *t, int rounds)
 {
-    const kern_cleanup_budget all = {UINT64_MAX, UINT64_MAX, UINT64_MAX};
+    const kern_budget all = {.gc_krefs = UINT64_MAX, .boyds = UINT64_MAX, .units = UINT64_MAX};
     for (int i = 0; i < rounds; i++) {
-        kern_cleanup_report r;
+        kern_work_report r;
         uint64_t cranks = 0;
         swing_err e;
         swing_err_clear(&e);
         if (kern_run(t->k, meter_policy, t, &cranks, &e)) fail_msg("kern_run: %s", e.msg);
         if (kern_cleanup(t->k, &all, &r, &e)) fail_msg("kern_cleanup: %s", e.msg);
         if (store_commit(t->st, ++t->height, NULL, &e)) fail_msg("commit: %s", e.msg);
-        if (cranks == 0 && r.cranks == 0 && !r.gc_krefs_left && !r.dirty_vats && !r.terminated_vats) return;
+        if (cranks == 0 && r.cleanup.cranks == 0 && !r.gc_krefs_left && !r.dirty_vats && !r.terminated_vats) return;
     }
     fail_msg("tk_settle: still busy after %d rounds", rounds);
 }

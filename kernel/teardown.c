@@ -166,10 +166,76 @@ static swing_status drop_entry(kern *k, const char *vat, kern_phase p, swing_byt
     return kern_clist_delete(k, vat, kref, err);
 }
 
+/* transcripts: the cursor is "next,end", the items left of the stopped
+ * transcript (no cursor yet: the transcript is stopped now). Deletes up to
+ * *left items; *done when none are left (the cursor is then cleared). */
+static swing_status step_transcripts(kern *k, const char *vat, swing_buf *cursor, uint64_t *left,
+                                     uint64_t *used, bool *done, swing_err *err)
+{
+    uint64_t r[2], n;
+    char text[48];
+    size_t len;
+    swing_status s;
+    if (!cursor->ptr) {
+        if ((s = store_transcript_stop(k->st, vat, &r[0], &r[1], err))) return s;
+    } else {
+        snprintf(text, sizeof text, "%.*s", (int)cursor->len, (const char *)cursor->ptr);
+        if (!kern_parse_u64s(text, r, 2) || r[0] > r[1]) return SWING_CORRUPT(err, "bad %s", CURSOR_KEY);
+    }
+    n = min_u64(*left, r[1] - r[0]);
+    if ((s = store_transcript_delete_items(k->st, vat, r[0], r[0] + n, err))) return s;
+    *used += n;
+    *left -= n;
+    r[0] += n;
+    swing_buf_free(cursor);
+    *done = r[0] == r[1];
+    if (*done) return SWING_OK;
+    kern_format(text, sizeof text, "%" PRIu64 ",%" PRIu64, r[0], r[1]);
+    len = strlen(text);
+    if (!(cursor->ptr = (uint8_t *)swing_malloc(len))) return SWING_NOMEM(err);
+    memcpy(cursor->ptr, text, len);
+    cursor->len = len;
+    return SWING_OK;
+}
+
+/* A key phase: the next key after the cursor under the phase's prefix is
+ * deleted (with what goes with it) and becomes the cursor; *done when none
+ * is left (the cursor is then cleared). */
+static swing_status step_key(kern *k, const char *vat, kern_phase phase, swing_buf *cursor, bool *done,
+                             swing_err *err)
+{
+    char prefix[KERN_ID_MAX + 16];
+    swing_buf next = {0};
+    bool found;
+    swing_status s;
+    snprintf(prefix, sizeof prefix, phase == KERN_PHASE_EXPORTS    ? "%s.c.o+"
+                                    : phase == KERN_PHASE_IMPORTS  ? "%s.c.o-"
+                                    : phase == KERN_PHASE_PROMISES ? "%s.c.p"
+                                                                   : "%s.",
+             vat);
+    s = store_next_key_in(k->st, cursor->ptr ? swing_buf_view(cursor) : swing_str(prefix), swing_str(prefix), &next,
+                          &found, err);
+    if (s) return s;
+    swing_buf_free(cursor);
+    *done = !found;
+    if (!found) return SWING_OK;
+    *cursor = next;
+    return drop_entry(k, vat, phase, swing_buf_view(cursor), err);
+}
+
+/* Keeps the head vat's phase and cursor for the next step. */
+static swing_status save_progress(kern *k, uint64_t phase, const swing_buf *cursor, swing_err *err)
+{
+    swing_status s = kern_kv_setu(k, phase, err, PHASE_KEY);
+    if (!s && cursor->ptr) s = store_set(k->st, swing_str(CURSOR_KEY), swing_buf_view(cursor), err);
+    if (!s && !cursor->ptr) s = kern_kv_del(k, err, CURSOR_KEY);
+    return s;
+}
+
 swing_status kern_teardown_step(kern *k, uint64_t units, uint64_t used[KERN_PHASES], bool *vat_done,
                                 swing_err *err)
 {
-    char vat[KERN_ID_MAX], prefix[KERN_ID_MAX + 16];
+    char vat[KERN_ID_MAX];
     swing_buf cursor = {0};
     uint64_t phase, left = units;
     bool found;
@@ -182,65 +248,21 @@ swing_status kern_teardown_step(kern *k, uint64_t units, uint64_t used[KERN_PHAS
     if ((s = store_get(k->st, swing_str(CURSOR_KEY), &cursor, &found, err))) return s;
     if (!found) swing_buf_free(&cursor);
     while (s == SWING_OK && left > 0 && phase < KERN_PHASES) {
-        swing_buf next = {0};
+        bool done = false;
         if (phase == KERN_PHASE_TRANSCRIPTS) {
-            /* The cursor is "next,end": items left of the stopped transcript. */
-            uint64_t r[2], n;
-            char text[48];
-            if (!cursor.ptr) {
-                if ((s = store_transcript_stop(k->st, vat, &r[0], &r[1], err))) break;
-            } else {
-                snprintf(text, sizeof text, "%.*s", (int)cursor.len, (const char *)cursor.ptr);
-                if (!kern_parse_u64s(text, r, 2) || r[0] > r[1]) {
-                    s = SWING_CORRUPT(err, "bad %s", CURSOR_KEY);
-                    break;
-                }
-            }
-            n = min_u64(left, r[1] - r[0]);
-            if ((s = store_transcript_delete_items(k->st, vat, r[0], r[0] + n, err))) break;
-            used[phase] += n;
-            left -= n;
-            r[0] += n;
-            swing_buf_free(&cursor);
-            if (r[0] == r[1]) {
-                phase++;
-                continue;
-            }
-            kern_format(text, sizeof text, "%" PRIu64 ",%" PRIu64, r[0], r[1]);
-            if (!(cursor.ptr = (uint8_t *)swing_malloc(strlen(text)))) {
-                s = SWING_NOMEM(err);
-                break;
-            }
-            memcpy(cursor.ptr, text, strlen(text));
-            cursor.len = strlen(text);
-            break;
+            s = step_transcripts(k, vat, &cursor, &left, &used[phase], &done, err);
+            if (s == SWING_OK && !done) break; /* the budget is spent */
+        } else if ((s = step_key(k, vat, (kern_phase)phase, &cursor, &done, err)) == SWING_OK && !done) {
+            used[phase]++;
+            left--;
         }
-        snprintf(prefix, sizeof prefix, phase == KERN_PHASE_EXPORTS   ? "%s.c.o+"
-                                        : phase == KERN_PHASE_IMPORTS ? "%s.c.o-"
-                                        : phase == KERN_PHASE_PROMISES ? "%s.c.p"
-                                                                        : "%s.",
-                 vat);
-        s = store_next_key_in(k->st, cursor.ptr ? swing_buf_view(&cursor) : swing_str(prefix), swing_str(prefix),
-                              &next, &found, err);
-        if (s) break;
-        if (!found) {
-            swing_buf_free(&cursor);
-            phase++;
-            continue;
-        }
-        swing_buf_free(&cursor);
-        cursor = next;
-        if ((s = drop_entry(k, vat, (kern_phase)phase, swing_buf_view(&cursor), err))) break;
-        used[phase]++;
-        left--;
+        if (s == SWING_OK && done) phase++;
     }
     if (s == SWING_OK && phase == KERN_PHASES) {
         *vat_done = true;
         s = pop_head(k, err);
     } else if (s == SWING_OK) {
-        s = kern_kv_setu(k, phase, err, PHASE_KEY);
-        if (!s && cursor.ptr) s = store_set(k->st, swing_str(CURSOR_KEY), swing_buf_view(&cursor), err);
-        if (!s && !cursor.ptr) s = kern_kv_del(k, err, CURSOR_KEY);
+        s = save_progress(k, phase, &cursor, err);
     }
     swing_buf_free(&cursor);
     return s;

@@ -183,6 +183,8 @@ static swing_status open_envelope(const uint8_t *request, size_t request_len, sw
 {
     Swing__V1__OpenRequest *req;
     Swing__V1__OpenResponse r = SWING__V1__OPEN_RESPONSE__INIT;
+    Swing__V1__CleanupBudget def = SWING__V1__CLEANUP_BUDGET__INIT;
+    kern_budget b;
     swing_err err = {0};
     swing_handle *h;
     swing_status s;
@@ -231,6 +233,11 @@ static swing_status open_envelope(const uint8_t *request, size_t request_len, sw
     r.committed_height = store_height(h->st);
     r.activity_hash = (char *)store_committed_hash(h->st);
     r.initialized = r.committed_height > 0;
+    kern_budget_default(&b);
+    def.gc_krefs = b.gc_krefs;
+    def.boyds = b.boyds;
+    def.terminated_units = b.units;
+    r.default_cleanup = &def;
     if (pack(&r.base, response, response_len)) {
         swing_close(h);
         return SWING_ERR_NOMEM;

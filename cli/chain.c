@@ -104,12 +104,10 @@ static int load_bundles(const char *path, json_t *bundles, cli_chain *c, char *w
 /* The optional "cleanup" object: each member given overrides its default. */
 static int load_cleanup(const char *path, json_t *o, cli_cleanup *cl, char *why, size_t n)
 {
-    static const char *const known[] = {"gc_krefs", "boyds", "terminated_units"};
+    static const char *const known[CLI_CLEANUP_FIELDS] = {"gc_krefs", "boyds", "terminated_units"};
     const char *key;
     json_t *v;
-    cl->gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
-    cl->boyds = SWING_CLEANUP_DEFAULT_BOYDS;
-    cl->terminated_units = SWING_CLEANUP_DEFAULT_TERMINATED_UNITS;
+    memset(cl, 0, sizeof *cl);
     if (!o || json_is_null(o)) return 0;
     if (!json_is_object(o))
         return fail(why, n, "%s: \"cleanup\" must be an object of gc_krefs, boyds, terminated_units", path);
@@ -120,12 +118,14 @@ static int load_cleanup(const char *path, json_t *o, cli_cleanup *cl, char *why,
             return fail(why, n, "%s: \"cleanup\": unknown member \"%s\" (gc_krefs, boyds, terminated_units)",
                         path, key);
     }
-    cl->given = true;
-    if (get_uint(o, "gc_krefs", &cl->gc_krefs, why, n) || get_uint(o, "boyds", &cl->boyds, why, n) ||
-        get_uint(o, "terminated_units", &cl->terminated_units, why, n)) {
-        char msg[256];
-        snprintf(msg, sizeof msg, "%s", why);
-        return fail(why, n, "%s: \"cleanup\": %s", path, msg);
+    for (int i = 0; i < CLI_CLEANUP_FIELDS; i++) {
+        if (!json_object_get(o, known[i])) continue;
+        if (get_uint(o, known[i], &cl->value[i], why, n)) {
+            char msg[256];
+            snprintf(msg, sizeof msg, "%s", why);
+            return fail(why, n, "%s: \"cleanup\": %s", path, msg);
+        }
+        cl->given[i] = true;
     }
     return 0;
 }
@@ -291,4 +291,20 @@ bool cli_action_due(const cli_action *a, uint64_t h)
 {
     if (a->height == h) return true;
     return a->every > 0 && h % a->every == 0 && (a->height == 0 || h >= a->height);
+}
+
+bool cli_cleanup_resolve(const cli_cleanup *cl, const Swing__V1__CleanupBudget *defaults,
+                         Swing__V1__CleanupBudget *out)
+{
+    uint64_t v[CLI_CLEANUP_FIELDS] = {defaults ? defaults->gc_krefs : 0, defaults ? defaults->boyds : 0,
+                                      defaults ? defaults->terminated_units : 0};
+    bool any = false;
+    for (int i = 0; i < CLI_CLEANUP_FIELDS; i++) {
+        if (cl->given[i]) v[i] = cl->value[i];
+        any |= cl->given[i];
+    }
+    out->gc_krefs = v[CLI_CLEANUP_GC_KREFS];
+    out->boyds = v[CLI_CLEANUP_BOYDS];
+    out->terminated_units = v[CLI_CLEANUP_UNITS];
+    return any;
 }

@@ -12,18 +12,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "swing/v1/swing.pb-c.h"
+
 typedef struct cli_bundle {
     char *name;
     uint8_t *source;
     size_t len;
 } cli_bundle;
 
-/* The block-end clean-up budget. Fields nobody gave hold the ABI defaults
- * (SWING_CLEANUP_DEFAULT_*); when nothing was given (given false) end_block
- * carries no budget and the library applies the same defaults. */
+/* The block-end clean-up budget the config and flags gave, field by field.
+ * When none was given end_block carries no budget (the library's defaults);
+ * otherwise the fields not given are the library's defaults, which the
+ * node reports when it opens (OpenResponse.default_cleanup; cli_cleanup_resolve). */
+enum { CLI_CLEANUP_GC_KREFS, CLI_CLEANUP_BOYDS, CLI_CLEANUP_UNITS, CLI_CLEANUP_FIELDS };
 typedef struct cli_cleanup {
-    bool given;                /* the config or a flag gave at least one field */
-    uint64_t gc_krefs, boyds, terminated_units;
+    bool given[CLI_CLEANUP_FIELDS];     /* the config or a flag gave the field */
+    uint64_t value[CLI_CLEANUP_FIELDS]; /* ... and its value */
 } cli_cleanup;
 
 typedef struct cli_chain {
@@ -60,5 +64,10 @@ void cli_actions_free(cli_actions *a);
 
 /* Whether action a enters block h. */
 bool cli_action_due(const cli_action *a, uint64_t h);
+
+/* The CleanupBudget end_block carries: false when nothing was given (send
+ * none), else *out filled, defaults where nothing was given. */
+bool cli_cleanup_resolve(const cli_cleanup *cl, const Swing__V1__CleanupBudget *defaults,
+                         Swing__V1__CleanupBudget *out);
 
 #endif /* LIBSWING_CLI_CHAIN_H */

@@ -169,8 +169,8 @@ static void take_end_block(const Swing__V1__EndBlockResponse *e, block_row *row)
     }
 }
 
-static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts, uint64_t h,
-                     uint64_t compute_limit, bool verbose, block_row *row)
+static int run_block(cli_client *c, const cli_chain *ch, const Swing__V1__CleanupBudget *defaults,
+                     const cli_actions *acts, uint64_t h, uint64_t compute_limit, bool verbose, block_row *row)
 {
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__BeginBlockRequest bb = SWING__V1__BEGIN_BLOCK_REQUEST__INIT;
@@ -190,12 +190,7 @@ static int run_block(cli_client *c, const cli_chain *ch, const cli_actions *acts
         if (cli_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, verbose, row)) return 1;
 
     eb.compute_budget = compute_limit;
-    if (ch->cleanup.given) {
-        cb.gc_krefs = ch->cleanup.gc_krefs;
-        cb.boyds = ch->cleanup.boyds;
-        cb.terminated_units = ch->cleanup.terminated_units;
-        eb.cleanup = &cb;
-    }
+    if (cli_cleanup_resolve(&ch->cleanup, defaults, &cb)) eb.cleanup = &cb;
     req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
     req.end_block = &eb;
     if (ask_at(c, &req, h, "end_block", &r)) return 1;
@@ -322,11 +317,11 @@ static int parse_run_opts(int argc, char **argv, run_opts *o)
 /* Flags override the config's clean-up budget, field by field. */
 static void apply_cleanup_flags(const run_opts *o, cli_cleanup *cl)
 {
-    uint64_t *dst[N_CLEANUP_FLAGS] = {&cl->gc_krefs, &cl->boyds, &cl->terminated_units};
+    static const int field[N_CLEANUP_FLAGS] = {CLI_CLEANUP_GC_KREFS, CLI_CLEANUP_BOYDS, CLI_CLEANUP_UNITS};
     for (int i = 0; i < N_CLEANUP_FLAGS; i++) {
         if (!o->cleanup[i].given) continue;
-        *dst[i] = o->cleanup[i].value;
-        cl->given = true;
+        cl->value[field[i]] = o->cleanup[i].value;
+        cl->given[field[i]] = true;
     }
 }
 
@@ -355,7 +350,7 @@ int cli_cmd_run(int argc, char **argv)
     rc = 0;
     for (uint64_t h = first; h <= o.blocks && !rc; h++) {
         block_row row;
-        rc = run_block(&c, &ch, &acts, h, ch.compute_limit, o.json, &row);
+        rc = run_block(&c, &ch, info->default_cleanup, &acts, h, ch.compute_limit, o.json, &row);
         if (o.progress) clear_progress();
         if (!rc) print_row(&row, o.json);
         json_decref(row.terminations);

@@ -72,8 +72,9 @@ func LibraryVersion() string { return C.GoString(C.swing_version()) }
 
 // Kernel is one open data directory.
 type Kernel struct {
-	mu sync.Mutex
-	h  *C.swing_handle
+	mu             sync.Mutex
+	h              *C.swing_handle
+	defaultCleanup *pb.CleanupBudget // the library's, from the open response
 }
 
 // Options for Open.
@@ -140,7 +141,17 @@ func Open(dir string, opts *Options) (*Kernel, *pb.OpenResponse, error) {
 		C.swing_close(h)
 		return nil, resp, fmt.Errorf("swing: library ABI version %d, bindings expect %d", resp.AbiVersion, ABIVersion)
 	}
-	return &Kernel{h: h}, resp, nil
+	return &Kernel{h: h, defaultCleanup: resp.GetDefaultCleanup()}, resp, nil
+}
+
+// DefaultCleanup is the clean-up budget EndBlock applies when cleanup is
+// nil, as the library reported it at Open (a copy). A host that overrides
+// only some fields takes the others from here.
+func (k *Kernel) DefaultCleanup() *pb.CleanupBudget {
+	if k.defaultCleanup == nil {
+		return &pb.CleanupBudget{}
+	}
+	return proto.Clone(k.defaultCleanup).(*pb.CleanupBudget)
 }
 
 // Close releases the handle; uncommitted block work is discarded. Safe to call twice.
@@ -223,17 +234,9 @@ func (k *Kernel) QueueInbound(id, vat, method, argsJSON string) error {
 	return err
 }
 
-// The clean-up budget EndBlock applies when cleanup is nil
-// (SWING_CLEANUP_DEFAULT_* in abi/swing.h).
-const (
-	DefaultCleanupGCKrefs         uint64 = C.SWING_CLEANUP_DEFAULT_GC_KREFS
-	DefaultCleanupBOYDs           uint64 = C.SWING_CLEANUP_DEFAULT_BOYDS
-	DefaultCleanupTerminatedUnits uint64 = C.SWING_CLEANUP_DEFAULT_TERMINATED_UNITS
-)
-
 // EndBlock runs the block's normal work within computeBudget computrons (0:
 // no limit), then the block-end clean-up (terminated-vat deletion, BOYDs of
-// dirty vats, GC work) within cleanup; nil means the defaults above, and 0
+// dirty vats, GC work) within cleanup; nil means the library's defaults (DefaultCleanup), and 0
 // in a field means none of that work. The response's Cleanup reports what
 // the clean-up did and what it left.
 func (k *Kernel) EndBlock(computeBudget uint64, cleanup *pb.CleanupBudget) (*pb.EndBlockResponse, error) {

@@ -74,8 +74,9 @@ func (c *CleanupConfig) UnmarshalJSON(b []byte) error {
 
 // CleanupBudget is the budget end_block carries: nil when the config gave
 // none (the library applies its defaults), else every field, the ones not
-// given filled with the ABI defaults, exactly as `swing run` sends it.
-func (c *Config) CleanupBudget() *pb.CleanupBudget {
+// given taken from defaults (the library's: Kernel.DefaultCleanup), exactly
+// as `swing run` sends it.
+func (c *Config) CleanupBudget(defaults *pb.CleanupBudget) *pb.CleanupBudget {
 	if c.Cleanup == nil {
 		return nil
 	}
@@ -86,9 +87,9 @@ func (c *Config) CleanupBudget() *pb.CleanupBudget {
 		return def
 	}
 	return &pb.CleanupBudget{
-		GcKrefs:         pick(c.Cleanup.GCKrefs, swing.DefaultCleanupGCKrefs),
-		Boyds:           pick(c.Cleanup.BOYDs, swing.DefaultCleanupBOYDs),
-		TerminatedUnits: pick(c.Cleanup.TerminatedUnits, swing.DefaultCleanupTerminatedUnits),
+		GcKrefs:         pick(c.Cleanup.GCKrefs, defaults.GetGcKrefs()),
+		Boyds:           pick(c.Cleanup.BOYDs, defaults.GetBoyds()),
+		TerminatedUnits: pick(c.Cleanup.TerminatedUnits, defaults.GetTerminatedUnits()),
 	}
 }
 
@@ -300,7 +301,7 @@ func (n *Node) RunBlock(h uint64, actions []Action, hook func()) (*BlockResult, 
 			return nil, err
 		}
 	}
-	if res.End, err = n.K.EndBlock(n.cfg.ComputeLimit, n.cfg.CleanupBudget()); err != nil {
+	if res.End, err = n.K.EndBlock(n.cfg.ComputeLimit, n.cfg.CleanupBudget(n.K.DefaultCleanup())); err != nil {
 		return nil, err
 	}
 	if hook != nil {

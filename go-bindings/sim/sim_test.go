@@ -401,7 +401,7 @@ func TestCHostAgreesCleanupBudget(t *testing.T) {
 	units := uint64(flagUnits)
 	cfg.OverrideCleanup(CleanupConfig{TerminatedUnits: &units})
 	want := &pb.CleanupBudget{GcKrefs: gc, Boyds: boyds, TerminatedUnits: flagUnits}
-	if got := cfg.CleanupBudget(); !proto.Equal(got, want) {
+	if got := cfg.CleanupBudget(libraryDefaults(t)); !proto.Equal(got, want) {
 		t.Fatalf("budget %v, want %v", got, want)
 	}
 	rows := hostsAgree(t, cfgPath, actionsPath, cfg, 20, "--cleanup-units", strconv.Itoa(flagUnits))
@@ -499,7 +499,23 @@ func TestTerminationsVisible(t *testing.T) {
 	}
 }
 
+// libraryDefaults is the clean-up budget a fresh node reports at open.
+func libraryDefaults(t *testing.T) *pb.CleanupBudget {
+	t.Helper()
+	k, _, err := swing.Open(t.TempDir(), &swing.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer k.Close()
+	def := k.DefaultCleanup()
+	if def.GetGcKrefs() == 0 || def.GetBoyds() == 0 || def.GetTerminatedUnits() == 0 {
+		t.Fatalf("the library reports no clean-up defaults: %v", def)
+	}
+	return def
+}
+
 func TestCleanupConfig(t *testing.T) {
+	def := libraryDefaults(t)
 	load := func(body string) (*Config, error) {
 		p := filepath.Join(t.TempDir(), "chain.json")
 		if err := os.WriteFile(p, []byte(`{"kernel": {}`+body+`}`), 0o644); err != nil {
@@ -509,22 +525,22 @@ func TestCleanupConfig(t *testing.T) {
 	}
 	for _, body := range []string{"", `, "cleanup": null`} {
 		cfg, err := load(body)
-		if err != nil || cfg.CleanupBudget() != nil {
-			t.Fatalf("%q: %v, budget %v; want none", body, err, cfg.CleanupBudget())
+		if err != nil || cfg.CleanupBudget(def) != nil {
+			t.Fatalf("%q: %v, budget %v; want none", body, err, cfg.CleanupBudget(def))
 		}
 	}
 	cfg, err := load(`, "cleanup": {"gc_krefs": 7}`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &pb.CleanupBudget{GcKrefs: 7, Boyds: swing.DefaultCleanupBOYDs, TerminatedUnits: swing.DefaultCleanupTerminatedUnits}
-	if got := cfg.CleanupBudget(); !proto.Equal(got, want) {
+	want := &pb.CleanupBudget{GcKrefs: 7, Boyds: def.GetBoyds(), TerminatedUnits: def.GetTerminatedUnits()}
+	if got := cfg.CleanupBudget(def); !proto.Equal(got, want) {
 		t.Fatalf("partial budget %v, want %v", got, want)
 	}
 	zero := uint64(0)
 	cfg.OverrideCleanup(CleanupConfig{BOYDs: &zero})
 	want.Boyds = 0
-	if got := cfg.CleanupBudget(); !proto.Equal(got, want) {
+	if got := cfg.CleanupBudget(def); !proto.Equal(got, want) {
 		t.Fatalf("overridden budget %v, want %v", got, want)
 	}
 	for _, bad := range []string{`[1]`, `{"gc": 5}`, `{"boyds": -1}`, `{"boyds": 1.5}`, `{"boyds": null}`, `{"boyds": "2"}`} {

@@ -298,8 +298,8 @@ static void test_termination_causes_are_visible(void **state)
     TL_OK(inbound(&nd, "b1", "bomber", "bomb", "[]", NULL));
     create_vat(&nd, "thrower", THROWER, NULL);
     TL_OK(inbound(&nd, "t1", "thrower", "hello", "[]", NULL));
-    keep.gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
-    keep.boyds = SWING_CLEANUP_DEFAULT_BOYDS;
+    keep.gc_krefs = nd.n.default_cleanup.gc_krefs;
+    keep.boyds = nd.n.default_cleanup.boyds;
     r = end_block(&nd, &keep);
     assert_int_equal(r->end_block->n_terminations, 4);
     for (size_t i = 0; i < 4; i++) expect_termination(r->end_block->terminations[i], order[i]);
@@ -355,8 +355,8 @@ static void test_termination_in_cleanup_crank_is_reported(void **state)
     swing__v1__response__free_unpacked(end_block(&nd, NULL), NULL);
     commit(&nd);
     /* A message each, and no BOYD: both stay on the dirty list. */
-    no_boyds.gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
-    no_boyds.terminated_units = SWING_CLEANUP_DEFAULT_TERMINATED_UNITS;
+    no_boyds.gc_krefs = nd.n.default_cleanup.gc_krefs;
+    no_boyds.terminated_units = nd.n.default_cleanup.terminated_units;
     begin(&nd);
     TL_OK(inbound(&nd, "i1", "busy", "increment", "[1]", NULL));
     TL_OK(inbound(&nd, "i2", "idle", "increment", "[1]", NULL));
@@ -368,7 +368,7 @@ static void test_termination_in_cleanup_crank_is_reported(void **state)
     assert_true(tl_tamper_transcript(nd.n.dir, "v4", "increment", "incremenX") > 0);
     tl_node_open(&nd.n, NULL);
 
-    boyds.gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
+    boyds.gc_krefs = nd.n.default_cleanup.gc_krefs;
     boyds.boyds = 10;
     begin(&nd);
     TL_OK(inbound(&nd, "i3", "busy", "increment", "[1]", NULL));

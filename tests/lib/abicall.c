@@ -28,6 +28,10 @@ void tl_node_open(tl_node *nd, Swing__V1__OpenResponse **resp)
     tl_check_strings(&r->base);
     if (s != SWING_OK) fail_msg("open %s: %s", nd->dir, r->error);
     assert_non_null(nd->h);
+    assert_non_null(r->default_cleanup);
+    nd->default_cleanup.gc_krefs = r->default_cleanup->gc_krefs;
+    nd->default_cleanup.boyds = r->default_cleanup->boyds;
+    nd->default_cleanup.terminated_units = r->default_cleanup->terminated_units;
     if (resp) *resp = r;
     else swing__v1__open_response__free_unpacked(r, NULL);
 }

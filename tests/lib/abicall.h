@@ -21,6 +21,7 @@ typedef struct tl_node {
     char dir[512];  /* data directory inside it */
     bool sync;      /* commits fsync (OpenRequest.no_sync false) */
     swing_handle *h;
+    Swing__V1__CleanupBudget default_cleanup; /* as the last open reported it (scalars only) */
 } tl_node;
 
 /* A fresh node: scratch directory, handle open on <tmp>/db (no fsync unless

@@ -337,29 +337,28 @@ void kern_budget_default(kern_budget *b)
     b->units = 5000;
 }
 
-swing_status kern_work_block(kern *k, const kern_budget *b, kern_work_report *out, swing_err *err)
+/* A block's work, or its clean-up alone. */
+static swing_status run_block(kern *k, const kern_budget *b, bool normal, kern_work_report *out, swing_err *err)
 {
     kern_work_report r;
     work_left l = left_of(b);
     swing_status s = kern_panicked(k, err);
     memset(&r, 0, sizeof r);
     r.phase = -1;
-    if (!s) s = run_stage(k, &normal_stage, &l, NULL, NULL, &r, err);
+    if (!s && normal) s = run_stage(k, &normal_stage, &l, NULL, NULL, &r, err);
     if (!s) s = run_cleanup(k, &l, &r, err);
     if (out) *out = r;
     return s;
 }
 
-swing_status kern_cleanup(kern *k, const kern_budget *b, kern_work_report *out, swing_err *err)
+swing_status kern_work_block(kern *k, const kern_budget *b, kern_work_report *r, swing_err *err)
 {
-    kern_work_report r;
-    work_left l = left_of(b);
-    swing_status s = kern_panicked(k, err);
-    memset(&r, 0, sizeof r);
-    r.phase = -1;
-    if (!s) s = run_cleanup(k, &l, &r, err);
-    if (out) *out = r;
-    return s;
+    return run_block(k, b, true, r, err);
+}
+
+swing_status kern_cleanup(kern *k, const kern_budget *b, kern_work_report *r, swing_err *err)
+{
+    return run_block(k, b, false, r, err);
 }
 
 swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err)

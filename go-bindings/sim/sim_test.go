@@ -549,3 +549,30 @@ func TestCleanupConfig(t *testing.T) {
 		}
 	}
 }
+
+// The defaults a node reports at open are the budget end_block applies to
+// a block that carries none: a chain that sends them field by field commits
+// the same hashes as one that sends no budget.
+func TestDefaultCleanupIsTheAbsentBudget(t *testing.T) {
+	def := libraryDefaults(t)
+	none := exampleConfig(t)
+	none.Cleanup = nil
+	explicit := exampleConfig(t)
+	gc, boyds, units := def.GetGcKrefs(), def.GetBoyds(), def.GetTerminatedUnits()
+	explicit.Cleanup = nil
+	explicit.OverrideCleanup(CleanupConfig{GCKrefs: &gc, BOYDs: &boyds, TerminatedUnits: &units})
+	if none.CleanupBudget(def) != nil || !proto.Equal(explicit.CleanupBudget(def), def) {
+		t.Fatalf("budgets: %v and %v", none.CleanupBudget(def), explicit.CleanupBudget(def))
+	}
+	actions := exampleActions(t)
+	a := newNode(t, filepath.Join(t.TempDir(), "none"), none)
+	defer a.Close()
+	b := newNode(t, filepath.Join(t.TempDir(), "explicit"), explicit)
+	defer b.Close()
+	ha, hb := hashes(t, a, actions, 1, 30), hashes(t, b, actions, 1, 30)
+	for h := uint64(1); h <= 30; h++ {
+		if ha[h] != hb[h] {
+			t.Fatalf("height %d: %s without a budget, %s with the defaults sent", h, ha[h], hb[h])
+		}
+	}
+}

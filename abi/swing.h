@@ -25,13 +25,6 @@ extern "C" {
 /* Bumped on any incompatible change of a symbol, a status code or the envelope. */
 #define SWING_ABI_VERSION 1
 
-/* The block-end clean-up budget end_block uses when its request carries no
- * CleanupBudget (docs/abi.md, "A block"). Hosts that override only some
- * fields fill the others from these, so every host sends the same budget. */
-#define SWING_CLEANUP_DEFAULT_GC_KREFS 5000u         /* krefs of GC work */
-#define SWING_CLEANUP_DEFAULT_BOYDS 2u               /* BOYDs of dirty vats */
-#define SWING_CLEANUP_DEFAULT_TERMINATED_UNITS 5000u /* terminated-vat deletion units */
-
 /*
  * Status codes. `code & 0xff` is the primary code; upper bits may carry a
  * subcode (SQLite style). Values are stable: never renumber.

@@ -737,8 +737,8 @@ static void test_abi_create_and_terminate_vats(void **state)
     TL_OK(tl_call_status(nd.h, &req));
     EXPECT_STATUS(SWING_ERR_USER, inbound(nd.h, "d2", "counter2", "increment", "[1]")); /* a dead vat */
     /* No deletion units: the terminated vat stays listed (the default budget would delete it). */
-    keep.gc_krefs = SWING_CLEANUP_DEFAULT_GC_KREFS;
-    keep.boyds = SWING_CLEANUP_DEFAULT_BOYDS;
+    keep.gc_krefs = nd.default_cleanup.gc_krefs;
+    keep.boyds = nd.default_cleanup.boyds;
     TL_OK(end_block_cleanup(nd.h, 0, &keep, &r));
     assert_int_equal(r->end_block->cleanup->terminated_vats, 1);
     swing__v1__response__free_unpacked(r, NULL);
@@ -855,7 +855,7 @@ static void test_abi_cleanup_budget_bounds_deletion(void **state)
             TL_OK(end_block(nd.h, 0, &r));
             c = r->end_block->cleanup;
             assert_int_equal(c->vats_deleted, 1);
-            assert_true(units_of(c) > 0 && units_of(c) <= SWING_CLEANUP_DEFAULT_TERMINATED_UNITS);
+            assert_true(units_of(c) > 0 && units_of(c) <= nd.default_cleanup.terminated_units);
             assert_int_equal(c->terminated_vats, 0);
             assert_string_equal(c->phase, "");
             assert_true(r->end_block->cranks >= c->cranks && c->cranks > 0);

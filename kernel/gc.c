@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 #define OPEN_KEY "gc.maybeFree.open"
 #define CLOSED_KEY "gc.maybeFree"
@@ -52,13 +53,8 @@ static void list_free(kref_list *l)
 static swing_status list_add(kref_list *l, const char *p, size_t n, swing_err *err)
 {
     char *s;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        char **nv = swing_realloc(l->v, cap * sizeof *nv);
-        if (!nv) return SWING_NOMEM(err);
-        l->v = nv;
-        l->cap = cap;
-    }
+    swing_status st = SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 64, err);
+    if (st) return st;
     s = swing_malloc(n + 1);
     if (!s) return SWING_NOMEM(err);
     memcpy(s, p, n);

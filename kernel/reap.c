@@ -23,6 +23,7 @@
 #include <stdio.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 #define DIRTY_NS "reap.dirty."
 #define DIRTY_NEXT "reap.dirtyNext"
@@ -235,16 +236,7 @@ swing_status kern_reap_dirty_list(kern *k, char (**vats)[KERN_ID_MAX], size_t *n
         swing_buf_free(&cur);
         if (s || !found) break;
         cur = next;
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            char(*nv)[KERN_ID_MAX] = swing_realloc(*vats, nc * sizeof *nv);
-            if (!nv) {
-                s = SWING_NOMEM(err);
-                break;
-            }
-            *vats = nv;
-            cap = nc;
-        }
+        if ((s = SWING_VEC_RESERVE(*vats, cap, *n + 1, 8, err))) break;
         if ((s = entry_vat(k, swing_buf_view(&cur), (*vats)[*n], err))) break;
         (*n)++;
     }

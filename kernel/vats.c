@@ -10,6 +10,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 #include "kernel/transcript.h"
 #include "liveslots/lua/vat.h"
 
@@ -210,13 +211,7 @@ swing_status kern_vats_worker(kern *k, const char *vat, kern_worker **out, swing
             return SWING_OK;
         }
     }
-    if (k->nworkers == k->capworkers) {
-        size_t cap = k->capworkers ? k->capworkers * 2 : 8;
-        kern_worker *nw = swing_realloc(k->workers, cap * sizeof *nw);
-        if (!nw) return SWING_NOMEM(err);
-        k->workers = nw;
-        k->capworkers = cap;
-    }
+    if ((s = SWING_VEC_RESERVE(k->workers, k->capworkers, k->nworkers + 1, 8, err))) return s;
     if ((s = make_worker(k, vat, &k->workers[k->nworkers], err))) return s;
     *out = &k->workers[k->nworkers++];
     return SWING_OK;

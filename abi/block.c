@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "store/scan.h"
 
 void host_fold_input(swing_handle *h, const ProtobufCMessage *m)
 {
@@ -222,27 +223,25 @@ static swing_status report_terminations(host_call *c, Swing__V1__EndBlockRespons
 static swing_status collect_results(host_call *c, Swing__V1__EndBlockResponse *out)
 {
     swing_handle *h = c->h;
-    swing_buf cur = {0};
-    swing_status s = SWING_OK;
+    store_scan sc;
+    swing_status s;
     const size_t pl = strlen(HOST_KEY_INBOUND);
+    store_scan_init(&sc, h->st, swing_str(HOST_KEY_INBOUND));
     for (;;) {
-        swing_buf next = {0}, kp = {0}, body = {0};
+        swing_buf kp = {0}, body = {0};
+        swing_bytes key;
         bool found;
         kern_promise_state st;
         char kpid[24], id[HOST_ID_MAX + 1];
         Swing__V1__InboundResult *ir;
-        s = store_next_key_in(h->st, cur.ptr ? swing_buf_view(&cur) : swing_str(HOST_KEY_INBOUND),
-                              swing_str(HOST_KEY_INBOUND), &next, &found, c->err);
-        swing_buf_free(&cur);
-        if (s || !found) break;
-        cur = next;
-        if (cur.len <= pl || cur.len - pl > HOST_ID_MAX) {
+        if ((s = store_scan_next(&sc, &key, &found, c->err)) || !found) break;
+        if (key.len <= pl || key.len - pl > HOST_ID_MAX) {
             s = SWING_CORRUPT(c->err, "bad inbound key");
             break;
         }
-        memcpy(id, cur.ptr + pl, cur.len - pl);
-        id[cur.len - pl] = '\0';
-        if ((s = store_get(h->st, swing_buf_view(&cur), &kp, &found, c->err))) break;
+        memcpy(id, key.ptr + pl, key.len - pl);
+        id[key.len - pl] = '\0';
+        if ((s = store_scan_value(&sc, &kp, &found, c->err))) break;
         if (!found || kp.len == 0 || kp.len >= sizeof kpid) {
             swing_buf_free(&kp);
             s = SWING_CORRUPT(c->err, "bad inbound entry %s", id);
@@ -270,9 +269,9 @@ static swing_status collect_results(host_call *c, Swing__V1__EndBlockResponse *o
             break;
         }
         if (st != KERN_PROMISE_UNKNOWN && (s = kern_release(h->k, kpid, c->err))) break;
-        if ((s = store_delete(h->st, swing_buf_view(&cur), c->err))) break;
+        if ((s = store_delete(h->st, key, c->err))) break;
     }
-    swing_buf_free(&cur);
+    store_scan_free(&sc);
     return s;
 }
 

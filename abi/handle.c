@@ -11,19 +11,14 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 /* ---- arena ---- */
 
 /* Appends p to a growing pointer array (*v, *n, *cap). */
 static bool keep_ptr(void ***v, size_t *n, size_t *cap, void *p)
 {
-    if (*n == *cap) {
-        size_t c = *cap ? *cap * 2 : 16;
-        void **nv = swing_realloc(*v, c * sizeof *nv);
-        if (!nv) return false;
-        *v = nv;
-        *cap = c;
-    }
+    if (SWING_VEC_RESERVE(*v, *cap, *n + 1, 16, NULL)) return false;
     (*v)[(*n)++] = p;
     return true;
 }
@@ -49,10 +44,14 @@ char *host_strdup(host_arena *a, const char *s) { return host_strndup(a, s, strl
 
 bool host_push(host_arena *a, void ***arr, size_t *n, void *elem)
 {
-    /* Grows by doubling; old arrays stay in the arena until the call ends. */
+    /* The array has no capacity field (a protobuf repeated field): it is
+     * full when *n is 0 or a power of two, and moves to a new one twice as
+     * big (4 at first); old arrays stay in the arena until the call ends. */
     if ((*n & (*n - 1)) == 0) {
-        size_t cap = *n ? *n * 2 : 4;
-        void **v = host_alloc(a, cap * sizeof *v);
+        size_t cap;
+        void **v;
+        if (swing_vec_cap(*n, *n + 1, 4, sizeof *v, &cap, NULL)) return false;
+        v = host_alloc(a, cap * sizeof *v);
         if (!v) return false;
         if (*n) memcpy(v, *arr, *n * sizeof *v);
         *arr = v;

@@ -15,6 +15,7 @@
 #include <jansson.h>
 
 #include "abi/swing.h"
+#include "base/vec.h"
 
 static int fail(char *why, size_t n, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 
@@ -35,13 +36,16 @@ static int read_file(const char *path, uint8_t **data, size_t *len, char *why, s
     if (!f) return fail(why, why_len, "%s: %s", path, strerror(errno));
     for (;;) {
         if (n == cap) {
-            uint8_t *nb = realloc(buf, cap = cap ? cap * 2 : 4096);
+            size_t ncap;
+            uint8_t *nb = NULL;
+            if (!swing_vec_cap(cap, n + 1, 4096, 1, &ncap, NULL)) nb = realloc(buf, ncap);
             if (!nb) {
                 free(buf);
                 fclose(f);
                 return fail(why, why_len, "%s: out of memory", path);
             }
             buf = nb;
+            cap = ncap;
         }
         size_t got = fread(buf + n, 1, cap - n, f);
         n += got;
@@ -257,13 +261,17 @@ int cli_actions_load(const char *path, cli_actions *out, char *why, size_t n)
             break;
         }
         if (out->n == alloc) {
-            cli_action *nv = realloc(out->v, (alloc = alloc ? alloc * 2 : 8) * sizeof *nv);
+            size_t nalloc;
+            cli_action *nv = NULL;
+            if (!swing_vec_cap(alloc, out->n + 1, 8, sizeof *nv, &nalloc, NULL))
+                nv = realloc(out->v, nalloc * sizeof *nv);
             if (!nv) {
                 json_decref(o);
                 rc = fail(why, n, "out of memory");
                 break;
             }
             out->v = nv;
+            alloc = nalloc;
         }
         memset(&out->v[out->n], 0, sizeof out->v[out->n]);
         out->n++;

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 #include "kernel/transcript.h"
 
 
@@ -188,7 +189,7 @@ typedef struct kp_set {
     char (*v)[KERN_ID_MAX];
     kern_cd *data;
     bool *rejected;
-    size_t n, cap;
+    size_t n, capv, capdata, caprejected; /* one count, a capacity per array */
 } kp_set;
 
 static void kp_set_free(kp_set *ks)
@@ -208,19 +209,10 @@ static swing_status kp_collect(kern *k, const char *kpid, kp_set *ks, swing_err 
         if (strcmp(ks->v[i], kpid) == 0) return SWING_OK;
     if ((s = kern_kp_state(k, kpid, &st, NULL, err))) return s;
     if (st != KERN_PROMISE_FULFILLED && st != KERN_PROMISE_REJECTED) return SWING_OK;
-    if (ks->n == ks->cap) {
-        size_t cap = ks->cap ? ks->cap * 2 : 4;
-        void *a = swing_realloc(ks->v, cap * sizeof *ks->v);
-        if (!a) return SWING_NOMEM(err);
-        ks->v = a;
-        a = swing_realloc(ks->data, cap * sizeof *ks->data);
-        if (!a) return SWING_NOMEM(err);
-        ks->data = a;
-        a = swing_realloc(ks->rejected, cap * sizeof *ks->rejected);
-        if (!a) return SWING_NOMEM(err);
-        ks->rejected = a;
-        ks->cap = cap;
-    }
+    if ((s = SWING_VEC_RESERVE(ks->v, ks->capv, ks->n + 1, 4, err)) ||
+        (s = SWING_VEC_RESERVE(ks->data, ks->capdata, ks->n + 1, 4, err)) ||
+        (s = SWING_VEC_RESERVE(ks->rejected, ks->caprejected, ks->n + 1, 4, err)))
+        return s;
     snprintf(ks->v[ks->n], KERN_ID_MAX, "%s", kpid);
     ks->rejected[ks->n] = st == KERN_PROMISE_REJECTED;
     if ((s = kern_kp_data(k, kpid, &ks->data[ks->n], err))) return s;

@@ -25,6 +25,8 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
+#include "store/scan.h"
 
 #define OPEN_KEY "gc.maybeFree.open"
 #define CLOSED_KEY "gc.maybeFree"
@@ -52,13 +54,8 @@ static void list_free(kref_list *l)
 static swing_status list_add(kref_list *l, const char *p, size_t n, swing_err *err)
 {
     char *s;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        char **nv = swing_realloc(l->v, cap * sizeof *nv);
-        if (!nv) return SWING_NOMEM(err);
-        l->v = nv;
-        l->cap = cap;
-    }
+    swing_status st = SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 64, err);
+    if (st) return st;
     s = swing_malloc(n + 1);
     if (!s) return SWING_NOMEM(err);
     memcpy(s, p, n);
@@ -362,29 +359,10 @@ static swing_status gc_batch_size(kern *k, uint64_t *n, swing_err *err)
     return s;
 }
 
-/* The first live action key at or after the hint. */
-static swing_status first_action(kern *k, swing_buf *next, bool *found, swing_err *err)
-{
-    swing_status s;
-    if (!k->gc_hint[0]) return store_next_key_in(k->st, swing_str(ACTION_NS), swing_str(ACTION_NS), next, found, err);
-    if (k->gc_hint_incl) {
-        if ((s = store_get(k->st, swing_str(k->gc_hint), NULL, found, err))) return s;
-        if (*found) {
-            size_t n = strlen(k->gc_hint);
-            next->ptr = swing_malloc(n);
-            if (!next->ptr) return SWING_NOMEM(err);
-            memcpy(next->ptr, k->gc_hint, n);
-            next->len = n;
-            return SWING_OK;
-        }
-    }
-    return store_next_key_in(k->st, swing_str(k->gc_hint), swing_str(ACTION_NS), next, found, err);
-}
-
 swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any, swing_err *err)
 {
     uint64_t limit, examined = 0;
-    swing_buf cur = {0};
+    store_scan sc;
     swing_status s = gc_batch_size(k, &limit, err);
     memset(b, 0, sizeof *b);
     *any = false;
@@ -397,22 +375,17 @@ swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any
         kern_gc_batch_free(b);
         return SWING_NOMEM(err);
     }
-    for (;;) {
-        swing_buf next = {0};
+    /* Start at the hint (the hint itself first when it may be live):
+     * actions below it were all consumed. */
+    store_scan_init(&sc, k->st, swing_str(ACTION_NS));
+    if (k->gc_hint[0]) s = store_scan_resume(&sc, swing_str(k->gc_hint), k->gc_hint_incl, err);
+    while (!s) {
+        swing_bytes key;
         bool found, ok, flag;
         char vat[KERN_ID_MAX], kref[KERN_ID_MAX], vref[KERN_VREF_MAX];
         int t;
-        if (cur.ptr) {
-            s = store_next_key_in(k->st, swing_buf_view(&cur), swing_str(ACTION_NS), &next, &found, err);
-        } else {
-            /* Start at the hint: actions below it were all consumed. */
-            s = first_action(k, &next, &found, err);
-        }
-        swing_buf_free(&cur);
-        cur = next;
-        if (s || !found || !swing_bytes_has_prefix(swing_buf_view(&next), swing_str(ACTION_NS)))
-            break;
-        if (!parse_action(swing_buf_view(&next), vat, &t, kref)) {
+        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
+        if (!parse_action(key, vat, &t, kref)) {
             s = SWING_CORRUPT(err, "bad GC action key");
             break;
         }
@@ -422,11 +395,11 @@ swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any
         examined++;
         b->examined = examined;
         if ((s = survives(k, vat, t, kref, &ok, vref, &flag, err))) break;
-        if ((s = store_delete(k->st, swing_buf_view(&next), err))) break;
+        if ((s = store_delete(k->st, key, err))) break;
         k->gc_delta_actions--;
-        if (next.len < sizeof k->gc_hint) {
-            memcpy(k->gc_hint, next.ptr, next.len);
-            k->gc_hint[next.len] = '\0';
+        if (key.len < sizeof k->gc_hint) {
+            memcpy(k->gc_hint, key.ptr, key.len);
+            k->gc_hint[key.len] = '\0';
             k->gc_hint_incl = false;
         }
         if (!ok) continue;
@@ -436,7 +409,7 @@ swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any
         b->flags[b->n] = flag;
         strcpy(b->krefs[b->n++], kref);
     }
-    swing_buf_free(&cur);
+    store_scan_free(&sc);
     if (s || !*any) kern_gc_batch_free(b);
     return s;
 }

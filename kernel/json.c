@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/json.h"
+#include "base/vec.h"
 
 #define JSON_MAX_DEPTH 512 /* deeper trees are refused, not written */
 
@@ -24,11 +25,10 @@ static void put(void *ctx, const char *s, size_t n)
 {
     out *o = ctx;
     if (o->failed || n == 0) return;
-    if (o->cap - o->len <= n) {
-        size_t cap = o->cap ? o->cap : 128;
+    if (o->cap - o->len <= n) { /* room for n bytes and the NUL */
+        size_t cap;
         char *nb;
-        while (cap - o->len <= n) cap *= 2;
-        if (!(nb = realloc(o->buf, cap))) {
+        if (swing_vec_cap(o->cap, o->len + n + 1, 128, 1, &cap, NULL) || !(nb = realloc(o->buf, cap))) {
             o->failed = true;
             return;
         }

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "store/scan.h"
 
 #define KEY_MAX 512
 
@@ -205,26 +206,18 @@ swing_status kern_kv_has(kern *k, bool *found, swing_err *err, const char *fmt, 
 
 swing_status kern_kv_del_prefix(kern *k, const char *prefix, uint64_t *n, swing_err *err)
 {
-    swing_bytes p = swing_str(prefix);
-    swing_buf cur = {0};
-    swing_status s = SWING_OK;
+    store_scan sc;
+    swing_status s;
     *n = 0;
+    store_scan_init(&sc, k->st, swing_str(prefix));
     for (;;) {
-        swing_buf next = {0};
+        swing_bytes key;
         bool found;
-        s = store_next_key_in(k->st, cur.ptr ? swing_buf_view(&cur) : p, p, &next, &found, err);
-        swing_buf_free(&cur);
-        if (s || !found) break;
-        if (!swing_bytes_has_prefix(swing_buf_view(&next), p)) {
-            swing_buf_free(&next);
-            break;
-        }
-        s = store_delete(k->st, swing_buf_view(&next), err);
-        cur = next;
-        if (s) break;
+        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
+        if ((s = store_delete(k->st, key, err))) break;
         (*n)++;
     }
-    swing_buf_free(&cur);
+    store_scan_free(&sc);
     return s;
 }
 

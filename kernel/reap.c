@@ -23,6 +23,8 @@
 #include <stdio.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
+#include "store/scan.h"
 
 #define DIRTY_NS "reap.dirty."
 #define DIRTY_NEXT "reap.dirtyNext"
@@ -230,33 +232,21 @@ swing_status kern_reap_dirty_head(kern *k, char vat[KERN_ID_MAX], bool *found, s
 
 swing_status kern_reap_dirty_list(kern *k, char (**vats)[KERN_ID_MAX], size_t *n, swing_err *err)
 {
-    swing_buf cur = {0};
+    store_scan sc;
     size_t cap = 0;
-    swing_status s = SWING_OK;
+    swing_status s;
     *vats = NULL;
     *n = 0;
+    store_scan_init(&sc, k->st, swing_str(DIRTY_NS));
     for (;;) {
-        swing_buf next = {0};
+        swing_bytes key;
         bool found;
-        s = store_next_key_in(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(DIRTY_NS), swing_str(DIRTY_NS),
-                              &next, &found, err);
-        swing_buf_free(&cur);
-        if (s || !found) break;
-        cur = next;
-        if (*n == cap) {
-            size_t nc = cap ? cap * 2 : 8;
-            char(*nv)[KERN_ID_MAX] = swing_realloc(*vats, nc * sizeof *nv);
-            if (!nv) {
-                s = SWING_NOMEM(err);
-                break;
-            }
-            *vats = nv;
-            cap = nc;
-        }
-        if ((s = entry_vat(k, swing_buf_view(&cur), (*vats)[*n], err))) break;
+        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
+        if ((s = SWING_VEC_RESERVE(*vats, cap, *n + 1, 8, err))) break;
+        if ((s = entry_vat(k, key, (*vats)[*n], err))) break;
         (*n)++;
     }
-    swing_buf_free(&cur);
+    store_scan_free(&sc);
     if (s) {
         swing_mfree(*vats);
         *vats = NULL;

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 #define RECORD_PREFIX "vat.terminated."
 
@@ -173,13 +174,8 @@ swing_status kern_term_of_vat(kern *k, const char *vat, kern_termination *t, boo
 /* Appends t to the handle's log (pending until the crank ends). */
 static swing_status log_push(kern *k, const kern_termination *t, swing_err *err)
 {
-    if (k->nterms == k->capterms) {
-        size_t cap = k->capterms ? k->capterms * 2 : 8;
-        kern_termination *nt = swing_realloc(k->terms, cap * sizeof *nt);
-        if (!nt) return SWING_NOMEM(err);
-        k->terms = nt;
-        k->capterms = cap;
-    }
+    swing_status s = SWING_VEC_RESERVE(k->terms, k->capterms, k->nterms + 1, 8, err);
+    if (s) return s;
     k->terms[k->nterms++] = *t;
     return SWING_OK;
 }
@@ -257,13 +253,7 @@ typedef struct vat_list {
 
 static kern_vat_info *list_add(vat_list *l)
 {
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 16;
-        kern_vat_info *nv = swing_realloc(l->v, cap * sizeof *nv);
-        if (!nv) return NULL;
-        l->v = nv;
-        l->cap = cap;
-    }
+    if (SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 16, NULL)) return NULL;
     memset(&l->v[l->n], 0, sizeof l->v[l->n]);
     return &l->v[l->n++];
 }

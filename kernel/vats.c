@@ -10,8 +10,10 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 #include "kernel/transcript.h"
 #include "liveslots/lua/vat.h"
+#include "store/scan.h"
 
 swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err)
 {
@@ -210,13 +212,7 @@ swing_status kern_vats_worker(kern *k, const char *vat, kern_worker **out, swing
             return SWING_OK;
         }
     }
-    if (k->nworkers == k->capworkers) {
-        size_t cap = k->capworkers ? k->capworkers * 2 : 8;
-        kern_worker *nw = swing_realloc(k->workers, cap * sizeof *nw);
-        if (!nw) return SWING_NOMEM(err);
-        k->workers = nw;
-        k->capworkers = cap;
-    }
+    if ((s = SWING_VEC_RESERVE(k->workers, k->capworkers, k->nworkers + 1, 8, err))) return s;
     if ((s = make_worker(k, vat, &k->workers[k->nworkers], err))) return s;
     *out = &k->workers[k->nworkers++];
     return SWING_OK;
@@ -238,27 +234,24 @@ static swing_status reject_decided(kern *k, const char *vat, vp_capdata why, swi
 {
     char prefix[KERN_ID_MAX + 8];
     size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%s.c.kp", vat);
-    swing_buf cur = {0};
-    swing_status s = SWING_OK;
+    store_scan sc;
+    swing_status s;
+    store_scan_init(&sc, k->st, swing_str(prefix));
     for (;;) {
-        swing_buf next = {0};
+        swing_bytes key;
         bool found;
         char kpid[KERN_ID_MAX], decider[KERN_ID_MAX];
         kern_promise_state st;
-        s = store_next_key_in(k->st, cur.ptr ? swing_buf_view(&cur) : swing_str(prefix), swing_str(prefix), &next,
-                              &found, err);
-        swing_buf_free(&cur);
-        cur = next;
-        if (s || !found || !swing_bytes_has_prefix(swing_buf_view(&next), swing_str(prefix))) break;
-        if (next.len - pl + 2 >= sizeof kpid) continue;
-        memcpy(kpid, next.ptr + pl - 2, next.len - pl + 2);
-        kpid[next.len - pl + 2] = '\0';
+        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
+        if (key.len - pl + 2 >= sizeof kpid) continue;
+        memcpy(kpid, key.ptr + pl - 2, key.len - pl + 2);
+        kpid[key.len - pl + 2] = '\0';
         if ((s = kern_kp_state(k, kpid, &st, decider, err))) break;
         if (st == KERN_PROMISE_UNRESOLVED && strcmp(decider, vat) == 0 &&
             (s = kern_kp_resolve(k, kpid, true, why, err)))
             break;
     }
-    swing_buf_free(&cur);
+    store_scan_free(&sc);
     return s;
 }
 

@@ -13,6 +13,7 @@
 
 #include "base/alloc.h"
 #include "base/check.h"
+#include "base/vec.h"
 
 typedef struct delta_ent {
     size_t koff, klen; /* key bytes in the arena */
@@ -34,15 +35,8 @@ typedef struct commit_ctx {
 
 static swing_status arena_add(commit_ctx *c, const void *p, size_t n, size_t *off)
 {
-    if (c->alen + n > c->acap) {
-        size_t cap = c->acap ? c->acap : 4096;
-        uint8_t *a;
-        while (cap < c->alen + n) cap *= 2;
-        a = swing_realloc(c->arena, cap);
-        if (!a) return SWING_NOMEM(c->err);
-        c->arena = a;
-        c->acap = cap;
-    }
+    swing_status s = SWING_VEC_RESERVE(c->arena, c->acap, c->alen + n, 4096, c->err);
+    if (s) return s;
     if (n) memcpy(c->arena + c->alen, p, n);
     *off = c->alen;
     c->alen += n;
@@ -52,14 +46,8 @@ static swing_status arena_add(commit_ctx *c, const void *p, size_t n, size_t *of
 static swing_status note_export(commit_ctx *c, swing_bytes key, swing_bytes val, bool del)
 {
     delta_ent *d;
-    swing_status s;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        delta_ent *e = swing_realloc(c->ents, cap * sizeof *e);
-        if (!e) return SWING_NOMEM(c->err);
-        c->ents = e;
-        c->cap = cap;
-    }
+    swing_status s = SWING_VEC_RESERVE(c->ents, c->cap, c->n + 1, 256, c->err);
+    if (s) return s;
     d = &c->ents[c->n];
     d->klen = key.len;
     d->vlen = del ? 0 : val.len;

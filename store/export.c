@@ -14,6 +14,7 @@
 #include <sys/stat.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 #include "store/export_int.h"
 #include "store/store_int.h"
 #include "store/transcript.h"
@@ -41,13 +42,8 @@ static bool has_prefix(const char *k, size_t kl, const char *p)
 static swing_status add_name(store_exporter *ex, const char *name, swing_err *err)
 {
     char *copy;
-    if (ex->nnames == ex->capnames) {
-        size_t cap = ex->capnames ? ex->capnames * 2 : 16;
-        char **n = swing_realloc(ex->names, cap * sizeof *n);
-        if (!n) return SWING_NOMEM(err);
-        ex->names = n;
-        ex->capnames = cap;
-    }
+    swing_status s = SWING_VEC_RESERVE(ex->names, ex->capnames, ex->nnames + 1, 16, err);
+    if (s) return s;
     copy = swing_strdup(name);
     if (!copy) return SWING_NOMEM(err);
     ex->names[ex->nnames++] = copy;
@@ -214,14 +210,7 @@ static swing_status read_span(store_exporter *ex, const char *vat, uint64_t star
         if (s == SWING_OK && !found)
             s = SWING_CORRUPT(err, "transcript item %s/%llu missing from export", vat,
                               (unsigned long long)p);
-        if (s == SWING_OK && acc.len + 4 + item.len > cap) {
-            size_t ncap = cap ? cap : 4096;
-            uint8_t *np;
-            while (ncap < acc.len + 4 + item.len) ncap *= 2;
-            np = swing_realloc(acc.ptr, ncap);
-            if (!np) s = SWING_NOMEM(err);
-            else acc.ptr = np, cap = ncap;
-        }
+        if (s == SWING_OK) s = SWING_VEC_RESERVE(acc.ptr, cap, acc.len + 4 + item.len, 4096, err);
         if (s) {
             swing_buf_free(&item);
             swing_buf_free(&acc);

@@ -8,6 +8,7 @@
 
 #include "base/alloc.h"
 #include "base/check.h"
+#include "base/vec.h"
 
 void store_journal_init(store_journal *j)
 {
@@ -57,23 +58,8 @@ void store_journal_begin(store_journal *j)
 /* Room for one more record and klen more key bytes. */
 static swing_status reserve(store_journal *j, size_t klen, swing_err *err)
 {
-    if (j->n == j->cap) {
-        size_t cap = j->cap ? j->cap * 2 : 256;
-        store_undo *r = swing_realloc(j->recs, cap * sizeof *r);
-        if (!r) return SWING_NOMEM(err);
-        j->recs = r;
-        j->cap = cap;
-    }
-    if (j->kcap - j->klen < klen) {
-        size_t cap = j->kcap ? j->kcap : 4096;
-        uint8_t *k;
-        while (cap - j->klen < klen) cap *= 2;
-        k = swing_realloc(j->keys, cap);
-        if (!k) return SWING_NOMEM(err);
-        j->keys = k;
-        j->kcap = cap;
-    }
-    return SWING_OK;
+    swing_status s = SWING_VEC_RESERVE(j->recs, j->cap, j->n + 1, 256, err);
+    return s ? s : SWING_VEC_RESERVE(j->keys, j->kcap, j->klen + klen, 4096, err);
 }
 
 swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes key,

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 static void deliver_message(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
@@ -182,8 +183,10 @@ typedef struct vlist {
 static void vlist_push(lua_State *L, vlist *l, const char *s, int anchor)
 {
     if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        const char **nv = lua_newuserdatauv(L, cap * sizeof *nv, 0);
+        size_t cap;
+        const char **nv;
+        if (swing_vec_cap(l->cap, l->n + 1, 64, sizeof *nv, &cap, NULL)) luaL_error(L, "too many vrefs");
+        nv = lua_newuserdatauv(L, cap * sizeof *nv, 0);
         if (l->n) memcpy(nv, l->v, l->n * sizeof *nv);
         lua_replace(L, anchor);
         l->v = nv;

@@ -13,6 +13,7 @@
 #include "liveslots/lua/vm.h"
 
 #include "base/json.h"
+#include "base/vec.h"
 
 #include <jansson.h>
 #include <lauxlib.h>
@@ -175,12 +176,10 @@ enum { E_BUF, E_SLOTS, E_SLOTMAP, E_SEEN, E_NULL, E_ERRMT, E_COUNT };
 /* Replaces the buffer userdata by one with room for n more bytes. */
 static void grow(enc *e, size_t n)
 {
-    size_t cap = e->cap ? e->cap : 256;
+    size_t cap;
     char *nb;
-    while (cap - e->len < n) {
-        if (cap > SIZE_MAX / 4) luaL_error(e->L, "not passable: body too large");
-        cap *= 2;
-    }
+    if (n > SIZE_MAX - e->len || swing_vec_cap(e->cap, e->len + n, 256, 1, &cap, NULL))
+        luaL_error(e->L, "not passable: body too large");
     luaL_checkstack(e->L, 1, NULL);
     nb = lua_newuserdatauv(e->L, cap, 0);
     if (e->len) memcpy(nb, e->buf, e->len);

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 /* ===== presences ===== */
 
@@ -22,13 +23,8 @@ static int presence_gc(lua_State *L)
     lua_getiuservalue(L, 1, 1);
     vref = lua_tostring(L, -1);
     if (!v || !vref) return 0;
-    if (v->ndead == v->capdead) {
-        size_t cap = v->capdead ? v->capdead * 2 : 64;
-        char **nd = swing_realloc(v->dead, cap * sizeof *nd);
-        if (!nd) return 0; /* forgotten: a later BOYD scan of imports is not needed for safety */
-        v->dead = nd;
-        v->capdead = cap;
-    }
+    if (SWING_VEC_RESERVE(v->dead, v->capdead, v->ndead + 1, 64, NULL))
+        return 0; /* forgotten: a later BOYD scan of imports is not needed for safety */
     if ((copy = swing_strdup(vref))) v->dead[v->ndead++] = copy;
     return 0;
 }

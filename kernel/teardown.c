@@ -25,6 +25,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "store/scan.h"
 
 #define LIST_KEY "vats.terminated"
 #define PHASE_KEY "vats.cleanup.phase"
@@ -205,21 +206,29 @@ static swing_status step_key(kern *k, const char *vat, kern_phase phase, swing_b
                              swing_err *err)
 {
     char prefix[KERN_ID_MAX + 16];
-    swing_buf next = {0};
-    bool found;
-    swing_status s;
+    store_scan sc;
+    swing_bytes key;
+    bool found = false;
+    swing_status s = SWING_OK;
     snprintf(prefix, sizeof prefix, phase == KERN_PHASE_EXPORTS    ? "%s.c.o+"
                                     : phase == KERN_PHASE_IMPORTS  ? "%s.c.o-"
                                     : phase == KERN_PHASE_PROMISES ? "%s.c.p"
                                                                    : "%s.",
              vat);
-    s = store_next_key_in(k->st, cursor->ptr ? swing_buf_view(cursor) : swing_str(prefix), swing_str(prefix), &next,
-                          &found, err);
-    if (s) return s;
-    swing_buf_free(cursor);
+    store_scan_init(&sc, k->st, swing_str(prefix));
+    if (cursor->ptr) s = store_scan_resume(&sc, swing_buf_view(cursor), false, err);
+    if (!s) s = store_scan_next(&sc, &key, &found, err);
+    if (!s) {
+        swing_buf_free(cursor);
+        if (found && !(cursor->ptr = swing_malloc(key.len ? key.len : 1))) s = SWING_NOMEM(err);
+    }
+    if (!s && found) {
+        memcpy(cursor->ptr, key.ptr, key.len);
+        cursor->len = key.len;
+    }
+    store_scan_free(&sc);
     *done = !found;
-    if (!found) return SWING_OK;
-    *cursor = next;
+    if (s || !found) return s;
     return drop_entry(k, vat, phase, swing_buf_view(cursor), err);
 }
 

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "liveslots/lua/runtime.h"
 #include "base/vec.h"
 
 /* ---- arena ---- */
@@ -109,6 +110,9 @@ swing_status host_reopen(swing_handle *h, swing_err *err)
     if (h->write_buffer_bytes) o.write_buffer_size = h->write_buffer_bytes;
     if ((s = store_open(h->dir, &o, &h->st, err))) return s;
     memset(&ko, 0, sizeof ko);
+    ls_lua_runtime(&h->lua);
+    ko.runtimes = &h->lua;
+    ko.nruntimes = 1;
     if ((s = kern_open(h->st, &ko, &h->k, err))) {
         store_close(h->st);
         h->st = NULL;

@@ -43,6 +43,7 @@ struct swing_handle {
     size_t cache_bytes, write_buffer_bytes; /* 0: the store's defaults */
     store *st;
     kern *k;
+    vp_runtime lua;     /* the vat runtime the kernel runs bundles with */
     host_phase phase;
     bool replay;        /* the open block is the committed height */
     uint64_t height;    /* the open block */

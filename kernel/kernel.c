@@ -9,7 +9,6 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
-#include "liveslots/lua/bundle.h"
 
 #define KERN_SCHEMA "1"
 #define NAME_MAX_LEN 32
@@ -28,6 +27,7 @@ swing_status kern_open(store *st, const kern_options *opt, kern **out, swing_err
         k->raw = opt->raw_vats;
         k->nraw = opt->nraw;
         k->gc_batch_default = opt->gc_batch;
+        k->runtime = opt->nruntimes ? opt->runtimes : NULL;
     }
     for (size_t i = 0; i < k->nraw; i++) {
         if (!k->raw[i].name || !k->raw[i].dispatch) {
@@ -458,11 +458,13 @@ swing_status kern_change_vat_options(kern *k, const char *vat_name, const char *
 swing_status kern_install_bundle(kern *k, const void *bytes, size_t len, char id[STORE_BUNDLE_ID_LEN + 1],
                                  swing_err *err)
 {
+    const vp_runtime *rt;
     swing_status s;
     id[0] = '\0';
     if (!bytes && len) return swing_err_set(err, SWING_ERR_INVALID, "no bundle bytes");
     if (len > STORE_BUNDLE_MAX) return swing_err_set(err, SWING_ERR_LIMIT, "bundle too large");
-    if ((s = ls_lua_bundle_check(bytes, len, err))) return s;
+    if ((s = kern_vats_runtime(k, &rt, err))) return s;
+    if ((s = rt->check(rt->user, swing_bytes_of(bytes, len), err))) return s;
     if ((s = kern_crank_begin(k, err))) return s;
     s = store_bundle_put(k->st, swing_bytes_of(bytes, len), id, err);
     return in_crank(k, s, err);

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "base/err.h"
+#include "vatproto/runtime.h"
 #include "vatproto/vatproto.h"
 #include "store/store.h"
 
@@ -31,6 +32,11 @@ typedef struct kern_options {
     const kern_raw_vat *raw_vats; /* registry of raw C vats (borrowed; must outlive kern) */
     size_t nraw;
     uint32_t gc_batch;            /* max krefs per GC delivery at genesis (0: 500) */
+    /* Vat runtimes (borrowed; must outlive kern). Bundles are checked and
+     * bundle vats ({"bundleID": ...}) run by runtimes[0]; with none, both
+     * are refused (INVALID). */
+    const vp_runtime *runtimes;
+    size_t nruntimes;
 } kern_options;
 
 /* Opens the kernel over an open store (which must outlive the kernel).

@@ -46,6 +46,7 @@ struct kern {
     const kern_raw_vat *raw;     /* registry of raw C vats (borrowed) */
     size_t nraw;
     uint32_t gc_batch_default;   /* from options, used at genesis */
+    const vp_runtime *runtime;   /* runs bundle vats (borrowed), NULL: none */
     kern_worker *workers;        /* online workers */
     size_t nworkers, capworkers;
     store_overlay maybe_free;    /* krefs touched this crank (RAM, per crank) */
@@ -289,6 +290,10 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
                               char root[KERN_ID_MAX], swing_err *err);
 /* Number of vats ever created (vat.nextID - 1). */
 swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err);
+
+/* The runtime that checks bundles and runs bundle vats: INVALID when the
+ * host registered none. */
+swing_status kern_vats_runtime(kern *k, const vp_runtime **rt, swing_err *err);
 
 /* The vat's parsed options (cached until options change or a crank aborts). */
 swing_status kern_vats_flags(kern *k, const char *vat, const kern_vat_flags **out, swing_err *err);

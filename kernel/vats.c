@@ -1,7 +1,8 @@
 /*
  * vats.c - vat records (vNN.options, vNN.source, vNN.vatParameters, roots),
- * workers (raw C and Lua vats), and logical termination (DESIGN.md §6.5);
- * termination records are termination.c's.
+ * workers (raw C vats, and bundle vats through the registered runtime), and
+ * logical termination (DESIGN.md §6.5); termination records are
+ * termination.c's.
  */
 #include "kernel/kernel_int.h"
 
@@ -12,7 +13,6 @@
 #include "base/alloc.h"
 #include "base/vec.h"
 #include "kernel/transcript.h"
-#include "liveslots/lua/vat.h"
 #include "store/scan.h"
 
 swing_status kern_vats_count(kern *k, uint64_t *n, swing_err *err)
@@ -119,40 +119,48 @@ swing_status kern_vats_uses_transcript(kern *k, const char *vat, bool *on, swing
     return option_bool(k, vat, "useTranscript", on, err);
 }
 
-/* Per-vat Lua limits from vNN.options (computeLimit, memoryLimit). */
-static swing_status lua_limits(kern *k, const char *vat, ls_lua_vat_options *o, swing_err *err)
+swing_status kern_vats_runtime(kern *k, const vp_runtime **rt, swing_err *err)
+{
+    *rt = k->runtime;
+    if (!*rt) return swing_err_set(err, SWING_ERR_INVALID, "no vat runtime is registered: bundles cannot run");
+    return SWING_OK;
+}
+
+/* A worker's limits from vNN.options (computeLimit, memoryLimit). */
+static swing_status worker_limits(kern *k, const char *vat, vp_worker_limits *lim, swing_err *err)
 {
     char *v = NULL;
     bool found;
     json_t *j;
     swing_status s = kern_kv_get(k, &v, &found, err, "%s.options", vat);
-    memset(o, 0, sizeof *o);
+    memset(lim, 0, sizeof *lim);
     if (s || !found) return s;
     j = json_loads(v, 0, NULL);
     swing_mfree(v);
     if (!j) return SWING_CORRUPT(err, "bad options of %s", vat);
-    o->limits.compute = (uint64_t)json_integer_value(json_object_get(j, "computeLimit"));
-    o->limits.memory_cap = (size_t)json_integer_value(json_object_get(j, "memoryLimit"));
+    lim->compute = (uint64_t)json_integer_value(json_object_get(j, "computeLimit"));
+    lim->memory = (uint64_t)json_integer_value(json_object_get(j, "memoryLimit"));
     json_decref(j);
     return SWING_OK;
 }
 
-static swing_status make_lua_worker(kern *k, const char *vat, const char *bundle_id, kern_worker *w,
-                                    swing_err *err)
+/* A bundle vat's worker, made by the registered runtime and brought up to
+ * date by replaying its transcript. */
+static swing_status make_bundle_worker(kern *k, const char *vat, const char *bundle_id, kern_worker *w,
+                                       swing_err *err)
 {
     swing_buf b = {0};
     bool found;
-    ls_lua_vat_options o;
-    ls_lua_vat *lv = NULL;
-    swing_status s = store_bundle_get(k->st, bundle_id, &b, &found, err);
+    vp_worker_limits lim;
+    const vp_runtime *rt = NULL;
+    swing_status s = kern_vats_runtime(k, &rt, err);
+    if (s == SWING_OK) s = store_bundle_get(k->st, bundle_id, &b, &found, err);
     if (s == SWING_OK && !found) s = SWING_CORRUPT(err, "bundle %s of vat %s is missing", bundle_id, vat);
-    if (s == SWING_OK) s = lua_limits(k, vat, &o, err);
-    if (s == SWING_OK) s = ls_lua_vat_create(vat, swing_buf_view(&b), &o, &lv, err);
+    if (s == SWING_OK) s = worker_limits(k, vat, &lim, err);
+    if (s == SWING_OK) s = rt->create(rt->user, vat, swing_buf_view(&b), &lim, &w->self, &w->ops, err);
     swing_buf_free(&b);
     if (s) return s;
     snprintf(w->vat_id, sizeof w->vat_id, "%s", vat);
-    w->ops = &ls_lua_vat_ops;
-    w->self = lv;
     s = kern_transcript_replay(k, vat, w, err);
     if (s) {
         w->ops->destroy(w->self);
@@ -184,7 +192,7 @@ static swing_status make_worker(kern *k, const char *vat, kern_worker *w, swing_
     j = json_loads(v, 0, NULL);
     swing_mfree(v);
     if (json_string_value(json_object_get(j, "bundleID"))) {
-        s = make_lua_worker(k, vat, json_string_value(json_object_get(j, "bundleID")), w, err);
+        s = make_bundle_worker(k, vat, json_string_value(json_object_get(j, "bundleID")), w, err);
         json_decref(j);
         return s;
     }

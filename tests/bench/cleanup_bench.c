@@ -51,7 +51,7 @@ static void count_write(void *ctx, swing_bytes key, size_t vlen, bool deleted)
 static void open_world(world *w, const kern_raw_vat *vats, size_t n)
 {
     store_options so = store_options_default();
-    kern_options ko = {vats, n, 0};
+    kern_options ko = {vats, n, 0, NULL, 0}; /* raw vats only */
     swing_err e;
     memset(w, 0, sizeof *w);
     w->dir = scratch_dir("cleanupbench");

@@ -100,7 +100,7 @@ static uint64_t run_blocks(bench *b)
 static void open_bench(bench *b, const kern_raw_vat *vats, size_t nv, const char *config)
 {
     store_options o = store_options_default();
-    kern_options ko = {vats, nv, 0};
+    kern_options ko = {vats, nv, 0, NULL, 0}; /* raw vats only */
     swing_err e;
     memset(b, 0, sizeof *b);
     b->dir = scratch_dir("swingbench");

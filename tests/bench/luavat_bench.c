@@ -16,6 +16,7 @@
 
 #include "kernel/kernel.h"
 #include "store/store.h"
+#include "liveslots/lua/runtime.h"
 #include "tests/bench/bench.h"
 #include "tests/lib/scratch.h"
 #include "tests/liveslots/gc_bundles.h"
@@ -56,6 +57,7 @@ typedef struct world {
     char *dir; /* scratch directory of the store */
     store *st;
     kern *k;
+    vp_runtime lua; /* the runtime bundles run with */
     uint64_t height;
 } world;
 
@@ -117,7 +119,11 @@ static void open_world(world *w)
         so.sync = getenv("SWING_BENCH_NOSYNC") == NULL;
         if (store_open(w->dir, &so, &w->st, &e)) die("store_open", &e);
     }
-    if (kern_open(w->st, NULL, &w->k, &e)) die("kern_open", &e);
+    {
+        kern_options ko = {NULL, 0, 0, &w->lua, 1};
+        ls_lua_runtime(&w->lua);
+        if (kern_open(w->st, &ko, &w->k, &e)) die("kern_open", &e);
+    }
     install(w, BOOT, boot);
     install(w, PING, ping);
     install(w, PONG, pong);

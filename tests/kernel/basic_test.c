@@ -151,6 +151,28 @@ static void test_kernel_bootstrap_rejection_panics(void **state)
     tk_close(&t);
 }
 
+/* A kernel opened with no vat runtime refuses bundles and bundle vats
+ * with a clear error; raw vats still run. */
+static void test_kernel_without_runtime_refuses_bundles(void **state)
+{
+    static const char lua[] = "function buildRootObject() return Far('x', {}) end\n";
+    char *dir = tl_tmpdir();
+    store *st = tl_open(dir);
+    kern_raw_vat vats[] = {{"boot", boot_dispatch, NULL}};
+    kern_options o = {vats, 1, 0, NULL, 0};
+    kern *k;
+    char id[STORE_BUNDLE_ID_LEN + 1];
+    swing_err e;
+    (void)state;
+    if (kern_open(st, &o, &k, &e)) fail_msg("open: %s", e.msg);
+    assert_int_equal(kern_install_bundle(k, lua, strlen(lua), id, &e), SWING_ERR_INVALID);
+    assert_non_null(strstr(e.msg, "no vat runtime"));
+    assert_string_equal(id, "");
+    kern_close(k);
+    store_close(st);
+    tl_rmtree(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -158,6 +180,7 @@ int main(void)
         cmocka_unit_test(test_kernel_bad_config_changes_nothing),
         cmocka_unit_test(test_kernel_policy_stops_the_run),
         cmocka_unit_test(test_kernel_bootstrap_rejection_panics),
+        cmocka_unit_test(test_kernel_without_runtime_refuses_bundles),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

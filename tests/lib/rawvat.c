@@ -7,9 +7,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "liveslots/lua/runtime.h"
+
+void tk_kern_open(tk *t, const kern_raw_vat *vats, size_t n)
+{
+    kern_options o = {vats, n, 0, &t->lua, 1};
+    swing_err e;
+    ls_lua_runtime(&t->lua);
+    if (kern_open(t->st, &o, &t->k, &e)) fail_msg("kern_open: %s", e.msg);
+}
+
 void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config)
 {
-    kern_options o = {vats, n, 0};
     swing_err e;
     t->dir = tl_tmpdir();
     if (t->observer) {
@@ -25,7 +34,7 @@ void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config)
     t->meter_trace = 0;
     t->loglen = 0;
     t->log[0] = '\0';
-    if (kern_open(t->st, &o, &t->k, &e)) fail_msg("kern_open: %s", e.msg);
+    tk_kern_open(t, vats, n);
     if (config && kern_init(t->k, config, strlen(config), &e)) fail_msg("kern_init: %s", e.msg);
 }
 

@@ -21,10 +21,14 @@ typedef struct tk {
     uint64_t meter_trace; /* order-sensitive fold of each crank's computrons */
     store_write_observer observer; /* set before tk_open to watch kv writes */
     void *observer_ctx;
+    vp_runtime lua;  /* the runtime the kernel runs bundle vats with */
 } tk;
 
 /* Opens store + kernel with the given raw vats, and runs kern_init(config). */
 void tk_open(tk *t, const kern_raw_vat *vats, size_t n, const char *config);
+/* Opens the kernel over t->st with the raw vats and the Lua runtime (the
+ * second half of tk_open; also to reopen after kern_close). */
+void tk_kern_open(tk *t, const kern_raw_vat *vats, size_t n);
 /* Runs to quiescence (asserting success), then commits a block. Each crank's
  * computrons are added to t->computrons and folded into t->meter_trace. */
 void tk_run(tk *t);

@@ -248,7 +248,10 @@ FORCE:
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/include/swing $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0644 abi/swing.h $(DESTDIR)$(PREFIX)/include/swing/swing.h
+	@# One self-contained header: base/status.h inlined where swing.h includes it.
+	awk '/swing-install: inline/ { while ((getline l < "base/status.h") > 0) print l; next } { print }' \
+	  abi/swing.h > $(BUILD)/swing.h
+	install -m 0644 $(BUILD)/swing.h $(DESTDIR)$(PREFIX)/include/swing/swing.h
 	install -m 0644 $(BUILD)/libswing.a $(DESTDIR)$(PREFIX)/lib/libswing.a
 	install -m 0755 $(BUILD)/$(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_FILE)
 	ln -sf $(SO_FILE) $(DESTDIR)$(PREFIX)/lib/$(SO_NAME)

@@ -1,5 +1,5 @@
 /*
- * version.c - ABI identity: version queries, status names and swing_free,
+ * version.c - ABI identity: version queries and swing_free,
  * the single release function for every buffer the library hands out.
  */
 #include "abi/swing.h"
@@ -9,24 +9,5 @@
 uint32_t swing_abi_version(void) { return SWING_ABI_VERSION; }
 
 const char *swing_version(void) { return "0.1.0"; }
-
-const char *swing_status_name(swing_status s)
-{
-    switch (SWING_STATUS_PRIMARY(s)) {
-    case SWING_OK: return "ok";
-    case SWING_ERR_INVALID: return "invalid";
-    case SWING_ERR_OUT_OF_ORDER: return "out_of_order";
-    case SWING_ERR_USER: return "user";
-    case SWING_ERR_VAT: return "vat";
-    case SWING_ERR_CORRUPT: return "corrupt";
-    case SWING_ERR_NOMEM: return "nomem";
-    case SWING_ERR_IO: return "io";
-    case SWING_ERR_LIMIT: return "limit";
-    case SWING_ERR_BUSY: return "busy";
-    case SWING_ERR_INTERNAL: return "internal";
-    case SWING_ERR_PANIC: return "panic";
-    }
-    return "unknown";
-}
 
 void swing_free(void *buffer) { swing_mfree(buffer); }

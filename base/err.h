@@ -8,7 +8,7 @@
 #ifndef LIBSWING_BASE_ERR_H
 #define LIBSWING_BASE_ERR_H
 
-#include "abi/swing.h"
+#include "base/status.h"
 
 #define SWING_ERR_MSG_MAX 512
 

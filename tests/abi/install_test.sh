@@ -19,7 +19,7 @@ check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 abi=$(sed -n 's/^#define SWING_ABI_VERSION \([0-9]*\)$/\1/p' abi/swing.h)
 prefix=$tmp/prefix
 lib=$prefix/lib
-echo "1..8"
+echo "1..9"
 
 # A make of its own: the one running `make test` may pass jobserver flags.
 env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory install PREFIX="$prefix" \
@@ -41,6 +41,12 @@ flags=$(PKG_CONFIG_PATH="$lib/pkgconfig" pkg-config --cflags --libs libswing 2>"
 rc=$?
 check "pkg-config --cflags --libs libswing answers from the installed libswing.pc" \
     '[ $rc -eq 0 ] && echo "$flags" | grep -q -- "-I$prefix/include/swing" && echo "$flags" | grep -q -- "-lswing"'
+
+hdr=$prefix/include/swing/swing.h
+check "the installed swing.h is self-contained: no #include but the C library's, status codes inlined" \
+    '[ -f "$hdr" ] && ! grep -E "^[[:space:]]*#[[:space:]]*include[[:space:]]*\"" "$hdr" &&
+     grep -q "SWING_ERR_PANIC = 11" "$hdr" && grep -q "swing_status_name" "$hdr" ||
+     { grep -n "include" "$hdr" | sed "s/^/# /"; false; }'
 
 # shellcheck disable=SC2086 # the flags are words
 ${CC:-cc} -std=c11 -Wall -Wextra -Werror -o "$tmp/host" tests/abi/install_host.c $flags 2>"$tmp/cc.err"

@@ -222,7 +222,8 @@ test-go: go $(BUILD)/swing
 test: test-unit test-asan test-valgrind test-go test-fuzz
 
 test-unit: build $(TESTS)
-	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh tests/abi/install_test.sh
+	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh tests/abi/install_test.sh \
+	  tests/layout/layout_test.sh
 
 test-asan: $(ASAN_TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \

@@ -218,22 +218,27 @@ test-go: go $(BUILD)/swing
 	  if [ $$rc -ne 0 ]; then cat $(abspath $(BUILD))/iavl-test.log; else grep -E '^ok|IAVL:' $(abspath $(BUILD))/iavl-test.log; fi; exit $$rc
 
 # make test: the unit and scenario tests, the same under ASan+UBSan, the ABI
-# test under valgrind, then Go, then a fixed-time fuzz run of the ABI envelope.
+# tests under valgrind, then Go, then a fixed-time fuzz run of the ABI envelope.
 test: test-unit test-asan test-valgrind test-go test-fuzz
 
 test-unit: build $(TESTS)
-	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh tests/abi/install_test.sh
+	CMOCKA_MESSAGE_OUTPUT=TAP prove -f $(TESTS) tests/cli/cli_test.sh tests/abi/install_test.sh \
+	  tests/layout/layout_test.sh
 
 test-asan: $(ASAN_TESTS)
 	CMOCKA_MESSAGE_OUTPUT=TAP ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
 	  LSAN_OPTIONS=suppressions=$(CURDIR)/tests/lsan.supp \
 	  UBSAN_OPTIONS=print_stacktrace=1 prove -f $(ASAN_TESTS)
 
-# The ABI test under valgrind's memcheck (a short soak): uninitialized reads,
-# invalid accesses and definite or indirect leaks fail it.
-test-valgrind: $(BUILD)/tests/abi/abi_test
-	ABI_TEST_SHORT=1 CMOCKA_MESSAGE_OUTPUT=TAP valgrind -q --error-exitcode=99 --leak-check=full \
-	  --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect $<
+# The ABI tests (once abi_test, split by abi/*.c) under valgrind's memcheck,
+# handle_test's soak short (ABI_TEST_SHORT): uninitialized reads, invalid
+# accesses and definite or indirect leaks fail them.
+ABI_VALGRIND := $(addprefix $(BUILD)/tests/abi/,handle_test block_test admin_test)
+test-valgrind: $(ABI_VALGRIND)
+	@for t in $(ABI_VALGRIND); do echo "  VALGRIND $$t"; \
+	  ABI_TEST_SHORT=1 CMOCKA_MESSAGE_OUTPUT=TAP valgrind -q --error-exitcode=99 --leak-check=full \
+	    --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect $$t || exit 1; \
+	done
 
 bench: build $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done

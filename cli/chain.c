@@ -240,7 +240,7 @@ static void action_free(cli_action *a)
     free(a->reason);
 }
 
-int cli_actions_load(const char *path, cli_actions *out, char *why, size_t n)
+int cli_chain_actions_load(const char *path, cli_actions *out, char *why, size_t n)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL;
@@ -284,24 +284,24 @@ int cli_actions_load(const char *path, cli_actions *out, char *why, size_t n)
     }
     free(line);
     fclose(f);
-    if (rc) cli_actions_free(out);
+    if (rc) cli_chain_actions_free(out);
     return rc;
 }
 
-void cli_actions_free(cli_actions *a)
+void cli_chain_actions_free(cli_actions *a)
 {
     for (size_t i = 0; i < a->n; i++) action_free(&a->v[i]);
     free(a->v);
     memset(a, 0, sizeof *a);
 }
 
-bool cli_action_due(const cli_action *a, uint64_t h)
+bool cli_chain_action_due(const cli_action *a, uint64_t h)
 {
     if (a->height == h) return true;
     return a->every > 0 && h % a->every == 0 && (a->height == 0 || h >= a->height);
 }
 
-bool cli_cleanup_resolve(const cli_cleanup *cl, const Swing__V1__CleanupBudget *defaults,
+bool cli_chain_cleanup_resolve(const cli_cleanup *cl, const Swing__V1__CleanupBudget *defaults,
                          Swing__V1__CleanupBudget *out)
 {
     uint64_t v[CLI_CLEANUP_FIELDS] = {defaults ? defaults->gc_krefs : 0, defaults ? defaults->boyds : 0,

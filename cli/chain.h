@@ -23,7 +23,7 @@ typedef struct cli_bundle {
 /* The block-end clean-up budget the config and flags gave, field by field.
  * When none was given end_block carries no budget (the library's defaults);
  * otherwise the fields not given are the library's defaults, which the
- * node reports when it opens (OpenResponse.default_cleanup; cli_cleanup_resolve). */
+ * node reports when it opens (OpenResponse.default_cleanup; cli_chain_cleanup_resolve). */
 enum { CLI_CLEANUP_GC_KREFS, CLI_CLEANUP_BOYDS, CLI_CLEANUP_UNITS, CLI_CLEANUP_FIELDS };
 typedef struct cli_cleanup {
     bool given[CLI_CLEANUP_FIELDS];     /* the config or a flag gave the field */
@@ -59,15 +59,15 @@ typedef struct cli_actions {
 int cli_chain_load(const char *path, cli_chain *out, char *why, size_t why_len);
 void cli_chain_free(cli_chain *c);
 
-int cli_actions_load(const char *path, cli_actions *out, char *why, size_t why_len);
-void cli_actions_free(cli_actions *a);
+int cli_chain_actions_load(const char *path, cli_actions *out, char *why, size_t why_len);
+void cli_chain_actions_free(cli_actions *a);
 
 /* Whether action a enters block h. */
-bool cli_action_due(const cli_action *a, uint64_t h);
+bool cli_chain_action_due(const cli_action *a, uint64_t h);
 
 /* The CleanupBudget end_block carries: false when nothing was given (send
  * none), else *out filled, defaults where nothing was given. */
-bool cli_cleanup_resolve(const cli_cleanup *cl, const Swing__V1__CleanupBudget *defaults,
+bool cli_chain_cleanup_resolve(const cli_cleanup *cl, const Swing__V1__CleanupBudget *defaults,
                          Swing__V1__CleanupBudget *out);
 
 #endif /* LIBSWING_CLI_CHAIN_H */

@@ -187,10 +187,10 @@ static int run_block(cli_client *c, const cli_chain *ch, const Swing__V1__Cleanu
     if (ask_at(c, &req, h, "begin_block", &r)) return 1;
     swing__v1__response__free_unpacked(r, NULL);
     for (size_t i = 0; i < acts->n; i++)
-        if (cli_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, verbose, row)) return 1;
+        if (cli_chain_action_due(&acts->v[i], h) && send_action(c, &acts->v[i], h, i, verbose, row)) return 1;
 
     eb.compute_budget = compute_limit;
-    if (cli_cleanup_resolve(&ch->cleanup, defaults, &cb)) eb.cleanup = &cb;
+    if (cli_chain_cleanup_resolve(&ch->cleanup, defaults, &cb)) eb.cleanup = &cb;
     req.op_case = SWING__V1__REQUEST__OP_END_BLOCK;
     req.end_block = &eb;
     if (ask_at(c, &req, h, "end_block", &r)) return 1;
@@ -339,7 +339,7 @@ int cli_cmd_run(int argc, char **argv)
     if (cli_chain_load(o.config, &ch, why, sizeof why)) return cli_fail("%s", why);
     if (o.compute_limit) ch.compute_limit = o.compute_limit;
     apply_cleanup_flags(&o, &ch.cleanup);
-    if (o.actions && cli_actions_load(o.actions, &acts, why, sizeof why)) {
+    if (o.actions && cli_chain_actions_load(o.actions, &acts, why, sizeof why)) {
         cli_chain_free(&ch);
         return cli_fail("%s", why);
     }
@@ -361,7 +361,7 @@ int cli_cmd_run(int argc, char **argv)
 out:
     if (info) swing__v1__open_response__free_unpacked(info, NULL);
     cli_client_close(&c);
-    cli_actions_free(&acts);
+    cli_chain_actions_free(&acts);
     cli_chain_free(&ch);
     return rc;
 }

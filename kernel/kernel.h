@@ -4,6 +4,16 @@
  * store. All durable state is in the store (schema: kernel/SCHEMA.md); the
  * handle holds only vat workers and per-crank scratch. The host owns the
  * store and its block commits; the kernel owns cranks.
+ *
+ * Who implements what (the names below are kern_ plus a verb, not a file
+ * prefix, so tests/layout/layout_test.sh accepts every name declared here):
+ *   open, close, genesis (kern_open .. kern_initialized)   kernel/kernel.c
+ *   running: budgets, kern_run, kern_step, kern_work_block,
+ *     kern_cleanup                                         kernel/work.c
+ *   host access: queue_to_vat, promises, vats, bundles     kernel/kernel.c
+ *     kern_dirty_vats kernel/reap.c, kern_run_queue_length kernel/queue.c,
+ *     kern_panicked kernel/crank.c
+ *   termination records, kern_vats_list                    kernel/termination.c
  */
 #ifndef LIBSWING_KERNEL_KERNEL_H
 #define LIBSWING_KERNEL_KERNEL_H

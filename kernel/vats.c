@@ -287,32 +287,27 @@ swing_status kern_vats_terminate(kern *k, const char *vat, kern_term_kind kind, 
     return s;
 }
 
-swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
-                              const vp_capdata *params, char vat[KERN_ID_MAX],
-                              char root[KERN_ID_MAX], swing_err *err)
+/* kern_vats_create, step 1: the source is "raw:<name>" or an installed
+ * bundle. */
+static swing_status create_check_source(kern *k, const char *name, const char *source, const char *bundle_id,
+                                        swing_err *err)
 {
-    const char *source = json_string_value(json_object_get(cfg, "source"));
-    json_t *cfg_params = json_object_get(cfg, "parameters");
-    json_t *opts, *src, *vp;
-    char *t_opts, *t_src, *t_vp, *pbody;
-    uint64_t id;
+    bool have;
     swing_status s;
-    const char *bundle_id = json_string_value(json_object_get(cfg, "bundleID"));
     if (!bundle_id && (!source || strncmp(source, "raw:", 4) != 0 || !source[4]))
         return swing_err_set(err, SWING_ERR_INVALID, "vat %s: source must be \"raw:<name>\" or a bundleID", name);
-    if (bundle_id) {
-        bool have;
-        swing_status hs = store_bundle_has(k->st, bundle_id, &have, err);
-        if (hs) return hs;
-        if (!have) return swing_err_set(err, SWING_ERR_INVALID, "vat %s: bundle %s is not installed", name, bundle_id);
-    }
-    if ((s = kern_kv_next_id(k, "vat.nextID", 1, &id, err))) return s;
-    snprintf(vat, KERN_ID_MAX, "v%" PRIu64, id);
-    k->nalive = 0; /* aliveness changes */
-    k->nopts = 0;
-    opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
-                     "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
-                     "name", name);
+    if (!bundle_id) return SWING_OK;
+    if ((s = store_bundle_has(k->st, bundle_id, &have, err))) return s;
+    if (!have) return swing_err_set(err, SWING_ERR_INVALID, "vat %s: bundle %s is not installed", name, bundle_id);
+    return SWING_OK;
+}
+
+/* The <vat>.options object of a new vat, or NULL when out of memory. */
+static json_t *create_options(const json_t *cfg, const char *name, const char *bundle_id)
+{
+    json_t *opts = json_pack("{sbsbss}", "critical", json_is_true(json_object_get(cfg, "critical")),
+                             "enablePipelining", json_is_true(json_object_get(cfg, "enablePipelining")),
+                             "name", name);
     if (opts && (bundle_id || json_is_true(json_object_get(cfg, "useTranscript"))) &&
         json_object_set_new(opts, "useTranscript", json_true())) {
         json_decref(opts);
@@ -329,9 +324,16 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
         json_decref(opts);
         opts = NULL;
     }
-    src = bundle_id ? json_pack("{ss}", "bundleID", bundle_id) : json_pack("{ss}", "raw", source + 4);
-    vp = NULL;
-    pbody = NULL;
+    return opts;
+}
+
+/* The <vat>.vatParameters capdata of a new vat (params, else the config's
+ * plain "parameters"), or NULL when it cannot be built. */
+static json_t *create_params(const json_t *cfg, const vp_capdata *params, swing_err *err)
+{
+    json_t *cfg_params = json_object_get(cfg, "parameters");
+    json_t *vp = NULL;
+    char *pbody = NULL;
     if (params) {
         vp = kern_cd_to_json(*params);
     } else {
@@ -341,9 +343,18 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
         json_decref(empty);
     }
     swing_mfree(pbody);
-    t_opts = opts ? kern_json_dump(opts) : NULL;
-    t_src = src ? kern_json_dump(src) : NULL;
-    t_vp = vp ? kern_json_dump(vp) : NULL;
+    return vp;
+}
+
+/* Writes the new vat's name, options, source and parameters (takes
+ * ownership of opts, src and vp, any of which may be NULL: out of memory). */
+static swing_status create_records(kern *k, const char *name, const char *vat, json_t *opts, json_t *src,
+                                   json_t *vp, const vp_capdata *params, swing_err *err)
+{
+    swing_status s = SWING_OK;
+    char *t_opts = opts ? kern_json_dump(opts) : NULL;
+    char *t_src = src ? kern_json_dump(src) : NULL;
+    char *t_vp = vp ? kern_json_dump(vp) : NULL;
     json_decref(opts);
     json_decref(src);
     json_decref(vp);
@@ -357,19 +368,46 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     free(t_opts);
     free(t_src);
     free(t_vp);
-    if (s) return s;
-    /* The root object o+0, held by the kernel so the host can always reach it. */
+    return s;
+}
+
+/* The root object o+0, held by the kernel so the host can always reach it,
+ * then the startVat event on the acceptance queue. */
+static swing_status create_root(kern *k, const char *vat, char root[KERN_ID_MAX], swing_err *err)
+{
+    swing_status s;
+    json_t *ev;
+    char *text;
     if ((s = kern_obj_create(k, vat, root, err))) return s;
     if ((s = kern_clist_add(k, vat, root, "o+0", true, err))) return s;
     if ((s = kern_kv_set(k, "", err, "kernel.hold.%s", root))) return s;
     if ((s = kern_obj_incref(k, root, true, err))) return s;
-    {
-        json_t *ev = json_pack("{ssss}", "type", "startVat", "vatID", vat);
-        char *text = ev ? kern_json_dump(ev) : NULL;
-        json_decref(ev);
-        if (!text) return SWING_NOMEM(err);
-        s = kern_queue_push(k, KERN_ACCEPTANCE, text, err);
-        free(text);
-    }
+    ev = json_pack("{ssss}", "type", "startVat", "vatID", vat);
+    text = ev ? kern_json_dump(ev) : NULL;
+    json_decref(ev);
+    if (!text) return SWING_NOMEM(err);
+    s = kern_queue_push(k, KERN_ACCEPTANCE, text, err);
+    free(text);
     return s;
+}
+
+swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
+                              const vp_capdata *params, char vat[KERN_ID_MAX],
+                              char root[KERN_ID_MAX], swing_err *err)
+{
+    const char *source = json_string_value(json_object_get(cfg, "source"));
+    const char *bundle_id = json_string_value(json_object_get(cfg, "bundleID"));
+    json_t *opts, *src, *vp;
+    uint64_t id;
+    swing_status s;
+    if ((s = create_check_source(k, name, source, bundle_id, err))) return s;
+    if ((s = kern_kv_next_id(k, "vat.nextID", 1, &id, err))) return s;
+    snprintf(vat, KERN_ID_MAX, "v%" PRIu64, id);
+    k->nalive = 0; /* aliveness changes */
+    k->nopts = 0;
+    opts = create_options(cfg, name, bundle_id);
+    src = bundle_id ? json_pack("{ss}", "bundleID", bundle_id) : json_pack("{ss}", "raw", source + 4);
+    vp = create_params(cfg, params, err);
+    if ((s = create_records(k, name, vat, opts, src, vp, params, err))) return s;
+    return create_root(k, vat, root, err);
 }

@@ -15,38 +15,38 @@
 
 static void deliver_message(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
-    ls_lua_slot_ops ops = ls_refs_ops(v);
+    ls_lua_slot_ops ops = ls_lua_refs_ops(v);
     int target, n;
     const char *method;
-    ls_refs_from_slot(L, d->target, NULL, v);
+    ls_lua_refs_from_slot(L, d->target, NULL, v);
     target = lua_gettop(L);
     n = ls_lua_marshal_decode_call(L, d->methargs.body, strlen(d->methargs.body), d->methargs.slots,
                                    d->methargs.nslots, &ops);
     method = lua_tostring(L, target + 1); /* anchored at target + 1 */
     if (!method) luaL_error(L, "function calls are not supported; send a method");
-    ls_send_eventual(L, target, method, n); /* the arguments become the result promise */
+    ls_lua_send_eventual(L, target, method, n); /* the arguments become the result promise */
     if (!d->result) return;
-    ls_vat_table(L, LS_PROMISES);
+    ls_lua_vat_table(L, LS_PROMISES);
     if (lua_getfield(L, -1, d->result) != LUA_TNIL && ls_lua_promise_is(L, -1)) {
         /* We imported this promise before and now decide it. */
         ls_lua_promise_resolve(L, -1, -3);
-        ls_vat_table(L, LS_KPROMISES);
+        ls_lua_vat_table(L, LS_KPROMISES);
         lua_pushnil(L);
         lua_setfield(L, -2, d->result);
         lua_pop(L, 1);
-        ls_send_follow(L, d->result, -1);
+        ls_lua_send_follow(L, d->result, -1);
         return;
     }
     lua_pop(L, 1);
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, d->result);
     lua_pop(L, 1);
-    ls_vat_table(L, LS_VALTOSLOT);
+    ls_lua_vat_table(L, LS_VALTOSLOT);
     lua_pushvalue(L, -2);
     ls_lua_push_string(L, d->result);
     lua_rawset(L, -3);
     lua_pop(L, 1);
-    ls_send_follow(L, d->result, -1);
+    ls_lua_send_follow(L, d->result, -1);
 }
 
 static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
@@ -59,12 +59,12 @@ static void syscall_vrefs(lua_State *L, vp_stype type, const char **vrefs, size_
     sc.type = type;
     sc.vrefs = vrefs;
     sc.nvrefs = n;
-    ls_vat_syscall(L, &sc, NULL);
+    ls_lua_vat_syscall(L, &sc, NULL);
 }
 
 static void deliver_notify(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
-    ls_lua_slot_ops ops = ls_refs_ops(v);
+    ls_lua_slot_ops ops = ls_lua_refs_ops(v);
     lua_Integer n;
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, LS_NEWVPIDS);
@@ -72,21 +72,21 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     for (size_t i = 0; i < d->nresolutions; i++) {
         const vp_resolution *r = &d->resolutions[i];
         bool known;
-        ls_vat_table(L, LS_KPROMISES);
+        ls_lua_vat_table(L, LS_KPROMISES);
         known = lua_getfield(L, -1, r->vpid) != LUA_TNIL;
         lua_pop(L, 2);
         if (!known) continue; /* stale: not ours to hear about */
-        ls_vat_table(L, LS_PROMISES);
+        ls_lua_vat_table(L, LS_PROMISES);
         lua_getfield(L, -1, r->vpid);
         ls_lua_marshal_decode(L, r->data.body, strlen(r->data.body), r->data.slots, r->data.nslots, &ops);
         if (r->rejected) ls_lua_promise_reject(L, -2, -1);
         else ls_lua_promise_resolve(L, -2, -1);
         lua_pop(L, 3);
-        ls_refs_retire_vpid(L, r->vpid);
+        ls_lua_refs_retire_vpid(L, r->vpid);
     }
     v->collecting = false;
     /* Subscribe, in sorted order, to new imports not settled in this batch. */
-    ls_vat_table(L, LS_NEWVPIDS);
+    ls_lua_vat_table(L, LS_NEWVPIDS);
     lua_getglobal(L, "table");
     lua_getfield(L, -1, "sort");
     lua_remove(L, -2);
@@ -97,14 +97,14 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
         vp_syscall sc;
         bool pending;
         lua_rawgeti(L, -1, i);
-        ls_vat_table(L, LS_KPROMISES);
+        ls_lua_vat_table(L, LS_KPROMISES);
         pending = lua_getfield(L, -1, lua_tostring(L, -2)) != LUA_TNIL;
         lua_pop(L, 2);
         if (pending) {
             memset(&sc, 0, sizeof sc);
             sc.type = VP_S_SUBSCRIBE;
             sc.vpid = lua_tostring(L, -1);
-            ls_vat_syscall(L, &sc, NULL);
+            ls_lua_vat_syscall(L, &sc, NULL);
         }
         lua_pop(L, 1);
     }
@@ -116,9 +116,9 @@ static void gc_delivery(lua_State *L, const vp_delivery *d)
     for (size_t i = 0; i < d->nvrefs; i++) {
         const char *vref = d->vrefs[i];
         if (d->type == VP_D_DROP_EXPORTS) {
-            ls_vat_table(L, LS_EXPORTS);
+            ls_lua_vat_table(L, LS_EXPORTS);
             if (lua_getfield(L, -1, vref) != LUA_TNIL) {
-                ls_vat_table(L, LS_DROPPED);
+                ls_lua_vat_table(L, LS_DROPPED);
                 lua_pushvalue(L, -2);
                 lua_setfield(L, -2, vref); /* weakly held: it may die now */
                 lua_pop(L, 1);
@@ -127,12 +127,12 @@ static void gc_delivery(lua_State *L, const vp_delivery *d)
             }
             lua_pop(L, 2);
         } else {
-            ls_vat_table(L, d->type == VP_D_RETIRE_EXPORTS ? LS_RECOG : LS_IMPORTS);
+            ls_lua_vat_table(L, d->type == VP_D_RETIRE_EXPORTS ? LS_RECOG : LS_IMPORTS);
             lua_pushnil(L);
             lua_setfield(L, -2, vref);
             lua_pop(L, 1);
             if (d->type == VP_D_RETIRE_EXPORTS) {
-                ls_vat_table(L, LS_DROPPED);
+                ls_lua_vat_table(L, LS_DROPPED);
                 lua_pushnil(L);
                 lua_setfield(L, -2, vref);
                 lua_pop(L, 1);
@@ -143,7 +143,7 @@ static void gc_delivery(lua_State *L, const vp_delivery *d)
 
 static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
-    ls_lua_slot_ops ops = ls_refs_ops(v);
+    ls_lua_slot_ops ops = ls_lua_refs_ops(v);
     int fn;
     lua_getfield(L, LUA_REGISTRYINDEX, "ls.entry");
     if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "buildRootObject");
@@ -156,17 +156,17 @@ static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
                           d->vat_parameters.nslots, &ops);
     lua_pushnil(L); /* baggage: with virtual objects */
     lua_call(L, 3, 1);
-    if (!ls_refs_is_remotable(L, -1)) luaL_error(L, "buildRootObject must return a Far object");
-    ls_vat_table(L, LS_VALTOSLOT);
+    if (!ls_lua_refs_is_remotable(L, -1)) luaL_error(L, "buildRootObject must return a Far object");
+    ls_lua_vat_table(L, LS_VALTOSLOT);
     lua_pushvalue(L, -2);
     lua_pushliteral(L, "o+0");
     lua_rawset(L, -3);
     lua_pop(L, 1);
-    ls_vat_table(L, LS_EXPORTS);
+    ls_lua_vat_table(L, LS_EXPORTS);
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "o+0");
     lua_pop(L, 1);
-    ls_vat_table(L, LS_RECOG);
+    ls_lua_vat_table(L, LS_RECOG);
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "o+0");
     lua_pop(L, 1);
@@ -214,11 +214,11 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
         bool live, imported;
         if (i > 0 && strcmp(vref, v->dead[i - 1]) == 0) continue;
         if (budget && done >= budget) break;
-        ls_vat_table(L, LS_PRESENCES);
+        ls_lua_vat_table(L, LS_PRESENCES);
         live = lua_getfield(L, -1, vref) != LUA_TNIL;
         lua_pop(L, 2);
         if (live) continue; /* introduced again since */
-        ls_vat_table(L, LS_IMPORTS);
+        ls_lua_vat_table(L, LS_IMPORTS);
         imported = lua_getfield(L, -1, vref) != LUA_TNIL;
         lua_pop(L, 1);
         if (imported) {
@@ -238,16 +238,16 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     }
     v->ndead = kept;
     /* Exports the kernel recognizes whose remotable is gone. */
-    ls_vat_table(L, LS_RECOG);
+    ls_lua_vat_table(L, LS_RECOG);
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         const char *vref = lua_tostring(L, -2);
         bool pinned, alive;
         lua_pop(L, 1);
         if (strcmp(vref, "o+0") == 0) continue;
-        ls_vat_table(L, LS_EXPORTS);
+        ls_lua_vat_table(L, LS_EXPORTS);
         pinned = lua_getfield(L, -1, vref) != LUA_TNIL;
-        ls_vat_table(L, LS_DROPPED);
+        ls_lua_vat_table(L, LS_DROPPED);
         alive = lua_getfield(L, -1, vref) != LUA_TNIL;
         lua_pop(L, 4);
         if (!pinned && !alive) vlist_push(L, &retires, vref, 3);
@@ -273,10 +273,10 @@ static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     syscall_vrefs(L, VP_S_RETIRE_EXPORTS, retires.v, retires.n);
 }
 
-int ls_dispatch(lua_State *L)
+int ls_lua_dispatch(lua_State *L)
 {
     const vp_delivery *d = lua_touserdata(L, 1);
-    ls_lua_vat *v = ls_vat_get(L);
+    ls_lua_vat *v = ls_lua_vat_get(L);
     switch (d->type) {
     case VP_D_MESSAGE: deliver_message(L, v, d); break;
     case VP_D_NOTIFY: deliver_notify(L, v, d); break;
@@ -285,7 +285,7 @@ int ls_dispatch(lua_State *L)
     case VP_D_RETIRE_IMPORTS: gc_delivery(L, d); break;
     case VP_D_START_VAT: start_vat(L, v, d); break;
     case VP_D_BRING_OUT_YOUR_DEAD:
-        if (!ls_lua_vm_check_rules(v->vm)) {
+        if (!ls_lua_sandbox_check_rules(v->vm)) {
             ls_lua_vm_kill(v->vm, "weak or finalized tables are not allowed");
             return luaL_error(L, "vat stopped");
         }

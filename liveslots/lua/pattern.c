@@ -488,7 +488,7 @@ static void add_template(pm *m, luaL_Buffer *b, const char *s, const char *e)
         } else if (r < end && is_digit((unsigned char)*r)) {
             if (*r == '0') lua_pushlstring(m->L, s, (size_t)(e - s));
             else push_capture(m, *r - '1', s, e);
-            ls_lua_tostring(m->L, -1);
+            ls_lua_sandbox_tostring(m->L, -1);
             lua_remove(m->L, -2);
             luaL_addvalue(b);
         } else {
@@ -522,7 +522,7 @@ static void add_value(pm *m, luaL_Buffer *b, const char *s, const char *e, int t
         luaL_error(L, "invalid replacement value (a %s)", luaL_typename(L, -1));
     } else {
         if (lua_type(L, -1) == LUA_TNUMBER) {
-            ls_lua_tostring(L, -1);
+            ls_lua_sandbox_tostring(L, -1);
             lua_remove(L, -2);
         }
         luaL_addvalue(b);

@@ -160,7 +160,7 @@ static int priced_call(lua_State *L)
     return f(L);
 }
 
-uint64_t ls_lua_price_format(lua_State *L) { return price_format(L); }
+uint64_t ls_lua_priced_format(lua_State *L) { return price_format(L); }
 
 static void price(lua_State *L, int lib, const char *name, price_kind kind)
 {

@@ -10,9 +10,9 @@
 
 /* Wraps the priced functions of the string, table and utf8 libraries and
  * select in the globals table at index g. string.format and load have
- * sandbox wrappers of their own, which charge ls_lua_price_format and the
+ * sandbox wrappers of their own, which charge ls_lua_priced_format and the
  * chunk's length. */
 void ls_lua_priced_install(lua_State *L, int g);
-uint64_t ls_lua_price_format(lua_State *L);
+uint64_t ls_lua_priced_format(lua_State *L);
 
 #endif /* LIBSWING_LIVESLOTS_LUA_PRICED_H */

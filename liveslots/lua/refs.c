@@ -41,7 +41,7 @@ static int presence_index(lua_State *L)
     return luaL_error(L, "a presence has no fields; use E(presence).%s(...)", luaL_optstring(L, 2, "method"));
 }
 
-bool ls_refs_is_presence(lua_State *L, int idx) { return luaL_testudata(L, idx, LS_PRESENCE_MT) != NULL; }
+bool ls_lua_refs_is_presence(lua_State *L, int idx) { return luaL_testudata(L, idx, LS_PRESENCE_MT) != NULL; }
 
 static void push_presence(lua_State *L, const char *vref, const char *iface)
 {
@@ -56,12 +56,12 @@ static void push_presence(lua_State *L, const char *vref, const char *iface)
 
 /* ===== Far ===== */
 
-bool ls_refs_is_remotable(lua_State *L, int idx)
+bool ls_lua_refs_is_remotable(lua_State *L, int idx)
 {
     bool r;
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) != LUA_TTABLE) return false;
-    ls_vat_table(L, LS_REMOTABLES);
+    ls_lua_vat_table(L, LS_REMOTABLES);
     lua_pushvalue(L, idx);
     r = lua_rawget(L, -2) != LUA_TNIL;
     lua_pop(L, 2);
@@ -79,7 +79,7 @@ static int far(lua_State *L)
             return luaL_error(L, "Far: methods must be functions under string names");
         lua_pop(L, 1);
     }
-    ls_vat_table(L, LS_REMOTABLES);
+    ls_lua_vat_table(L, LS_REMOTABLES);
     lua_pushvalue(L, 2);
     lua_pushfstring(L, strncmp(iface, "Alleged: ", 9) == 0 ? "%s" : "Alleged: %s", iface);
     lua_rawset(L, -3);
@@ -94,7 +94,7 @@ static const char *lookup_vref(lua_State *L, int idx)
 {
     const char *vref;
     idx = lua_absindex(L, idx);
-    ls_vat_table(L, LS_VALTOSLOT);
+    ls_lua_vat_table(L, LS_VALTOSLOT);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     vref = lua_tostring(L, -1); /* anchored by valToSlot while the value lives */
@@ -105,7 +105,7 @@ static const char *lookup_vref(lua_State *L, int idx)
 static void set_field(lua_State *L, const char *table, const char *key, int val)
 {
     val = lua_absindex(L, val);
-    ls_vat_table(L, table);
+    ls_lua_vat_table(L, table);
     lua_pushvalue(L, val);
     lua_setfield(L, -2, key);
     lua_pop(L, 1);
@@ -114,7 +114,7 @@ static void set_field(lua_State *L, const char *table, const char *key, int val)
 static void bind(lua_State *L, int idx, const char *vref)
 {
     idx = lua_absindex(L, idx);
-    ls_vat_table(L, LS_VALTOSLOT);
+    ls_lua_vat_table(L, LS_VALTOSLOT);
     lua_pushvalue(L, idx);
     ls_lua_push_string(L, vref);
     lua_rawset(L, -3);
@@ -124,12 +124,12 @@ static void bind(lua_State *L, int idx, const char *vref)
 /* Exports a remotable (again): pinned and recognized by the kernel. */
 static const char *export_remotable(lua_State *L, int idx, const char **iface)
 {
-    ls_lua_vat *v = ls_vat_get(L);
+    ls_lua_vat *v = ls_lua_vat_get(L);
     const char *vref = lookup_vref(L, idx);
     char buf[32];
     idx = lua_absindex(L, idx);
     if (!vref) {
-        ls_vat_next_export(v, buf);
+        ls_lua_vat_next_export(v, buf);
         bind(L, idx, buf);
         vref = lookup_vref(L, idx);
     }
@@ -140,7 +140,7 @@ static const char *export_remotable(lua_State *L, int idx, const char **iface)
     lua_pushnil(L);
     set_field(L, LS_DROPPED, vref, -1);
     lua_pop(L, 1);
-    ls_vat_table(L, LS_REMOTABLES);
+    ls_lua_vat_table(L, LS_REMOTABLES);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
     *iface = lua_tostring(L, -1); /* anchored by the remotables table */
@@ -150,23 +150,23 @@ static const char *export_remotable(lua_State *L, int idx, const char **iface)
 
 static const char *export_promise(lua_State *L, int idx)
 {
-    ls_lua_vat *v = ls_vat_get(L);
+    ls_lua_vat *v = ls_lua_vat_get(L);
     const char *vref = lookup_vref(L, idx);
     char buf[32];
     if (vref) return vref; /* already known to the kernel */
-    ls_vat_next_promise(v, buf);
+    ls_lua_vat_next_promise(v, buf);
     bind(L, idx, buf);
     set_field(L, LS_PROMISES, buf, idx);
-    ls_send_follow(L, buf, idx);
+    ls_lua_send_follow(L, buf, idx);
     return lookup_vref(L, idx);
 }
 
-int ls_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, const char **iface)
+int ls_lua_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, const char **iface)
 {
     (void)ctx;
     *vref = NULL;
     *iface = NULL;
-    if (ls_refs_is_presence(L, idx)) {
+    if (ls_lua_refs_is_presence(L, idx)) {
         lua_getiuservalue(L, idx, 1);
         *vref = lua_tostring(L, -1);
         lua_getiuservalue(L, idx, 2);
@@ -174,7 +174,7 @@ int ls_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, const c
         lua_pop(L, 2); /* anchored by the userdata */
         return 1;
     }
-    if (ls_refs_is_remotable(L, idx)) {
+    if (ls_lua_refs_is_remotable(L, idx)) {
         *vref = export_remotable(L, idx, iface);
         return 1;
     }
@@ -185,7 +185,7 @@ int ls_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, const c
     return 0;
 }
 
-void ls_refs_import_promise(lua_State *L, const char *vpid)
+void ls_lua_refs_import_promise(lua_State *L, const char *vpid)
 {
     ls_lua_promise_new(L);
     bind(L, -1, vpid);
@@ -195,11 +195,11 @@ void ls_refs_import_promise(lua_State *L, const char *vpid)
     lua_pop(L, 2);
 }
 
-void ls_refs_retire_vpid(lua_State *L, const char *vpid)
+void ls_lua_refs_retire_vpid(lua_State *L, const char *vpid)
 {
-    ls_vat_table(L, LS_PROMISES);
+    ls_lua_vat_table(L, LS_PROMISES);
     if (lua_getfield(L, -1, vpid) != LUA_TNIL) {
-        ls_vat_table(L, LS_VALTOSLOT);
+        ls_lua_vat_table(L, LS_VALTOSLOT);
         lua_pushvalue(L, -2);
         lua_pushnil(L);
         lua_rawset(L, -3);
@@ -220,45 +220,45 @@ static void subscribe(lua_State *L, const char *vpid)
     memset(&sc, 0, sizeof sc);
     sc.type = VP_S_SUBSCRIBE;
     sc.vpid = vpid;
-    ls_vat_syscall(L, &sc, NULL);
+    ls_lua_vat_syscall(L, &sc, NULL);
 }
 
 /* Pushes the value for an incoming vref. Each costs LS_LUA_SLOT_COMPUTRONS,
  * found or made: a presence the vat dropped may or may not have been
  * collected yet, so making one anew is charged no more than finding it. */
-void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *ctx)
+void ls_lua_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *ctx)
 {
     ls_lua_vm *vm = ls_lua_vm_of(L);
     (void)ctx;
     ls_lua_vm_charge(vm, LS_LUA_SLOT_COMPUTRONS);
     if (vref[0] == 'p') {
-        ls_vat_table(L, LS_PROMISES);
+        ls_lua_vat_table(L, LS_PROMISES);
         if (lua_getfield(L, -1, vref) != LUA_TNIL) {
             lua_remove(L, -2);
             return;
         }
         lua_pop(L, 2);
         ls_lua_vm_uncharged(vm, true);
-        ls_refs_import_promise(L, vref);
+        ls_lua_refs_import_promise(L, vref);
         ls_lua_vm_uncharged(vm, false);
-        if (ls_vat_get(L)->collecting) {
-            ls_vat_table(L, LS_NEWVPIDS);
+        if (ls_lua_vat_get(L)->collecting) {
+            ls_lua_vat_table(L, LS_NEWVPIDS);
             ls_lua_push_string(L, vref);
             lua_rawseti(L, -2, (lua_Integer)lua_rawlen(L, -2) + 1);
             lua_pop(L, 1);
         } else {
             subscribe(L, vref);
         }
-        ls_vat_table(L, LS_PROMISES);
+        ls_lua_vat_table(L, LS_PROMISES);
         lua_getfield(L, -1, vref);
         lua_remove(L, -2);
         return;
     }
     if (vref[0] == 'o' && vref[1] == '+') {
-        ls_vat_table(L, LS_EXPORTS);
+        ls_lua_vat_table(L, LS_EXPORTS);
         if (lua_getfield(L, -1, vref) == LUA_TNIL) {
             lua_pop(L, 1);
-            ls_vat_table(L, LS_DROPPED);
+            ls_lua_vat_table(L, LS_DROPPED);
             if (lua_getfield(L, -1, vref) == LUA_TNIL) luaL_error(L, "unknown export %s", vref);
             lua_remove(L, -2);
         }
@@ -266,7 +266,7 @@ void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *
         return;
     }
     if (vref[0] != 'o' || vref[1] != '-') luaL_error(L, "unsupported vref %s", vref);
-    ls_vat_table(L, LS_PRESENCES);
+    ls_lua_vat_table(L, LS_PRESENCES);
     if (lua_getfield(L, -1, vref) != LUA_TNIL) {
         lua_remove(L, -2);
         return;
@@ -284,11 +284,11 @@ void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *
     ls_lua_vm_uncharged(vm, false);
 }
 
-ls_lua_slot_ops ls_refs_ops(ls_lua_vat *v)
+ls_lua_slot_ops ls_lua_refs_ops(ls_lua_vat *v)
 {
     ls_lua_slot_ops ops;
-    ops.to_slot = ls_refs_to_slot;
-    ops.from_slot = ls_refs_from_slot;
+    ops.to_slot = ls_lua_refs_to_slot;
+    ops.from_slot = ls_lua_refs_from_slot;
     ops.ctx = v;
     return ops;
 }
@@ -305,7 +305,7 @@ static void new_table(lua_State *L, const char *key, const char *mode)
     lua_setfield(L, LUA_REGISTRYINDEX, key);
 }
 
-void ls_refs_install(lua_State *L, ls_lua_vat *v)
+void ls_lua_refs_install(lua_State *L, ls_lua_vat *v)
 {
     new_table(L, LS_EXPORTS, NULL);
     new_table(L, LS_DROPPED, "v");

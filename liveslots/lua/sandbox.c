@@ -11,7 +11,7 @@
  *                   canonical text
  *   load            text chunks only
  *   setmetatable    refuses __gc/__mode; metatables are remembered so that
- *                   a later __gc/__mode is caught by ls_lua_vm_check_rules
+ *                   a later __gc/__mode is caught by ls_lua_sandbox_check_rules
  *   pcall, xpcall, coroutine.resume/close/wrap  re-raise once the meter is
  *                   spent; resume tells the meter which thread runs
  */
@@ -128,7 +128,7 @@ static const char *nonfinite_text(lua_Number d)
     return d > 0 ? "inf" : "-inf";
 }
 
-void ls_lua_tostring(lua_State *L, int idx)
+void ls_lua_sandbox_tostring(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) == LUA_TNUMBER && !lua_isinteger(L, idx)) {
@@ -147,7 +147,7 @@ static int sb_tostring(lua_State *L)
     luaL_checkany(L, 1);
     t = lua_type(L, 1);
     if (t == LUA_TNIL || t == LUA_TBOOLEAN || t == LUA_TNUMBER || t == LUA_TSTRING) {
-        ls_lua_tostring(L, 1);
+        ls_lua_sandbox_tostring(L, 1);
         return 1;
     }
     if (luaL_getmetafield(L, 1, "__tostring") != LUA_TNIL) {
@@ -199,7 +199,7 @@ static int sb_format(lua_State *L)
     const char *fmt = luaL_checklstring(L, 1, &len), *end = fmt + len, *from = fmt;
     int arg = 1, top = lua_gettop(L), rewritten = 0;
     luaL_Buffer b;
-    ls_lua_vm_spend(L, ls_lua_price_format(L));
+    ls_lua_vm_spend(L, ls_lua_priced_format(L));
     luaL_buffinit(L, &b);
     while (fmt < end) {
         const char *spec;
@@ -281,7 +281,7 @@ static int sb_setmetatable(lua_State *L)
     return lua_tocfunction(L, lua_upvalueindex(1))(L); /* Lua's, in this frame */
 }
 
-bool ls_lua_vm_check_rules(ls_lua_vm *vm)
+bool ls_lua_sandbox_check_rules(ls_lua_vm *vm)
 {
     lua_State *L = ls_lua_vm_state(vm);
     bool ok = true;

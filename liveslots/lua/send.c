@@ -15,29 +15,29 @@
 
 static void syscall_send(lua_State *L, const char *target_vref, const char *method, int first, int n)
 {
-    ls_lua_vat *v = ls_vat_get(L);
-    ls_lua_slot_ops ops = ls_refs_ops(v);
+    ls_lua_vat *v = ls_lua_vat_get(L);
+    ls_lua_slot_ops ops = ls_lua_refs_ops(v);
     vp_syscall sc;
     vp_capdata ma;
     char vpid[32];
     int body;
     ls_lua_marshal_encode_call(L, method, first, n, &ops); /* body, slots */
     body = lua_gettop(L) - 1;
-    ma = ls_vat_capdata(L, body, body + 1);
-    ls_vat_next_promise(v, vpid);
-    ls_refs_import_promise(L, vpid);
+    ma = ls_lua_vat_capdata(L, body, body + 1);
+    ls_lua_vat_next_promise(v, vpid);
+    ls_lua_refs_import_promise(L, vpid);
     memset(&sc, 0, sizeof sc);
     sc.type = VP_S_SEND;
     sc.target = target_vref;
     sc.methargs = ma;
     sc.result = vpid;
-    ls_vat_syscall(L, &sc, NULL);
+    ls_lua_vat_syscall(L, &sc, NULL);
     memset(&sc, 0, sizeof sc);
     sc.type = VP_S_SUBSCRIBE;
     sc.vpid = vpid;
-    ls_vat_syscall(L, &sc, NULL);
+    ls_lua_vat_syscall(L, &sc, NULL);
     lua_settop(L, body - 1);
-    ls_vat_table(L, LS_PROMISES);
+    ls_lua_vat_table(L, LS_PROMISES);
     lua_getfield(L, -1, vpid);
     lua_remove(L, -2);
 }
@@ -76,23 +76,23 @@ static int send_when_settled(lua_State *L)
     }
     n = (int)lua_rawlen(L, lua_upvalueindex(3));
     for (int i = 1; i <= n; i++) lua_rawgeti(L, lua_upvalueindex(3), i);
-    ls_send_eventual(L, 2, lua_tostring(L, lua_upvalueindex(2)), n);
+    ls_lua_send_eventual(L, 2, lua_tostring(L, lua_upvalueindex(2)), n);
     ls_lua_promise_resolve(L, lua_upvalueindex(1), -1);
     return 0;
 }
 
-void ls_send_eventual(lua_State *L, int target, const char *method, int n)
+void ls_lua_send_eventual(lua_State *L, int target, const char *method, int n)
 {
     int first = lua_gettop(L) - n + 1;
     target = lua_absindex(L, target);
-    if (ls_refs_is_presence(L, target)) {
+    if (ls_lua_refs_is_presence(L, target)) {
         lua_getiuservalue(L, target, 1);
         {
             const char *vref = lua_tostring(L, -1);
             lua_pop(L, 1); /* the userdata anchors it */
             syscall_send(L, vref, method, first, n);
         }
-    } else if (ls_refs_is_remotable(L, target)) {
+    } else if (ls_lua_refs_is_remotable(L, target)) {
         ls_lua_promise_new(L);
         lua_pushcfunction(L, local_invoke);
         lua_pushvalue(L, -2);
@@ -105,12 +105,12 @@ void ls_send_eventual(lua_State *L, int target, const char *method, int n)
         const char *vpid = NULL;
         bool kernel = false;
         if (st == LS_PROMISE_PENDING) {
-            ls_vat_table(L, LS_VALTOSLOT);
+            ls_lua_vat_table(L, LS_VALTOSLOT);
             lua_pushvalue(L, target);
             lua_rawget(L, -2);
             vpid = lua_tostring(L, -1);
             if (vpid) {
-                ls_vat_table(L, LS_KPROMISES);
+                ls_lua_vat_table(L, LS_KPROMISES);
                 kernel = lua_getfield(L, -1, vpid) != LUA_TNIL;
                 lua_pop(L, 2);
             }
@@ -155,8 +155,8 @@ static int encode_protected(lua_State *L)
 
 static int follow_reaction(lua_State *L)
 {
-    ls_lua_vat *v = ls_vat_get(L);
-    ls_lua_slot_ops ops = ls_refs_ops(v);
+    ls_lua_vat *v = ls_lua_vat_get(L);
+    ls_lua_slot_ops ops = ls_lua_refs_ops(v);
     const char *vpid = lua_tostring(L, lua_upvalueindex(1));
     vp_syscall sc;
     vp_resolution r;
@@ -183,16 +183,16 @@ static int follow_reaction(lua_State *L)
     memset(&sc, 0, sizeof sc);
     r.vpid = vpid;
     r.rejected = rejected;
-    r.data = ls_vat_capdata(L, body, body + 1);
+    r.data = ls_lua_vat_capdata(L, body, body + 1);
     sc.type = VP_S_RESOLVE;
     sc.resolutions = &r;
     sc.nresolutions = 1;
-    ls_vat_syscall(L, &sc, NULL);
-    ls_refs_retire_vpid(L, vpid);
+    ls_lua_vat_syscall(L, &sc, NULL);
+    ls_lua_refs_retire_vpid(L, vpid);
     return 0;
 }
 
-void ls_send_follow(lua_State *L, const char *vpid, int p)
+void ls_lua_send_follow(lua_State *L, const char *vpid, int p)
 {
     p = lua_absindex(L, p);
     ls_lua_push_string(L, vpid);
@@ -208,7 +208,7 @@ static int e_method(lua_State *L)
     int n = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1)); /* target */
     lua_insert(L, 1);
-    ls_send_eventual(L, 1, lua_tostring(L, lua_upvalueindex(2)), n);
+    ls_lua_send_eventual(L, 1, lua_tostring(L, lua_upvalueindex(2)), n);
     return 1;
 }
 
@@ -231,7 +231,7 @@ static int e_make(lua_State *L)
     return 1;
 }
 
-void ls_send_install(lua_State *L)
+void ls_lua_send_install(lua_State *L)
 {
     luaL_newmetatable(L, E_PROXY_MT);
     lua_pushcfunction(L, e_index);

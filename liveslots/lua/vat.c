@@ -13,7 +13,7 @@
 #include "base/alloc.h"
 #include "liveslots/lua/bundle.h"
 
-ls_lua_vat *ls_vat_get(lua_State *L)
+ls_lua_vat *ls_lua_vat_get(lua_State *L)
 {
     ls_lua_vat *v;
     lua_getfield(L, LUA_REGISTRYINDEX, LS_VAT);
@@ -22,11 +22,11 @@ ls_lua_vat *ls_vat_get(lua_State *L)
     return v;
 }
 
-void ls_vat_table(lua_State *L, const char *key) { lua_getfield(L, LUA_REGISTRYINDEX, key); }
+void ls_lua_vat_table(lua_State *L, const char *key) { lua_getfield(L, LUA_REGISTRYINDEX, key); }
 
-void ls_vat_syscall(lua_State *L, const vp_syscall *sc, vp_syscall_result *res)
+void ls_lua_vat_syscall(lua_State *L, const vp_syscall *sc, vp_syscall_result *res)
 {
-    ls_lua_vat *v = ls_vat_get(L);
+    ls_lua_vat *v = ls_lua_vat_get(L);
     swing_status s;
     if (!v->io) luaL_error(L, "syscall outside a delivery");
     ls_lua_vm_charge(v->vm, v->syscall_charge);
@@ -37,7 +37,7 @@ void ls_vat_syscall(lua_State *L, const vp_syscall *sc, vp_syscall_result *res)
     }
 }
 
-vp_capdata ls_vat_capdata(lua_State *L, int body, int slots)
+vp_capdata ls_lua_vat_capdata(lua_State *L, int body, int slots)
 {
     vp_capdata cd;
     size_t n;
@@ -69,7 +69,7 @@ static void load_counters(lua_State *L, ls_lua_vat *v)
     v->export_id = 1;
     v->promise_id = 5;
     v->counters_loaded = true;
-    ls_vat_syscall(L, &sc, &res);
+    ls_lua_vat_syscall(L, &sc, &res);
     if (res.found) {
         char text[128];
         unsigned long long e, p;
@@ -93,17 +93,17 @@ static void flush_counters(lua_State *L, ls_lua_vat *v)
     sc.type = VP_S_VATSTORE_SET;
     sc.key = swing_str("idCounters");
     sc.value = swing_str(text);
-    ls_vat_syscall(L, &sc, NULL);
+    ls_lua_vat_syscall(L, &sc, NULL);
     v->counters_dirty = false;
 }
 
-void ls_vat_next_export(ls_lua_vat *v, char buf[32])
+void ls_lua_vat_next_export(ls_lua_vat *v, char buf[32])
 {
     snprintf(buf, 32, "o+%" PRIu64, v->export_id++);
     v->counters_dirty = true;
 }
 
-void ls_vat_next_promise(ls_lua_vat *v, char buf[32])
+void ls_lua_vat_next_promise(ls_lua_vat *v, char buf[32])
 {
     snprintf(buf, 32, "p+%" PRIu64, v->promise_id++);
     v->counters_dirty = true;
@@ -127,9 +127,9 @@ static vp_fail fail_of(const ls_lua_vm *vm)
 /* Runs inside lua_pcall: dispatch, drain the turn queue, flush counters. */
 static int run_delivery(lua_State *L)
 {
-    ls_lua_vat *v = ls_vat_get(L);
+    ls_lua_vat *v = ls_lua_vat_get(L);
     if (!v->counters_loaded) load_counters(L, v);
-    lua_pushcfunction(L, ls_dispatch);
+    lua_pushcfunction(L, ls_lua_dispatch);
     lua_pushvalue(L, 1);
     lua_call(L, 1, 0);
     ls_lua_promise_drain(L);
@@ -150,7 +150,7 @@ static swing_status vat_deliver(void *self, vp_channel *io, const vp_delivery *d
     lua_pushcfunction(L, run_delivery);
     lua_pushlightuserdata(L, (void *)d);
     s = ls_lua_vm_pcall(v->vm, 1, 0, &e);
-    if (s == SWING_OK && !ls_lua_vm_check_rules(v->vm))
+    if (s == SWING_OK && !ls_lua_sandbox_check_rules(v->vm))
         s = swing_err_set(&e, SWING_ERR_VAT, "weak or finalized tables are not allowed");
     v->io = NULL;
     r->computrons = ls_lua_vm_used(v->vm);
@@ -176,8 +176,8 @@ static int setup(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, LS_VAT);
     ls_lua_marshal_install(L);
     ls_lua_promise_install(L);
-    ls_refs_install(L, v);
-    ls_send_install(L);
+    ls_lua_refs_install(L, v);
+    ls_lua_send_install(L);
     return 0;
 }
 

@@ -46,39 +46,39 @@ struct ls_lua_vat {
     uint64_t compute;          /* per-delivery limit */
 };
 
-ls_lua_vat *ls_vat_get(lua_State *L);
+ls_lua_vat *ls_lua_vat_get(lua_State *L);
 /* Makes a syscall; raises (and stops the vat) if the kernel refuses it. */
-void ls_vat_syscall(lua_State *L, const vp_syscall *sc, vp_syscall_result *res);
+void ls_lua_vat_syscall(lua_State *L, const vp_syscall *sc, vp_syscall_result *res);
 /* Pushes the registry table named key. */
-void ls_vat_table(lua_State *L, const char *key);
+void ls_lua_vat_table(lua_State *L, const char *key);
 /* Builds a capdata view from a body string and a slots table on the stack;
  * pushes a userdata that anchors the pointer array (keep it until done). */
-vp_capdata ls_vat_capdata(lua_State *L, int body, int slots);
+vp_capdata ls_lua_vat_capdata(lua_State *L, int body, int slots);
 /* Allocates the next o+N / p+N into buf. */
-void ls_vat_next_export(ls_lua_vat *v, char buf[32]);
-void ls_vat_next_promise(ls_lua_vat *v, char buf[32]);
+void ls_lua_vat_next_export(ls_lua_vat *v, char buf[32]);
+void ls_lua_vat_next_promise(ls_lua_vat *v, char buf[32]);
 
 /* refs.c: slot conversion, presences, Far */
 extern const ls_lua_slot_ops ls_vat_slot_ops_proto; /* ctx set per vat */
-int ls_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, const char **iface);
-void ls_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *ctx);
-ls_lua_slot_ops ls_refs_ops(ls_lua_vat *v);
-void ls_refs_install(lua_State *L, ls_lua_vat *v);
+int ls_lua_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, const char **iface);
+void ls_lua_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *ctx);
+ls_lua_slot_ops ls_lua_refs_ops(ls_lua_vat *v);
+void ls_lua_refs_install(lua_State *L, ls_lua_vat *v);
 /* Registers a kernel-decided promise for vpid (subscribed later or now). */
-void ls_refs_import_promise(lua_State *L, const char *vpid);
+void ls_lua_refs_import_promise(lua_State *L, const char *vpid);
 /* Forgets a vpid after it was resolved or notified. */
-void ls_refs_retire_vpid(lua_State *L, const char *vpid);
-bool ls_refs_is_remotable(lua_State *L, int idx);
-bool ls_refs_is_presence(lua_State *L, int idx);
+void ls_lua_refs_retire_vpid(lua_State *L, const char *vpid);
+bool ls_lua_refs_is_remotable(lua_State *L, int idx);
+bool ls_lua_refs_is_presence(lua_State *L, int idx);
 
 /* send.c: eventual sends and results */
-void ls_send_install(lua_State *L);
+void ls_lua_send_install(lua_State *L);
 /* Pushes a promise for target[method](args) where the n args sit on top. */
-void ls_send_eventual(lua_State *L, int target, const char *method, int n);
+void ls_lua_send_eventual(lua_State *L, int target, const char *method, int n);
 /* The vat decides vpid: resolve it in the kernel when the promise at p settles. */
-void ls_send_follow(lua_State *L, const char *vpid, int p);
+void ls_lua_send_follow(lua_State *L, const char *vpid, int p);
 
 /* dispatch.c: deliveries */
-int ls_dispatch(lua_State *L); /* lightuserdata delivery at index 1 */
+int ls_lua_dispatch(lua_State *L); /* lightuserdata delivery at index 1 */
 
 #endif /* LIBSWING_LIVESLOTS_LUA_VAT_INT_H */

@@ -109,11 +109,11 @@ void ls_lua_vm_kill(ls_lua_vm *vm, const char *why);
 
 /* Checks the rules a full GC would expose (no weak or finalized user
  * tables); marks the VM exhausted (ILLEGAL) on a violation. */
-bool ls_lua_vm_check_rules(ls_lua_vm *vm);
+bool ls_lua_sandbox_check_rules(ls_lua_vm *vm);
 
 /* Pushes the text tostring gives the value at idx: Lua's, except that NaN
  * and infinities are "nan", "inf", "-inf" on every platform (sandbox.c). */
-void ls_lua_tostring(lua_State *L, int idx);
+void ls_lua_sandbox_tostring(lua_State *L, int idx);
 
 /* Installs the sandboxed globals (sandbox.c). */
 swing_status ls_lua_sandbox_install(ls_lua_vm *vm, swing_err *err);

@@ -46,4 +46,51 @@ swing_status tl_call_status(swing_handle *h, Swing__V1__Request *req);
  * occurrence of mark (which holds at least one \x01) with a NUL byte. */
 uint8_t *tl_pack_patched(const ProtobufCMessage *m, const char *mark, size_t *n);
 
+/* ---- a block at a time ---- */
+
+/* A genesis config: vats "boot" (the bootstrap) and "counter" (a counter
+ * starting at 100: increment(n) returns the new count, fail() raises
+ * "counter refuses"). */
+extern const char *const TL_ABI_BOOT;
+extern const char *const TL_ABI_COUNTER;
+extern const char *const TL_ABI_CONFIG;
+
+/* Fails the test unless expr returns the status want (both named). */
+#define TL_EXPECT_STATUS(want, expr)                                                  \
+    do {                                                                              \
+        swing_status got_ = (expr);                                                   \
+        if (got_ != (want))                                                           \
+            fail_msg("%s -> %s, expected %s", #expr, swing_status_name(got_),         \
+                     swing_status_name(want));                                        \
+    } while (0)
+
+/* Opens dir (no fsync) with the given ABI version, block cache and write
+ * buffer (0: defaults); *resp (the caller frees it) has the returned status. */
+swing_status tl_abi_open_sized(const char *dir, uint32_t abi, uint64_t cache, uint64_t wbuf,
+                               swing_handle **h, Swing__V1__OpenResponse **resp);
+swing_status tl_abi_open_dir(const char *dir, uint32_t abi, swing_handle **h,
+                             Swing__V1__OpenResponse **resp);
+/* init with TL_ABI_BOOT as "boot" and counter_src as "counter". */
+swing_status tl_abi_init(swing_handle *h, const char *config, const char *counter_src);
+/* begin_block at height; *replay (may be NULL) says whether it replays. */
+swing_status tl_abi_begin(swing_handle *h, uint64_t height, bool *replay);
+swing_status tl_abi_inbound(swing_handle *h, const char *id, const char *vat, const char *method,
+                            const char *args);
+/* end_block with a clean-up budget (NULL: none, the defaults); *out (may be
+ * NULL) keeps the response. */
+swing_status tl_abi_end_block_cleanup(swing_handle *h, uint64_t budget, Swing__V1__CleanupBudget *cleanup,
+                                      Swing__V1__Response **out);
+swing_status tl_abi_end_block(swing_handle *h, uint64_t budget, Swing__V1__Response **out);
+/* commit; *out (may be NULL) keeps the response. */
+swing_status tl_abi_commit(swing_handle *h, Swing__V1__Response **out);
+/* The result with this id in an end_block response, or NULL. */
+const Swing__V1__InboundResult *tl_abi_result_of(const Swing__V1__Response *r, const char *id);
+/* Genesis block 1 of TL_ABI_CONFIG: init, then a block that runs the
+ * bootstrap; hash gets block 1's activity hash. */
+void tl_abi_genesis(swing_handle *h, char hash[65]);
+/* The stats query (asserted OK); the caller frees the response. */
+Swing__V1__Response *tl_abi_query_stats(swing_handle *h);
+/* Asserts that two messages encode to the same bytes. */
+void tl_assert_same_encoding(const ProtobufCMessage *a, const ProtobufCMessage *b);
+
 #endif /* LIBSWING_TESTS_ABICALL_H */

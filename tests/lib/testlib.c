@@ -5,6 +5,7 @@
 #include "tests/lib/scratch.h"
 
 #include <leveldb/c.h>
+#include <stdarg.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -203,4 +204,73 @@ void tl_sha256_hex(const void *p, size_t n, char out[65])
     if (sodium_init() < 0) fail_msg("sodium_init");
     crypto_hash_sha256(d, p, n);
     sodium_bin2hex(out, 65, d, sizeof d);
+}
+
+/* ---- store writes and checks (overlay_test.c, crank_test.c) ---- */
+
+void tl_crank_begin(store *st)
+{
+    TL_OK(store_crank_begin(st, NULL));
+}
+
+void tl_crank_end(store *st)
+{
+    TL_OK(store_crank_end(st, NULL));
+}
+
+void tl_set(store *st, const char *k, const char *v)
+{
+    TL_OK(store_set(st, swing_str(k), swing_str(v), NULL));
+}
+
+/* Asserts key, value pairs (value NULL: absent), NULL ended. */
+void tl_expect_all(store *st, ...)
+{
+    va_list ap;
+    const char *k;
+    va_start(ap, st);
+    while ((k = va_arg(ap, const char *)) != NULL) tl_expect(st, k, va_arg(ap, const char *));
+    va_end(ap);
+}
+
+void tl_del(store *st, const char *k)
+{
+    TL_OK(store_delete(st, swing_str(k), NULL));
+}
+
+
+/* Runs one crank of writes: key, value pairs (value NULL: delete), NULL
+ * ended. */
+void tl_crank_ops(store *st, ...)
+{
+    va_list ap;
+    const char *k;
+    tl_crank_begin(st);
+    va_start(ap, st);
+    while ((k = va_arg(ap, const char *)) != NULL) {
+        const char *v = va_arg(ap, const char *);
+        if (v) tl_set(st, k, v);
+        else tl_del(st, k);
+    }
+    va_end(ap);
+    tl_crank_end(st);
+}
+
+/* Asserts the delta holds k = v, or a deletion of k when v is NULL. */
+void tl_expect_delta(const store_delta *d, const char *k, const char *v)
+{
+    const store_delta_entry *e = tl_delta_find(d, k);
+    if (!e) fail_msg("delta has no entry %s", k);
+    if (e->deleted != (v == NULL)) fail_msg("delta entry %s: deleted is %d", k, e->deleted);
+    if (swing_bytes_cmp(e->value, swing_str(v ? v : "")) != 0)
+        fail_msg("delta %s = \"%.*s\", expected \"%s\"", k, (int)e->value.len,
+                 (const char *)e->value.ptr, v ? v : "");
+}
+
+/* Asserts entries are strictly increasing (sorted, no duplicates). */
+void tl_expect_delta_sorted(const store_delta *d)
+{
+    for (size_t i = 1; i < d->count; i++)
+        if (swing_bytes_cmp(d->entries[i - 1].key, d->entries[i].key) >= 0)
+            fail_msg("delta entries %zu and %zu out of order or duplicated", i - 1, i);
 }

@@ -71,4 +71,22 @@ int tl_setup_sodium(void **state);
 /* SHA-256 hex by libsodium: an oracle independent of the library's hash. */
 void tl_sha256_hex(const void *p, size_t n, char out[65]);
 
+/* ---- store writes and checks ---- */
+
+/* store_crank_begin / store_crank_end, asserted OK. */
+void tl_crank_begin(store *st);
+void tl_crank_end(store *st);
+/* store_set / store_delete of string keys and values, asserted OK. */
+void tl_set(store *st, const char *k, const char *v);
+void tl_del(store *st, const char *k);
+/* Asserts key, value pairs (value NULL: absent), NULL ended. */
+void tl_expect_all(store *st, ...);
+/* Runs one crank of writes: key, value pairs (value NULL: delete), NULL
+ * ended. */
+void tl_crank_ops(store *st, ...);
+/* Asserts the delta holds k = v, or a deletion of k when v is NULL. */
+void tl_expect_delta(const store_delta *d, const char *k, const char *v);
+/* Asserts entries are strictly increasing (sorted, no duplicates). */
+void tl_expect_delta_sorted(const store_delta *d);
+
 #endif /* LIBSWING_TESTS_TESTLIB_H */

@@ -71,10 +71,10 @@ static void test_sandbox_no_gc_or_weak_tables(void **state)
     (void)state;
     tl_lua_expect_fail(vm, "setmetatable({}, {__gc = function() end})", SWING_ERR_USER, "__gc or __mode");
     tl_lua_expect_fail(vm, "setmetatable({}, {__mode = 'k'})", SWING_ERR_USER, "__gc or __mode");
-    assert_true(ls_lua_vm_check_rules(vm));
+    assert_true(ls_lua_sandbox_check_rules(vm));
     /* Added afterwards: caught by the rule check at delivery end. */
     tl_lua_expect(vm, "local mt = {} keep = setmetatable({}, mt) rawset(mt, '__mode', 'k') return 'ok'", "ok");
-    assert_false(ls_lua_vm_check_rules(vm));
+    assert_false(ls_lua_sandbox_check_rules(vm));
     ls_lua_vm_close(vm);
 }
 

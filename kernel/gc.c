@@ -104,7 +104,7 @@ static swing_status closed_header(kern *k, uint64_t *h, uint64_t *t, swing_err *
     swing_status s = kern_kv_get(k, &v, &found, err, CLOSED_KEY);
     *h = *t = 0;
     if (s || !found) return s;
-    if (!kern_parse_pair(v, h, t)) s = SWING_CORRUPT(err, "bad %s header", CLOSED_KEY);
+    if (!kern_kv_parse_pair(v, h, t)) s = SWING_CORRUPT(err, "bad %s header", CLOSED_KEY);
     swing_mfree(v);
     return s;
 }
@@ -113,7 +113,7 @@ static swing_status set_closed_header(kern *k, uint64_t h, uint64_t t, swing_err
 {
     char v[48];
     if (h == t) return kern_kv_del(k, err, CLOSED_KEY);
-    kern_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, h, t);
+    kern_kv_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, h, t);
     return kern_kv_set(k, v, err, CLOSED_KEY);
 }
 
@@ -125,7 +125,7 @@ static swing_status read_pending(kern *k, uint64_t *free, uint64_t *actions, swi
     *free = *actions = 0;
     if (s || !found) return s;
     uint64_t two[2];
-    if (kern_parse_u64s(v, two, 2)) *free = two[0], *actions = two[1];
+    if (kern_kv_parse_u64s(v, two, 2)) *free = two[0], *actions = two[1];
     else s = SWING_CORRUPT(err, "bad %s", PENDING_KEY);
     swing_mfree(v);
     return s;
@@ -149,7 +149,7 @@ static swing_status apply_pending(kern *k, swing_err *err)
     a = add_clamped(a, k->gc_delta_actions);
     k->gc_delta_free = k->gc_delta_actions = 0;
     if (!f && !a) return kern_kv_del(k, err, PENDING_KEY);
-    kern_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, f, a);
+    kern_kv_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, f, a);
     return kern_kv_set(k, v, err, PENDING_KEY);
 }
 
@@ -224,7 +224,7 @@ swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const 
                                 swing_err *err)
 {
     char key[sizeof k->gc_hint];
-    int n = kern_format(key, sizeof key, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
+    int n = kern_kv_format(key, sizeof key, ACTION_NS "%s.%d.%s", vat, (int)t, kref);
     bool exists;
     swing_status s;
     if (n < 0 || (size_t)n >= sizeof key) return swing_err_set(err, SWING_ERR_INTERNAL, "GC action key too long");

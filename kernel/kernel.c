@@ -29,6 +29,11 @@ swing_status kern_open(store *st, const kern_options *opt, kern **out, swing_err
         k->gc_batch_default = opt->gc_batch;
         k->runtime = opt->nruntimes ? opt->runtimes : NULL;
     }
+    if (k->runtime && (!k->runtime->check || !k->runtime->create)) {
+        swing_mfree(k);
+        return swing_err_set(err, SWING_ERR_INVALID, "vat runtime %s lacks a check or create function",
+                             k->runtime->name ? k->runtime->name : "(unnamed)");
+    }
     for (size_t i = 0; i < k->nraw; i++) {
         if (!k->raw[i].name || !k->raw[i].dispatch) {
             swing_mfree(k);

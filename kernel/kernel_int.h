@@ -77,13 +77,13 @@ struct kern {
 /* snprintf for the conversions kernel keys and values use (%s, %d, %u with
  * l/ll/z; others fall back to vsnprintf), without the printf machinery on
  * hot paths. Returns the length, or >= cap when it did not fit. */
-int kern_format(char *out, size_t cap, const char *fmt, ...);
+int kern_kv_format(char *out, size_t cap, const char *fmt, ...);
 
 /* Parses "A,B" (two decimal u64 with A <= B, nothing else): the shape of
  * refCount values and queue headers. */
-bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b);
+bool kern_kv_parse_pair(const char *v, uint64_t *a, uint64_t *b);
 /* Parses exactly n comma-separated decimal u64 (no order constraint). */
-bool kern_parse_u64s(const char *v, uint64_t *out, size_t n);
+bool kern_kv_parse_u64s(const char *v, uint64_t *out, size_t n);
 
 /* ===== kv.c: typed kv access with printf-formatted keys ===== */
 swing_status kern_kv_get(kern *k, char **val, bool *found, swing_err *err, const char *fmt, ...)

@@ -79,7 +79,7 @@ toolong:
     return (int)cap;
 }
 
-int kern_format(char *out, size_t cap, const char *fmt, ...)
+int kern_kv_format(char *out, size_t cap, const char *fmt, ...)
 {
     va_list ap;
     int n;
@@ -136,7 +136,7 @@ static bool parse_u64(const char *s, uint64_t *v)
     return store_keys_parse_u64((const uint8_t *)s, strlen(s), v);
 }
 
-bool kern_parse_u64s(const char *v, uint64_t *out, size_t n)
+bool kern_kv_parse_u64s(const char *v, uint64_t *out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         size_t len = strcspn(v, ",");
@@ -148,10 +148,10 @@ bool kern_parse_u64s(const char *v, uint64_t *out, size_t n)
     return *v == '\0';
 }
 
-bool kern_parse_pair(const char *v, uint64_t *a, uint64_t *b)
+bool kern_kv_parse_pair(const char *v, uint64_t *a, uint64_t *b)
 {
     uint64_t x[2];
-    bool ok = kern_parse_u64s(v, x, 2) && x[0] <= x[1];
+    bool ok = kern_kv_parse_u64s(v, x, 2) && x[0] <= x[1];
     *a = ok ? x[0] : 0;
     *b = ok ? x[1] : 0;
     return ok;
@@ -183,7 +183,7 @@ swing_status kern_kv_setu(kern *k, uint64_t v, swing_err *err, const char *fmt, 
     char key[KEY_MAX], num[24];
     swing_status s;
     KEY_FROM_ARGS(key, s, err, fmt);
-    kern_format(num, sizeof num, "%llu", (unsigned long long)v);
+    kern_kv_format(num, sizeof num, "%llu", (unsigned long long)v);
     return s ? s : store_set(k->st, swing_str(key), swing_str(num), err);
 }
 

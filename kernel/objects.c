@@ -17,7 +17,7 @@ swing_status kern_obj_create(kern *k, const char *owner, char kref[KERN_ID_MAX],
     uint64_t id;
     swing_status s = kern_kv_next_id(k, "ko.nextID", 1, &id, err);
     if (s) return s;
-    kern_format(kref, KERN_ID_MAX, "ko%" PRIu64, id);
+    kern_kv_format(kref, KERN_ID_MAX, "ko%" PRIu64, id);
     if ((s = kern_kv_set(k, owner, err, "%s.owner", kref))) return s;
     return kern_kv_set(k, "0,0", err, "%s.refCount", kref);
 }
@@ -29,7 +29,7 @@ swing_status kern_obj_refs(kern *k, const char *kref, uint64_t *reach, uint64_t 
     swing_status s = kern_kv_get(k, &v, exists, err, "%s.refCount", kref);
     *reach = *recog = 0;
     if (s || !*exists) return s;
-    if (!kern_parse_pair(v, reach, recog)) s = SWING_CORRUPT(err, "bad refCount \"%s\" for %s", v, kref);
+    if (!kern_kv_parse_pair(v, reach, recog)) s = SWING_CORRUPT(err, "bad refCount \"%s\" for %s", v, kref);
     swing_mfree(v);
     return s;
 }
@@ -40,7 +40,7 @@ static swing_status set_refs(kern *k, const char *kref, uint64_t reach, uint64_t
     char v[48];
     if (SWING_NEVER(reach > recog))
         return swing_err_set(err, SWING_ERR_INTERNAL, "%s: reachable exceeds recognizable", kref);
-    kern_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, reach, recog);
+    kern_kv_format(v, sizeof v, "%" PRIu64 ",%" PRIu64, reach, recog);
     return kern_kv_set(k, v, err, "%s.refCount", kref);
 }
 

@@ -19,7 +19,7 @@ static swing_status header(kern *k, const char *queue, uint64_t *head, uint64_t 
     swing_status s = kern_kv_get(k, &v, &found, err, "%s", queue);
     *head = *tail = 1;
     if (s || !found) return s;
-    if (!kern_parse_pair(v, head, tail)) s = SWING_CORRUPT(err, "bad queue header %s", queue);
+    if (!kern_kv_parse_pair(v, head, tail)) s = SWING_CORRUPT(err, "bad queue header %s", queue);
     swing_mfree(v);
     return s;
 }

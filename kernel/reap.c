@@ -83,7 +83,7 @@ static swing_status dirt_get(kern *k, const char *vat, dirt *d, swing_err *err)
     if (s || !found) return s;
     {
         uint64_t f[5];
-        if (!kern_parse_u64s(v, f, 5) || f[4] > 1) s = SWING_CORRUPT(err, "bad reapDirt \"%s\" of %s", v, vat);
+        if (!kern_kv_parse_u64s(v, f, 5) || f[4] > 1) s = SWING_CORRUPT(err, "bad reapDirt \"%s\" of %s", v, vat);
         else {
             memcpy(d->n, f, sizeof d->n);
             d->seq = f[3];
@@ -98,7 +98,7 @@ static swing_status dirt_put(kern *k, const char *vat, const dirt *d, swing_err 
 {
     char v[128];
     if (!d->n[0] && !d->n[1] && !d->n[2] && !d->seq && !d->due) return kern_kv_del(k, err, "%s.reapDirt", vat);
-    kern_format(v, sizeof v, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d", d->n[0], d->n[1], d->n[2],
+    kern_kv_format(v, sizeof v, "%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%" PRIu64 ",%d", d->n[0], d->n[1], d->n[2],
                 d->seq, d->due ? 1 : 0);
     return kern_kv_set(k, v, err, "%s.reapDirt", vat);
 }
@@ -107,7 +107,7 @@ static void seq_key(char out[64], uint64_t seq)
 {
     char pos[21];
     store_keys_pos(pos, seq);
-    kern_format(out, 64, DIRTY_NS "%s", pos);
+    kern_kv_format(out, 64, DIRTY_NS "%s", pos);
 }
 
 static swing_status list_append(kern *k, const char *vat, dirt *d, swing_err *err)
@@ -142,7 +142,7 @@ static swing_status reap_event(kern *k, const char *vat, char ev[REAP_EVENT_MAX]
     uint64_t budget;
     swing_status s = kern_reap_budget(k, &budget, err);
     if (s) return s;
-    kern_format(ev, REAP_EVENT_MAX, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
+    kern_kv_format(ev, REAP_EVENT_MAX, "{\"budget\":%" PRIu64 ",\"type\":\"bringOutYourDead\",\"vatID\":\"%s\"}",
                 budget, vat);
     return SWING_OK;
 }

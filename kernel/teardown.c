@@ -181,7 +181,7 @@ static swing_status step_transcripts(kern *k, const char *vat, swing_buf *cursor
         if ((s = store_transcript_stop(k->st, vat, &r[0], &r[1], err))) return s;
     } else {
         snprintf(text, sizeof text, "%.*s", (int)cursor->len, (const char *)cursor->ptr);
-        if (!kern_parse_u64s(text, r, 2) || r[0] > r[1]) return SWING_CORRUPT(err, "bad %s", CURSOR_KEY);
+        if (!kern_kv_parse_u64s(text, r, 2) || r[0] > r[1]) return SWING_CORRUPT(err, "bad %s", CURSOR_KEY);
     }
     n = min_u64(*left, r[1] - r[0]);
     if ((s = store_transcript_delete_items(k->st, vat, r[0], r[0] + n, err))) return s;
@@ -191,7 +191,7 @@ static swing_status step_transcripts(kern *k, const char *vat, swing_buf *cursor
     swing_buf_free(cursor);
     *done = r[0] == r[1];
     if (*done) return SWING_OK;
-    kern_format(text, sizeof text, "%" PRIu64 ",%" PRIu64, r[0], r[1]);
+    kern_kv_format(text, sizeof text, "%" PRIu64 ",%" PRIu64, r[0], r[1]);
     len = strlen(text);
     if (!(cursor->ptr = (uint8_t *)swing_malloc(len))) return SWING_NOMEM(err);
     memcpy(cursor->ptr, text, len);

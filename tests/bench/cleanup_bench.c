@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "kernel/kernel.h"
+#include "liveslots/lua/runtime.h"
 #include "store/store.h"
 #include "tests/bench/bench.h"
 #include "tests/kernel/doomed_vats.h"
@@ -38,6 +39,7 @@ typedef struct world {
     kern *k;
     uint64_t height;
     uint64_t writes; /* kv writes seen by the observer */
+    vp_runtime lua;  /* the runtime the Lua vat of gc_drop_blocks runs in */
 } world;
 
 static void count_write(void *ctx, swing_bytes key, size_t vlen, bool deleted)
@@ -51,9 +53,11 @@ static void count_write(void *ctx, swing_bytes key, size_t vlen, bool deleted)
 static void open_world(world *w, const kern_raw_vat *vats, size_t n)
 {
     store_options so = store_options_default();
-    kern_options ko = {vats, n, 0, NULL, 0}; /* raw vats only */
+    kern_options ko = {vats, n, 0, NULL, 1};
     swing_err e;
     memset(w, 0, sizeof *w);
+    ls_lua_runtime(&w->lua);
+    ko.runtimes = &w->lua;
     w->dir = scratch_dir("cleanupbench");
     if (!w->dir) die("cannot create a scratch directory", NULL);
     so.sync = getenv("SWING_BENCH_NOSYNC") == NULL;

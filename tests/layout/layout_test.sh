@@ -9,13 +9,7 @@
 # Exceptions, one a line: <rule> <file> <what> # why. Delete a line once
 # the offence is fixed (a stale line is reported too).
 EXCEPTIONS='
-include base/err.h abi/swing.h # TODO: another helper moves swing_status out of abi/swing.h
-include kernel/vats.c liveslots/lua/vat.h # TODO: another helper puts a worker seam between kernel and liveslots
-include kernel/kernel.c liveslots/lua/bundle.h # TODO: another helper moves bundle checks behind that seam
 include cli/demo.c store/store.h # TODO: the store demo command drives the store directly, not the ABI
-prefix kernel/kv.c kern_format # TODO: rename kern_kv_format once kernel/teardown.c is free (another helper edits it)
-prefix kernel/kv.c kern_parse_u64s # TODO: rename kern_kv_parse_u64s, callers in kernel/teardown.c
-prefix kernel/kv.c kern_parse_pair # TODO: rename kern_kv_parse_pair, callers in kernel/queue.c, gc.c, objects.c
 '
 # Short prefixes a file owns instead of its name (as luaH_ is ltable.c's),
 # one a line: <file> <prefix>. KEEP IN SYNC: the folder READMEs.

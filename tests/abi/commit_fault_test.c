@@ -154,20 +154,6 @@ static void good_block(swing_handle *h, uint64_t height, char hash[65])
     swing__v1__response__free_unpacked(r, NULL);
 }
 
-/* Two messages encode to the same bytes. */
-static void assert_same_encoding(const ProtobufCMessage *a, const ProtobufCMessage *b)
-{
-    size_t n1 = protobuf_c_message_get_packed_size(a), n2 = protobuf_c_message_get_packed_size(b);
-    uint8_t *p1 = malloc(n1 + 1), *p2 = malloc(n2 + 1);
-    assert_int_equal(n1, n2);
-    assert_non_null(p1);
-    assert_non_null(p2);
-    protobuf_c_message_pack(a, p1);
-    protobuf_c_message_pack(b, p2);
-    assert_memory_equal(p1, p2, n1);
-    free(p1);
-    free(p2);
-}
 
 /* After a failed commit every call answers IO, queries included. */
 static void expect_unusable(swing_handle *h)
@@ -223,7 +209,7 @@ static void test_commit_fault_fsync_fails_block_is_durable(void **state)
     swing__v1__open_response__free_unpacked(o, NULL);
     end2 = run_block(nd.h, 2, &replay); /* the host replays it: recorded outputs */
     assert_true(replay);
-    assert_same_encoding(&end1->end_block->base, &end2->end_block->base);
+    tl_assert_same_encoding(&end1->end_block->base, &end2->end_block->base);
     r = commit(nd.h);
     TL_OK((swing_status)r->status);
     assert_int_equal(r->commit->height, 2);

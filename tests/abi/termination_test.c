@@ -19,10 +19,6 @@
 
 #include "swing/v1/swing.pb-c.h"
 
-static const char *BOOT = "function buildRootObject()\n"
-                          "  return Far('boot', { bootstrap = function(vats) return 'booted' end })\n"
-                          "end\n";
-
 static const char *COUNTER = "function buildRootObject(vatPowers, params)\n"
                              "  local count = 0\n"
                              "  return Far('counter', { increment = function(n) count = count + n return count end })\n"
@@ -164,25 +160,9 @@ static void terminate(node *nd, const char *name, const char *reason)
 /* init with boot and counter, then block 1. */
 static void node_new(node *nd)
 {
-    Swing__V1__Request req = SWING__V1__REQUEST__INIT;
-    Swing__V1__InitRequest init = SWING__V1__INIT_REQUEST__INIT;
-    Swing__V1__Bundle b1 = SWING__V1__BUNDLE__INIT, b2 = SWING__V1__BUNDLE__INIT;
-    Swing__V1__Bundle *bs[2] = {&b1, &b2};
     memset(nd, 0, sizeof *nd);
     tl_node_new(&nd->n, false);
-    b1.name = "boot";
-    b1.source.data = (uint8_t *)BOOT;
-    b1.source.len = strlen(BOOT);
-    b2.name = "counter";
-    b2.source.data = (uint8_t *)COUNTER;
-    b2.source.len = strlen(COUNTER);
-    init.config_json.data = (uint8_t *)CONFIG;
-    init.config_json.len = strlen(CONFIG);
-    init.n_bundles = 2;
-    init.bundles = bs;
-    req.op_case = SWING__V1__REQUEST__OP_INIT;
-    req.init = &init;
-    call_ok(nd, &req);
+    TL_OK(tl_abi_init(nd->n.h, CONFIG, COUNTER));
     block(nd, NULL);
 }
 

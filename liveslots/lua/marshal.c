@@ -176,10 +176,12 @@ enum { E_BUF, E_SLOTS, E_SLOTMAP, E_SEEN, E_NULL, E_ERRMT, E_COUNT };
 /* Replaces the buffer userdata by one with room for n more bytes. */
 static void grow(enc *e, size_t n)
 {
-    size_t cap;
+    size_t cap = 0;
     char *nb;
-    if (n > SIZE_MAX - e->len || swing_vec_cap(e->cap, e->len + n, 256, 1, &cap, NULL))
-        luaL_error(e->L, "not passable: body too large");
+    if (n > SIZE_MAX - e->len || swing_vec_cap(e->cap, e->len + n, 256, 1, &cap, NULL)) {
+        luaL_error(e->L, "not passable: body too large"); /* does not return */
+        return;
+    }
     luaL_checkstack(e->L, 1, NULL);
     nb = lua_newuserdatauv(e->L, cap, 0);
     if (e->len) memcpy(nb, e->buf, e->len);

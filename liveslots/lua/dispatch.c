@@ -1,17 +1,16 @@
 /*
  * dispatch.c - deliveries into a Lua vat (reference/liveslots.md §5, §6.5):
  * message (the vat decides the result), notify (batch; new promise imports
- * subscribed after, sorted), GC deliveries, startVat (buildRootObject), and
- * bringOutYourDead (full collection, sorted scans, dropImports /
- * retireImports / retireExports each sorted, at most `budget` objects).
+ * subscribed after, sorted), GC deliveries (virtual objects' export status,
+ * weak-store entries of retired imports), startVat (buildRootObject with
+ * the baggage); bringOutYourDead is boyd.c's.
  */
 #include "liveslots/lua/vat_int.h"
 
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/vec.h"
+#include "liveslots/lua/vref.h"
 
 static void deliver_message(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
@@ -47,19 +46,6 @@ static void deliver_message(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     lua_rawset(L, -3);
     lua_pop(L, 1);
     ls_lua_send_follow(L, d->result, -1);
-}
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static void syscall_vrefs(lua_State *L, vp_stype type, const char **vrefs, size_t n)
-{
-    vp_syscall sc;
-    if (n == 0) return;
-    memset(&sc, 0, sizeof sc);
-    sc.type = type;
-    sc.vrefs = vrefs;
-    sc.nvrefs = n;
-    ls_lua_vat_syscall(L, &sc, NULL);
 }
 
 static void deliver_notify(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
@@ -111,11 +97,30 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     lua_pop(L, 1);
 }
 
+static void forget(lua_State *L, const char *table, const char *vref)
+{
+    ls_lua_vat_table(L, table);
+    lua_pushnil(L);
+    lua_setfield(L, -2, vref);
+    lua_pop(L, 1);
+}
+
+/* dropExports / retireExports of a virtual object: its export status. */
+static void gc_virtual(lua_State *L, const vp_delivery *d, const char *vref)
+{
+    ls_lua_vref r;
+    if (!ls_lua_vref_parse(vref, &r)) return;
+    ls_lua_vstore_export_status(L, vref, d->type == VP_D_DROP_EXPORTS ? 's' : 'n');
+    if (d->type == VP_D_DROP_EXPORTS) ls_lua_vstore_maybe_dead(L, vref, r.base_len);
+}
+
 static void gc_delivery(lua_State *L, const vp_delivery *d)
 {
     for (size_t i = 0; i < d->nvrefs; i++) {
         const char *vref = d->vrefs[i];
-        if (d->type == VP_D_DROP_EXPORTS) {
+        if (d->type != VP_D_RETIRE_IMPORTS && ls_lua_vref_is_virtual(vref)) {
+            gc_virtual(L, d, vref);
+        } else if (d->type == VP_D_DROP_EXPORTS) {
             ls_lua_vat_table(L, LS_EXPORTS);
             if (lua_getfield(L, -1, vref) != LUA_TNIL) {
                 ls_lua_vat_table(L, LS_DROPPED);
@@ -126,17 +131,13 @@ static void gc_delivery(lua_State *L, const vp_delivery *d)
                 lua_setfield(L, -3, vref);
             }
             lua_pop(L, 2);
-        } else {
-            ls_lua_vat_table(L, d->type == VP_D_RETIRE_EXPORTS ? LS_RECOG : LS_IMPORTS);
-            lua_pushnil(L);
-            lua_setfield(L, -2, vref);
-            lua_pop(L, 1);
-            if (d->type == VP_D_RETIRE_EXPORTS) {
-                ls_lua_vat_table(L, LS_DROPPED);
-                lua_pushnil(L);
-                lua_setfield(L, -2, vref);
-                lua_pop(L, 1);
-            }
+        } else if (d->type == VP_D_RETIRE_EXPORTS) {
+            forget(L, LS_RECOG, vref);
+            forget(L, LS_DROPPED, vref);
+        } else { /* retireImports: the exporter forgot it; so do our weak stores */
+            forget(L, LS_IMPORTS, vref);
+            forget(L, LS_IRECOG, vref);
+            ls_lua_collection_cease_recognition(L, vref);
         }
     }
 }
@@ -154,7 +155,7 @@ static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     lua_newtable(L); /* vatPowers */
     ls_lua_marshal_decode(L, d->vat_parameters.body, strlen(d->vat_parameters.body), d->vat_parameters.slots,
                           d->vat_parameters.nslots, &ops);
-    lua_pushnil(L); /* baggage: with virtual objects */
+    ls_lua_collection_push_baggage(L);
     lua_call(L, 3, 1);
     if (!ls_lua_refs_is_remotable(L, -1)) luaL_error(L, "buildRootObject must return a Far object");
     ls_lua_vat_table(L, LS_VALTOSLOT);
@@ -166,111 +167,14 @@ static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     lua_pushvalue(L, -2);
     lua_setfield(L, -2, "o+0");
     lua_pop(L, 1);
+    ls_lua_vat_table(L, LS_LOCALS);
+    lua_pushvalue(L, -2);
+    lua_setfield(L, -2, "o+0");
+    lua_pop(L, 1);
     ls_lua_vat_table(L, LS_RECOG);
     lua_pushboolean(L, 1);
     lua_setfield(L, -2, "o+0");
     lua_pop(L, 1);
-}
-
-/* ===== bringOutYourDead ===== */
-
-/* A vref array kept in a Lua userdata so an error never leaks it. */
-typedef struct vlist {
-    const char **v;
-    size_t n, cap;
-} vlist;
-
-static void vlist_push(lua_State *L, vlist *l, const char *s, int anchor)
-{
-    if (l->n == l->cap) {
-        size_t cap;
-        const char **nv;
-        if (swing_vec_cap(l->cap, l->n + 1, 64, sizeof *nv, &cap, NULL)) luaL_error(L, "too many vrefs");
-        nv = lua_newuserdatauv(L, cap * sizeof *nv, 0);
-        if (l->n) memcpy(nv, l->v, l->n * sizeof *nv);
-        lua_replace(L, anchor);
-        l->v = nv;
-        l->cap = cap;
-    }
-    l->v[l->n++] = s;
-}
-
-static void boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
-{
-    vlist drops = {0}, retires = {0};
-    size_t i = 0, kept = 0;
-    int anchors;
-    uint64_t done = 0;
-    lua_gc(L, LUA_GCCOLLECT, 0);
-    lua_gc(L, LUA_GCCOLLECT, 0);
-    if (v->ndead) qsort(v->dead, v->ndead, sizeof *v->dead, cmp_str);
-    lua_settop(L, 1);
-    lua_pushnil(L); /* 2: drops storage */
-    lua_pushnil(L); /* 3: retires storage */
-    lua_newtable(L); /* 4: strings of this BOYD */
-    anchors = 4;
-    for (; i < v->ndead; i++) {
-        const char *vref = v->dead[i];
-        bool live, imported;
-        if (i > 0 && strcmp(vref, v->dead[i - 1]) == 0) continue;
-        if (budget && done >= budget) break;
-        ls_lua_vat_table(L, LS_PRESENCES);
-        live = lua_getfield(L, -1, vref) != LUA_TNIL;
-        lua_pop(L, 2);
-        if (live) continue; /* introduced again since */
-        ls_lua_vat_table(L, LS_IMPORTS);
-        imported = lua_getfield(L, -1, vref) != LUA_TNIL;
-        lua_pop(L, 1);
-        if (imported) {
-            lua_pushnil(L);
-            lua_setfield(L, -2, vref);
-            ls_lua_push_string(L, vref);
-            vlist_push(L, &drops, lua_tostring(L, -1), 2);
-            lua_rawseti(L, anchors, (lua_Integer)drops.n);
-            done++;
-        }
-        lua_pop(L, 1);
-    }
-    /* Keep what the budget left for the next BOYD. */
-    for (size_t j = 0; j < v->ndead; j++) {
-        if (j >= i) v->dead[kept++] = v->dead[j];
-        else swing_mfree(v->dead[j]);
-    }
-    v->ndead = kept;
-    /* Exports the kernel recognizes whose remotable is gone. */
-    ls_lua_vat_table(L, LS_RECOG);
-    lua_pushnil(L);
-    while (lua_next(L, -2)) {
-        const char *vref = lua_tostring(L, -2);
-        bool pinned, alive;
-        lua_pop(L, 1);
-        if (strcmp(vref, "o+0") == 0) continue;
-        ls_lua_vat_table(L, LS_EXPORTS);
-        pinned = lua_getfield(L, -1, vref) != LUA_TNIL;
-        ls_lua_vat_table(L, LS_DROPPED);
-        alive = lua_getfield(L, -1, vref) != LUA_TNIL;
-        lua_pop(L, 4);
-        if (!pinned && !alive) vlist_push(L, &retires, vref, 3);
-    }
-    if (retires.n) qsort(retires.v, retires.n, sizeof *retires.v, cmp_str);
-    if (budget && done + retires.n > budget) {
-        retires.n = done >= budget ? 0 : (size_t)(budget - done);
-        v->boyd_more = true;
-    }
-    if (kept > 0) v->boyd_more = true; /* the budget stopped the dead-presence scan */
-    for (size_t j = 0; j < retires.n; j++) {
-        ls_lua_push_string(L, retires.v[j]); /* anchor before removing from the table */
-        lua_rawseti(L, anchors, (lua_Integer)(drops.n + j + 1));
-        lua_rawgeti(L, anchors, (lua_Integer)(drops.n + j + 1));
-        retires.v[j] = lua_tostring(L, -1);
-        lua_pop(L, 1);
-        lua_pushnil(L);
-        lua_setfield(L, -2, retires.v[j]);
-    }
-    lua_pop(L, 1);
-    syscall_vrefs(L, VP_S_DROP_IMPORTS, drops.v, drops.n);
-    syscall_vrefs(L, VP_S_RETIRE_IMPORTS, drops.v, drops.n);
-    syscall_vrefs(L, VP_S_RETIRE_EXPORTS, retires.v, retires.n);
 }
 
 int ls_lua_dispatch(lua_State *L)
@@ -289,7 +193,7 @@ int ls_lua_dispatch(lua_State *L)
             ls_lua_vm_kill(v->vm, "weak or finalized tables are not allowed");
             return luaL_error(L, "vat stopped");
         }
-        boyd(L, v, d->budget);
+        ls_lua_boyd(L, v, d->budget);
         break;
     case VP_D_CHANGE_VAT_OPTIONS: break;
     }

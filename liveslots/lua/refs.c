@@ -11,6 +11,7 @@
 
 #include "base/alloc.h"
 #include "base/vec.h"
+#include "liveslots/lua/vref.h"
 
 /* ===== presences ===== */
 
@@ -134,12 +135,34 @@ static const char *export_remotable(lua_State *L, int idx, const char **iface)
         vref = lookup_vref(L, idx);
     }
     set_field(L, LS_EXPORTS, vref, idx);
+    set_field(L, LS_LOCALS, vref, idx);
     lua_pushboolean(L, 1);
     set_field(L, LS_RECOG, vref, -1);
     lua_pop(L, 1);
     lua_pushnil(L);
     set_field(L, LS_DROPPED, vref, -1);
     lua_pop(L, 1);
+    ls_lua_vat_table(L, LS_REMOTABLES);
+    lua_pushvalue(L, idx);
+    lua_rawget(L, -2);
+    *iface = lua_tostring(L, -1); /* anchored by the remotables table */
+    lua_pop(L, 2);
+    return vref;
+}
+
+const char *ls_lua_refs_known_vref(lua_State *L, int idx) { return lookup_vref(L, idx); }
+
+const char *ls_lua_refs_local_vref(lua_State *L, int idx, const char **iface)
+{
+    const char *vref = lookup_vref(L, idx);
+    char buf[32];
+    idx = lua_absindex(L, idx);
+    if (!vref) {
+        ls_lua_vat_next_export(ls_lua_vat_get(L), buf);
+        bind(L, idx, buf);
+        vref = lookup_vref(L, idx);
+        set_field(L, LS_LOCALS, vref, idx);
+    }
     ls_lua_vat_table(L, LS_REMOTABLES);
     lua_pushvalue(L, idx);
     lua_rawget(L, -2);
@@ -176,6 +199,11 @@ int ls_lua_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, con
     }
     if (ls_lua_refs_is_remotable(L, idx)) {
         *vref = export_remotable(L, idx, iface);
+        return 1;
+    }
+    if (ls_lua_vom_is_rep(L, idx)) { /* a virtual object leaves: the kernel can reach it */
+        *vref = ls_lua_vom_vref(L, idx, iface);
+        ls_lua_vstore_export_status(L, *vref, 'r');
         return 1;
     }
     if (ls_lua_promise_is(L, idx)) {
@@ -254,13 +282,18 @@ void ls_lua_refs_from_slot(lua_State *L, const char *vref, const char *iface, vo
         lua_remove(L, -2);
         return;
     }
+    if (ls_lua_vref_is_virtual(vref)) {
+        ls_lua_vm_uncharged(vm, true);
+        ls_lua_vom_push_rep(L, vref);
+        ls_lua_vm_uncharged(vm, false);
+        return;
+    }
     if (vref[0] == 'o' && vref[1] == '+') {
-        ls_lua_vat_table(L, LS_EXPORTS);
+        ls_lua_vat_table(L, LS_LOCALS);
         if (lua_getfield(L, -1, vref) == LUA_TNIL) {
-            lua_pop(L, 1);
-            ls_lua_vat_table(L, LS_DROPPED);
+            lua_pop(L, 2);
+            ls_lua_vat_table(L, LS_EXPORTS);
             if (lua_getfield(L, -1, vref) == LUA_TNIL) luaL_error(L, "unknown export %s", vref);
-            lua_remove(L, -2);
         }
         lua_remove(L, -2);
         return;
@@ -280,6 +313,7 @@ void ls_lua_refs_from_slot(lua_State *L, const char *vref, const char *iface, vo
     bind(L, -1, vref);
     lua_pushboolean(L, 1);
     set_field(L, LS_IMPORTS, vref, -1);
+    set_field(L, LS_IRECOG, vref, -1);
     lua_pop(L, 1);
     ls_lua_vm_uncharged(vm, false);
 }
@@ -317,6 +351,8 @@ void ls_lua_refs_install(lua_State *L, ls_lua_vat *v)
     new_table(L, LS_VALTOSLOT, "k");
     new_table(L, LS_REMOTABLES, "k");
     new_table(L, LS_NEWVPIDS, NULL);
+    new_table(L, LS_IRECOG, NULL);
+    new_table(L, LS_WEAKFAR, NULL);
     luaL_newmetatable(L, LS_PRESENCE_MT);
     lua_pushlightuserdata(L, v);
     lua_pushcclosure(L, presence_gc, 1);

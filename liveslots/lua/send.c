@@ -49,7 +49,7 @@ static int local_invoke(lua_State *L)
 {
     int n = lua_gettop(L) - 3;
     const char *method = lua_tostring(L, 3);
-    if (lua_type(L, 2) != LUA_TTABLE || lua_getfield(L, 2, method) != LUA_TFUNCTION) {
+    if ((lua_type(L, 2) != LUA_TTABLE && !ls_lua_vom_is_rep(L, 2)) || lua_getfield(L, 2, method) != LUA_TFUNCTION) {
         ls_lua_marshal_push_error(L, lua_pushfstring(L, "target has no method \"%s\"", method), "TypeError");
         ls_lua_promise_reject(L, 1, -1);
         return 0;
@@ -92,7 +92,7 @@ void ls_lua_send_eventual(lua_State *L, int target, const char *method, int n)
             lua_pop(L, 1); /* the userdata anchors it */
             syscall_send(L, vref, method, first, n);
         }
-    } else if (ls_lua_refs_is_remotable(L, target)) {
+    } else if (ls_lua_refs_is_remotable(L, target) || ls_lua_vom_is_rep(L, target)) {
         ls_lua_promise_new(L);
         lua_pushcfunction(L, local_invoke);
         lua_pushvalue(L, -2);

@@ -66,15 +66,17 @@ static void load_counters(lua_State *L, ls_lua_vat *v)
     memset(&sc, 0, sizeof sc);
     sc.type = VP_S_VATSTORE_GET;
     sc.key = swing_str("idCounters");
-    v->export_id = 1;
+    v->export_id = LS_LUA_FIRST_EXPORT;
     v->promise_id = 5;
+    v->collection_id = 1;
     v->counters_loaded = true;
     ls_lua_vat_syscall(L, &sc, &res);
     if (res.found) {
-        char text[128];
-        unsigned long long e, p;
+        char text[160];
+        unsigned long long c, e, p;
         snprintf(text, sizeof text, "%.*s", (int)res.value.len, (const char *)res.value.ptr);
-        if (sscanf(text, "{\"exportID\":%llu,\"promiseID\":%llu}", &e, &p) == 2) {
+        if (sscanf(text, "{\"collectionID\":%llu,\"exportID\":%llu,\"promiseID\":%llu}", &c, &e, &p) == 3) {
+            v->collection_id = c;
             v->export_id = e;
             v->promise_id = p;
         }
@@ -85,10 +87,10 @@ static void load_counters(lua_State *L, ls_lua_vat *v)
 static void flush_counters(lua_State *L, ls_lua_vat *v)
 {
     vp_syscall sc;
-    char text[96];
+    char text[128];
     if (!v->counters_dirty) return;
-    snprintf(text, sizeof text, "{\"exportID\":%" PRIu64 ",\"promiseID\":%" PRIu64 "}", v->export_id,
-             v->promise_id);
+    snprintf(text, sizeof text, "{\"collectionID\":%" PRIu64 ",\"exportID\":%" PRIu64 ",\"promiseID\":%" PRIu64 "}",
+             v->collection_id, v->export_id, v->promise_id);
     memset(&sc, 0, sizeof sc);
     sc.type = VP_S_VATSTORE_SET;
     sc.key = swing_str("idCounters");
@@ -133,6 +135,7 @@ static int run_delivery(lua_State *L)
     lua_pushvalue(L, 1);
     lua_call(L, 1, 0);
     ls_lua_promise_drain(L);
+    ls_lua_vom_flush(L); /* state written back, sorted, before the delivery ends */
     flush_counters(L, v);
     return 0;
 }
@@ -178,6 +181,9 @@ static int setup(lua_State *L)
     ls_lua_promise_install(L);
     ls_lua_refs_install(L, v);
     ls_lua_send_install(L);
+    ls_lua_vom_install(L, v);
+    ls_lua_kind_install(L);
+    ls_lua_collection_install(L);
     return 0;
 }
 
@@ -216,5 +222,8 @@ void ls_lua_vat_destroy(ls_lua_vat *v)
     ls_lua_vm_close(v->vm); /* runs pending finalizers, which only record */
     for (size_t i = 0; i < v->ndead; i++) swing_mfree(v->dead[i]);
     swing_mfree(v->dead);
+    for (size_t i = 0; i < v->nretired; i++) swing_mfree(v->retired[i]);
+    swing_mfree(v->retired);
+    ls_lua_vstore_release(v);
     swing_mfree(v);
 }

@@ -1,0 +1,281 @@
+/*
+ * boyd.c - bringOutYourDead in a Lua vat (reference/vom-collections.md §5.4,
+ * reference/liveslots.md §6): one full collection, then rounds over the
+ * possibly-dead baseRefs in sorted order until none is left or the budget
+ * is spent:
+ *   an import with no presence in RAM and a zero vdata count is dropped;
+ *   a virtual object with no representative in RAM, a zero count and no
+ *   reachable export is deleted (its state decrefs what it named, which
+ *   may die in the next round; its recognized facets are retired; weak
+ *   store entries keyed by it go); a dead store is emptied (over several
+ *   BOYDs when the budget says so) and deleted.
+ * Then weak stores forget collected Far keys, exports whose Far is gone are
+ * retired, and imports nobody reaches or recognizes are retired. The three
+ * GC syscalls go out last, each sorted. Nothing here depends on when Lua
+ * collected what: every check reads the vref tables after the collection.
+ */
+#include "liveslots/lua/vat_int.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "base/alloc.h"
+#include "base/vec.h"
+#include "liveslots/lua/vref.h"
+
+/* A vref array in a Lua userdata (so an error never leaks it); the strings
+ * are anchored in the BOYD's anchor table. */
+typedef struct vlist {
+    const char **v;
+    size_t n, cap;
+    int slot; /* stack slot of the userdata */
+} vlist;
+
+typedef struct boyd_run {
+    ls_lua_vat *v;
+    uint64_t budget, done;
+    int anchors;
+    lua_Integer nanchors;
+    vlist drops, xretires, iretires;
+} boyd_run;
+
+static bool spent(const boyd_run *b) { return b->budget && b->done >= b->budget; }
+
+static void push_vref(lua_State *L, boyd_run *b, vlist *l, const char *s)
+{
+    if (l->n == l->cap) {
+        size_t cap;
+        const char **nv;
+        if (swing_vec_cap(l->cap, l->n + 1, 64, sizeof *nv, &cap, NULL)) luaL_error(L, "too many vrefs");
+        nv = lua_newuserdatauv(L, cap * sizeof *nv, 0);
+        if (l->n) memcpy(nv, l->v, l->n * sizeof *nv);
+        lua_replace(L, l->slot);
+        l->v = nv;
+        l->cap = cap;
+    }
+    ls_lua_push_string(L, s);
+    l->v[l->n++] = lua_tostring(L, -1);
+    lua_rawseti(L, b->anchors, ++b->nanchors);
+}
+
+static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
+
+static bool in_table(lua_State *L, const char *table, const char *key)
+{
+    bool r;
+    ls_lua_vat_table(L, table);
+    r = lua_getfield(L, -1, key) != LUA_TNIL;
+    lua_pop(L, 2);
+    return r;
+}
+
+static void forget(lua_State *L, const char *table, const char *key)
+{
+    ls_lua_vat_table(L, table);
+    lua_pushnil(L);
+    lua_setfield(L, -2, key);
+    lua_pop(L, 1);
+}
+
+static void dead_import(lua_State *L, boyd_run *b, const char *vref)
+{
+    if (in_table(L, LS_PRESENCES, vref)) return; /* introduced again since */
+    if (ls_lua_vstore_rc(L, vref) > 0) return;   /* virtualized data holds it */
+    if (in_table(L, LS_IMPORTS, vref)) {
+        forget(L, LS_IMPORTS, vref);
+        push_vref(L, b, &b->drops, vref);
+        b->done++;
+    }
+    ls_lua_vstore_maybe_retired(L, vref);
+}
+
+/* Retires the recognized facets of a deleted object and drops its export
+ * status; weak stores forget every facet. */
+static void forget_object(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
+{
+    char key[LS_LUA_VREF_MAX + 8], vref[LS_LUA_VREF_MAX + 32];
+    lua_Integer nf = 0;
+    ls_lua_vom_push_kind(L, r->id);
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "facets");
+        nf = lua_istable(L, -1) ? (lua_Integer)lua_rawlen(L, -1) : 0;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    snprintf(key, sizeof key, "vom.es.%s", base);
+    if (ls_lua_vstore_get(L, key)) {
+        size_t len;
+        const char *st = lua_tolstring(L, -1, &len);
+        for (size_t f = 0; f < len; f++) {
+            if (st[f] != 's') continue;
+            if (nf > 0) snprintf(vref, sizeof vref, "%s:%zu", base, f);
+            else snprintf(vref, sizeof vref, "%s", base);
+            push_vref(L, b, &b->xretires, vref);
+        }
+        lua_pop(L, 1);
+        ls_lua_vstore_delete(L, key);
+    }
+    for (lua_Integer f = 0; f < (nf > 0 ? nf : 1); f++) {
+        if (nf > 0) snprintf(vref, sizeof vref, "%s:%d", base, (int)f);
+        else snprintf(vref, sizeof vref, "%s", base);
+        ls_lua_collection_cease_recognition(L, vref);
+    }
+}
+
+/* false: a store's deletion stopped at the budget (keep it listed). */
+static bool dead_virtual(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
+{
+    if (r->id == LS_LUA_KIND_HANDLE) return true; /* kind handles are never deleted */
+    if (in_table(L, LS_VBASE, base)) return true;  /* a representative is in RAM */
+    if (ls_lua_vstore_rc(L, base) > 0) return true;
+    if (ls_lua_vstore_exported(L, base, 'r')) return true;
+    if (r->id >= LS_LUA_STORE_KIND_FIRST && r->id < LS_LUA_STORE_KIND_FIRST + 8) {
+        uint64_t before = b->done;
+        if (!ls_lua_collection_delete(L, base, b->budget, &b->done)) return false;
+        if (b->done == before) b->done++;
+    } else {
+        if (!ls_lua_vom_delete_state(L, base)) return true; /* deleted already */
+        b->done++;
+    }
+    forget_object(L, b, base, r);
+    return true;
+}
+
+/* One round over the dead list as it stands; entries added meanwhile wait
+ * for the next round. */
+static void round_of(lua_State *L, boyd_run *b)
+{
+    ls_lua_vat *v = b->v;
+    size_t n = v->ndead, i, kept = 0;
+    qsort(v->dead, n, sizeof *v->dead, cmp_str);
+    for (i = 0; i < n && !spent(b); i++) {
+        char base[LS_LUA_VREF_MAX];
+        ls_lua_vref r;
+        if (i > 0 && strcmp(v->dead[i], v->dead[i - 1]) == 0) continue;
+        snprintf(base, sizeof base, "%s", v->dead[i]);
+        if (!ls_lua_vref_parse(base, &r) || r.type != 'o') continue;
+        if (!r.allocated) dead_import(L, b, base);
+        else if (r.virt && !dead_virtual(L, b, base, &r)) break;
+    }
+    /* free the processed entries [0, i); keep the rest in order */
+    for (size_t j = 0; j < v->ndead; j++) {
+        if (j < i) swing_mfree(v->dead[j]);
+        else v->dead[kept++] = v->dead[j];
+    }
+    v->ndead = kept;
+}
+
+/* Weak stores keyed by a Far forget it once Lua collected it. */
+static void dead_weak_keys(lua_State *L, boyd_run *b)
+{
+    vlist gone = {0};
+    gone.slot = lua_gettop(L) + 1;
+    lua_pushnil(L);
+    ls_lua_vat_table(L, LS_WEAKFAR);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        lua_pop(L, 1);
+        if (!in_table(L, LS_LOCALS, lua_tostring(L, -1))) push_vref(L, b, &gone, lua_tostring(L, -1));
+    }
+    lua_pop(L, 1);
+    if (gone.n) qsort(gone.v, gone.n, sizeof *gone.v, cmp_str);
+    for (size_t i = 0; i < gone.n; i++) {
+        forget(L, LS_WEAKFAR, gone.v[i]);
+        ls_lua_collection_cease_recognition(L, gone.v[i]);
+    }
+    lua_pop(L, 1);
+}
+
+/* Exports the kernel recognizes whose remotable is gone. */
+static void dead_exports(lua_State *L, boyd_run *b)
+{
+    size_t first = b->xretires.n;
+    ls_lua_vat_table(L, LS_RECOG);
+    lua_pushnil(L);
+    while (lua_next(L, -2)) {
+        const char *vref = lua_tostring(L, -2);
+        lua_pop(L, 1);
+        if (strcmp(vref, "o+0") == 0) continue;
+        if (!in_table(L, LS_EXPORTS, vref) && !in_table(L, LS_DROPPED, vref)) push_vref(L, b, &b->xretires, vref);
+    }
+    lua_pop(L, 1);
+    qsort(b->xretires.v + first, b->xretires.n - first, sizeof *b->xretires.v, cmp_str);
+    if (b->budget && b->done + (b->xretires.n - first) > b->budget) {
+        b->xretires.n = first + (b->done >= b->budget ? 0 : (size_t)(b->budget - b->done));
+        b->v->boyd_more = true;
+    }
+    b->done += b->xretires.n - first;
+    for (size_t j = first; j < b->xretires.n; j++) forget(L, LS_RECOG, b->xretires.v[j]);
+}
+
+static bool recognized(lua_State *L, const char *vref)
+{
+    char prefix[LS_LUA_VREF_MAX + 16];
+    snprintf(prefix, sizeof prefix, "vom.ir.%s|", vref);
+    if (!ls_lua_vstore_next(L, prefix, prefix)) return false;
+    lua_pop(L, 1);
+    return true;
+}
+
+/* Imports the kernel thinks we recognize that nothing reaches or recognizes. */
+static void dead_recognitions(lua_State *L, boyd_run *b)
+{
+    ls_lua_vat *v = b->v;
+    vlist cand = {0};
+    cand.slot = lua_gettop(L) + 1;
+    lua_pushnil(L);
+    for (size_t i = 0; i < v->nretired; i++) push_vref(L, b, &cand, v->retired[i]);
+    for (size_t i = 0; i < v->nretired; i++) swing_mfree(v->retired[i]);
+    v->nretired = 0;
+    if (cand.n) qsort(cand.v, cand.n, sizeof *cand.v, cmp_str);
+    for (size_t i = 0; i < cand.n; i++) {
+        const char *vref = cand.v[i];
+        if (i > 0 && strcmp(vref, cand.v[i - 1]) == 0) continue;
+        if (!in_table(L, LS_IRECOG, vref) || in_table(L, LS_IMPORTS, vref) || in_table(L, LS_PRESENCES, vref))
+            continue;
+        if (ls_lua_vstore_rc(L, vref) > 0 || recognized(L, vref)) continue;
+        forget(L, LS_IRECOG, vref);
+        push_vref(L, b, &b->iretires, vref);
+    }
+    lua_pop(L, 1);
+}
+
+static void syscall_vrefs(lua_State *L, vp_stype type, vlist *l)
+{
+    vp_syscall sc;
+    if (l->n == 0) return;
+    qsort(l->v, l->n, sizeof *l->v, cmp_str);
+    memset(&sc, 0, sizeof sc);
+    sc.type = type;
+    sc.vrefs = l->v;
+    sc.nvrefs = l->n;
+    ls_lua_vat_syscall(L, &sc, NULL);
+}
+
+void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
+{
+    boyd_run b;
+    memset(&b, 0, sizeof b);
+    b.v = v;
+    b.budget = budget;
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    lua_gc(L, LUA_GCCOLLECT, 0);
+    lua_settop(L, 1);
+    lua_pushnil(L);
+    b.drops.slot = 2;
+    lua_pushnil(L);
+    b.xretires.slot = 3;
+    lua_pushnil(L);
+    b.iretires.slot = 4;
+    lua_newtable(L);
+    b.anchors = 5;
+    while (v->ndead > 0 && !spent(&b)) round_of(L, &b);
+    if (v->ndead > 0) v->boyd_more = true;
+    dead_weak_keys(L, &b);
+    dead_exports(L, &b);
+    dead_recognitions(L, &b);
+    syscall_vrefs(L, VP_S_DROP_IMPORTS, &b.drops);
+    syscall_vrefs(L, VP_S_RETIRE_IMPORTS, &b.iretires);
+    syscall_vrefs(L, VP_S_RETIRE_EXPORTS, &b.xretires);
+}

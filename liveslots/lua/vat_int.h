@@ -170,6 +170,11 @@ bool ls_lua_collection_delete(lua_State *L, const char *base, uint64_t budget, u
 /* Deletes every weak-store entry keyed by vref, and its recognizers. */
 void ls_lua_collection_cease_recognition(lua_State *L, const char *vref);
 
+/* cycles.c: pushes the sorted array of garbage baseRefs among the objects
+ * reachable from cands (sorted, unique), reading at most cap objects and
+ * entries (counted in *work). */
+void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work);
+
 /* boyd.c: bringOutYourDead */
 void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget);
 

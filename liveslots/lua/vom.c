@@ -360,8 +360,12 @@ static int state_set(lua_State *L)
     lua_getiuservalue(L, 1, 1); /* 4 */
     base = lua_tostring(L, 4);
     push_record(L, base); /* 5 */
-    if (lua_getfield(L, 5, name) == LUA_TNIL) /* 6 */
-        return luaL_error(L, "state has no property \"%s\" (properties are fixed by init)", name);
+    if (lua_getfield(L, 5, name) == LUA_TNIL) { /* 6: a new property (init's nils made none) */
+        lua_pop(L, 1);
+        lua_createtable(L, 2, 0);
+        lua_newtable(L);
+        lua_rawseti(L, -2, 2);
+    }
     ls_lua_vom_encode(L, 3, base[2] == 'd'); /* 7: raises before anything changes */
     lua_rawgeti(L, 6, 2);
     lua_rawgeti(L, 7, 2);

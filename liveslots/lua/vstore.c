@@ -300,6 +300,7 @@ void ls_lua_vstore_count(lua_State *L, const char *vref, int delta)
     n = delta < 0 ? n - 1 : n + 1;
     if (n > 0) {
         ls_lua_vstore_set_number(L, key, n);
+        if (delta < 0 && r.virt) ls_lua_vstore_maybe_dead(L, vref, r.base_len); /* maybe a cycle now */
         return;
     }
     ls_lua_vstore_delete(L, key);

@@ -94,11 +94,11 @@ static const char *HOLDER =
     "    selfCycle = function() local a = Holder('self', nil) a.setRef(a) return 'ok' end,\n"
     "    crossCycle = function(p) local a = Holder('x', p) return a end,\n"
     "    notDurable = function(what)\n"
-    "      local v = what == 'far' and Far('f', {}) or what == 'vo' and Holder('v', nil) or what == 'promise' and E(ram).x()\n"
+    "      local v = what == 'vo' and Holder('v', nil) or what == 'promise' and E(vatPowers).x() or Far('f', {})\n"
     "      local ok, e = pcall(function() dmap.init('bad', v) end)\n"
     "      return { ok, tostring(e), dmap.has('bad') }\n"
     "    end,\n"
-    "    promiseInVirtual = function() local ok, e = pcall(function() vmap.init('pr', E(ram).x()) end) return tostring(e) end,\n"
+    "    promiseInVirtual = function() local ok, e = pcall(function() vmap.init('pr', E(vatPowers).x()) end) return tostring(e) end,\n"
     "    order = function()\n"
     "      local s = VatData.makeScalarBigMapStore('order')\n"
     "      local keys = { 'b', 'a', 10, -1.5, 2, true, false, null, 'ab', 1e300, -1e300, 0 }\n"
@@ -288,6 +288,91 @@ static void test_vom_import_in_durable_store(void **state)
     held_only_in_vdata("inDurable", "callDurable", "dropDurable");
 }
 
+static size_t holder_objects(void) { return tk_count(&T, "v3.vs.vom.o+v10/"); } /* kind 10: holder */
+
+static void test_vom_cycles_in_one_vat_are_collected(void **state)
+{
+    size_t base;
+    (void)state;
+    start();
+    boyd("holder");
+    base = holder_objects();
+    assert_string_equal(holder("cycle"), "#\"ok\"");
+    assert_string_equal(holder("selfCycle"), "#\"ok\"");
+    assert_int_equal(holder_objects(), base + 3);
+    boyd("holder");
+    assert_int_equal(holder_objects(), base); /* a <-> b and self -> self */
+    assert_int_equal(tk_count(&T, "v3.vs.vom.rc.o+v10/"), 0);
+    tk_close(&T);
+}
+
+/* holder's object x holds the peer's Far f; the peer holds x in RAM and f
+ * holds x: neither vat can see that the other's hold is part of a cycle. */
+static const char *CROSS_PEER =
+    "local kept\n"
+    "function buildRootObject()\n"
+    "  return Far('peer', {\n"
+    "    keep = function(vo) kept = vo return E(vo).name() end,\n"
+    "    call = function() return E(kept).name() end,\n"
+    "    drop = function() kept = nil return 'dropped' end,\n"
+    "  })\n"
+    "end\n";
+
+static void test_vom_exported_objects_deleted_after_importer_drops(void **state)
+{
+    size_t base;
+    (void)state;
+    (void)CROSS_PEER;
+    start();
+    boyd("holder");
+    base = holder_objects();
+    assert_string_equal(ask_args("fetchVO", "[]"), "#\"exported\"");
+    boyd("boot");
+    boyd("holder");
+    assert_int_equal(holder_objects(), base + 1); /* exported: the peer reaches it */
+    assert_string_equal(ask_args("peer", "[\"call\"]"), "#\"exported\"");
+    assert_string_equal(ask_args("peer", "[\"drop\"]"), "#\"dropped\"");
+    boyd("peer");
+    boyd("holder");
+    assert_int_equal(holder_objects(), base);
+    assert_int_equal(tk_count(&T, "v3.vs.vom.es."), 0);
+    assert_int_equal(tk_count(&T, "v4.c.o-"), 0); /* the peer's import went */
+    tk_close(&T);
+}
+
+static void test_vom_weak_key_import_retired(void **state)
+{
+    counts base;
+    (void)state;
+    start();
+    base = now();
+    give("weakByImport", "#true");
+    expect_counts(base, 1);
+    assert_int_equal(tk_count(&T, "v3.vs.vom.ir."), 1);
+    assert_string_equal(holder("dropImport"), "#\"ok\"");
+    boyd("holder"); /* dropImports only: the weak store still recognizes it */
+    assert_int_equal(tk_count(&T, "v3.vs.vom.ir."), 1);
+    boyd("exporter"); /* the exporter retires its Far; the kernel retires the import */
+    expect_counts(base, 0);
+    assert_int_equal(tk_count(&T, "v3.vs.vom.ir."), 0);
+    assert_int_equal(tk_count(&T, "v3.vs.vc.3.r"), 0); /* the entry went with it */
+    tk_close(&T);
+}
+
+static void test_vom_durability_rules(void **state)
+{
+    (void)state;
+    start();
+    assert_string_equal(holder("notDurable"), "#[false,\"not durable: a Far object (only durable objects, imports and data may be stored durably)\",false]");
+    assert_string_equal(ask_args("holder", "[\"notDurable\",\"vo\"]"),
+                        "#[false,\"not durable: o+v10/1 is a virtual object (only durable objects, imports and data may be "
+                        "stored durably)\",false]");
+    assert_string_equal(ask_args("holder", "[\"notDurable\",\"promise\"]"),
+                        "#[false,\"promises cannot be stored in virtualized data\",false]");
+    assert_string_equal(holder("promiseInVirtual"), "#\"promises cannot be stored in virtualized data\"");
+    tk_close(&T);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -295,6 +380,10 @@ int main(void)
         cmocka_unit_test(test_vom_import_as_weak_store_value),
         cmocka_unit_test(test_vom_import_in_durable_store),
         cmocka_unit_test(test_vom_kinds_state_and_facets),
+        cmocka_unit_test(test_vom_cycles_in_one_vat_are_collected),
+        cmocka_unit_test(test_vom_exported_objects_deleted_after_importer_drops),
+        cmocka_unit_test(test_vom_weak_key_import_retired),
+        cmocka_unit_test(test_vom_durability_rules),
         cmocka_unit_test(test_vom_store_order_and_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -64,6 +64,7 @@ static void load_counters(lua_State *L, ls_lua_vat *v)
     vp_syscall sc;
     vp_syscall_result res;
     memset(&sc, 0, sizeof sc);
+    memset(&res, 0, sizeof res);
     sc.type = VP_S_VATSTORE_GET;
     sc.key = swing_str("idCounters");
     v->export_id = LS_LUA_FIRST_EXPORT;
@@ -78,6 +79,9 @@ static void load_counters(lua_State *L, ls_lua_vat *v)
         if (sscanf(text, "{\"collectionID\":%llu,\"exportID\":%llu,\"promiseID\":%llu}", &c, &e, &p) == 3) {
             v->collection_id = c;
             v->export_id = e;
+            v->promise_id = p;
+        } else if (sscanf(text, "{\"exportID\":%llu,\"promiseID\":%llu}", &e, &p) == 2) {
+            v->export_id = e; /* written before collections existed */
             v->promise_id = p;
         }
     }

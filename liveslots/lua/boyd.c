@@ -241,7 +241,7 @@ static void dead_exports(lua_State *L, boyd_run *b)
         if (!in_table(L, LS_EXPORTS, vref) && !in_table(L, LS_DROPPED, vref)) push_vref(L, b, &b->xretires, vref);
     }
     lua_pop(L, 1);
-    qsort(b->xretires.v + first, b->xretires.n - first, sizeof *b->xretires.v, cmp_str);
+    if (b->xretires.n > first) qsort(b->xretires.v + first, b->xretires.n - first, sizeof *b->xretires.v, cmp_str);
     if (b->budget && b->done + (b->xretires.n - first) > b->budget) {
         b->xretires.n = first + (b->done >= b->budget ? 0 : (size_t)(b->budget - b->done));
         b->v->boyd_more = true;

@@ -1,10 +1,28 @@
 -- exchange.lua: a constant-product market (x * y = k) with integer amounts.
 -- Swaps move the pool, the oracle's prices trigger arbitrage rounds, and
 -- every fill is recorded in the ledger; `rebalance` is a burst of work.
-function buildRootObject(vatPowers, params)
-  local x, y = params.x or 1000000, params.y or 1000000
-  local fills, ledger, price = 0, nil, nil
-  local history = {}
+-- The books live in durable collections under the baggage: the pool in
+-- `books`, the last 128 fills in `fills` (keyed by fill number), so they
+-- would survive an upgrade of the vat.
+function buildRootObject(vatPowers, params, baggage)
+  local books = VatData.provide(baggage, 'books', function()
+    local m = VatData.makeScalarBigMapStore('books', { durable = true })
+    m.init('x', params.x or 1000000)
+    m.init('y', params.y or 1000000)
+    m.init('fills', 0)
+    return m
+  end)
+  local history = VatData.provide(baggage, 'fills', function()
+    return VatData.makeScalarBigMapStore('fills', { durable = true })
+  end)
+  local x, y, fills = books.get('x'), books.get('y'), books.get('fills')
+  local ledger, price = nil, nil
+
+  local function save()
+    books.set('x', x)
+    books.set('y', y)
+    books.set('fills', fills)
+  end
 
   local function swap(dx)
     -- dx > 0 sells x for y, dx < 0 sells y for x; a 0.3% fee stays in the pool
@@ -23,14 +41,15 @@ function buildRootObject(vatPowers, params)
   local function fill(dx)
     local out = swap(dx)
     fills = fills + 1
-    history[(fills % 128) + 1] = { dx = dx, out = out }
+    history.init(fills, { dx = dx, out = out })
+    if fills > 128 then history.delete(fills - 128) end
     if ledger then E(ledger).record('exchange', out) end
     return out
   end
 
   return Far('exchange', {
     setLedger = function(l) ledger = l return true end,
-    swap = function(dx) return fill(dx) end,
+    swap = function(dx) local out = fill(dx) save() return out end,
     -- the oracle's price (y per 1000 x): trade towards it in small steps
     onPrice = function(p)
       price = p
@@ -42,6 +61,7 @@ function buildRootObject(vatPowers, params)
         else break end
         steps = steps + 1
       end
+      save()
       return steps
     end,
     -- a burst: many tiny round trips, as a batch auction would do
@@ -51,8 +71,9 @@ function buildRootObject(vatPowers, params)
         local out = swap(100 + i % 7)
         moved = moved + swap(-out)
       end
+      save()
       return moved
     end,
-    pool = function() return { x = x, y = y, fills = fills, price = price } end,
+    pool = function() return { x = x, y = y, fills = fills, price = price, kept = history.getSize() } end,
   })
 end

@@ -179,6 +179,22 @@ static void round_of(lua_State *L, boyd_run *b)
     v->ndead = kept;
 }
 
+/* Drops what the budget left that is in RAM again: only a collector that
+ * ran earlier could have listed it, and `more` must not depend on that. */
+static void prune_live(lua_State *L, ls_lua_vat *v)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < v->ndead; i++) {
+        ls_lua_vref r;
+        bool live = false;
+        if (ls_lua_vref_parse(v->dead[i], &r) && r.type == 'o')
+            live = in_table(L, r.allocated ? LS_VBASE : LS_PRESENCES, v->dead[i]);
+        if (live) swing_mfree(v->dead[i]);
+        else v->dead[kept++] = v->dead[i];
+    }
+    v->ndead = kept;
+}
+
 /* Deletes the cycles of garbage the candidates belong to (cycles.c). */
 static void collect_cycles(lua_State *L, boyd_run *b)
 {
@@ -318,6 +334,7 @@ void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
         if (spent(&b) || b.cands.n == 0) break;
         collect_cycles(L, &b);
     }
+    prune_live(L, v);
     if (v->ndead > 0) v->boyd_more = true;
     dead_weak_keys(L, &b);
     dead_exports(L, &b);

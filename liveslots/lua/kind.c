@@ -80,7 +80,6 @@ static void initial_state(lua_State *L, int init_result, bool durable)
 /* The maker of a kind: upvalue the kind record. */
 static int make_instance(lua_State *L)
 {
-    ls_lua_vat *v = ls_lua_vat_get(L);
     int n = lua_gettop(L), rec = lua_upvalueindex(1);
     bool durable;
     uint64_t kind, inst;
@@ -103,7 +102,6 @@ static int make_instance(lua_State *L)
         lua_pushinteger(L, (lua_Integer)inst + 1);
         lua_setfield(L, rec, "next");
     }
-    (void)v;
     snprintf(base, sizeof base, "o+%c%" PRIu64 "/%" PRIu64, durable ? 'd' : 'v', kind, inst);
     lua_getfield(L, rec, "init");
     lua_insert(L, 1);

@@ -132,29 +132,25 @@ static bool has_pillar(lua_State *L, const char *base)
     return r || ls_lua_vstore_exported(L, base, 'r');
 }
 
-/* Node table fields: 1 edges, 2 count, 3 references from the subgraph, 4 live. */
-void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work)
+/* The search's tables on the stack: nodes (baseRef -> node), order (the
+ * explored baseRefs in exploration order), queue. Node fields: 1 edges, 2
+ * count, 3 references from the subgraph, 4 live. */
+typedef struct graph {
+    int nodes, order, queue;
+    lua_Integer norder;
+} graph;
+
+/* Explores breadth first from the queue until the cap. */
+static void explore(lua_State *L, graph *g, lua_Integer tail, uint64_t cap, uint64_t *work)
 {
-    int nodes, order, queue, garbage;
-    lua_Integer head = 1, tail = 0, norder = 0;
+    lua_Integer head = 1;
     uint64_t start = *work;
-    lua_newtable(L);
-    nodes = lua_gettop(L);
-    lua_newtable(L);
-    order = lua_gettop(L);
-    lua_newtable(L);
-    queue = lua_gettop(L);
-    for (size_t i = 0; i < ncands; i++) {
-        ls_lua_push_string(L, cands[i]);
-        lua_rawseti(L, queue, ++tail);
-    }
-    /* explore, breadth first */
     while (head <= tail) {
         const char *base;
         ls_lua_vref r;
-        lua_rawgeti(L, queue, head++);
+        lua_rawgeti(L, g->queue, head++);
         base = lua_tostring(L, -1);
-        if (lua_getfield(L, nodes, base) != LUA_TNIL || !ls_lua_vref_parse(base, &r) || *work - start >= cap) {
+        if (lua_getfield(L, g->nodes, base) != LUA_TNIL || !ls_lua_vref_parse(base, &r) || *work - start >= cap) {
             lua_pop(L, 2);
             continue; /* seen, or past the cap: left out (counts as an outside holder) */
         }
@@ -168,25 +164,33 @@ void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, u
         lua_rawseti(L, -2, 3);
         lua_pushboolean(L, has_pillar(L, base));
         lua_rawseti(L, -2, 4);
-        lua_setfield(L, nodes, base);
-        lua_rawseti(L, order, ++norder); /* the base string */
-        lua_rawgeti(L, order, norder);
-        lua_getfield(L, nodes, lua_tostring(L, -1));
+        lua_pushvalue(L, -1);
+        lua_setfield(L, g->nodes, base);
         lua_rawgeti(L, -1, 1);
         for (lua_Integer e = 1, ne = (lua_Integer)lua_rawlen(L, -1); e <= ne; e++) {
             lua_rawgeti(L, -1, e);
-            lua_rawseti(L, queue, ++tail);
+            lua_rawseti(L, g->queue, ++tail);
         }
-        lua_pop(L, 3);
+        lua_pop(L, 2);
+        lua_rawseti(L, g->order, ++g->norder); /* the base string */
     }
-    /* references from inside the subgraph */
-    for (lua_Integer i = 1; i <= norder; i++) {
-        lua_rawgeti(L, order, i);
-        lua_getfield(L, nodes, lua_tostring(L, -1));
+}
+
+/* Pushes the node of the i-th explored baseRef (and the baseRef below it). */
+static void push_node(lua_State *L, const graph *g, lua_Integer i)
+{
+    lua_rawgeti(L, g->order, i);
+    lua_getfield(L, g->nodes, lua_tostring(L, -1));
+}
+
+static void count_internal(lua_State *L, const graph *g)
+{
+    for (lua_Integer i = 1; i <= g->norder; i++) {
+        push_node(L, g, i);
         lua_rawgeti(L, -1, 1);
         for (lua_Integer e = 1, ne = (lua_Integer)lua_rawlen(L, -1); e <= ne; e++) {
             lua_rawgeti(L, -1, e);
-            if (lua_rawget(L, nodes) == LUA_TTABLE) {
+            if (lua_rawget(L, g->nodes) == LUA_TTABLE) {
                 lua_rawgeti(L, -1, 3);
                 lua_pushinteger(L, lua_tointeger(L, -1) + 1);
                 lua_rawseti(L, -3, 3);
@@ -196,15 +200,17 @@ void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, u
         }
         lua_pop(L, 3);
     }
-    /* live: a pillar or a holder from outside, and all they reach */
-    head = 1;
-    tail = 0;
+}
+
+/* Live: a pillar or a holder from outside, and everything they reach. */
+static void mark_live(lua_State *L, const graph *g)
+{
+    lua_Integer head = 1, tail = 0;
     lua_newtable(L);
-    lua_replace(L, queue);
-    for (lua_Integer i = 1; i <= norder; i++) {
+    lua_replace(L, g->queue);
+    for (lua_Integer i = 1; i <= g->norder; i++) {
         bool live;
-        lua_rawgeti(L, order, i);
-        lua_getfield(L, nodes, lua_tostring(L, -1));
+        push_node(L, g, i);
         lua_rawgeti(L, -1, 2);
         lua_rawgeti(L, -2, 3);
         lua_rawgeti(L, -3, 4);
@@ -214,18 +220,18 @@ void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, u
             lua_pushboolean(L, 1);
             lua_rawseti(L, -2, 4);
             lua_pushvalue(L, -2);
-            lua_rawseti(L, queue, ++tail);
+            lua_rawseti(L, g->queue, ++tail);
         }
         lua_pop(L, 2);
     }
     while (head <= tail) {
-        lua_rawgeti(L, queue, head++);
-        lua_getfield(L, nodes, lua_tostring(L, -1));
+        lua_rawgeti(L, g->queue, head++);
+        lua_getfield(L, g->nodes, lua_tostring(L, -1));
         lua_rawgeti(L, -1, 1);
         for (lua_Integer e = 1, ne = (lua_Integer)lua_rawlen(L, -1); e <= ne; e++) {
             lua_rawgeti(L, -1, e);
             lua_pushvalue(L, -1);
-            if (lua_rawget(L, nodes) == LUA_TTABLE) {
+            if (lua_rawget(L, g->nodes) == LUA_TTABLE) {
                 bool was;
                 lua_rawgeti(L, -1, 4);
                 was = lua_toboolean(L, -1);
@@ -234,37 +240,58 @@ void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, u
                     lua_pushboolean(L, 1);
                     lua_rawseti(L, -2, 4);
                     lua_pushvalue(L, -2);
-                    lua_rawseti(L, queue, ++tail);
+                    lua_rawseti(L, g->queue, ++tail);
                 }
             }
             lua_pop(L, 2);
         }
         lua_pop(L, 3);
     }
-    /* the rest is garbage, in sorted order */
+}
+
+/* Pushes the array of the explored baseRefs not live, sorted. */
+static void push_garbage(lua_State *L, const graph *g)
+{
+    const char **v;
+    size_t n = 0;
     lua_newtable(L);
-    garbage = lua_gettop(L);
-    {
-        const char **g;
-        size_t ng = 0;
-        g = lua_newuserdatauv(L, (norder ? (size_t)norder : 1) * sizeof *g, 0);
-        for (lua_Integer i = 1; i <= norder; i++) {
-            bool live;
-            lua_rawgeti(L, order, i);
-            lua_getfield(L, nodes, lua_tostring(L, -1));
-            lua_rawgeti(L, -1, 4);
-            live = lua_toboolean(L, -1);
-            lua_pop(L, 2);
-            if (!live) g[ng++] = lua_tostring(L, -1); /* anchored by order */
-            lua_pop(L, 1);
-        }
-        qsort(g, ng, sizeof *g, cmp_str);
-        for (size_t i = 0; i < ng; i++) {
-            ls_lua_push_string(L, g[i]);
-            lua_rawseti(L, garbage, (lua_Integer)i + 1);
-        }
+    v = lua_newuserdatauv(L, (g->norder ? (size_t)g->norder : 1) * sizeof *v, 0);
+    for (lua_Integer i = 1; i <= g->norder; i++) {
+        bool live;
+        push_node(L, g, i);
+        lua_rawgeti(L, -1, 4);
+        live = lua_toboolean(L, -1);
+        lua_pop(L, 2);
+        if (!live) v[n++] = lua_tostring(L, -1); /* anchored by order */
         lua_pop(L, 1);
     }
-    lua_replace(L, nodes);
-    lua_settop(L, nodes);
+    qsort(v, n, sizeof *v, cmp_str);
+    for (size_t i = 0; i < n; i++) {
+        ls_lua_push_string(L, v[i]);
+        lua_rawseti(L, -3, (lua_Integer)i + 1);
+    }
+    lua_pop(L, 1);
+}
+
+void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work)
+{
+    graph g;
+    int top = lua_gettop(L);
+    lua_newtable(L);
+    g.nodes = lua_gettop(L);
+    lua_newtable(L);
+    g.order = lua_gettop(L);
+    lua_newtable(L);
+    g.queue = lua_gettop(L);
+    g.norder = 0;
+    for (size_t i = 0; i < ncands; i++) {
+        ls_lua_push_string(L, cands[i]);
+        lua_rawseti(L, g.queue, (lua_Integer)i + 1);
+    }
+    explore(L, &g, (lua_Integer)ncands, cap, work);
+    count_internal(L, &g);
+    mark_live(L, &g);
+    push_garbage(L, &g);
+    lua_replace(L, top + 1);
+    lua_settop(L, top + 1);
 }

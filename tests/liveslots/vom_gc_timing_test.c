@@ -9,14 +9,10 @@
  * vrefs, bodies), the computrons of every delivery and the final vatstore
  * must be the same. White-box: it reaches the vat's lua_State.
  */
-#include "tests/lib/testlib.h"
+#include "tests/lib/memhost.h"
 
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-
-#include "base/alloc.h"
-#include "liveslots/lua/vat_int.h"
 
 static const char *VAT =
     "function buildRootObject(vatPowers, params, baggage)\n"
@@ -45,247 +41,57 @@ static const char *VAT =
     "  })\n"
     "end\n";
 
-#define MAX_KEYS 4096
-#define MAX_VREFS 256
-
-typedef struct host {
-    vp_channel ch;
-    char *keys[MAX_KEYS], *vals[MAX_KEYS];
-    size_t nkeys;
-    uint64_t trace;     /* FNV-1a over every syscall */
-    size_t syscalls;
-    char exported[MAX_VREFS][32]; /* virtual objects the vat sent out */
-    size_t nexported;
-    char dropped[MAX_VREFS][32];  /* imports the vat dropped */
-    size_t ndropped;
-} host;
-
-static void mix(host *h, const void *p, size_t n)
-{
-    const unsigned char *b = p;
-    for (size_t i = 0; i < n; i++) h->trace = (h->trace ^ b[i]) * 1099511628211ull;
-    h->trace = (h->trace ^ 0xff) * 1099511628211ull;
-}
-
-static void mix_str(host *h, const char *s) { mix(h, s ? s : "", s ? strlen(s) : 0); }
-
-static size_t find(host *h, const char *key, size_t klen, bool *found)
-{
-    size_t lo = 0, hi = h->nkeys;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        size_t ml = strlen(h->keys[mid]);
-        int c = memcmp(h->keys[mid], key, ml < klen ? ml : klen);
-        if (c == 0) c = ml < klen ? -1 : ml > klen ? 1 : 0;
-        if (c == 0) {
-            *found = true;
-            return mid;
-        }
-        if (c < 0) lo = mid + 1;
-        else hi = mid;
-    }
-    *found = false;
-    return lo;
-}
-
-static void put_buf(swing_buf *b, const char *s)
-{
-    b->len = strlen(s);
-    b->ptr = swing_malloc(b->len + 1);
-    assert_non_null(b->ptr);
-    memcpy(b->ptr, s, b->len + 1);
-}
-
-static void remember(char list[][32], size_t *n, const char *vref)
-{
-    for (size_t i = 0; i < *n; i++)
-        if (strcmp(list[i], vref) == 0) return;
-    assert_true(*n < MAX_VREFS);
-    snprintf(list[(*n)++], 32, "%s", vref);
-}
-
-static swing_status host_syscall(vp_channel *ch, const vp_syscall *sc, vp_syscall_result *res)
-{
-    host *h = (host *)ch;
-    bool found;
-    size_t at;
-    if (res) memset(res, 0, sizeof *res);
-    h->syscalls++;
-    mix(h, &sc->type, sizeof sc->type);
-    mix(h, sc->key.ptr, sc->key.len);
-    mix(h, sc->value.ptr, sc->value.len);
-    mix_str(h, sc->target);
-    mix_str(h, sc->methargs.body);
-    for (size_t i = 0; i < sc->nvrefs; i++) mix_str(h, sc->vrefs[i]);
-    for (size_t i = 0; i < sc->nresolutions; i++) {
-        mix_str(h, sc->resolutions[i].data.body);
-        for (size_t j = 0; j < sc->resolutions[i].data.nslots; j++) {
-            const char *s = sc->resolutions[i].data.slots[j];
-            mix_str(h, s);
-            if (strncmp(s, "o+v", 3) == 0) remember(h->exported, &h->nexported, s);
-        }
-    }
-    if (sc->type == VP_S_DROP_IMPORTS)
-        for (size_t i = 0; i < sc->nvrefs; i++) remember(h->dropped, &h->ndropped, sc->vrefs[i]);
-    switch (sc->type) {
-    case VP_S_VATSTORE_GET:
-        at = find(h, (const char *)sc->key.ptr, sc->key.len, &found);
-        res->found = found;
-        if (found) put_buf(&res->value, h->vals[at]);
-        break;
-    case VP_S_VATSTORE_SET:
-        at = find(h, (const char *)sc->key.ptr, sc->key.len, &found);
-        if (found) {
-            swing_mfree(h->vals[at]);
-        } else {
-            assert_true(h->nkeys < MAX_KEYS);
-            memmove(h->keys + at + 1, h->keys + at, (h->nkeys - at) * sizeof *h->keys);
-            memmove(h->vals + at + 1, h->vals + at, (h->nkeys - at) * sizeof *h->vals);
-            h->nkeys++;
-            h->keys[at] = swing_malloc(sc->key.len + 1);
-            assert_non_null(h->keys[at]);
-            memcpy(h->keys[at], sc->key.ptr, sc->key.len);
-            h->keys[at][sc->key.len] = '\0';
-        }
-        h->vals[at] = swing_malloc(sc->value.len + 1);
-        assert_non_null(h->vals[at]);
-        memcpy(h->vals[at], sc->value.ptr, sc->value.len);
-        h->vals[at][sc->value.len] = '\0';
-        break;
-    case VP_S_VATSTORE_DELETE:
-        at = find(h, (const char *)sc->key.ptr, sc->key.len, &found);
-        if (found) {
-            swing_mfree(h->keys[at]);
-            swing_mfree(h->vals[at]);
-            memmove(h->keys + at, h->keys + at + 1, (h->nkeys - at - 1) * sizeof *h->keys);
-            memmove(h->vals + at, h->vals + at + 1, (h->nkeys - at - 1) * sizeof *h->vals);
-            h->nkeys--;
-        }
-        break;
-    case VP_S_VATSTORE_NEXT:
-        at = find(h, (const char *)sc->key.ptr, sc->key.len, &found);
-        if (found) at++;
-        res->found = at < h->nkeys;
-        if (res->found) put_buf(&res->value, h->keys[at]);
-        break;
-    default: break;
-    }
-    return SWING_OK;
-}
-
 typedef struct run {
     uint64_t trace, computrons, kv;
     size_t seen_dead; /* finalizer records found before each BOYD: GC timing, not observable */
     size_t syscalls, nkeys, deliveries;
 } run;
 
-static void deliver(ls_lua_vat *vat, host *h, vp_delivery *d, bool stress, run *out)
+static void step(ls_lua_vat *vat, bool stress, run *out, uint64_t computrons)
 {
-    vp_delivery_result r;
-    memset(&r, 0, sizeof r);
-    r.ok = true;
-    if (stress) lua_gc(ls_lua_vm_state(vat->vm), LUA_GCCOLLECT, 0);
-    if (d->type == VP_D_BRING_OUT_YOUR_DEAD) out->seen_dead += vat->ndead;
-    assert_int_equal(ls_lua_vat_ops.deliver(vat, &h->ch, d, &r), SWING_OK);
-    if (!r.ok) fail_msg("delivery failed: %s", r.message);
-    mix(h, &r.computrons, sizeof r.computrons);
-    mix(h, &r.more, sizeof r.more);
-    out->computrons += r.computrons;
+    out->computrons += computrons;
     out->deliveries++;
-}
-
-static void gc_delivery(ls_lua_vat *vat, host *h, vp_dtype type, char list[][32], size_t n, bool stress, run *out)
-{
-    const char *vrefs[MAX_VREFS];
-    vp_delivery d;
-    if (n == 0) return;
-    for (size_t i = 0; i < n; i++) vrefs[i] = list[i];
-    memset(&d, 0, sizeof d);
-    d.type = type;
-    d.vrefs = vrefs;
-    d.nvrefs = n;
-    deliver(vat, h, &d, stress, out);
+    if (stress) lua_gc(ls_lua_vm_state(vat->vm), LUA_GCCOLLECT, 0); /* before the next one */
 }
 
 static void run_script(bool stress, run *out)
 {
-    host *h = swing_calloc(1, sizeof *h);
-    ls_lua_vat *vat;
-    ls_lua_vat_options opt;
-    swing_err e;
-    vp_delivery d;
-    lua_State *L;
-    assert_non_null(h);
+    tm_host *h = tm_host_new("v1");
+    ls_lua_vat *vat = tm_vat(VAT);
+    lua_State *L = ls_lua_vm_state(vat->vm);
     memset(out, 0, sizeof *out);
-    memset(&opt, 0, sizeof opt);
-    opt.limits.compute = 50000000;
-    opt.limits.memory_cap = 64u << 20;
-    h->ch.syscall = host_syscall;
-    h->ch.vat_id = "v1";
-    h->trace = 1469598103934665603ull;
-    if (ls_lua_vat_create("v1", swing_bytes_of(VAT, strlen(VAT)), &opt, &vat, &e)) fail_msg("create: %s", e.msg);
-    L = ls_lua_vm_state(vat->vm);
     if (stress) lua_gc(L, LUA_GCINC, 1, 1000, 0); /* a cycle starts as soon as one ends */
-    else lua_gc(L, LUA_GCINC, 400, 100, 0); /* rarely: a cycle waits for the heap to grow 4x */
-    memset(&d, 0, sizeof d);
-    d.type = VP_D_START_VAT;
-    d.vat_parameters.body = "#{}";
-    deliver(vat, h, &d, stress, out);
+    else lua_gc(L, LUA_GCINC, 400, 100, 0);       /* rarely: a cycle waits for the heap to grow 4x */
+    step(vat, stress, out, tm_start(vat, h));
     for (int i = 1; i <= 80; i++) {
-        char body[96], import[16], result[16];
+        char args[64], import[16], result[16];
         const char *slots[1];
         snprintf(import, sizeof import, "o-%d", i);
         snprintf(result, sizeof result, "p-%d", i);
-        snprintf(body, sizeof body, "#[\"step\",[%d,\"$0.Alleged: thing\"]]", i);
+        snprintf(args, sizeof args, "[%d,\"$0.Alleged: thing\"]", i);
         slots[0] = import;
-        memset(&d, 0, sizeof d);
-        d.type = VP_D_MESSAGE;
-        d.target = "o+0";
-        d.methargs.body = body;
-        d.methargs.slots = slots;
-        d.methargs.nslots = 1;
-        d.result = result;
-        deliver(vat, h, &d, stress, out);
+        step(vat, stress, out, tm_send(vat, h, "step", args, slots, 1, result));
         if (i % 10 == 0) {
-            memset(&d, 0, sizeof d);
-            d.type = VP_D_BRING_OUT_YOUR_DEAD;
-            d.budget = i % 20 == 0 ? 0 : 7;
-            deliver(vat, h, &d, stress, out);
+            out->seen_dead += vat->ndead;
+            step(vat, stress, out, tm_boyd(vat, h, i % 20 == 0 ? 0 : 7));
         }
         if (i % 25 == 0) { /* the importers drop and forget what the vat exported */
-            gc_delivery(vat, h, VP_D_DROP_EXPORTS, h->exported, h->nexported, stress, out);
-            gc_delivery(vat, h, VP_D_RETIRE_EXPORTS, h->exported, h->nexported, stress, out);
+            step(vat, stress, out, tm_gc(vat, h, VP_D_DROP_EXPORTS, h->exported, h->nexported));
+            step(vat, stress, out, tm_gc(vat, h, VP_D_RETIRE_EXPORTS, h->exported, h->nexported));
             h->nexported = 0;
-            gc_delivery(vat, h, VP_D_RETIRE_IMPORTS, h->dropped, h->ndropped, stress, out);
+            step(vat, stress, out, tm_gc(vat, h, VP_D_RETIRE_IMPORTS, h->dropped, h->ndropped));
             h->ndropped = 0;
         }
     }
-    memset(&d, 0, sizeof d);
-    d.type = VP_D_MESSAGE;
-    d.target = "o+0";
-    d.methargs.body = "#[\"sum\",[]]";
-    d.result = "p-1000";
-    deliver(vat, h, &d, stress, out);
-    for (int i = 0; i < 3; i++) {
-        memset(&d, 0, sizeof d);
-        d.type = VP_D_BRING_OUT_YOUR_DEAD;
-        deliver(vat, h, &d, stress, out);
-    }
+    step(vat, stress, out, tm_send(vat, h, "sum", "[]", NULL, 0, "p-1000"));
+    for (int i = 0; i < 3; i++) step(vat, stress, out, tm_boyd(vat, h, 0));
     out->trace = h->trace;
     out->syscalls = h->syscalls;
     out->nkeys = h->nkeys;
-    h->trace = 1469598103934665603ull;
-    for (size_t i = 0; i < h->nkeys; i++) {
-        mix_str(h, h->keys[i]);
-        mix_str(h, h->vals[i]);
-        swing_mfree(h->keys[i]);
-        swing_mfree(h->vals[i]);
-    }
-    out->kv = h->trace;
+    out->kv = tm_kv_hash(h);
     ls_lua_vat_destroy(vat);
-    swing_mfree(h);
+    tm_host_free(h);
 }
-
 static void test_gc_timing_changes_nothing(void **state)
 {
     run a, b;

@@ -1,7 +1,7 @@
 /*
  * boyd.c - bringOutYourDead in a Lua vat (reference/vom-collections.md §5.4,
- * reference/liveslots.md §6): one full collection, then rounds over the
- * possibly-dead baseRefs in sorted order until none is left or the budget
+ * reference/liveslots.md §6): one full collection; weak stores forget the
+ * Far keys it collected; then rounds over the possibly-dead baseRefs in sorted order until none is left or the budget
  * is spent:
  *   an import with no presence in RAM and a zero vdata count is dropped;
  *   a virtual object with no representative in RAM, a zero count and no
@@ -11,8 +11,8 @@
  *   BOYDs when the budget says so) and deleted.
  * Objects alive only by their count are candidates for a cycle search
  * (cycles.c); the garbage it finds is deleted the same way, and the rounds
- * go on. Then weak stores forget collected Far keys, exports whose Far is gone are
- * retired, and imports nobody reaches or recognizes are retired. The three
+ * go on. Then exports whose Far is gone are retired, and imports nobody
+ * reaches or recognizes are retired. The three
  * GC syscalls go out last, each sorted. Nothing here depends on when Lua
  * collected what: every check reads the vref tables after the collection.
  */
@@ -329,6 +329,7 @@ void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     b.cands.slot = 5;
     lua_newtable(L);
     b.anchors = 6;
+    dead_weak_keys(L, &b); /* before the rounds: the values they free may die in them */
     for (;;) {
         while (v->ndead > 0 && !spent(&b)) round_of(L, &b);
         if (spent(&b) || b.cands.n == 0) break;
@@ -336,7 +337,6 @@ void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     }
     prune_live(L, v);
     if (v->ndead > 0) v->boyd_more = true;
-    dead_weak_keys(L, &b);
     dead_exports(L, &b);
     dead_recognitions(L, &b);
     syscall_vrefs(L, VP_S_DROP_IMPORTS, &b.drops);

@@ -241,6 +241,12 @@ static int store_init(lua_State *L)
             snprintf(kind, sizeof kind, "%d", LS_LUA_STORE_KIND(c.type, c.durable));
             ir_key(k.vref, c.id, mk, sizeof mk);
             ls_lua_vstore_set(L, mk, kind, strlen(kind));
+            if (k.vref[1] == '+' && !ls_lua_vref_is_virtual(k.vref)) { /* a Far: BOYD watches for its death */
+                ls_lua_vat_table(L, LS_WEAKFAR);
+                lua_pushboolean(L, 1);
+                lua_setfield(L, -2, k.vref);
+                lua_pop(L, 1);
+            }
         } else {
             ls_lua_vstore_count(L, k.vref, +1);
         }

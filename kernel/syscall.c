@@ -125,7 +125,17 @@ static swing_status sc_vatstore(kern_vat_io *io, const vp_syscall *sc, vp_syscal
     case VP_S_VATSTORE_DELETE: return store_delete(io->k->st, k, err);
     default: break;
     }
-    s = store_next_key_in(io->k->st, k, swing_bytes_of(key, pl), &res->value, &res->found, err);
+    /* next: within the vat's keys, or within the bound it gives (value):
+     * a scan for a prefix that has no key left stops at once instead of
+     * walking what was deleted after it */
+    if (sc->value.len > 0) {
+        char bound[STORE_KEY_MAX + 1];
+        size_t bl = 0;
+        if ((s = vs_key(io, sc->value, bound, sizeof bound, &bl, err))) return s;
+        s = store_next_key_in(io->k->st, k, swing_bytes_of(bound, bl), &res->value, &res->found, err);
+    } else {
+        s = store_next_key_in(io->k->st, k, swing_bytes_of(key, pl), &res->value, &res->found, err);
+    }
     if (s || !res->found) return s;
     if (!swing_bytes_has_prefix(swing_buf_view(&res->value), swing_bytes_of(key, pl))) {
         swing_buf_free(&res->value);

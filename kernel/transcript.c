@@ -100,7 +100,11 @@ json_t *kern_transcript_syscall(const vp_syscall *sc)
     case VP_S_VATSTORE_SET:
         return json_pack("{sssoso}", "type", "vatstoreSet", "key", bytes_json(sc->key), "value", bytes_json(sc->value));
     case VP_S_VATSTORE_DELETE: return json_pack("{ssso}", "type", "vatstoreDelete", "key", bytes_json(sc->key));
-    case VP_S_VATSTORE_NEXT: return json_pack("{ssso}", "type", "vatstoreGetNextKey", "key", bytes_json(sc->key));
+    case VP_S_VATSTORE_NEXT:
+        if (sc->value.len)
+            return json_pack("{sssoso}", "type", "vatstoreGetNextKey", "key", bytes_json(sc->key), "bound",
+                             bytes_json(sc->value));
+        return json_pack("{ssso}", "type", "vatstoreGetNextKey", "key", bytes_json(sc->key));
     case VP_S_DROP_IMPORTS: return json_pack("{ssso}", "type", "dropImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
     case VP_S_RETIRE_IMPORTS: return json_pack("{ssso}", "type", "retireImports", "vrefs", strs(sc->vrefs, sc->nvrefs));
     case VP_S_RETIRE_EXPORTS: return json_pack("{ssso}", "type", "retireExports", "vrefs", strs(sc->vrefs, sc->nvrefs));

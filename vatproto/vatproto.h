@@ -65,7 +65,9 @@ typedef enum vp_stype {
     VP_S_VATSTORE_GET = 5,     /* key -> found, value */
     VP_S_VATSTORE_SET = 6,     /* key, value */
     VP_S_VATSTORE_DELETE = 7,  /* key */
-    VP_S_VATSTORE_NEXT = 8,    /* key -> found, value = next key */
+    VP_S_VATSTORE_NEXT = 8,    /* key, value = bound or empty -> found, value = the
+                                  next key after key (starting with the bound if
+                                  one is given) */
     VP_S_DROP_IMPORTS = 9,     /* vrefs */
     VP_S_RETIRE_IMPORTS = 10,  /* vrefs */
     VP_S_RETIRE_EXPORTS = 11,  /* vrefs */

@@ -73,7 +73,7 @@ bool ls_lua_vstore_next(lua_State *L, const char *key, const char *prefix)
     vp_syscall_result res;
     size_t pl = strlen(prefix);
     bool in;
-    vs_call(L, VP_S_VATSTORE_NEXT, key, NULL, 0, &res);
+    vs_call(L, VP_S_VATSTORE_NEXT, key, prefix, pl, &res); /* bounded: the store stops at the prefix's end */
     v->held = res.value;
     in = res.found && v->held.len >= pl && memcmp(v->held.ptr, prefix, pl) == 0;
     if (in) lua_pushlstring(L, (const char *)v->held.ptr, v->held.len);

@@ -426,6 +426,67 @@ static void test_rules_splat_not_callable(void **state)
     tk_close(&W.t);
 }
 
+/* ---- vatstore: the next key, with and without a bound ---- */
+
+static void vs(vp_channel *io, vp_stype type, const char *key, const char *value, vp_syscall_result *res)
+{
+    vp_syscall sc;
+    memset(&sc, 0, sizeof sc);
+    sc.type = type;
+    sc.key = swing_str(key);
+    if (value) sc.value = swing_str(value);
+    if (res) memset(res, 0, sizeof *res);
+    assert_int_equal(vp_channel_syscall(io, &sc, res), SWING_OK);
+}
+
+static void expect_next(vp_channel *io, const char *key, const char *bound, const char *want)
+{
+    vp_syscall_result res;
+    vs(io, VP_S_VATSTORE_NEXT, key, bound, &res);
+    if (!want) {
+        assert_false(res.found);
+    } else {
+        assert_true(res.found);
+        assert_int_equal(res.value.len, strlen(want));
+        assert_memory_equal(res.value.ptr, want, res.value.len);
+    }
+    swing_buf_free(&res.value);
+}
+
+static swing_status next_a(world *w, vp_channel *io, const vp_delivery *d)
+{
+    (void)w;
+    if (!is(d, "go")) return SWING_OK;
+    vs(io, VP_S_VATSTORE_SET, "a.1", "x", NULL);
+    vs(io, VP_S_VATSTORE_SET, "a.2", "x", NULL);
+    vs(io, VP_S_VATSTORE_SET, "b.1", "x", NULL);
+    vs(io, VP_S_VATSTORE_DELETE, "a.2", NULL, NULL);
+    expect_next(io, "a.", NULL, "a.1");
+    expect_next(io, "a.1", NULL, "b.1");   /* on past the prefix */
+    expect_next(io, "a.1", "a.", NULL);    /* bounded: nothing left under a. */
+    expect_next(io, "a.", "a.", "a.1");
+    expect_next(io, "a", "b.", "b.1");     /* the first key under the bound after key */
+    expect_next(io, "b.1", NULL, NULL);    /* not past the vat's own keys */
+    return SWING_OK;
+}
+
+static swing_status idle(world *w, vp_channel *io, const vp_delivery *d)
+{
+    (void)w;
+    (void)io;
+    (void)d;
+    return SWING_OK;
+}
+
+static void test_rules_vatstore_next_with_bound(void **state)
+{
+    (void)state;
+    setup(next_a, idle, 500, NULL);
+    host("go");
+    expect_kv("v1.vs.a.1", "x");
+    tk_close(&W.t);
+}
+
 /* ---- vat-fatal: rollback leaves no trace, the rest goes on ---- */
 
 static swing_status f_a(world *w, vp_channel *io, const vp_delivery *d)
@@ -661,6 +722,7 @@ int main(void)
         cmocka_unit_test(test_rules_notify_retires_transitively),
         cmocka_unit_test(test_rules_splat_not_callable),
         cmocka_unit_test(test_rules_vat_fatal_rolls_back),
+        cmocka_unit_test(test_rules_vatstore_next_with_bound),
         cmocka_unit_test(test_rules_critical_vat_failure_panics),
         cmocka_unit_test(test_rules_vat_parameters_refcounts),
         cmocka_unit_test(test_rules_boyd_then_gc),

@@ -124,7 +124,8 @@ static swing_status host_syscall(vp_channel *ch, const vp_syscall *sc, vp_syscal
         break;
     default: /* next */
         if (found) at++;
-        res->found = at < h->nkeys;
+        res->found = at < h->nkeys &&
+                     (!sc->value.len || strncmp(h->keys[at], (const char *)sc->value.ptr, sc->value.len) == 0);
         if (res->found) put_buf(&res->value, h->keys[at]);
         break;
     }

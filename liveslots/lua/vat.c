@@ -170,6 +170,8 @@ static swing_status vat_deliver(void *self, vp_channel *io, const vp_delivery *d
     return SWING_OK;
 }
 
+size_t ls_lua_vat_memory(const ls_lua_vat *vat) { return ls_lua_vm_memory(vat->vm); }
+
 static void vat_destroy(void *self) { ls_lua_vat_destroy(self); }
 
 const vp_worker_ops ls_lua_vat_ops = {vat_deliver, vat_destroy};

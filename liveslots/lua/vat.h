@@ -35,6 +35,11 @@ swing_status ls_lua_vat_create(const char *vat_id, swing_bytes bundle, const ls_
                                ls_lua_vat **out, swing_err *err);
 void ls_lua_vat_destroy(ls_lua_vat *vat);
 
+/* Bytes the vat's Lua state holds now, garbage included until the next full
+ * collection (read it after a bringOutYourDead for the reachable heap). For
+ * host statistics and benchmarks; vat code never sees it. */
+size_t ls_lua_vat_memory(const ls_lua_vat *vat);
+
 /* The worker interface: self is the ls_lua_vat. */
 extern const vp_worker_ops ls_lua_vat_ops;
 

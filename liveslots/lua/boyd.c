@@ -40,8 +40,10 @@ typedef struct boyd_run {
     int anchors;
     lua_Integer nanchors;
     vlist drops, xretires, iretires;
-    vlist cands; /* alive only by their vdata count: maybe in a cycle */
 } boyd_run;
+
+#define CYCLE_BATCH_MAX 256 /* candidates per search */
+#define CYCLE_MIN 4096u     /* units a search may use past a spent budget */
 
 static bool spent(const boyd_run *b) { return b->budget && b->done >= b->budget; }
 
@@ -84,11 +86,11 @@ static void forget(lua_State *L, const char *table, const char *key)
 static void dead_import(lua_State *L, boyd_run *b, const char *vref)
 {
     if (in_table(L, LS_PRESENCES, vref)) return; /* introduced again since */
+    b->done++;                                    /* one unit per entry read */
     if (ls_lua_vstore_rc(L, vref) > 0) return;   /* virtualized data holds it */
     if (in_table(L, LS_IMPORTS, vref)) {
         forget(L, LS_IMPORTS, vref);
         push_vref(L, b, &b->drops, vref);
-        b->done++;
     }
     ls_lua_vstore_maybe_retired(L, vref);
 }
@@ -131,12 +133,9 @@ static void forget_object(lua_State *L, boyd_run *b, const char *base, const ls_
 static bool delete_object(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
 {
     if (r->id >= LS_LUA_STORE_KIND_FIRST && r->id < LS_LUA_STORE_KIND_FIRST + 8) {
-        uint64_t before = b->done;
-        if (!ls_lua_collection_delete(L, base, b->budget, &b->done)) return false;
-        if (b->done == before) b->done++;
-    } else {
-        if (!ls_lua_vom_delete_state(L, base)) return true; /* deleted already */
-        b->done++;
+        if (!ls_lua_collection_delete(L, base, b->budget, &b->done)) return false; /* a unit per entry */
+    } else if (!ls_lua_vom_delete_state(L, base)) {
+        return true; /* deleted already */
     }
     forget_object(L, b, base, r);
     return true;
@@ -147,8 +146,9 @@ static bool dead_virtual(lua_State *L, boyd_run *b, const char *base, const ls_l
 {
     if (r->id == LS_LUA_KIND_HANDLE) return true; /* kind handles are never deleted */
     if (in_table(L, LS_VBASE, base)) return true;  /* a representative is in RAM */
+    b->done++;                                      /* one unit per entry read (its deletion included) */
     if (ls_lua_vstore_rc(L, base) > 0) {
-        push_vref(L, b, &b->cands, base);
+        ls_lua_vstore_maybe_cyclic(L, base);
         return true;
     }
     if (ls_lua_vstore_exported(L, base, 'r')) return true;
@@ -171,6 +171,7 @@ static void round_of(lua_State *L, boyd_run *b)
         if (!r.allocated) dead_import(L, b, base);
         else if (r.virt && !dead_virtual(L, b, base, &r)) break;
     }
+    while (i > 0 && i < n && strcmp(v->dead[i], v->dead[i - 1]) == 0) i++; /* copies of the last one done */
     /* free the processed entries [0, i); keep the rest in order */
     for (size_t j = 0; j < v->ndead; j++) {
         if (j < i) swing_mfree(v->dead[j]);
@@ -195,18 +196,44 @@ static void prune_live(lua_State *L, ls_lua_vat *v)
     v->ndead = kept;
 }
 
-/* Deletes the cycles of garbage the candidates belong to (cycles.c). */
-static void collect_cycles(lua_State *L, boyd_run *b)
+/* Searches the first candidates (sorted) for garbage cycles (cycles.c)
+ * and deletes what it finds. The search may use CYCLE_MIN units past the
+ * budget. A search the cap cut leaves its candidates for the next BOYD
+ * with half as many (a lone candidate whose subgraph is too big is given
+ * up: such a cycle is never collected). false: stop this BOYD. */
+static bool collect_cycles(lua_State *L, boyd_run *b)
 {
-    uint64_t cap = b->budget ? b->budget - b->done : 1000000u, work = 0;
-    size_t n = 0;
+    ls_lua_vat *v = b->v;
+    uint64_t left = b->budget > b->done ? b->budget - b->done : 0, work = 0;
+    uint64_t cap = b->budget ? (left > CYCLE_MIN ? left : CYCLE_MIN) : 1000000u;
+    size_t n = 0, take, kept = 0;
+    vlist batch = {0};
     lua_Integer ng;
-    qsort(b->cands.v, b->cands.n, sizeof *b->cands.v, cmp_str);
-    for (size_t i = 0; i < b->cands.n; i++)
-        if (n == 0 || strcmp(b->cands.v[n - 1], b->cands.v[i]) != 0) b->cands.v[n++] = b->cands.v[i];
-    ls_lua_cycles_find(L, b->cands.v, n, cap, &work);
-    b->cands.n = 0;
+    bool whole;
+    if (v->cycle_batch == 0) v->cycle_batch = CYCLE_BATCH_MAX;
+    qsort(v->cands, v->ncands, sizeof *v->cands, cmp_str);
+    for (size_t i = 0; i < v->ncands; i++) { /* unique */
+        if (n > 0 && strcmp(v->cands[n - 1], v->cands[i]) == 0) swing_mfree(v->cands[i]);
+        else v->cands[n++] = v->cands[i];
+    }
+    v->ncands = n;
+    take = n < v->cycle_batch ? n : v->cycle_batch;
+    batch.slot = lua_gettop(L) + 1;
+    lua_pushnil(L);
+    for (size_t i = 0; i < take; i++) push_vref(L, b, &batch, v->cands[i]);
+    whole = ls_lua_cycles_find(L, batch.v, batch.n, cap, &work);
     b->done += work;
+    if (!whole && take > 1) {
+        v->cycle_batch = take / 2;
+        lua_pop(L, 2);
+        return false;
+    }
+    v->cycle_batch = v->cycle_batch * 2 > CYCLE_BATCH_MAX ? CYCLE_BATCH_MAX : v->cycle_batch * 2;
+    for (size_t i = 0; i < v->ncands; i++) { /* the batch is done with */
+        if (i < take) swing_mfree(v->cands[i]);
+        else v->cands[kept++] = v->cands[i];
+    }
+    v->ncands = kept;
     ng = (lua_Integer)lua_rawlen(L, -1);
     for (lua_Integer i = 1; i <= ng; i++) {
         char base[LS_LUA_VREF_MAX];
@@ -220,7 +247,8 @@ static void collect_cycles(lua_State *L, boyd_run *b)
             break;
         }
     }
-    lua_pop(L, 1);
+    lua_pop(L, 2);
+    return true;
 }
 
 /* Weak stores keyed by a Far forget it once Lua collected it. */
@@ -325,18 +353,15 @@ void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     b.xretires.slot = 3;
     lua_pushnil(L);
     b.iretires.slot = 4;
-    lua_pushnil(L);
-    b.cands.slot = 5;
     lua_newtable(L);
-    b.anchors = 6;
+    b.anchors = 5;
     dead_weak_keys(L, &b); /* before the rounds: the values they free may die in them */
     for (;;) {
         while (v->ndead > 0 && !spent(&b)) round_of(L, &b);
-        if (spent(&b) || b.cands.n == 0) break;
-        collect_cycles(L, &b);
+        if (spent(&b) || v->ncands == 0 || !collect_cycles(L, &b)) break;
     }
     prune_live(L, v);
-    if (v->ndead > 0) v->boyd_more = true;
+    if (v->ndead > 0 || v->ncands > 0) v->boyd_more = true;
     dead_exports(L, &b);
     dead_recognitions(L, &b);
     syscall_vrefs(L, VP_S_DROP_IMPORTS, &b.drops);

@@ -10,9 +10,10 @@
  *
  * Everything is read from the vatstore in a fixed order (candidates
  * sorted, properties sorted, slots in order), so the syscalls depend on
- * nothing but the vat's state. A subgraph larger than the cap is cut: the
- * objects not explored count as holders from outside, so nothing live is
- * ever taken for garbage (a cycle that large is found by no BOYD).
+ * nothing but the vat's state. Objects sure to be live (see push_node) are
+ * not expanded, so a candidate held by a big store costs a read or two.
+ * A subgraph larger than the cap is cut: the objects not explored count as
+ * holders from outside, so nothing live is ever taken for garbage.
  * Cycles through another vat are not found: an export the other vat holds
  * is a reachable export here, whatever holds it there.
  */
@@ -56,8 +57,9 @@ static void add_edges(lua_State *L, int slots, int edges)
 }
 
 /* Pushes the edge array of base (references its data holds, with
- * repeats), counting what it reads in *work. */
-static void push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uint64_t *work)
+ * repeats), counting what it reads in *work; false if a store had more
+ * entries than *work may reach (limit): the edges are then incomplete. */
+static bool push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uint64_t *work, uint64_t limit)
 {
     char key[LS_LUA_VREF_MAX + 8];
     int edges;
@@ -70,7 +72,10 @@ static void push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uin
         snprintf(db, sizeof db, "%s", prefix);
         while (ls_lua_vstore_next(L, db, prefix)) {
             const char *k = lua_tostring(L, -1), *colon;
-            (*work)++;
+            if (++(*work) > limit) {
+                lua_pop(L, 1);
+                return false;
+            }
             if (k[strlen(prefix)] == '|') {
                 lua_pop(L, 1);
                 break;
@@ -91,11 +96,11 @@ static void push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uin
                 lua_pop(L, 3);
             }
         }
-        return;
+        return true;
     }
     snprintf(key, sizeof key, "vom.%s", base);
     (*work)++;
-    if (!ls_lua_vstore_get(L, key)) return;
+    if (!ls_lua_vstore_get(L, key)) return true;
     ls_lua_vstore_parse_record(L, lua_tostring(L, -1), lua_rawlen(L, -1));
     {
         const char **names;
@@ -121,15 +126,16 @@ static void push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uin
         }
     }
     lua_settop(L, edges);
+    return true;
 }
 
-static bool has_pillar(lua_State *L, const char *base)
+static bool in_ram(lua_State *L, const char *base)
 {
     bool r;
     ls_lua_vat_table(L, LS_VBASE);
     r = lua_getfield(L, -1, base) != LUA_TNIL;
     lua_pop(L, 2);
-    return r || ls_lua_vstore_exported(L, base, 'r');
+    return r;
 }
 
 /* The search's tables on the stack: nodes (baseRef -> node), order (the
@@ -140,8 +146,50 @@ typedef struct graph {
     lua_Integer norder;
 } graph;
 
-/* Explores breadth first from the queue until the cap. */
-static void explore(lua_State *L, graph *g, lua_Integer tail, uint64_t cap, uint64_t *work)
+/* Pushes the node of base. A node that is live for sure is not expanded:
+ * in RAM, exported, the baggage, a store too big for the cap, or one that
+ * names no virtual object (it cannot be on a cycle; if garbage holds it,
+ * it dies by its count once the garbage is deleted). Whatever it holds is
+ * then counted as held from outside, which only keeps more alive. */
+static void push_node(lua_State *L, const char *base, const ls_lua_vref *r, uint64_t *work, uint64_t limit,
+                      bool *cut)
+{
+    bool live = in_ram(L, base) || r->id == LS_LUA_KIND_HANDLE ||
+                (r->id == LS_LUA_STORE_KIND(0, true) && r->instance == 1); /* the baggage */
+    lua_createtable(L, 4, 0);
+    if (!live) {
+        if (!push_edges(L, base, r, work, limit)) {
+            *cut = true;
+            live = true;
+        } else if (lua_rawlen(L, -1) == 0) {
+            live = true;
+        } else {
+            live = ls_lua_vstore_exported(L, base, 'r');
+        }
+        if (live) {
+            lua_pop(L, 1);
+        } else {
+            lua_rawseti(L, -2, 1);
+            lua_pushinteger(L, (lua_Integer)ls_lua_vstore_rc(L, base));
+            lua_rawseti(L, -2, 2);
+        }
+        (*work)++;
+    }
+    if (live) {
+        lua_newtable(L);
+        lua_rawseti(L, -2, 1);
+        lua_pushinteger(L, 0);
+        lua_rawseti(L, -2, 2);
+    }
+    lua_pushinteger(L, 0);
+    lua_rawseti(L, -2, 3);
+    lua_pushboolean(L, live);
+    lua_rawseti(L, -2, 4);
+}
+
+/* Explores breadth first from the queue until the cap; *cut when the cap
+ * stopped it. */
+static void explore(lua_State *L, graph *g, lua_Integer tail, uint64_t cap, uint64_t *work, bool *cut)
 {
     lua_Integer head = 1;
     uint64_t start = *work;
@@ -150,20 +198,17 @@ static void explore(lua_State *L, graph *g, lua_Integer tail, uint64_t cap, uint
         ls_lua_vref r;
         lua_rawgeti(L, g->queue, head++);
         base = lua_tostring(L, -1);
-        if (lua_getfield(L, g->nodes, base) != LUA_TNIL || !ls_lua_vref_parse(base, &r) || *work - start >= cap) {
+        if (lua_getfield(L, g->nodes, base) != LUA_TNIL || !ls_lua_vref_parse(base, &r)) {
             lua_pop(L, 2);
-            continue; /* seen, or past the cap: left out (counts as an outside holder) */
+            continue; /* seen */
         }
         lua_pop(L, 1);
-        lua_createtable(L, 4, 0);
-        push_edges(L, base, &r, work);
-        lua_rawseti(L, -2, 1);
-        lua_pushinteger(L, (lua_Integer)ls_lua_vstore_rc(L, base));
-        lua_rawseti(L, -2, 2);
-        lua_pushinteger(L, 0);
-        lua_rawseti(L, -2, 3);
-        lua_pushboolean(L, has_pillar(L, base));
-        lua_rawseti(L, -2, 4);
+        if (*work - start >= cap) {
+            *cut = true; /* left out: counts as an outside holder */
+            lua_pop(L, 1);
+            continue;
+        }
+        push_node(L, base, &r, work, start + cap, cut);
         lua_pushvalue(L, -1);
         lua_setfield(L, g->nodes, base);
         lua_rawgeti(L, -1, 1);
@@ -177,7 +222,7 @@ static void explore(lua_State *L, graph *g, lua_Integer tail, uint64_t cap, uint
 }
 
 /* Pushes the node of the i-th explored baseRef (and the baseRef below it). */
-static void push_node(lua_State *L, const graph *g, lua_Integer i)
+static void push_nth(lua_State *L, const graph *g, lua_Integer i)
 {
     lua_rawgeti(L, g->order, i);
     lua_getfield(L, g->nodes, lua_tostring(L, -1));
@@ -186,7 +231,7 @@ static void push_node(lua_State *L, const graph *g, lua_Integer i)
 static void count_internal(lua_State *L, const graph *g)
 {
     for (lua_Integer i = 1; i <= g->norder; i++) {
-        push_node(L, g, i);
+        push_nth(L, g, i);
         lua_rawgeti(L, -1, 1);
         for (lua_Integer e = 1, ne = (lua_Integer)lua_rawlen(L, -1); e <= ne; e++) {
             lua_rawgeti(L, -1, e);
@@ -210,7 +255,7 @@ static void mark_live(lua_State *L, const graph *g)
     lua_replace(L, g->queue);
     for (lua_Integer i = 1; i <= g->norder; i++) {
         bool live;
-        push_node(L, g, i);
+        push_nth(L, g, i);
         lua_rawgeti(L, -1, 2);
         lua_rawgeti(L, -2, 3);
         lua_rawgeti(L, -3, 4);
@@ -258,7 +303,7 @@ static void push_garbage(lua_State *L, const graph *g)
     v = lua_newuserdatauv(L, (g->norder ? (size_t)g->norder : 1) * sizeof *v, 0);
     for (lua_Integer i = 1; i <= g->norder; i++) {
         bool live;
-        push_node(L, g, i);
+        push_nth(L, g, i);
         lua_rawgeti(L, -1, 4);
         live = lua_toboolean(L, -1);
         lua_pop(L, 2);
@@ -273,8 +318,9 @@ static void push_garbage(lua_State *L, const graph *g)
     lua_pop(L, 1);
 }
 
-void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work)
+bool ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work)
 {
+    bool cut = false;
     graph g;
     int top = lua_gettop(L);
     lua_newtable(L);
@@ -288,10 +334,11 @@ void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, u
         ls_lua_push_string(L, cands[i]);
         lua_rawseti(L, g.queue, (lua_Integer)i + 1);
     }
-    explore(L, &g, (lua_Integer)ncands, cap, work);
+    explore(L, &g, (lua_Integer)ncands, cap, work, &cut);
     count_internal(L, &g);
     mark_live(L, &g);
     push_garbage(L, &g);
     lua_replace(L, top + 1);
     lua_settop(L, top + 1);
+    return !cut;
 }

@@ -230,6 +230,8 @@ void ls_lua_vat_destroy(ls_lua_vat *v)
     swing_mfree(v->dead);
     for (size_t i = 0; i < v->nretired; i++) swing_mfree(v->retired[i]);
     swing_mfree(v->retired);
+    for (size_t i = 0; i < v->ncands; i++) swing_mfree(v->cands[i]);
+    swing_mfree(v->cands);
     ls_lua_vstore_release(v);
     swing_mfree(v);
 }

@@ -69,6 +69,9 @@ struct ls_lua_vat {
     size_t ndead, capdead;
     char **retired;            /* possibly retired imports (C memory) */
     size_t nretired, capretired;
+    char **cands;              /* alive only by their vdata count: cycle candidates (C memory) */
+    size_t ncands, capcands;
+    size_t cycle_batch;        /* candidates per cycle search (halved when one is cut) */
     ls_lua_vdata_ctx vdata[2]; /* marshal contexts: virtual, durable */
     swing_buf held;            /* syscall results and JSON held across a call that may raise */
     void *held_json;
@@ -125,6 +128,7 @@ void ls_lua_vstore_parse_capdata(lua_State *L, const char *text, size_t len);
 void ls_lua_vstore_parse_record(lua_State *L, const char *text, size_t len);
 void ls_lua_vstore_maybe_dead(lua_State *L, const char *baseref, size_t len);
 void ls_lua_vstore_maybe_retired(lua_State *L, const char *vref);
+void ls_lua_vstore_maybe_cyclic(lua_State *L, const char *baseref);
 uint64_t ls_lua_vstore_rc(lua_State *L, const char *baseref);
 /* One more or one less vdata reference to vref (counted on its baseRef). */
 void ls_lua_vstore_count(lua_State *L, const char *vref, int delta);
@@ -171,9 +175,10 @@ bool ls_lua_collection_delete(lua_State *L, const char *base, uint64_t budget, u
 void ls_lua_collection_cease_recognition(lua_State *L, const char *vref);
 
 /* cycles.c: pushes the sorted array of garbage baseRefs among the objects
- * reachable from cands (sorted, unique), reading at most cap objects and
- * entries (counted in *work). */
-void ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work);
+ * reachable from cands (sorted, unique), reading about cap objects and
+ * entries at most (counted in *work); false if the cap cut the search (what
+ * it pushes is garbage still, but some may have been missed). */
+bool ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work);
 
 /* boyd.c: bringOutYourDead */
 void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget);

@@ -238,6 +238,12 @@ void ls_lua_vstore_maybe_retired(lua_State *L, const char *vref)
     list_add(L, &v->retired, &v->nretired, &v->capretired, vref, strlen(vref));
 }
 
+void ls_lua_vstore_maybe_cyclic(lua_State *L, const char *baseref)
+{
+    ls_lua_vat *v = ls_lua_vat_get(L);
+    list_add(L, &v->cands, &v->ncands, &v->capcands, baseref, strlen(baseref));
+}
+
 /* ===== vdata reference counts ===== */
 
 static void rc_key(char *out, size_t cap, const char *vref, size_t base_len)

@@ -102,7 +102,14 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const vp_delivery *d,
         kern_transcript_discard(io);
         return SWING_OK;
     }
-    if ((s = kern_transcript_commit(k, io, err))) return s;
+    if ((s = kern_transcript_commit(k, io, err))) {
+        if (SWING_STATUS_PRIMARY(s) != SWING_ERR_LIMIT) return s;
+        /* The delivery did more than one transcript item can hold: the
+         * vat's doing, so the vat fails (the crank rolls back), not the kernel. */
+        fail(io, KERN_TERM_DELIVERY_FAILED, "transcript item too large: the delivery did too much");
+        info->vat_failed = true;
+        return SWING_OK;
+    }
     /* Dirt (reap.c): a BOYD settles it; changeVatOptions adds none. */
     if (d->type == VP_D_BRING_OUT_YOUR_DEAD) return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
     if (d->type == VP_D_CHANGE_VAT_OPTIONS) return SWING_OK;

@@ -69,6 +69,21 @@ static swing_status b_vat(void *u, vp_channel *io, const vp_delivery *d, vp_deli
         assert_int_equal(vp_channel_syscall(io, &sc, NULL), SWING_ERR_VAT);
         return SWING_OK;
     }
+    if (is(d, "flood")) { /* 70 MiB of vatstore writes: more than a transcript item holds */
+        static char big[1u << 20];
+        vp_syscall sc;
+        memset(big, 'x', sizeof big);
+        for (int i = 0; i < 70; i++) {
+            char key[16];
+            snprintf(key, sizeof key, "big%d", i);
+            memset(&sc, 0, sizeof sc);
+            sc.type = VP_S_VATSTORE_SET;
+            sc.key = swing_str(key);
+            sc.value = swing_bytes_of(big, sizeof big);
+            assert_int_equal(vp_channel_syscall(io, &sc, NULL), SWING_OK);
+        }
+        return SWING_OK;
+    }
     if (is(d, "fail")) {
         r->ok = false;
         snprintf(r->message, sizeof r->message, "raw failure");
@@ -246,6 +261,22 @@ static void test_termination_vatstore_key_not_text(void **state)
     tk_close(&W.t);
 }
 
+/* A delivery whose transcript item would pass the store's limit fails
+ * the vat, never the kernel: the crank rolls back, the rest goes on. */
+static void test_termination_transcript_item_too_large(void **state)
+{
+    char kpid[24];
+    (void)state;
+    setup(",\"useTranscript\":true");
+    send("B", "flood", kpid);
+    tk_run(&W.t);
+    expect_record("B", "v2", KERN_TERM_DELIVERY_FAILED, "transcript item too large: the delivery did too much");
+    assert_null(tk_get(&W.t, "v2.vs.big0")); /* rolled back */
+    send("A", "ping", kpid);                 /* the kernel goes on */
+    tk_run(&W.t);
+    tk_close(&W.t);
+}
+
 static void test_termination_by_the_host(void **state)
 {
     const char *msg = "vat B (v2) terminated by the host: retired";
@@ -399,6 +430,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_termination_illegal_syscall_reason_everywhere),
         cmocka_unit_test(test_termination_vatstore_key_not_text),
+        cmocka_unit_test(test_termination_transcript_item_too_large),
         cmocka_unit_test(test_termination_by_the_host),
         cmocka_unit_test(test_termination_failed_delivery_and_exits),
         cmocka_unit_test(test_termination_failed_start),

@@ -218,9 +218,11 @@ void ls_lua_vstore_parse_record(lua_State *L, const char *text, size_t len)
 
 static void list_add(lua_State *L, char ***list, size_t *n, size_t *cap, const char *vref, size_t len)
 {
-    char *copy;
-    if (SWING_VEC_RESERVE(*list, *cap, *n + 1, 64, NULL) || !(copy = swing_malloc(len + 1)))
+    char *copy = NULL;
+    if (SWING_VEC_RESERVE(*list, *cap, *n + 1, 64, NULL) || !(copy = swing_malloc(len + 1))) {
         luaL_error(L, "out of memory");
+        return;
+    }
     memcpy(copy, vref, len);
     copy[len] = '\0';
     (*list)[(*n)++] = copy;

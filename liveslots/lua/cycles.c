@@ -103,21 +103,9 @@ static bool push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uin
     if (!ls_lua_vstore_get(L, key)) return true;
     ls_lua_vstore_parse_record(L, lua_tostring(L, -1), lua_rawlen(L, -1));
     {
-        const char **names;
-        size_t n = 0, cap = 0;
+        size_t n;
         int rec = lua_gettop(L);
-        lua_pushnil(L);
-        while (lua_next(L, rec)) {
-            lua_pop(L, 1);
-            cap++;
-        }
-        names = lua_newuserdatauv(L, (cap ? cap : 1) * sizeof *names, 0);
-        lua_pushnil(L);
-        while (lua_next(L, rec)) {
-            lua_pop(L, 1);
-            names[n++] = lua_tostring(L, -1);
-        }
-        qsort(names, n, sizeof *names, cmp_str);
+        const char **names = ls_lua_vom_sorted_keys(L, rec, &n, "state property");
         for (size_t i = 0; i < n; i++) {
             lua_getfield(L, rec, names[i]);
             lua_rawgeti(L, -1, 2);

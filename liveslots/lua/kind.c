@@ -15,9 +15,6 @@
 
 #include "liveslots/lua/vref.h"
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-
 /* A facet's method: upvalues behavior function, facet index. */
 static int vo_method(lua_State *L)
 {
@@ -43,23 +40,11 @@ static int vo_method(lua_State *L)
 static void initial_state(lua_State *L, int init_result, bool durable)
 {
     const char **names;
-    size_t n = 0, cap = 0;
+    size_t n;
     int rec;
     init_result = lua_absindex(L, init_result);
     if (lua_type(L, init_result) != LUA_TTABLE) luaL_error(L, "a kind's init must return a table of state");
-    lua_pushnil(L);
-    while (lua_next(L, init_result)) {
-        lua_pop(L, 1);
-        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "state property names must be strings");
-        cap++;
-    }
-    names = lua_newuserdatauv(L, (cap ? cap : 1) * sizeof *names, 0);
-    lua_pushnil(L);
-    while (lua_next(L, init_result)) {
-        lua_pop(L, 1);
-        names[n++] = lua_tostring(L, -1);
-    }
-    qsort(names, n, sizeof *names, cmp_str);
+    names = ls_lua_vom_sorted_keys(L, init_result, &n, "state property");
     lua_newtable(L);
     rec = lua_gettop(L);
     for (size_t i = 0; i < n; i++) { /* encode all before counting any: a refusal changes nothing */
@@ -128,26 +113,18 @@ static int make_instance(lua_State *L)
 static void methods_of(lua_State *L, int rec, int behavior, bool multi)
 {
     const char **names;
-    size_t n = 0, cap = 0;
+    size_t n;
     rec = lua_absindex(L, rec);
     behavior = lua_absindex(L, behavior);
     luaL_checktype(L, behavior, LUA_TTABLE);
-    lua_pushnil(L);
-    while (lua_next(L, behavior)) {
-        if (lua_type(L, -2) != LUA_TSTRING) luaL_error(L, "behavior names must be strings");
+    names = ls_lua_vom_sorted_keys(L, behavior, &n, "behavior"); /* facet index = position */
+    for (size_t i = 0; i < n; i++) {
+        lua_getfield(L, behavior, names[i]);
         if (multi ? lua_type(L, -1) != LUA_TTABLE : !lua_isfunction(L, -1))
             luaL_error(L, multi ? "defineKindMulti: each facet must be a table of methods"
                                 : "defineKind: behavior must be a table of functions (use defineKindMulti for facets)");
         lua_pop(L, 1);
-        cap++;
     }
-    names = lua_newuserdatauv(L, (cap ? cap : 1) * sizeof *names, 0);
-    lua_pushnil(L);
-    while (lua_next(L, behavior)) {
-        lua_pop(L, 1);
-        names[n++] = lua_tostring(L, -1);
-    }
-    qsort(names, n, sizeof *names, cmp_str); /* facet index = position in sorted names */
     lua_newtable(L); /* methods */
     lua_newtable(L); /* facet names */
     for (size_t f = 0; f < (multi ? n : 1); f++) {

@@ -327,7 +327,7 @@ ls_lua_slot_ops ls_lua_refs_ops(ls_lua_vat *v)
     return ops;
 }
 
-static void new_table(lua_State *L, const char *key, const char *mode)
+void ls_lua_refs_new_table(lua_State *L, const char *key, const char *mode)
 {
     lua_newtable(L);
     if (mode) {
@@ -341,18 +341,18 @@ static void new_table(lua_State *L, const char *key, const char *mode)
 
 void ls_lua_refs_install(lua_State *L, ls_lua_vat *v)
 {
-    new_table(L, LS_EXPORTS, NULL);
-    new_table(L, LS_DROPPED, "v");
-    new_table(L, LS_RECOG, NULL);
-    new_table(L, LS_PRESENCES, "v");
-    new_table(L, LS_IMPORTS, NULL);
-    new_table(L, LS_PROMISES, NULL);
-    new_table(L, LS_KPROMISES, NULL);
-    new_table(L, LS_VALTOSLOT, "k");
-    new_table(L, LS_REMOTABLES, "k");
-    new_table(L, LS_NEWVPIDS, NULL);
-    new_table(L, LS_IRECOG, NULL);
-    new_table(L, LS_WEAKFAR, NULL);
+    ls_lua_refs_new_table(L, LS_EXPORTS, NULL);
+    ls_lua_refs_new_table(L, LS_DROPPED, "v");
+    ls_lua_refs_new_table(L, LS_RECOG, NULL);
+    ls_lua_refs_new_table(L, LS_PRESENCES, "v");
+    ls_lua_refs_new_table(L, LS_IMPORTS, NULL);
+    ls_lua_refs_new_table(L, LS_PROMISES, NULL);
+    ls_lua_refs_new_table(L, LS_KPROMISES, NULL);
+    ls_lua_refs_new_table(L, LS_VALTOSLOT, "k");
+    ls_lua_refs_new_table(L, LS_REMOTABLES, "k");
+    ls_lua_refs_new_table(L, LS_NEWVPIDS, NULL);
+    ls_lua_refs_new_table(L, LS_IRECOG, NULL);
+    ls_lua_refs_new_table(L, LS_WEAKFAR, NULL);
     luaL_newmetatable(L, LS_PRESENCE_MT);
     lua_pushlightuserdata(L, v);
     lua_pushcclosure(L, presence_gc, 1);

@@ -99,6 +99,8 @@ int ls_lua_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, con
 void ls_lua_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *ctx);
 ls_lua_slot_ops ls_lua_refs_ops(ls_lua_vat *v);
 void ls_lua_refs_install(lua_State *L, ls_lua_vat *v);
+/* Sets registry[key] to a new table, weak by mode ("k", "v") if not NULL. */
+void ls_lua_refs_new_table(lua_State *L, const char *key, const char *mode);
 /* Registers a kernel-decided promise for vpid (subscribed later or now). */
 void ls_lua_refs_import_promise(lua_State *L, const char *vpid);
 /* Forgets a vpid after it was resolved or notified. */
@@ -153,6 +155,10 @@ ls_lua_slot_ops ls_lua_vom_ops(ls_lua_vat *v, bool durable);
 void ls_lua_vom_encode(lua_State *L, int idx, bool durable);
 void ls_lua_vom_decode(lua_State *L, int cd);
 void ls_lua_vom_json_string(lua_State *L, const char *s);
+/* The string keys of the table at idx, sorted bytewise, in a userdata it
+ * pushes (the strings are anchored by the table); raises "<what> names must
+ * be strings" on any other key. */
+const char **ls_lua_vom_sorted_keys(lua_State *L, int idx, size_t *n, const char *what);
 void ls_lua_vom_flush(lua_State *L); /* end of a delivery: dirty state, sorted */
 void ls_lua_vom_mark_dirty(lua_State *L, const char *base);
 void ls_lua_vom_push_state(lua_State *L, const char *base); /* the state object of base */

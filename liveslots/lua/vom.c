@@ -429,6 +429,30 @@ void ls_lua_vom_flush(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, LS_VCACHE);
 }
 
+/* ===== sorted names ===== */
+
+const char **ls_lua_vom_sorted_keys(lua_State *L, int idx, size_t *n, const char *what)
+{
+    const char **names;
+    size_t cap = 0;
+    idx = lua_absindex(L, idx);
+    *n = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        if (lua_type(L, -1) != LUA_TSTRING) luaL_error(L, "%s names must be strings", what);
+        cap++;
+    }
+    names = lua_newuserdatauv(L, (cap ? cap : 1) * sizeof *names, 0);
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        names[(*n)++] = lua_tostring(L, -1); /* anchored by the table */
+    }
+    qsort(names, *n, sizeof *names, cmp_str);
+    return names;
+}
+
 /* ===== deletion (bringOutYourDead) ===== */
 
 bool ls_lua_vom_delete_state(lua_State *L, const char *base)
@@ -440,20 +464,8 @@ bool ls_lua_vom_delete_state(lua_State *L, const char *base)
     ls_lua_vstore_parse_record(L, lua_tostring(L, -1), lua_rawlen(L, -1));
     rec = lua_gettop(L);
     {
-        const char **names;
-        size_t n = 0, cap = 0;
-        lua_pushnil(L);
-        while (lua_next(L, rec)) {
-            lua_pop(L, 1);
-            cap++;
-        }
-        names = lua_newuserdatauv(L, (cap ? cap : 1) * sizeof *names, 0);
-        lua_pushnil(L);
-        while (lua_next(L, rec)) {
-            lua_pop(L, 1);
-            names[n++] = lua_tostring(L, -1);
-        }
-        qsort(names, n, sizeof *names, cmp_str);
+        size_t n;
+        const char **names = ls_lua_vom_sorted_keys(L, rec, &n, "state property");
         for (size_t i = 0; i < n; i++) {
             lua_getfield(L, rec, names[i]);
             lua_rawgeti(L, -1, 2);
@@ -490,33 +502,21 @@ void ls_lua_vom_json_string(lua_State *L, const char *s)
     luaL_pushresult(&b);
 }
 
-static void new_table(lua_State *L, const char *key, const char *mode)
-{
-    lua_newtable(L);
-    if (mode) {
-        lua_createtable(L, 0, 1);
-        ls_lua_push_string(L, mode);
-        lua_setfield(L, -2, "__mode");
-        lua_setmetatable(L, -2);
-    }
-    lua_setfield(L, LUA_REGISTRYINDEX, key);
-}
-
 void ls_lua_vom_install(lua_State *L, ls_lua_vat *v)
 {
     v->vdata[0].vat = v;
     v->vdata[0].durable = false;
     v->vdata[1].vat = v;
     v->vdata[1].durable = true;
-    new_table(L, LS_KINDS, NULL);
-    new_table(L, LS_KHANDLES, NULL);
-    new_table(L, LS_VREPS, "v");
-    new_table(L, LS_VBASE, "v");
-    new_table(L, LS_VCACHE, NULL);
-    new_table(L, LS_VDIRTY, NULL);
-    new_table(L, LS_VPINS, NULL);
-    new_table(L, LS_VPINNED, NULL);
-    new_table(L, LS_LOCALS, "v");
+    ls_lua_refs_new_table(L, LS_KINDS, NULL);
+    ls_lua_refs_new_table(L, LS_KHANDLES, NULL);
+    ls_lua_refs_new_table(L, LS_VREPS, "v");
+    ls_lua_refs_new_table(L, LS_VBASE, "v");
+    ls_lua_refs_new_table(L, LS_VCACHE, NULL);
+    ls_lua_refs_new_table(L, LS_VDIRTY, NULL);
+    ls_lua_refs_new_table(L, LS_VPINS, NULL);
+    ls_lua_refs_new_table(L, LS_VPINNED, NULL);
+    ls_lua_refs_new_table(L, LS_LOCALS, "v");
     luaL_newmetatable(L, STATE_MT);
     lua_pushcfunction(L, state_get);
     lua_setfield(L, -2, "__index");

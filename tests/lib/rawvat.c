@@ -181,3 +181,29 @@ size_t tk_count(tk *t, const char *prefix)
     store_iter_destroy(it);
     return n;
 }
+
+void tk_install(tk *t, const char *src, char id[STORE_BUNDLE_ID_LEN + 1])
+{
+    swing_err e;
+    if (kern_install_bundle(t->k, src, strlen(src), id, &e)) fail_msg("install: %s", e.msg);
+}
+
+const char *tk_ask(tk *t, const char *vat, const char *method, const char *args)
+{
+    char kpid[24];
+    kern_promise_state st;
+    swing_buf body = {0};
+    swing_err e;
+    if (kern_queue_to_vat(t->k, vat, method, args, kpid, &e)) fail_msg("%s: %s", method, e.msg);
+    tk_run(t);
+    if (kern_promise_status(t->k, kpid, &st, &body, &e)) fail_msg("status: %s", e.msg);
+    snprintf(t->answer, sizeof t->answer, "%s%.*s",
+             st == KERN_PROMISE_REJECTED     ? "rejected "
+             : st == KERN_PROMISE_UNRESOLVED ? "unresolved"
+                                             : "",
+             (int)body.len, body.ptr ? (const char *)body.ptr : "");
+    swing_buf_free(&body);
+    if (kern_release(t->k, kpid, &e)) fail_msg("release: %s", e.msg);
+    tk_run(t);
+    return t->answer;
+}

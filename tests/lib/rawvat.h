@@ -22,6 +22,7 @@ typedef struct tk {
     store_write_observer observer; /* set before tk_open to watch kv writes */
     void *observer_ctx;
     vp_runtime lua;  /* the runtime the kernel runs bundle vats with */
+    char answer[4096];    /* tk_ask's last answer */
 } tk;
 
 /* Opens store + kernel with the given raw vats, and runs kern_init(config). */
@@ -33,6 +34,12 @@ void tk_kern_open(tk *t, const kern_raw_vat *vats, size_t n);
  * computrons are added to t->computrons and folded into t->meter_trace. */
 void tk_run(tk *t);
 void tk_close(tk *t);
+/* Installs a Lua bundle from source; fails the test on error. */
+void tk_install(tk *t, const char *src, char id[STORE_BUNDLE_ID_LEN + 1]);
+/* Sends method(args, a JSON array) to vat's root, runs, and returns the
+ * result body ("rejected " + body if rejected, "unresolved" if pending) in
+ * t->answer, after releasing the promise and running again. */
+const char *tk_ask(tk *t, const char *vat, const char *method, const char *args);
 /* Runs and cleans up (unbounded budgets), committing a block each round,
  * until no work, dirty vat, GC work or terminated vat is left; asserts it
  * gets there within `rounds`. */

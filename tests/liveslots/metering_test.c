@@ -82,11 +82,7 @@ static bool budget_policy(void *ctx, const kern_crank_info *info)
 
 static tk T;
 
-static void install(const char *src, char id[STORE_BUNDLE_ID_LEN + 1])
-{
-    swing_err e;
-    if (kern_install_bundle(T.k, src, strlen(src), id, &e)) fail_msg("install: %s", e.msg);
-}
+static void install(const char *src, char id[STORE_BUNDLE_ID_LEN + 1]) { tk_install(&T, src, id); }
 
 /* Runs blocks under the budget until a block runs no crank. */
 static int run_blocks(trace *t)

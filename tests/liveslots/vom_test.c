@@ -147,11 +147,7 @@ static const char *HOLDER =
 
 static tk T;
 
-static void install(const char *src, char id[STORE_BUNDLE_ID_LEN + 1])
-{
-    swing_err e;
-    if (kern_install_bundle(T.k, src, strlen(src), id, &e)) fail_msg("install: %s", e.msg);
-}
+static void install(const char *src, char id[STORE_BUNDLE_ID_LEN + 1]) { tk_install(&T, src, id); }
 
 /* vats by name: boot v1, exporter v2, holder v3, peer v4 */
 static void start(void)
@@ -171,26 +167,7 @@ static void start(void)
     tk_run(&T);
 }
 
-static const char *ask_args(const char *method, const char *args)
-{
-    static char out[2048];
-    char kpid[24];
-    kern_promise_state st;
-    swing_buf body = {0};
-    swing_err e;
-    if (kern_queue_to_vat(T.k, "boot", method, args, kpid, &e)) fail_msg("%s: %s", method, e.msg);
-    tk_run(&T);
-    if (kern_promise_status(T.k, kpid, &st, &body, &e)) fail_msg("status: %s", e.msg);
-    snprintf(out, sizeof out, "%s%.*s",
-             st == KERN_PROMISE_REJECTED     ? "rejected "
-             : st == KERN_PROMISE_UNRESOLVED ? "unresolved"
-                                             : "",
-             (int)body.len, body.ptr ? (const char *)body.ptr : "");
-    swing_buf_free(&body);
-    if (kern_release(T.k, kpid, &e)) fail_msg("release: %s", e.msg);
-    tk_run(&T);
-    return out;
-}
+static const char *ask_args(const char *method, const char *args) { return tk_ask(&T, "boot", method, args); }
 
 static const char *holder(const char *method) 
 {

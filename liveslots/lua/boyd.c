@@ -42,8 +42,8 @@ typedef struct boyd_run {
     vlist drops, xretires, iretires;
 } boyd_run;
 
-#define CYCLE_BATCH_MAX 256 /* candidates per search */
-#define CYCLE_MIN 4096u     /* units a search may use past a spent budget */
+#define CYCLE_BATCH_MAX 1024 /* candidates per search */
+#define CYCLE_MIN 4096u      /* units a search may use past a spent budget */
 
 static bool spent(const boyd_run *b) { return b->budget && b->done >= b->budget; }
 
@@ -147,8 +147,8 @@ static bool dead_virtual(lua_State *L, boyd_run *b, const char *base, const ls_l
     if (r->id == LS_LUA_KIND_HANDLE) return true; /* kind handles are never deleted */
     if (in_table(L, LS_VBASE, base)) return true;  /* a representative is in RAM */
     b->done++;                                      /* one unit per entry read (its deletion included) */
-    if (ls_lua_vstore_rc(L, base) > 0) {
-        ls_lua_vstore_maybe_cyclic(L, base);
+    if (ls_lua_vstore_rc(L, base) > 0) { /* held: by garbage too, if on a cycle */
+        if (ls_lua_cycles_may_hold(L, base, r)) ls_lua_vstore_maybe_cyclic(L, base);
         return true;
     }
     if (ls_lua_vstore_exported(L, base, 'r')) return true;
@@ -356,9 +356,9 @@ void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget)
     lua_newtable(L);
     b.anchors = 5;
     dead_weak_keys(L, &b); /* before the rounds: the values they free may die in them */
-    for (;;) {
+    for (bool searched = false;; searched = true) { /* one search a BOYD at least, or candidates pile up */
         while (v->ndead > 0 && !spent(&b)) round_of(L, &b);
-        if (spent(&b) || v->ncands == 0 || !collect_cycles(L, &b)) break;
+        if (v->ncands == 0 || (searched && spent(&b)) || !collect_cycles(L, &b)) break;
     }
     prune_live(L, v);
     if (v->ndead > 0 || v->ncands > 0) v->boyd_more = true;

@@ -117,6 +117,17 @@ static bool push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uin
     return true;
 }
 
+bool ls_lua_cycles_may_hold(lua_State *L, const char *base, const ls_lua_vref *r)
+{
+    uint64_t work = 0;
+    bool some;
+    if (r->id >= LS_LUA_STORE_KIND_FIRST && r->id < LS_LUA_STORE_KIND_FIRST + 8) return true; /* a scan: later */
+    push_edges(L, base, r, &work, 1);
+    some = lua_rawlen(L, -1) > 0;
+    lua_pop(L, 1);
+    return some;
+}
+
 static bool in_ram(lua_State *L, const char *base)
 {
     bool r;

@@ -16,6 +16,7 @@
 #include "liveslots/lua/marshal.h"
 #include "liveslots/lua/promise.h"
 #include "liveslots/lua/vat.h"
+#include "liveslots/lua/vref.h"
 
 /* Kind ids every Lua vat has (reference/vom-collections.md §1): kind
  * handles, then the eight store kinds (type 0 map, 1 weak map, 2 set, 3
@@ -185,6 +186,10 @@ void ls_lua_collection_cease_recognition(lua_State *L, const char *vref);
  * entries at most (counted in *work); false if the cap cut the search (what
  * it pushes is garbage still, but some may have been missed). */
 bool ls_lua_cycles_find(lua_State *L, const char *const *cands, size_t ncands, uint64_t cap, uint64_t *work);
+
+/* cycles.c: false if base is an object whose state names no virtual object
+ * (it cannot be on a cycle; one read). Stores: true. */
+bool ls_lua_cycles_may_hold(lua_State *L, const char *base, const ls_lua_vref *r);
 
 /* boyd.c: bringOutYourDead */
 void ls_lua_boyd(lua_State *L, ls_lua_vat *v, uint64_t budget);

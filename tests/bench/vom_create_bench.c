@@ -5,11 +5,8 @@
  * stores each in a durable map store kept in its baggage, BATCH objects per
  * delivery (each delivery within the vat's default compute limit), one
  * block per delivery, each followed by a bringOutYourDead with budget 5000
- * as a chain's block-end clean-up gives a dirty vat. The BOYD must come
- * that often: every object whose representative Lua collected costs the
- * next BOYD a vatstore read (100 computrons) whatever its budget, so one
- * BOYD after 100k new objects passes the default limit of 10M computrons
- * and the vat is terminated. Reports seconds per 100k objects (overall, first and
+ * as a chain's block-end clean-up gives a dirty vat (each object whose
+ * representative Lua collected is one unit of the next BOYD's budget). Reports seconds per 100k objects (overall, first and
  * last 100k), the vat's Lua heap after the BOYD's full collection at 100k
  * objects and at N, the largest value among the vat's vatstore keys (must
  * be at most 16 KiB), the largest transcript item, and computrons and
@@ -127,7 +124,7 @@ int main(int argc, char **argv)
            "\"max_delivery_computrons\":%llu,\"boyd_budget\":%d,\"max_boyd_computrons\":%llu,"
            "\"max_boyd_syscalls\":%llu,"
            "\"note\":\"seconds include a BOYD after every batch (each object whose representative Lua "
-           "collected costs the next BOYD one vatstore read, whatever its budget); heap is "
+           "collected is a unit of the next BOYD's budget); heap is "
            "ls_lua_vat_memory after that BOYD's full collection (Lua state only); store not synced; no "
            "SwingSet figure measured for this workload\"}\n",
            n, batch, out, secs, boyd_secs, secs / ((double)n / 100000.0), first_100k, last_100k, heap_100k, heap_n,

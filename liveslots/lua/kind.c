@@ -162,7 +162,7 @@ static void write_descriptor(lua_State *L, const char *which, uint64_t id, int r
     lua_getfield(L, rec, "facets"); /* top + 1 */
     lua_pushfstring(L, "{\"kindID\":\"%I\",\"tag\":", (lua_Integer)id);
     lua_getfield(L, rec, "tag");
-    ls_lua_vom_json_string(L, lua_tostring(L, -1));
+    ls_lua_vstore_push_json_string(L, lua_tostring(L, -1));
     lua_remove(L, -2);
     n = 2;
     if (lua_istable(L, top + 1)) {
@@ -176,7 +176,7 @@ static void write_descriptor(lua_State *L, const char *which, uint64_t id, int r
                 n++;
             }
             lua_rawgeti(L, top + 1, i);
-            ls_lua_vom_json_string(L, lua_tostring(L, -1));
+            ls_lua_vstore_push_json_string(L, lua_tostring(L, -1));
             lua_remove(L, -2);
             n++;
         }

@@ -76,7 +76,6 @@ struct ls_lua_vat {
     ls_lua_vdata_ctx vdata[2]; /* marshal contexts: virtual, durable */
     swing_buf held;            /* syscall results and JSON held across a call that may raise */
     void *held_json;
-    char *held_text;
     bool boyd_more;            /* the last BOYD's budget left dead objects */
     uint64_t syscall_charge;   /* computrons per syscall */
     uint64_t compute;          /* per-delivery limit */
@@ -124,6 +123,8 @@ bool ls_lua_vstore_next(lua_State *L, const char *key, const char *prefix);
 uint64_t ls_lua_vstore_get_number(lua_State *L, const char *key); /* absent: 0 */
 void ls_lua_vstore_set_number(lua_State *L, const char *key, uint64_t n);
 void ls_lua_vstore_push_json_field(lua_State *L, const char *key, const char *field);
+/* Pushes s as a JSON string (quoted, escaped as base/json.h says). */
+void ls_lua_vstore_push_json_string(lua_State *L, const char *s);
 /* Capdata tables are {body, slots}; records map names to capdata tables. */
 void ls_lua_vstore_push_capdata(lua_State *L, int cd);
 void ls_lua_vstore_push_record(lua_State *L, int rec);
@@ -155,7 +156,6 @@ ls_lua_slot_ops ls_lua_vom_ops(ls_lua_vat *v, bool durable);
  * durable data). */
 void ls_lua_vom_encode(lua_State *L, int idx, bool durable);
 void ls_lua_vom_decode(lua_State *L, int cd);
-void ls_lua_vom_json_string(lua_State *L, const char *s);
 /* The string keys of the table at idx, sorted bytewise, in a userdata it
  * pushes (the strings are anchored by the table); raises "<what> names must
  * be strings" on any other key. */

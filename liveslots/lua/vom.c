@@ -480,28 +480,6 @@ bool ls_lua_vom_delete_state(lua_State *L, const char *base)
 
 /* ===== installation ===== */
 
-void ls_lua_vom_json_string(lua_State *L, const char *s)
-{
-    luaL_Buffer b;
-    luaL_buffinit(L, &b);
-    luaL_addchar(&b, '"');
-    for (; *s; s++) {
-        unsigned char c = (unsigned char)*s;
-        if (c == '"' || c == '\\') {
-            luaL_addchar(&b, '\\');
-            luaL_addchar(&b, (char)c);
-        } else if (c < 0x20) {
-            char esc[8];
-            snprintf(esc, sizeof esc, "\\u%04x", c);
-            luaL_addstring(&b, esc);
-        } else {
-            luaL_addchar(&b, (char)c);
-        }
-    }
-    luaL_addchar(&b, '"');
-    luaL_pushresult(&b);
-}
-
 void ls_lua_vom_install(lua_State *L, ls_lua_vat *v)
 {
     v->vdata[0].vat = v;

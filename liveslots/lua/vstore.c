@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/json.h"
 #include "base/vec.h"
 #include "liveslots/lua/vdata.h"
 #include "liveslots/lua/vref.h"
@@ -26,8 +27,6 @@ void ls_lua_vstore_release(ls_lua_vat *v)
     swing_buf_free(&v->held);
     if (v->held_json) json_decref((json_t *)v->held_json);
     v->held_json = NULL;
-    free(v->held_text); /* from jansson's json_dumps: its allocator */
-    v->held_text = NULL;
 }
 
 /* ===== syscalls ===== */
@@ -101,65 +100,94 @@ void ls_lua_vstore_set_number(lua_State *L, const char *key, uint64_t n)
     ls_lua_vstore_set(L, key, text, strlen(text));
 }
 
-/* ===== capdata and records as JSON ===== */
+/* ===== capdata and records as JSON =====
+ * Written with base/json.h's string escaping, the one canonical JSON of
+ * consensus data; read with jansson. While a luaL_Buffer is open the stack
+ * stays balanced: strings are read from their tables and popped (the
+ * tables keep them) before they are added. */
 
-static json_t *capdata_json(lua_State *L, int cd)
+static void buf_put(void *ctx, const char *s, size_t n) { luaL_addlstring((luaL_Buffer *)ctx, s, n); }
+
+static void add_string(lua_State *L, luaL_Buffer *b, const char *s, size_t n)
 {
-    json_t *o = json_object(), *slots = json_array();
-    size_t n;
-    if (!o || !slots) {
-        json_decref(o);
-        json_decref(slots);
-        return NULL;
-    }
-    lua_rawgeti(L, cd, 1);
-    json_object_set_new(o, "body", json_string(lua_tostring(L, -1)));
-    lua_pop(L, 1); /* anchored by the capdata table */
-    lua_rawgeti(L, cd, 2);
-    n = lua_rawlen(L, -1);
-    for (size_t i = 1; i <= n; i++) {
-        lua_rawgeti(L, -1, (lua_Integer)i);
-        json_array_append_new(slots, json_string(lua_tostring(L, -1)));
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    json_object_set_new(o, "slots", slots);
-    return o;
+    luaL_addchar(b, '"');
+    if (!swing_json_escaped(buf_put, b, s, n)) luaL_error(L, "virtualized data is not UTF-8 text");
+    luaL_addchar(b, '"');
 }
 
-static void push_json(lua_State *L, json_t *j)
+/* Adds the string t[i] (t an absolute index below the buffer). */
+static void add_item(lua_State *L, luaL_Buffer *b, int t, lua_Integer i)
 {
-    ls_lua_vat *v = ls_lua_vat_get(L);
-    ls_lua_vstore_release(v);
-    v->held_json = j;
-    if (j) v->held_text = json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS);
-    if (!v->held_text) luaL_error(L, "out of memory encoding virtualized data");
-    ls_lua_push_string(L, v->held_text);
-    ls_lua_vstore_release(v);
+    size_t n;
+    const char *s;
+    lua_rawgeti(L, t, i);
+    s = lua_tolstring(L, -1, &n);
+    lua_pop(L, 1); /* anchored by t */
+    add_string(L, b, s ? s : "", s ? n : 0);
+}
+
+/* {"body":...,"slots":[...]} of the capdata table cd; slots is cd[2],
+ * pushed by the caller below the buffer. */
+static void add_capdata(lua_State *L, luaL_Buffer *b, int cd, int slots)
+{
+    lua_Integer n = (lua_Integer)lua_rawlen(L, slots);
+    luaL_addstring(b, "{\"body\":");
+    add_item(L, b, cd, 1);
+    luaL_addstring(b, ",\"slots\":[");
+    for (lua_Integer i = 1; i <= n; i++) {
+        if (i > 1) luaL_addchar(b, ',');
+        add_item(L, b, slots, i);
+    }
+    luaL_addstring(b, "]}");
 }
 
 void ls_lua_vstore_push_capdata(lua_State *L, int cd)
 {
+    luaL_Buffer b;
+    int slots;
     cd = lua_absindex(L, cd);
-    push_json(L, capdata_json(L, cd));
+    lua_rawgeti(L, cd, 2);
+    slots = lua_gettop(L);
+    luaL_buffinit(L, &b);
+    add_capdata(L, &b, cd, slots);
+    luaL_pushresult(&b);
+    lua_remove(L, slots);
 }
 
 void ls_lua_vstore_push_record(lua_State *L, int rec)
 {
-    json_t *o = json_object();
+    luaL_Buffer b;
+    size_t n;
+    const char **names;
+    int base;
     rec = lua_absindex(L, rec);
-    lua_pushnil(L);
-    while (o && lua_next(L, rec)) { /* order is free: jansson sorts the keys */
-        json_t *cd = capdata_json(L, lua_absindex(L, -1));
-        if (!cd || json_object_set_new(o, lua_tostring(L, -2), cd)) {
-            json_decref(o);
-            o = NULL;
-            lua_pop(L, 2);
-            break;
-        }
-        lua_pop(L, 1);
+    names = ls_lua_vom_sorted_keys(L, rec, &n, "state property");
+    base = lua_gettop(L);
+    luaL_checkstack(L, (int)(2 * n) + 8, "state too large");
+    for (size_t i = 0; i < n; i++) { /* each capdata and its slots, below the buffer */
+        lua_getfield(L, rec, names[i]);
+        lua_rawgeti(L, -1, 2);
     }
-    push_json(L, o);
+    luaL_buffinit(L, &b);
+    luaL_addchar(&b, '{');
+    for (size_t i = 0; i < n; i++) {
+        if (i > 0) luaL_addchar(&b, ',');
+        add_string(L, &b, names[i], strlen(names[i]));
+        luaL_addchar(&b, ':');
+        add_capdata(L, &b, base + 1 + 2 * (int)i, base + 2 + 2 * (int)i);
+    }
+    luaL_addchar(&b, '}');
+    luaL_pushresult(&b);
+    lua_replace(L, base);
+    lua_settop(L, base);
+}
+
+void ls_lua_vstore_push_json_string(lua_State *L, const char *s)
+{
+    luaL_Buffer b;
+    luaL_buffinit(L, &b);
+    add_string(L, &b, s, strlen(s));
+    luaL_pushresult(&b);
 }
 
 /* Pushes {body, slots} for a parsed capdata object; false if malformed. */

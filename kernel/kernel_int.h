@@ -383,7 +383,10 @@ struct kern_vat_io {
     kern_term_kind kind;    /* failure kind, with why */
     char why[256];          /* failure reason */
     swing_err fatal;        /* a non-vat error inside a syscall (kernel failure) */
-    json_t *log;            /* transcript item being recorded, or NULL */
+    char *log;              /* transcript item being recorded (its canonical JSON text so
+                               far: each syscall is written as it happens), or NULL */
+    size_t log_len, log_cap;
+    size_t log_n;           /* syscalls in it */
     json_t *replay;         /* replay: the recorded syscalls, or NULL */
     size_t replay_next;     /* replay: next recorded syscall */
     uint64_t replay_pos;    /* replay: transcript position (for messages) */

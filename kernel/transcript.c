@@ -6,8 +6,10 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 /* ===== to JSON ===== */
 
@@ -123,19 +125,44 @@ json_t *kern_transcript_result(const vp_syscall_result *res)
 
 /* ===== recording ===== */
 
+/* The item is {"d":<delivery>,"sc":[{"r":<result>,"s":<syscall>},...]}:
+ * the text kern_json_dump writes for that tree, built piece by piece so a
+ * delivery with many syscalls never holds one big tree. */
+static bool log_put(kern_vat_io *io, const char *s, size_t n)
+{
+    if (SWING_VEC_RESERVE(io->log, io->log_cap, io->log_len + n + 1, 256, NULL)) return false;
+    memcpy(io->log + io->log_len, s, n);
+    io->log_len += n;
+    io->log[io->log_len] = '\0';
+    return true;
+}
+
+/* Appends the canonical text of j (consumed). */
+static bool log_json(kern_vat_io *io, json_t *j)
+{
+    char *text = j ? kern_json_dump(j) : NULL;
+    bool ok = text && log_put(io, text, strlen(text));
+    json_decref(j);
+    free(text);
+    return ok;
+}
+
 swing_status kern_transcript_begin(kern_vat_io *io, const vp_delivery *d, swing_err *err)
 {
-    json_t *dj = kern_transcript_delivery(d);
-    io->log = dj ? json_pack("{soso}", "d", dj, "sc", json_array()) : NULL;
-    return io->log ? SWING_OK : SWING_NOMEM(err);
+    io->log = NULL;
+    io->log_len = io->log_cap = io->log_n = 0;
+    if (log_put(io, "{\"d\":", 5) && log_json(io, kern_transcript_delivery(d)) && log_put(io, ",\"sc\":[", 7))
+        return SWING_OK;
+    kern_transcript_discard(io);
+    return SWING_NOMEM(err);
 }
 
 void kern_transcript_note(kern_vat_io *io, const vp_syscall *sc, const vp_syscall_result *res)
 {
-    json_t *e;
     if (!io->log) return;
-    e = json_pack("{soso}", "s", kern_transcript_syscall(sc), "r", kern_transcript_result(res));
-    if (!e || json_array_append_new(json_object_get(io->log, "sc"), e)) {
+    if ((io->log_n++ > 0 && !log_put(io, ",", 1)) || !log_put(io, "{\"r\":", 5) ||
+        !log_json(io, kern_transcript_result(res)) || !log_put(io, ",\"s\":", 5) ||
+        !log_json(io, kern_transcript_syscall(sc)) || !log_put(io, "}", 1)) {
         /* Out of memory while recording: the item would be incomplete. */
         if (io->fatal.code == SWING_OK) SWING_NOMEM(&io->fatal);
     }
@@ -143,21 +170,22 @@ void kern_transcript_note(kern_vat_io *io, const vp_syscall *sc, const vp_syscal
 
 swing_status kern_transcript_commit(kern *k, kern_vat_io *io, swing_err *err)
 {
-    char *text;
     swing_status s;
     if (!io->log) return SWING_OK;
-    text = kern_json_dump(io->log);
+    if (!log_put(io, "]}", 2)) {
+        kern_transcript_discard(io);
+        return SWING_NOMEM(err);
+    }
+    s = store_transcript_append(k->st, io->vat, swing_bytes_of(io->log, io->log_len), NULL, err);
     kern_transcript_discard(io);
-    if (!text) return SWING_NOMEM(err);
-    s = store_transcript_append(k->st, io->vat, swing_str(text), NULL, err);
-    free(text);
     return s;
 }
 
 void kern_transcript_discard(kern_vat_io *io)
 {
-    json_decref(io->log);
+    swing_mfree(io->log);
     io->log = NULL;
+    io->log_len = io->log_cap = io->log_n = 0;
 }
 
 /* ===== replay ===== */

@@ -64,40 +64,22 @@ static void push_vref(lua_State *L, boyd_run *b, vlist *l, const char *s)
     lua_rawseti(L, b->anchors, ++b->nanchors);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
-static bool in_table(lua_State *L, const char *table, const char *key)
-{
-    bool r;
-    ls_lua_vat_table(L, table);
-    r = lua_getfield(L, -1, key) != LUA_TNIL;
-    lua_pop(L, 2);
-    return r;
-}
-
-static void forget(lua_State *L, const char *table, const char *key)
-{
-    ls_lua_vat_table(L, table);
-    lua_pushnil(L);
-    lua_setfield(L, -2, key);
-    lua_pop(L, 1);
-}
-
 static void dead_import(lua_State *L, boyd_run *b, const char *vref)
 {
-    if (in_table(L, LS_PRESENCES, vref)) return; /* introduced again since */
+    if (ls_lua_refs_has(L, LS_PRESENCES, vref)) return; /* introduced again since */
     b->done++;                                    /* one unit per entry read */
     if (ls_lua_vstore_rc(L, vref) > 0) return;   /* virtualized data holds it */
-    if (in_table(L, LS_IMPORTS, vref)) {
-        forget(L, LS_IMPORTS, vref);
+    if (ls_lua_refs_has(L, LS_IMPORTS, vref)) {
+        ls_lua_refs_forget(L, LS_IMPORTS, vref);
         push_vref(L, b, &b->drops, vref);
     }
     ls_lua_vstore_maybe_retired(L, vref);
 }
 
-/* Retires the recognized facets of a deleted object and drops its export
- * status; weak stores forget every facet. */
-static void forget_object(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
+/* Retires the recognized facets of a deleted object (st: its export
+ * status as read) and drops the status; weak stores forget every facet. */
+static void forget_object(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r, const char *st,
+                          size_t len)
 {
     char key[LS_LUA_VREF_MAX + 8], vref[LS_LUA_VREF_MAX + 32];
     lua_Integer nf = 0;
@@ -108,17 +90,14 @@ static void forget_object(lua_State *L, boyd_run *b, const char *base, const ls_
         lua_pop(L, 1);
     }
     lua_pop(L, 1);
-    snprintf(key, sizeof key, "vom.es.%s", base);
-    if (ls_lua_vstore_get(L, key)) {
-        size_t len;
-        const char *st = lua_tolstring(L, -1, &len);
+    if (len > 0) {
         for (size_t f = 0; f < len; f++) {
             if (st[f] != 's') continue;
             if (nf > 0) snprintf(vref, sizeof vref, "%s:%zu", base, f);
             else snprintf(vref, sizeof vref, "%s", base);
             push_vref(L, b, &b->xretires, vref);
         }
-        lua_pop(L, 1);
+        snprintf(key, sizeof key, "vom.es.%s", base);
         ls_lua_vstore_delete(L, key);
     }
     for (lua_Integer f = 0; f < (nf > 0 ? nf : 1); f++) {
@@ -128,31 +107,35 @@ static void forget_object(lua_State *L, boyd_run *b, const char *base, const ls_
     }
 }
 
-/* Deletes a dead object or store; false: a store's deletion stopped at the
- * budget (keep it listed). */
-static bool delete_object(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
+/* Deletes a dead object or store whose export status (st) has no 'r';
+ * false: a store's deletion stopped at the budget (keep it listed). */
+static bool delete_object(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r, const char *st,
+                          size_t len)
 {
     if (r->id >= LS_LUA_STORE_KIND_FIRST && r->id < LS_LUA_STORE_KIND_FIRST + 8) {
         if (!ls_lua_collection_delete(L, base, b->budget, &b->done)) return false; /* a unit per entry */
     } else if (!ls_lua_vom_delete_state(L, base)) {
         return true; /* deleted already */
     }
-    forget_object(L, b, base, r);
+    forget_object(L, b, base, r, st, len);
     return true;
 }
 
 /* false: a store's deletion stopped at the budget (keep it listed). */
 static bool dead_virtual(lua_State *L, boyd_run *b, const char *base, const ls_lua_vref *r)
 {
+    char st[LS_LUA_ES_MAX];
+    size_t len;
     if (r->id == LS_LUA_KIND_HANDLE) return true; /* kind handles are never deleted */
-    if (in_table(L, LS_VBASE, base)) return true;  /* a representative is in RAM */
+    if (ls_lua_refs_has(L, LS_VBASE, base)) return true;  /* a representative is in RAM */
     b->done++;                                      /* one unit per entry read (its deletion included) */
     if (ls_lua_vstore_rc(L, base) > 0) { /* held: by garbage too, if on a cycle */
         if (ls_lua_cycles_may_hold(L, base, r)) ls_lua_vstore_maybe_cyclic(L, base);
         return true;
     }
-    if (ls_lua_vstore_exported(L, base, 'r')) return true;
-    return delete_object(L, b, base, r);
+    len = ls_lua_vstore_read_status(L, base, st);
+    if (strchr(st, 'r')) return true; /* the kernel can reach it */
+    return delete_object(L, b, base, r, st, len);
 }
 
 /* One round over the dead list as it stands; entries added meanwhile wait
@@ -161,7 +144,7 @@ static void round_of(lua_State *L, boyd_run *b)
 {
     ls_lua_vat *v = b->v;
     size_t n = v->ndead, i, kept = 0;
-    qsort(v->dead, n, sizeof *v->dead, cmp_str);
+    qsort(v->dead, n, sizeof *v->dead, ls_lua_vref_cmp);
     for (i = 0; i < n && !spent(b); i++) {
         char base[LS_LUA_VREF_MAX];
         ls_lua_vref r;
@@ -189,7 +172,7 @@ static void prune_live(lua_State *L, ls_lua_vat *v)
         ls_lua_vref r;
         bool live = false;
         if (ls_lua_vref_parse(v->dead[i], &r) && r.type == 'o')
-            live = in_table(L, r.allocated ? LS_VBASE : LS_PRESENCES, v->dead[i]);
+            live = ls_lua_refs_has(L, r.allocated ? LS_VBASE : LS_PRESENCES, v->dead[i]);
         if (live) swing_mfree(v->dead[i]);
         else v->dead[kept++] = v->dead[i];
     }
@@ -211,7 +194,7 @@ static bool collect_cycles(lua_State *L, boyd_run *b)
     lua_Integer ng;
     bool whole;
     if (v->cycle_batch == 0) v->cycle_batch = CYCLE_BATCH_MAX;
-    qsort(v->cands, v->ncands, sizeof *v->cands, cmp_str);
+    qsort(v->cands, v->ncands, sizeof *v->cands, ls_lua_vref_cmp);
     for (size_t i = 0; i < v->ncands; i++) { /* unique */
         if (n > 0 && strcmp(v->cands[n - 1], v->cands[i]) == 0) swing_mfree(v->cands[i]);
         else v->cands[n++] = v->cands[i];
@@ -236,13 +219,15 @@ static bool collect_cycles(lua_State *L, boyd_run *b)
     v->ncands = kept;
     ng = (lua_Integer)lua_rawlen(L, -1);
     for (lua_Integer i = 1; i <= ng; i++) {
-        char base[LS_LUA_VREF_MAX];
+        char base[LS_LUA_VREF_MAX], st[LS_LUA_ES_MAX];
         ls_lua_vref r;
+        size_t len;
         lua_rawgeti(L, -1, i);
         snprintf(base, sizeof base, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
         if (!ls_lua_vref_parse(base, &r)) continue;
-        if (!delete_object(L, b, base, &r)) {
+        len = ls_lua_vstore_read_status(L, base, st);
+        if (!delete_object(L, b, base, &r, st, len)) {
             ls_lua_vstore_maybe_dead(L, base, strlen(base)); /* the rest of it next time */
             break;
         }
@@ -261,12 +246,12 @@ static void dead_weak_keys(lua_State *L, boyd_run *b)
     lua_pushnil(L);
     while (lua_next(L, -2)) {
         lua_pop(L, 1);
-        if (!in_table(L, LS_LOCALS, lua_tostring(L, -1))) push_vref(L, b, &gone, lua_tostring(L, -1));
+        if (!ls_lua_refs_has(L, LS_LOCALS, lua_tostring(L, -1))) push_vref(L, b, &gone, lua_tostring(L, -1));
     }
     lua_pop(L, 1);
-    if (gone.n) qsort(gone.v, gone.n, sizeof *gone.v, cmp_str);
+    if (gone.n) qsort(gone.v, gone.n, sizeof *gone.v, ls_lua_vref_cmp);
     for (size_t i = 0; i < gone.n; i++) {
-        forget(L, LS_WEAKFAR, gone.v[i]);
+        ls_lua_refs_forget(L, LS_WEAKFAR, gone.v[i]);
         ls_lua_collection_cease_recognition(L, gone.v[i]);
     }
     lua_pop(L, 1);
@@ -282,16 +267,16 @@ static void dead_exports(lua_State *L, boyd_run *b)
         const char *vref = lua_tostring(L, -2);
         lua_pop(L, 1);
         if (strcmp(vref, "o+0") == 0) continue;
-        if (!in_table(L, LS_EXPORTS, vref) && !in_table(L, LS_DROPPED, vref)) push_vref(L, b, &b->xretires, vref);
+        if (!ls_lua_refs_has(L, LS_EXPORTS, vref) && !ls_lua_refs_has(L, LS_DROPPED, vref)) push_vref(L, b, &b->xretires, vref);
     }
     lua_pop(L, 1);
-    if (b->xretires.n > first) qsort(b->xretires.v + first, b->xretires.n - first, sizeof *b->xretires.v, cmp_str);
+    if (b->xretires.n > first) qsort(b->xretires.v + first, b->xretires.n - first, sizeof *b->xretires.v, ls_lua_vref_cmp);
     if (b->budget && b->done + (b->xretires.n - first) > b->budget) {
         b->xretires.n = first + (b->done >= b->budget ? 0 : (size_t)(b->budget - b->done));
         b->v->boyd_more = true;
     }
     b->done += b->xretires.n - first;
-    for (size_t j = first; j < b->xretires.n; j++) forget(L, LS_RECOG, b->xretires.v[j]);
+    for (size_t j = first; j < b->xretires.n; j++) ls_lua_refs_forget(L, LS_RECOG, b->xretires.v[j]);
 }
 
 static bool recognized(lua_State *L, const char *vref)
@@ -313,14 +298,14 @@ static void dead_recognitions(lua_State *L, boyd_run *b)
     for (size_t i = 0; i < v->nretired; i++) push_vref(L, b, &cand, v->retired[i]);
     for (size_t i = 0; i < v->nretired; i++) swing_mfree(v->retired[i]);
     v->nretired = 0;
-    if (cand.n) qsort(cand.v, cand.n, sizeof *cand.v, cmp_str);
+    if (cand.n) qsort(cand.v, cand.n, sizeof *cand.v, ls_lua_vref_cmp);
     for (size_t i = 0; i < cand.n; i++) {
         const char *vref = cand.v[i];
         if (i > 0 && strcmp(vref, cand.v[i - 1]) == 0) continue;
-        if (!in_table(L, LS_IRECOG, vref) || in_table(L, LS_IMPORTS, vref) || in_table(L, LS_PRESENCES, vref))
+        if (!ls_lua_refs_has(L, LS_IRECOG, vref) || ls_lua_refs_has(L, LS_IMPORTS, vref) || ls_lua_refs_has(L, LS_PRESENCES, vref))
             continue;
         if (ls_lua_vstore_rc(L, vref) > 0 || recognized(L, vref)) continue;
-        forget(L, LS_IRECOG, vref);
+        ls_lua_refs_forget(L, LS_IRECOG, vref);
         push_vref(L, b, &b->iretires, vref);
     }
     lua_pop(L, 1);
@@ -330,7 +315,7 @@ static void syscall_vrefs(lua_State *L, vp_stype type, vlist *l)
 {
     vp_syscall sc;
     if (l->n == 0) return;
-    qsort(l->v, l->n, sizeof *l->v, cmp_str);
+    qsort(l->v, l->n, sizeof *l->v, ls_lua_vref_cmp);
     memset(&sc, 0, sizeof sc);
     sc.type = type;
     sc.vrefs = l->v;

@@ -95,6 +95,18 @@ static void object_db_key(lua_State *L, const coll *c, ckey *k)
     encode_into(L, c, &key, k->db);
 }
 
+/* Sets k (its vref filled) to vref's entry in c: its ordinal (0: none) and,
+ * with one, the entry's key. */
+static void object_key(lua_State *L, const coll *c, const char *vref, ckey *k)
+{
+    char mk[DBKEY_MAX];
+    k->object = true;
+    snprintf(k->vref, sizeof k->vref, "%s", vref);
+    meta_key(c, k->vref, mk, sizeof mk);
+    k->ordinal = ls_lua_vstore_get_number(L, mk);
+    if (k->ordinal) object_db_key(L, c, k);
+}
+
 /* Reads the key at idx. Returns false for a value that cannot be a key of
  * this store (has answers no; others raise), or an object the vat never
  * named (it cannot be in any store). */
@@ -147,14 +159,7 @@ static bool key_of(lua_State *L, const coll *c, int idx, ckey *k, bool raise)
             if (raise) luaL_error(L, "not a scalar key: %s", luaL_typename(L, idx));
             return false;
         }
-        k->object = true;
-        snprintf(k->vref, sizeof k->vref, "%s", vref);
-        {
-            char mk[DBKEY_MAX];
-            meta_key(c, k->vref, mk, sizeof mk);
-            k->ordinal = ls_lua_vstore_get_number(L, mk);
-        }
-        if (k->ordinal) object_db_key(L, c, k);
+        object_key(L, c, vref, k);
         return true;
     }
     }
@@ -614,14 +619,8 @@ void ls_lua_collection_cease_recognition(lua_State *L, const char *vref)
         if (kind < LS_LUA_STORE_KIND_FIRST || kind >= LS_LUA_STORE_KIND_FIRST + 8) continue;
         coll_init(&c, kind, id);
         memset(&k, 0, sizeof k);
-        snprintf(k.vref, sizeof k.vref, "%s", vref);
-        {
-            char mk[DBKEY_MAX];
-            meta_key(&c, vref, mk, sizeof mk);
-            k.ordinal = ls_lua_vstore_get_number(L, mk);
-        }
+        object_key(L, &c, vref, &k);
         if (!k.ordinal) continue;
-        object_db_key(L, &c, &k);
         if (!ls_lua_vstore_get(L, k.db)) continue;
         lua_pop(L, 1);
         delete_entry(L, &c, k.db, vref);

@@ -25,8 +25,6 @@
 
 #include "liveslots/lua/vref.h"
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 /* Appends the virtual baseRef of each vref the slots table at idx names
  * (each vref once, as the counts do: two facets of one object are two) to
  * the edge array at edges. */
@@ -128,15 +126,6 @@ bool ls_lua_cycles_may_hold(lua_State *L, const char *base, const ls_lua_vref *r
     return some;
 }
 
-static bool in_ram(lua_State *L, const char *base)
-{
-    bool r;
-    ls_lua_vat_table(L, LS_VBASE);
-    r = lua_getfield(L, -1, base) != LUA_TNIL;
-    lua_pop(L, 2);
-    return r;
-}
-
 /* The search's tables on the stack: nodes (baseRef -> node), order (the
  * explored baseRefs in exploration order), queue. Node fields: 1 edges, 2
  * count, 3 references from the subgraph, 4 live. */
@@ -153,7 +142,7 @@ typedef struct graph {
 static void push_node(lua_State *L, const char *base, const ls_lua_vref *r, uint64_t *work, uint64_t limit,
                       bool *cut)
 {
-    bool live = in_ram(L, base) || r->id == LS_LUA_KIND_HANDLE ||
+    bool live = ls_lua_refs_has(L, LS_VBASE, base) || r->id == LS_LUA_KIND_HANDLE ||
                 (r->id == LS_LUA_STORE_KIND(0, true) && r->instance == 1); /* the baggage */
     lua_createtable(L, 4, 0);
     if (!live) {
@@ -309,7 +298,7 @@ static void push_garbage(lua_State *L, const graph *g)
         if (!live) v[n++] = lua_tostring(L, -1); /* anchored by order */
         lua_pop(L, 1);
     }
-    qsort(v, n, sizeof *v, cmp_str);
+    qsort(v, n, sizeof *v, ls_lua_vref_cmp);
     for (size_t i = 0; i < n; i++) {
         ls_lua_push_string(L, v[i]);
         lua_rawseti(L, -3, (lua_Integer)i + 1);

@@ -97,14 +97,6 @@ static void deliver_notify(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     lua_pop(L, 1);
 }
 
-static void forget(lua_State *L, const char *table, const char *vref)
-{
-    ls_lua_vat_table(L, table);
-    lua_pushnil(L);
-    lua_setfield(L, -2, vref);
-    lua_pop(L, 1);
-}
-
 /* dropExports / retireExports of a virtual object: its export status. */
 static void gc_virtual(lua_State *L, const vp_delivery *d, const char *vref)
 {
@@ -132,11 +124,11 @@ static void gc_delivery(lua_State *L, const vp_delivery *d)
             }
             lua_pop(L, 2);
         } else if (d->type == VP_D_RETIRE_EXPORTS) {
-            forget(L, LS_RECOG, vref);
-            forget(L, LS_DROPPED, vref);
+            ls_lua_refs_forget(L, LS_RECOG, vref);
+            ls_lua_refs_forget(L, LS_DROPPED, vref);
         } else { /* retireImports: the exporter forgot it; so do our weak stores */
-            forget(L, LS_IMPORTS, vref);
-            forget(L, LS_IRECOG, vref);
+            ls_lua_refs_forget(L, LS_IMPORTS, vref);
+            ls_lua_refs_forget(L, LS_IRECOG, vref);
             ls_lua_collection_cease_recognition(L, vref);
         }
     }

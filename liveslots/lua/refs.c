@@ -9,24 +9,20 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/vec.h"
 #include "liveslots/lua/vref.h"
 
 /* ===== presences ===== */
 
-/* __gc: record the vref in C memory; no Lua allocation, no syscall. */
-static int presence_gc(lua_State *L)
+int ls_lua_refs_gc(lua_State *L)
 {
     ls_lua_vat *v = lua_touserdata(L, lua_upvalueindex(1));
-    const char *vref;
-    char *copy;
+    const char *vref, *colon;
     lua_getiuservalue(L, 1, 1);
     vref = lua_tostring(L, -1);
     if (!v || !vref) return 0;
-    if (SWING_VEC_RESERVE(v->dead, v->capdead, v->ndead + 1, 64, NULL))
-        return 0; /* forgotten: a later BOYD scan of imports is not needed for safety */
-    if ((copy = swing_strdup(vref))) v->dead[v->ndead++] = copy;
+    colon = strchr(vref, ':');
+    /* out of memory: forgotten; it is listed again the next time it dies */
+    (void)ls_lua_vstore_note_dead(v, vref, colon ? (size_t)(colon - vref) : strlen(vref));
     return 0;
 }
 
@@ -327,6 +323,23 @@ ls_lua_slot_ops ls_lua_refs_ops(ls_lua_vat *v)
     return ops;
 }
 
+bool ls_lua_refs_has(lua_State *L, const char *table, const char *key)
+{
+    bool r;
+    ls_lua_vat_table(L, table);
+    r = lua_getfield(L, -1, key) != LUA_TNIL;
+    lua_pop(L, 2);
+    return r;
+}
+
+void ls_lua_refs_forget(lua_State *L, const char *table, const char *key)
+{
+    ls_lua_vat_table(L, table);
+    lua_pushnil(L);
+    lua_setfield(L, -2, key);
+    lua_pop(L, 1);
+}
+
 void ls_lua_refs_new_table(lua_State *L, const char *key, const char *mode)
 {
     lua_newtable(L);
@@ -355,7 +368,7 @@ void ls_lua_refs_install(lua_State *L, ls_lua_vat *v)
     ls_lua_refs_new_table(L, LS_WEAKFAR, NULL);
     luaL_newmetatable(L, LS_PRESENCE_MT);
     lua_pushlightuserdata(L, v);
-    lua_pushcclosure(L, presence_gc, 1);
+    lua_pushcclosure(L, ls_lua_refs_gc, 1);
     lua_setfield(L, -2, "__gc");
     lua_pushcfunction(L, presence_tostring);
     lua_setfield(L, -2, "__tostring");

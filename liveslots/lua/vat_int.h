@@ -99,6 +99,13 @@ int ls_lua_refs_to_slot(lua_State *L, int idx, void *ctx, const char **vref, con
 void ls_lua_refs_from_slot(lua_State *L, const char *vref, const char *iface, void *ctx);
 ls_lua_slot_ops ls_lua_refs_ops(ls_lua_vat *v);
 void ls_lua_refs_install(lua_State *L, ls_lua_vat *v);
+/* __gc of presences and representatives (upvalue: the vat): records the
+ * baseRef in uservalue 1's vref as possibly dead, in C memory; no Lua
+ * allocation, no syscall. */
+int ls_lua_refs_gc(lua_State *L);
+/* Whether registry table `table` has a value under key; removes it. */
+bool ls_lua_refs_has(lua_State *L, const char *table, const char *key);
+void ls_lua_refs_forget(lua_State *L, const char *table, const char *key);
 /* Sets registry[key] to a new table, weak by mode ("k", "v") if not NULL. */
 void ls_lua_refs_new_table(lua_State *L, const char *key, const char *mode);
 /* Registers a kernel-decided promise for vpid (subscribed later or now). */
@@ -131,6 +138,8 @@ void ls_lua_vstore_push_record(lua_State *L, int rec);
 void ls_lua_vstore_parse_capdata(lua_State *L, const char *text, size_t len);
 void ls_lua_vstore_parse_record(lua_State *L, const char *text, size_t len);
 void ls_lua_vstore_maybe_dead(lua_State *L, const char *baseref, size_t len);
+/* The same without Lua (for finalizers): false when out of memory. */
+bool ls_lua_vstore_note_dead(ls_lua_vat *v, const char *baseref, size_t len);
 void ls_lua_vstore_maybe_retired(lua_State *L, const char *vref);
 void ls_lua_vstore_maybe_cyclic(lua_State *L, const char *baseref);
 uint64_t ls_lua_vstore_rc(lua_State *L, const char *baseref);
@@ -140,6 +149,10 @@ void ls_lua_vstore_count(lua_State *L, const char *vref, int delta);
 void ls_lua_vstore_recount(lua_State *L, int old_slots, int new_slots);
 /* Sets vref's facet in vom.es to c ('r', 's', 'n'). */
 void ls_lua_vstore_export_status(lua_State *L, const char *vref, char c);
+/* Reads baseref's export status into st (NUL-terminated; "" if none);
+ * returns its length. */
+#define LS_LUA_ES_MAX 1024
+size_t ls_lua_vstore_read_status(lua_State *L, const char *baseref, char st[LS_LUA_ES_MAX]);
 /* Some facet of baseref has export status c. */
 bool ls_lua_vstore_exported(lua_State *L, const char *baseref, char c);
 

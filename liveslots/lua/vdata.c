@@ -3,13 +3,12 @@
  * slot lists sorted and deduplicated, then merged.
  */
 #include "liveslots/lua/vdata.h"
+#include "liveslots/lua/vref.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "base/alloc.h"
-
-static int cmp_str(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
 
 /* A sorted, duplicate-free copy of the pointers (NULL when n is 0). */
 static swing_status sorted_set(const char *const *v, size_t n, const char ***out, size_t *m, swing_err *err)
@@ -21,7 +20,7 @@ static swing_status sorted_set(const char *const *v, size_t n, const char ***out
     if (n == 0) return SWING_OK;
     if (!(s = swing_malloc(n * sizeof *s))) return SWING_NOMEM(err);
     memcpy(s, v, n * sizeof *s);
-    qsort(s, n, sizeof *s, cmp_str);
+    qsort(s, n, sizeof *s, ls_lua_vref_cmp);
     for (size_t i = 0; i < n; i++)
         if (k == 0 || strcmp(s[k - 1], s[i]) != 0) s[k++] = s[i];
     *out = s;

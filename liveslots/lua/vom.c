@@ -18,8 +18,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "base/alloc.h"
-#include "base/vec.h"
 #include "liveslots/lua/vref.h"
 
 #define STATE_MT "ls.State"
@@ -53,26 +51,6 @@ static int rep_index(lua_State *L)
     return 1;
 }
 
-/* __gc: record the baseRef; no Lua allocation, no syscall. */
-static int rep_gc(lua_State *L)
-{
-    ls_lua_vat *v = lua_touserdata(L, lua_upvalueindex(1));
-    const char *vref, *colon;
-    char *copy;
-    size_t len;
-    lua_getiuservalue(L, 1, 1);
-    vref = lua_tostring(L, -1);
-    if (!v || !vref) return 0;
-    colon = strchr(vref, ':');
-    len = colon ? (size_t)(colon - vref) : strlen(vref);
-    if (SWING_VEC_RESERVE(v->dead, v->capdead, v->ndead + 1, 64, NULL) || !(copy = swing_malloc(len + 1)))
-        return 0; /* forgotten: such an object stays until it is seen dead again */
-    memcpy(copy, vref, len);
-    copy[len] = '\0';
-    v->dead[v->ndead++] = copy;
-    return 0;
-}
-
 static int rep_tostring(lua_State *L)
 {
     lua_getiuservalue(L, 1, 1);
@@ -99,7 +77,7 @@ void ls_lua_vom_register_kind(lua_State *L, uint64_t id, int rec)
         lua_pushcclosure(L, rep_index, 1);
         lua_setfield(L, -2, "__index");
         lua_pushlightuserdata(L, v);
-        lua_pushcclosure(L, rep_gc, 1);
+        lua_pushcclosure(L, ls_lua_refs_gc, 1);
         lua_setfield(L, -2, "__gc");
         lua_pushcfunction(L, rep_tostring);
         lua_setfield(L, -2, "__tostring");
@@ -385,8 +363,6 @@ void ls_lua_vom_push_state(lua_State *L, const char *base)
     luaL_setmetatable(L, STATE_MT);
 }
 
-static int cmp_str(const void *a, const void *b) { return strcmp(*(char *const *)a, *(char *const *)b); }
-
 void ls_lua_vom_flush(lua_State *L)
 {
     const char **keys;
@@ -407,7 +383,7 @@ void ls_lua_vom_flush(lua_State *L)
         lua_pop(L, 1);
         keys[n++] = lua_tostring(L, -1); /* anchored by the dirty table */
     }
-    qsort(keys, n, sizeof *keys, cmp_str);
+    qsort(keys, n, sizeof *keys, ls_lua_vref_cmp);
     for (size_t i = 0; i < n; i++) {
         char key[LS_LUA_VREF_MAX + 8];
         size_t len;
@@ -449,7 +425,7 @@ const char **ls_lua_vom_sorted_keys(lua_State *L, int idx, size_t *n, const char
         lua_pop(L, 1);
         names[(*n)++] = lua_tostring(L, -1); /* anchored by the table */
     }
-    qsort(names, *n, sizeof *names, cmp_str);
+    qsort(names, *n, sizeof *names, ls_lua_vref_cmp);
     return names;
 }
 
@@ -480,6 +456,20 @@ bool ls_lua_vom_delete_state(lua_State *L, const char *base)
 
 /* ===== installation ===== */
 
+/* A userdata proxy's metatable, registered as name, hidden as shown. */
+static void proxy_metatable(lua_State *L, const char *name, lua_CFunction index, lua_CFunction newindex,
+                            const char *shown)
+{
+    luaL_newmetatable(L, name);
+    lua_pushcfunction(L, index);
+    lua_setfield(L, -2, "__index");
+    lua_pushcfunction(L, newindex);
+    lua_setfield(L, -2, "__newindex");
+    ls_lua_push_string(L, shown);
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+}
+
 void ls_lua_vom_install(lua_State *L, ls_lua_vat *v)
 {
     v->vdata[0].vat = v;
@@ -495,22 +485,8 @@ void ls_lua_vom_install(lua_State *L, ls_lua_vat *v)
     ls_lua_refs_new_table(L, LS_VPINS, NULL);
     ls_lua_refs_new_table(L, LS_VPINNED, NULL);
     ls_lua_refs_new_table(L, LS_LOCALS, "v");
-    luaL_newmetatable(L, STATE_MT);
-    lua_pushcfunction(L, state_get);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, state_set);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushliteral(L, "state");
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
-    luaL_newmetatable(L, FACETS_MT);
-    lua_pushcfunction(L, facets_index);
-    lua_setfield(L, -2, "__index");
-    lua_pushcfunction(L, facets_newindex);
-    lua_setfield(L, -2, "__newindex");
-    lua_pushliteral(L, "facets");
-    lua_setfield(L, -2, "__metatable");
-    lua_pop(L, 1);
+    proxy_metatable(L, STATE_MT, state_get, state_set, "state");
+    proxy_metatable(L, FACETS_MT, facets_index, facets_newindex, "facets");
     /* the kind of kind handles: no methods, never deleted */
     lua_newtable(L);
     lua_pushliteral(L, "kind");

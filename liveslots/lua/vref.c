@@ -47,6 +47,8 @@ bool ls_lua_vref_parse(const char *vref, ls_lua_vref *out)
     return out->base_len < LS_LUA_VREF_MAX;
 }
 
+int ls_lua_vref_cmp(const void *a, const void *b) { return strcmp(*(const char *const *)a, *(const char *const *)b); }
+
 bool ls_lua_vref_is_virtual(const char *vref)
 {
     return vref && vref[0] == 'o' && vref[1] == '+' && (vref[2] == 'v' || vref[2] == 'd');

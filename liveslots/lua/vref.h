@@ -27,6 +27,9 @@ typedef struct ls_lua_vref {
  * without leading zeros, N < 2^63). */
 bool ls_lua_vref_parse(const char *vref, ls_lua_vref *out);
 
+/* qsort comparator for arrays of C strings (vrefs, keys): bytewise. */
+int ls_lua_vref_cmp(const void *a, const void *b);
+
 /* The vref is a virtual or durable object or collection (o+v / o+d). */
 bool ls_lua_vref_is_virtual(const char *vref);
 

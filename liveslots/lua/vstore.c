@@ -244,16 +244,25 @@ void ls_lua_vstore_parse_record(lua_State *L, const char *text, size_t len)
 
 /* ===== possibly dead, possibly retired ===== */
 
-static void list_add(lua_State *L, char ***list, size_t *n, size_t *cap, const char *vref, size_t len)
+/* Appends a copy of vref[0..len); false when out of memory. No Lua. */
+static bool list_push(char ***list, size_t *n, size_t *cap, const char *vref, size_t len)
 {
-    char *copy = NULL;
-    if (SWING_VEC_RESERVE(*list, *cap, *n + 1, 64, NULL) || !(copy = swing_malloc(len + 1))) {
-        luaL_error(L, "out of memory");
-        return;
-    }
+    char *copy;
+    if (SWING_VEC_RESERVE(*list, *cap, *n + 1, 64, NULL) || !(copy = swing_malloc(len + 1))) return false;
     memcpy(copy, vref, len);
     copy[len] = '\0';
     (*list)[(*n)++] = copy;
+    return true;
+}
+
+static void list_add(lua_State *L, char ***list, size_t *n, size_t *cap, const char *vref, size_t len)
+{
+    if (!list_push(list, n, cap, vref, len)) luaL_error(L, "out of memory");
+}
+
+bool ls_lua_vstore_note_dead(ls_lua_vat *v, const char *baseref, size_t len)
+{
+    return list_push(&v->dead, &v->ndead, &v->capdead, baseref, len);
 }
 
 void ls_lua_vstore_maybe_dead(lua_State *L, const char *baseref, size_t len)
@@ -381,23 +390,38 @@ static void es_key(char *out, size_t cap, const char *vref, size_t base_len)
     snprintf(out, cap, "vom.es.%.*s", (int)base_len, vref);
 }
 
+static size_t read_status(lua_State *L, const char *key, char st[LS_LUA_ES_MAX])
+{
+    size_t len = 0;
+    if (ls_lua_vstore_get(L, key)) {
+        size_t l;
+        const char *s = lua_tolstring(L, -1, &l);
+        len = l < LS_LUA_ES_MAX - 1 ? l : LS_LUA_ES_MAX - 1;
+        memcpy(st, s, len);
+        lua_pop(L, 1);
+    }
+    st[len] = '\0';
+    return len;
+}
+
+size_t ls_lua_vstore_read_status(lua_State *L, const char *baseref, char st[LS_LUA_ES_MAX])
+{
+    char key[LS_LUA_VREF_MAX + 8];
+    es_key(key, sizeof key, baseref, strlen(baseref));
+    return read_status(L, key, st);
+}
+
 void ls_lua_vstore_export_status(lua_State *L, const char *vref, char c)
 {
     ls_lua_vref r;
-    char key[LS_LUA_VREF_MAX + 8], st[1024];
-    size_t f, len = 0;
+    char key[LS_LUA_VREF_MAX + 8], st[LS_LUA_ES_MAX];
+    size_t f, len;
     bool any = false;
     if (!ls_lua_vref_parse(vref, &r) || !r.virt) return;
     f = r.facet < 0 ? 0 : (size_t)r.facet;
     if (f + 2 > sizeof st) luaL_error(L, "too many facets");
     es_key(key, sizeof key, vref, r.base_len);
-    if (ls_lua_vstore_get(L, key)) {
-        size_t l;
-        const char *s = lua_tolstring(L, -1, &l);
-        len = l < sizeof st - 1 ? l : sizeof st - 1;
-        memcpy(st, s, len);
-        lua_pop(L, 1);
-    }
+    len = read_status(L, key, st);
     if (f < len && st[f] == c) return;
     if (c == 'n' && f >= len) return;
     while (len <= f) st[len++] = 'n';
@@ -410,14 +434,9 @@ void ls_lua_vstore_export_status(lua_State *L, const char *vref, char c)
 
 bool ls_lua_vstore_exported(lua_State *L, const char *baseref, char c)
 {
-    char key[LS_LUA_VREF_MAX + 8];
-    bool found = false;
-    es_key(key, sizeof key, baseref, strlen(baseref));
-    if (ls_lua_vstore_get(L, key)) {
-        found = strchr(lua_tostring(L, -1), c) != NULL;
-        lua_pop(L, 1);
-    }
-    return found;
+    char st[LS_LUA_ES_MAX];
+    ls_lua_vstore_read_status(L, baseref, st);
+    return strchr(st, c) != NULL;
 }
 
 void ls_lua_vstore_push_json_field(lua_State *L, const char *key, const char *field)

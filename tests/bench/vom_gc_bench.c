@@ -26,6 +26,7 @@
 #include <string.h>
 
 #include "tests/bench/vom_world.h"
+#include "tests/liveslots/gc_bundles.h"
 
 #define PROG "vom_gc_bench"
 #define CHUNK 2000
@@ -36,18 +37,6 @@ static const char *BOOT =
     "function buildRootObject()\n"
     "  return Far('boot', {\n"
     "    bootstrap = function(vats) return E(vats.holder).setExporter(vats.exporter) end,\n"
-    "  })\n"
-    "end\n";
-
-static const char *EXPORTER =
-    "function buildRootObject()\n"
-    "  local n = 0\n"
-    "  return Far('exporter', {\n"
-    "    many = function(k)\n"
-    "      local list = {}\n"
-    "      for i = 1, k do n = n + 1 local id = n list[i] = Far('thing', { id = function() return id end }) end\n"
-    "      return list\n"
-    "    end,\n"
     "  })\n"
     "end\n";
 
@@ -226,7 +215,7 @@ static void open_run(vw_world *w, result *r)
     char ids[3][STORE_BUNDLE_ID_LEN + 1], config[1024], limit[64] = "";
     vw_open(w, PROG);
     vw_install(w, BOOT, ids[0]);
-    vw_install(w, EXPORTER, ids[1]);
+    vw_install(w, VOM_EXPORTER, ids[1]);
     vw_install(w, HOLDER, ids[2]);
     if (r->clear) snprintf(limit, sizeof limit, ",\"computeLimit\":%d", CLEAR_COMPUTE_LIMIT);
     snprintf(config, sizeof config,

@@ -9,6 +9,7 @@
  * collected, cycles through another vat are not.
  */
 #include "tests/lib/rawvat.h"
+#include "tests/liveslots/gc_bundles.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,21 +23,10 @@ static const char *BOOT =
     "    bootstrap = function(v) vats = v end,\n"
     "    holder = function(method, ...) return E(vats.holder)[method](...) end,\n"
     "    give = function(method) return E(vats.exporter).one():next(function(t) return E(vats.holder)[method](t) end) end,\n"
-    "    giveMany = function(method, n) return E(vats.exporter).many(n):next(function(l) return E(vats.holder)[method](l) end) end,\n"
     "    fetchVO = function() return E(vats.holder).makeVO():next(function(vo) return E(vats.peer).keep(vo) end) end,\n"
     "    peer = function(method, ...) return E(vats.peer)[method](...) end,\n"
     "    crossCycle = function() return E(vats.peer).makeFar():next(function(f)\n"
     "      return E(vats.holder).crossCycle(f):next(function(x) return E(f).hold(x) end) end) end,\n"
-    "  })\n"
-    "end\n";
-
-static const char *EXPORTER =
-    "function buildRootObject()\n"
-    "  local n = 0\n"
-    "  return Far('exporter', {\n"
-    "    one = function() n = n + 1 local id = n return Far('thing', { id = function() return id end }) end,\n"
-    "    many = function(k) local l = {} for i = 1, k do n = n + 1 local id = n\n"
-    "      l[i] = Far('thing', { id = function() return id end }) end return l end,\n"
     "  })\n"
     "end\n";
 
@@ -156,7 +146,7 @@ static void start(void)
     swing_err e;
     tk_open(&T, NULL, 0, NULL);
     install(BOOT, boot);
-    install(EXPORTER, exporter);
+    install(VOM_EXPORTER, exporter);
     install(HOLDER, holder);
     install(PEER, peer);
     snprintf(config, sizeof config,

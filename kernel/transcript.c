@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/json.h"
+#include "base/utf8.h"
 #include "base/vec.h"
 
 /* ===== to JSON ===== */
@@ -137,6 +139,83 @@ static bool log_put(kern_vat_io *io, const char *s, size_t n)
     return true;
 }
 
+/* swing_json_put over the log; a failed reservation is remembered. */
+typedef struct log_out {
+    kern_vat_io *io;
+    bool failed;
+} log_out;
+
+static void log_put_cb(void *ctx, const char *s, size_t n)
+{
+    log_out *o = ctx;
+    if (!o->failed && n && !log_put(o->io, s, n)) o->failed = true;
+}
+
+/* Appends what bytes_json's tree dumps to: a JSON string when b is valid
+ * UTF-8 (jansson's rule and base/utf8's are the same strict one), else
+ * {"hex":"..."}. */
+static void log_bytes(log_out *o, swing_bytes b)
+{
+    static const char hex[] = "0123456789abcdef";
+    char pair[2];
+    if (swing_utf8_valid(b.ptr, b.len)) {
+        log_put_cb(o, "\"", 1);
+        if (!swing_json_escaped(log_put_cb, o, (const char *)b.ptr, b.len)) o->failed = true;
+        log_put_cb(o, "\"", 1);
+        return;
+    }
+    log_put_cb(o, "{\"hex\":\"", 8);
+    for (size_t i = 0; i < b.len && !o->failed; i++) {
+        pair[0] = hex[b.ptr[i] >> 4];
+        pair[1] = hex[b.ptr[i] & 15];
+        log_put_cb(o, pair, 2);
+    }
+    log_put_cb(o, "\"}", 2);
+}
+
+/* The vatstore syscalls, the bulk of a VOM-heavy delivery, are written
+ * straight into the log in the canonical form (keys in byte order) that
+ * kern_json_dump gives kern_transcript_syscall's tree; false when sc is of
+ * another type (o untouched). */
+static bool log_vatstore_syscall(log_out *o, const vp_syscall *sc)
+{
+    const char *type;
+    switch (sc->type) {
+    case VP_S_VATSTORE_GET: type = "vatstoreGet\"}"; break;
+    case VP_S_VATSTORE_SET: type = "vatstoreSet\",\"value\":"; break;
+    case VP_S_VATSTORE_DELETE: type = "vatstoreDelete\"}"; break;
+    case VP_S_VATSTORE_NEXT: type = "vatstoreGetNextKey\"}"; break;
+    default: return false;
+    }
+    log_put_cb(o, "{", 1);
+    if (sc->type == VP_S_VATSTORE_NEXT && sc->value.len) {
+        log_put_cb(o, "\"bound\":", 8);
+        log_bytes(o, sc->value);
+        log_put_cb(o, ",", 1);
+    }
+    log_put_cb(o, "\"key\":", 6);
+    log_bytes(o, sc->key);
+    log_put_cb(o, ",\"type\":\"", 9);
+    log_put_cb(o, type, strlen(type));
+    if (sc->type == VP_S_VATSTORE_SET) {
+        log_bytes(o, sc->value);
+        log_put_cb(o, "}", 1);
+    }
+    return true;
+}
+
+/* The result's canonical text, as kern_transcript_result's tree dumps. */
+static void log_result(log_out *o, const vp_syscall_result *res)
+{
+    if (!res || !res->found) {
+        log_put_cb(o, "null", 4);
+        return;
+    }
+    log_put_cb(o, "{\"found\":true,\"value\":", 22);
+    log_bytes(o, swing_buf_view(&res->value));
+    log_put_cb(o, "}", 1);
+}
+
 /* Appends the canonical text of j (consumed). */
 static bool log_json(kern_vat_io *io, json_t *j)
 {
@@ -159,10 +238,15 @@ swing_status kern_transcript_begin(kern_vat_io *io, const vp_delivery *d, swing_
 
 void kern_transcript_note(kern_vat_io *io, const vp_syscall *sc, const vp_syscall_result *res)
 {
+    log_out o = {io, false};
     if (!io->log) return;
-    if ((io->log_n++ > 0 && !log_put(io, ",", 1)) || !log_put(io, "{\"r\":", 5) ||
-        !log_json(io, kern_transcript_result(res)) || !log_put(io, ",\"s\":", 5) ||
-        !log_json(io, kern_transcript_syscall(sc)) || !log_put(io, "}", 1)) {
+    if (io->log_n++ > 0) log_put_cb(&o, ",", 1);
+    log_put_cb(&o, "{\"r\":", 5);
+    log_result(&o, res);
+    log_put_cb(&o, ",\"s\":", 5);
+    if (!o.failed && !log_vatstore_syscall(&o, sc) && !log_json(io, kern_transcript_syscall(sc))) o.failed = true;
+    log_put_cb(&o, "}", 1);
+    if (o.failed) {
         /* Out of memory while recording: the item would be incomplete. */
         if (io->fatal.code == SWING_OK) SWING_NOMEM(&io->fatal);
     }

@@ -201,8 +201,8 @@ static void add_count(lua_State *L, const coll *c, int delta)
     uint64_t n;
     if (c->weak) return;
     meta_key(c, "entryCount", mk, sizeof mk);
-    n = ls_lua_vstore_get_number(L, mk);
-    ls_lua_vstore_set_number(L, mk, delta < 0 ? (n ? n - 1 : 0) : n + 1);
+    n = ls_lua_counts_get(L, mk);
+    ls_lua_counts_set(L, mk, delta < 0 ? (n ? n - 1 : 0) : n + 1);
 }
 
 /* ===== entries ===== */
@@ -352,7 +352,7 @@ static int store_size(lua_State *L)
     char mk[64];
     coll_of(L, 1, &c);
     meta_key(&c, "entryCount", mk, sizeof mk);
-    lua_pushinteger(L, (lua_Integer)ls_lua_vstore_get_number(L, mk));
+    lua_pushinteger(L, (lua_Integer)ls_lua_counts_get(L, mk));
     return 1;
 }
 
@@ -505,7 +505,7 @@ static void push_store(lua_State *L, int type, bool durable, const char *label)
     ls_lua_vstore_set_number(L, mk, 1);
     if (!c.weak) {
         meta_key(&c, "entryCount", mk, sizeof mk);
-        ls_lua_vstore_set_number(L, mk, 0);
+        ls_lua_counts_set(L, mk, 0);
     }
     lua_createtable(L, 0, 1);
     ls_lua_push_string(L, label);
@@ -596,7 +596,7 @@ bool ls_lua_collection_delete(lua_State *L, const char *base, uint64_t budget, u
     if (!clear_entries(L, &c, budget, done)) return false;
     ls_lua_vstore_delete(L, mk);
     meta_key(&c, "entryCount", mk, sizeof mk);
-    if (!c.weak) ls_lua_vstore_delete(L, mk);
+    if (!c.weak) ls_lua_counts_delete(L, mk);
     meta_key(&c, "schemata", mk, sizeof mk);
     ls_lua_vstore_delete(L, mk);
     return true;

@@ -77,9 +77,9 @@ static int make_instance(lua_State *L)
     if (durable) {
         char key[64];
         snprintf(key, sizeof key, "vom.dkind.%" PRIu64 ".nextID", kind);
-        inst = ls_lua_vstore_get_number(L, key);
+        inst = ls_lua_counts_get(L, key);
         if (inst == 0) inst = 1;
-        ls_lua_vstore_set_number(L, key, inst + 1);
+        ls_lua_counts_set(L, key, inst + 1);
     } else {
         lua_getfield(L, rec, "next");
         inst = (uint64_t)lua_tointeger(L, -1);
@@ -88,6 +88,11 @@ static int make_instance(lua_State *L)
         lua_setfield(L, rec, "next");
     }
     snprintf(base, sizeof base, "o+%c%" PRIu64 "/%" PRIu64, durable ? 'd' : 'v', kind, inst);
+    {
+        char rc[LS_LUA_VREF_MAX + 8];
+        snprintf(rc, sizeof rc, "vom.rc.%s", base);
+        ls_lua_counts_absent(L, rc); /* a new object: nothing counts it yet */
+    }
     lua_getfield(L, rec, "init");
     lua_insert(L, 1);
     lua_call(L, n, 1);
@@ -264,7 +269,7 @@ static int make_kind_handle(lua_State *L)
     write_descriptor(L, "dkind", id, lua_gettop(L));
     lua_pop(L, 1);
     snprintf(key, sizeof key, "vom.dkind.%" PRIu64 ".nextID", id);
-    ls_lua_vstore_set_number(L, key, 1);
+    ls_lua_counts_set(L, key, 1);
     snprintf(vref, sizeof vref, "o+d%d/%" PRIu64, LS_LUA_KIND_HANDLE, id);
     ls_lua_vom_push_rep(L, vref);
     ls_lua_push_string(L, tag);

@@ -135,11 +135,13 @@ static int run_delivery(lua_State *L)
 {
     ls_lua_vat *v = ls_lua_vat_get(L);
     if (!v->counters_loaded) load_counters(L, v);
+    ls_lua_counts_reset(L);
     lua_pushcfunction(L, ls_lua_dispatch);
     lua_pushvalue(L, 1);
     lua_call(L, 1, 0);
     ls_lua_promise_drain(L);
-    ls_lua_vom_flush(L); /* state written back, sorted, before the delivery ends */
+    ls_lua_vom_flush(L);    /* state written back, sorted, before the delivery ends */
+    ls_lua_counts_flush(L); /* then the counts (writing state may change them) */
     flush_counters(L, v);
     return 0;
 }

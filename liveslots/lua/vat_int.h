@@ -120,6 +120,15 @@ const char *ls_lua_refs_known_vref(lua_State *L, int idx);
 /* The vref of a Far, allocated (not exported) if it has none; sets *iface. */
 const char *ls_lua_refs_local_vref(lua_State *L, int idx, const char **iface);
 
+/* counts.c: counters read once per delivery, written back sorted at its end */
+uint64_t ls_lua_counts_get(lua_State *L, const char *key); /* absent: 0 */
+void ls_lua_counts_set(lua_State *L, const char *key, uint64_t n);
+void ls_lua_counts_delete(lua_State *L, const char *key);
+/* key is known not to exist (a new object's count): no read needed. */
+void ls_lua_counts_absent(lua_State *L, const char *key);
+void ls_lua_counts_reset(lua_State *L); /* forgets everything (delivery start) */
+void ls_lua_counts_flush(lua_State *L); /* writes back, then resets */
+
 /* vstore.c: vatstore access, JSON, counts, export status (see the file) */
 void ls_lua_vstore_release(ls_lua_vat *v);
 bool ls_lua_vstore_get(lua_State *L, const char *key); /* pushes the value if found */

@@ -482,6 +482,7 @@ void ls_lua_vom_install(lua_State *L, ls_lua_vat *v)
     ls_lua_refs_new_table(L, LS_VBASE, "v");
     ls_lua_refs_new_table(L, LS_VCACHE, NULL);
     ls_lua_refs_new_table(L, LS_VDIRTY, NULL);
+    ls_lua_counts_reset(L);
     ls_lua_refs_new_table(L, LS_VPINS, NULL);
     ls_lua_refs_new_table(L, LS_VPINNED, NULL);
     ls_lua_refs_new_table(L, LS_LOCALS, "v");

@@ -294,7 +294,7 @@ uint64_t ls_lua_vstore_rc(lua_State *L, const char *baseref)
 {
     char key[LS_LUA_VREF_MAX + 8];
     rc_key(key, sizeof key, baseref, strlen(baseref));
-    return ls_lua_vstore_get_number(L, key);
+    return ls_lua_counts_get(L, key);
 }
 
 /* A remotable held in vdata stays in RAM while its count is above 0. */
@@ -337,18 +337,18 @@ void ls_lua_vstore_count(lua_State *L, const char *vref, int delta)
         return;
     }
     rc_key(key, sizeof key, vref, r.base_len);
-    n = ls_lua_vstore_get_number(L, key);
+    n = ls_lua_counts_get(L, key);
     if (delta < 0 && n == 0) {
         ls_lua_vm_kill(ls_lua_vat_get(L)->vm, "vdata count below zero");
         luaL_error(L, "vdata count of %s below zero", vref);
     }
     n = delta < 0 ? n - 1 : n + 1;
     if (n > 0) {
-        ls_lua_vstore_set_number(L, key, n);
+        ls_lua_counts_set(L, key, n);
         if (delta < 0 && r.virt) ls_lua_vstore_maybe_dead(L, vref, r.base_len); /* maybe a cycle now */
         return;
     }
-    ls_lua_vstore_delete(L, key);
+    ls_lua_counts_delete(L, key);
     ls_lua_vstore_maybe_dead(L, vref, r.base_len);
 }
 

@@ -99,6 +99,14 @@ static bool push_edges(lua_State *L, const char *base, const ls_lua_vref *r, uin
     snprintf(key, sizeof key, "vom.%s", base);
     (*work)++;
     if (!ls_lua_vstore_get(L, key)) return true;
+    {   /* a slot naming a virtual object is a JSON string "o+v... or "o+d...:
+           a record without either text names none (most records) */
+        const char *text = lua_tostring(L, -1);
+        if (!strstr(text, "\"o+v") && !strstr(text, "\"o+d")) {
+            lua_settop(L, edges);
+            return true;
+        }
+    }
     ls_lua_vstore_parse_record(L, lua_tostring(L, -1), lua_rawlen(L, -1));
     {
         size_t n;

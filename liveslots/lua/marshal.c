@@ -476,10 +476,34 @@ static void enc_finish(enc *e)
     lua_settop(e->L, AT(e, E_SLOTS));
 }
 
+/* A value that can name no reference and whose body fits a small buffer
+ * (nil, a boolean, a number, a short string: state properties and
+ * collection values mostly) is written without the encoder's working
+ * tables; the same body, the same charge per value. */
+static bool enc_scalar(lua_State *L, int idx)
+{
+    char small[256]; /* '#', quotes, '!' and 40 bytes escaped 6 to 1 fit */
+    enc e;
+    size_t n = 0;
+    int t = lua_type(L, idx);
+    if (t == LUA_TSTRING) lua_tolstring(L, idx, &n);
+    if (!(t == LUA_TNIL || t == LUA_TBOOLEAN || t == LUA_TNUMBER || (t == LUA_TSTRING && n <= 40))) return false;
+    memset(&e, 0, sizeof e);
+    e.L = L;
+    e.buf = small;
+    e.cap = sizeof small;
+    put_char(&e, '#');
+    enc_value(&e, idx, 0); /* never grows the buffer: see above */
+    lua_pushlstring(L, e.buf, e.len);
+    lua_newtable(L);
+    return true;
+}
+
 void ls_lua_marshal_encode(lua_State *L, int idx, const ls_lua_slot_ops *ops)
 {
     enc e;
     idx = lua_absindex(L, idx);
+    if (enc_scalar(L, idx)) return;
     enc_begin(&e, L, ops);
     enc_value(&e, idx, 0);
     enc_finish(&e);

@@ -235,9 +235,9 @@ static int store_init(lua_State *L)
     if (k.object) {
         char mk[DBKEY_MAX];
         meta_key(&c, "nextOrdinal", mk, sizeof mk);
-        k.ordinal = ls_lua_vstore_get_number(L, mk);
+        k.ordinal = ls_lua_counts_get(L, mk);
         if (k.ordinal == 0) k.ordinal = 1;
-        ls_lua_vstore_set_number(L, mk, k.ordinal + 1);
+        ls_lua_counts_set(L, mk, k.ordinal + 1);
         meta_key(&c, k.vref, mk, sizeof mk);
         ls_lua_vstore_set_number(L, mk, k.ordinal);
         object_db_key(L, &c, &k);
@@ -275,13 +275,23 @@ static void push_entry(lua_State *L, const char *db)
     lua_remove(L, -2);
 }
 
+/* Pushes the capdata of k's entry if it has one (one read: no separate
+ * existence check). */
+static bool push_existing(lua_State *L, const ckey *k)
+{
+    if (k->object && !k->ordinal) return false;
+    if (!ls_lua_vstore_get(L, k->db)) return false;
+    ls_lua_vstore_parse_capdata(L, lua_tostring(L, -1), lua_rawlen(L, -1));
+    lua_remove(L, -2);
+    return true;
+}
+
 static int store_get(lua_State *L)
 {
     coll c;
     ckey k;
     coll_of(L, 1, &c);
-    if (!key_of(L, &c, 2, &k, false) || !key_exists(L, &k)) return luaL_error(L, "key not found in the store");
-    push_entry(L, k.db);
+    if (!key_of(L, &c, 2, &k, false) || !push_existing(L, &k)) return luaL_error(L, "key not found in the store");
     ls_lua_vom_decode(L, -1);
     return 1;
 }
@@ -301,13 +311,13 @@ static int store_set(lua_State *L)
     ckey k;
     lua_settop(L, 3);
     coll_of(L, 1, &c);
-    if (!key_of(L, &c, 2, &k, false) || !key_exists(L, &k)) return luaL_error(L, "key not found in the store");
-    encode_value(L, &c, 3); /* 4, 5 */
-    push_entry(L, k.db);    /* 6 */
-    lua_rawgeti(L, 6, 2);
+    if (!key_of(L, &c, 2, &k, false) || !push_existing(L, &k)) /* 4 */
+        return luaL_error(L, "key not found in the store");
+    encode_value(L, &c, 3); /* 5, 6 */
     lua_rawgeti(L, 4, 2);
+    lua_rawgeti(L, 5, 2);
     ls_lua_vstore_recount(L, -2, -1);
-    ls_lua_vstore_set(L, k.db, lua_tostring(L, 5), lua_rawlen(L, 5));
+    ls_lua_vstore_set(L, k.db, lua_tostring(L, 6), lua_rawlen(L, 6));
     return 0;
 }
 
@@ -502,7 +512,7 @@ static void push_store(lua_State *L, int type, bool durable, const char *label)
     v->counters_dirty = true;
     coll_init(&c, (uint64_t)LS_LUA_STORE_KIND(type, durable), id);
     meta_key(&c, "nextOrdinal", mk, sizeof mk);
-    ls_lua_vstore_set_number(L, mk, 1);
+    ls_lua_counts_set(L, mk, 1);
     if (!c.weak) {
         meta_key(&c, "entryCount", mk, sizeof mk);
         ls_lua_counts_set(L, mk, 0);
@@ -591,10 +601,9 @@ bool ls_lua_collection_delete(lua_State *L, const char *base, uint64_t budget, u
     if (!ls_lua_vref_parse(base, &r)) return true;
     coll_init(&c, r.id, r.instance);
     meta_key(&c, "nextOrdinal", mk, sizeof mk);
-    if (!ls_lua_vstore_get(L, mk)) return true; /* deleted already */
-    lua_pop(L, 1);
+    if (ls_lua_counts_get(L, mk) == 0) return true; /* deleted already */
     if (!clear_entries(L, &c, budget, done)) return false;
-    ls_lua_vstore_delete(L, mk);
+    ls_lua_counts_delete(L, mk);
     meta_key(&c, "entryCount", mk, sizeof mk);
     if (!c.weak) ls_lua_counts_delete(L, mk);
     meta_key(&c, "schemata", mk, sizeof mk);

@@ -1,7 +1,8 @@
 /*
  * counts.c - the per-delivery cache of the VOM's counters: a kind's next
- * instance (vom.dkind.K.nextID), a store's entry count (vc.C.|entryCount)
- * and vdata reference counts (vom.rc.<baseRef>). Making one object and
+ * instance (vom.dkind.K.nextID), a store's entry count and next ordinal
+ * (vc.C.|entryCount, vc.C.|nextOrdinal) and vdata reference counts
+ * (vom.rc.<baseRef>). Making one object and
  * putting it in a store touched each of them with a read and a write; now
  * each key is read at most once per delivery, kept in LS_VCOUNTS (key ->
  * integer, or false: absent), and the changed ones are written back (or

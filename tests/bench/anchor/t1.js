@@ -1,0 +1,11 @@
+import '@endo/init/pre-bundle-source.js';
+import '@endo/init';
+const { makeWorld } = await import('./lib/world.js');
+const t0 = performance.now();
+const w = await makeWorld({ vats: { boot: 'boot', ping: 'ping', pong: 'pong' }, bootstrap: 'boot' });
+console.log('setup', w.timing, (performance.now()-t0)/1000);
+const c0 = w.crankNumber();
+const t1 = performance.now();
+const r = await w.ask('boot', 'pingpong', [Number(process.argv[2] || 100)]);
+console.log('result', r, (performance.now()-t1)/1000, w.crankNumber()-c0, w.stats);
+await w.close();

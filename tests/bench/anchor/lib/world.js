@@ -44,6 +44,8 @@ export async function makeWorld({
   bootstrap,
   blockCranks = 1000,
   managerType = 'xs-worker',
+  configExtra = {},
+  slogSender = undefined,
 }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchor-swingstore-'));
 
@@ -75,12 +77,13 @@ export async function makeWorld({
     }
   };
 
-  const { kernelStorage, hostStorage } = initSwingStore(dir, { exportCallback });
+  const { kernelStorage, hostStorage } = initSwingStore(process.env.ANCHOR_MEMSTORE ? null : dir, { exportCallback });
 
   const config = {
     defaultManagerType: managerType,
     bootstrap,
     vats: {},
+    ...configExtra,
   };
   for (const [name, file] of Object.entries(vats)) {
     config.vats[name] = { bundle: await bundleOf(file) };
@@ -96,7 +99,7 @@ export async function makeWorld({
   });
   timing.initializeSwingset = (performance.now() - t) / 1000;
   t = performance.now();
-  const controller = await makeSwingsetController(kernelStorage, {}, {});
+  const controller = await makeSwingsetController(kernelStorage, {}, { slogSender });
   // The host sends to these roots: pin them, or the kernel's GC would have
   // the vat drop its root export once the bootstrap message is done.
   for (const name of Object.keys(vats)) controller.pinVatRoot(name);

@@ -44,6 +44,14 @@ const num = (name, dflt, smallDflt) => {
 };
 const MANAGER = flags.manager || 'xs-worker';
 const BLOCK = num('block', 1000, 1000); // cranks per block (commit after each)
+const REAP_INTERVAL = flags['reap-interval'] === 'never' ? 'never' : num('reap-interval', 1000, 1000);
+const SNAPSHOT_INTERVAL = num('snapshot-interval', 200, 200); // the kernel's default
+const kopts = () => ({
+  blockCranks: BLOCK,
+  managerType: MANAGER,
+  reapInterval: REAP_INTERVAL,
+  snapshotInterval: SNAPSHOT_INTERVAL,
+});
 
 const versions = (() => {
   const v = {};
@@ -69,6 +77,8 @@ const versions = (() => {
 const common = () => ({
   manager: MANAGER,
   block_cranks: BLOCK,
+  reap_interval: REAP_INTERVAL,
+  snapshot_interval: SNAPSHOT_INTERVAL,
   loadavg_1m_at_start: round(os.loadavg()[0], 2),
 });
 
@@ -84,8 +94,7 @@ async function pingPong() {
   const w = await makeWorld({
     vats: { boot: 'boot', ping: 'ping', pong: 'pong' },
     bootstrap: 'boot',
-    blockCranks: BLOCK,
-    managerType: MANAGER,
+    ...kopts(),
   });
   const c0 = w.crankNumber();
   const commits0 = w.stats.commits;
@@ -138,8 +147,7 @@ async function sendRemotables() {
   const w = await makeWorld({
     vats: gcVats,
     bootstrap: 'boot',
-    blockCranks: BLOCK,
-    managerType: MANAGER,
+    ...kopts(),
   });
   const c0 = w.crankNumber();
   const t0 = now();
@@ -176,8 +184,7 @@ async function gcDrop() {
   const w = await makeWorld({
     vats: gcVats,
     bootstrap: 'boot',
-    blockCranks: BLOCK,
-    managerType: MANAGER,
+    ...kopts(),
   });
   const got = await w.ask('boot', 'export', [n]);
   if (got !== n) throw Error(`export returned ${got}`);
@@ -226,8 +233,7 @@ async function vomCreate() {
   const batch = num('batch', 5000, 1000);
   const w = await makeWorld({
     vats: { maker: 'maker' },
-    blockCranks: BLOCK,
-    managerType: MANAGER,
+    ...kopts(),
   });
   let secs = 0;
   let boydSecs = 0;
@@ -287,8 +293,7 @@ async function vomCollection() {
   const clearMax = num('clear-max', 100000, 100000);
   const w = await makeWorld({
     vats: { coll: 'coll' },
-    blockCranks: BLOCK,
-    managerType: MANAGER,
+    ...kopts(),
   });
   const phase = {};
   const timed = async (ph, method, args) => {
@@ -384,7 +389,7 @@ const WORKLOADS = {
 function usage() {
   process.stderr.write(
     `usage: node run.js (${Object.keys(WORKLOADS).join('|')}|all|versions) [--small] [--n=N] [--batch=B]\n` +
-      `       [--gets=G] [--get-batch=GB] [--clear-max=C] [--block=CRANKS] [--manager=xs-worker|local]\n`,
+      `       [--gets=G] [--get-batch=GB] [--clear-max=C] [--block=CRANKS] [--manager=xs-worker|local]\n       [--reap-interval=DELIVERIES|never] [--snapshot-interval=DELIVERIES]\n`,
   );
   process.exit(2);
 }
@@ -396,17 +401,20 @@ if (workload === 'versions') {
   const passOn = argv.filter(a => a !== 'all');
   const t0 = now();
   let failed = 0;
+  const cacheDir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchor-bundles-'));
   emit({ name: 'versions', ...versions, cpus: os.cpus().length });
   for (const name of Object.keys(WORKLOADS)) {
     const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), name, ...passOn], {
       stdio: ['ignore', 'inherit', 'inherit'],
       cwd: HERE,
+      env: { ...process.env, ANCHOR_BUNDLE_CACHE: cacheDir },
     });
     if (r.status !== 0) {
       failed += 1;
       process.stderr.write(`anchor: ${name} failed (status ${r.status})\n`);
     }
   }
+  fs.rmSync(cacheDir, { recursive: true, force: true });
   emit({ name: 'run_all', wall_seconds: round(now() - t0, 1), failed });
   process.exit(failed ? 1 : 0);
 } else if (WORKLOADS[workload]) {

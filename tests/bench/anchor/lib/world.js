@@ -14,6 +14,7 @@ import { performance } from 'node:perf_hooks';
 import bundleSource from '@endo/bundle-source';
 import { initSwingStore } from '@agoric/swing-store';
 import {
+  buildKernelBundles,
   initializeSwingset,
   makeSwingsetController,
 } from '@agoric/swingset-vat';
@@ -22,13 +23,31 @@ import { kunser } from '@agoric/kmarshal';
 const here = path.dirname(new URL(import.meta.url).pathname);
 export const VAT_DIR = path.join(here, '..', 'vats');
 
+// Bundling is not measured, but it takes most of the start-up time of a
+// kernel (the kernel, vat-admin and our vats are bundled from source each
+// time, as a chain node does at launch). `run.js all` shares them between
+// its workloads through a directory named by ANCHOR_BUNDLE_CACHE.
 const bundleCache = new Map();
-async function bundleOf(name) {
-  if (!bundleCache.has(name)) {
-    bundleCache.set(name, await bundleSource(path.join(VAT_DIR, `${name}.js`)));
+async function cached(name, make) {
+  if (bundleCache.has(name)) return bundleCache.get(name);
+  const dir = process.env.ANCHOR_BUNDLE_CACHE;
+  const file = dir && path.join(dir, `${name}.json`);
+  let b;
+  if (file && fs.existsSync(file)) {
+    b = JSON.parse(fs.readFileSync(file, 'utf8'));
+  } else {
+    b = await make();
+    if (file) {
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify(b));
+      fs.renameSync(`${file}.tmp`, file);
+    }
   }
-  return bundleCache.get(name);
+  bundleCache.set(name, b);
+  return b;
 }
+const bundleOf = name =>
+  cached(`vat-${name}`, () => bundleSource(path.join(VAT_DIR, `${name}.js`)));
+const kernelBundlesOf = () => cached('kernel-bundles', buildKernelBundles);
 
 const byteLength = s => (s === null || s === undefined ? 0 : Buffer.byteLength(s));
 
@@ -44,6 +63,8 @@ export async function makeWorld({
   bootstrap,
   blockCranks = 1000,
   managerType = 'xs-worker',
+  reapInterval = 1000,
+  snapshotInterval = undefined,
   configExtra = {},
   slogSender = undefined,
 }) {
@@ -83,23 +104,35 @@ export async function makeWorld({
     defaultManagerType: managerType,
     bootstrap,
     vats: {},
+    // as the chain's configs (packages/vm-config/decentral-*-config.json)
+    // have it; the kernel's own default (1: a BOYD after every delivery)
+    // is meant for tests
+    defaultReapInterval: reapInterval,
+    ...(snapshotInterval ? { snapshotInterval } : {}),
     ...configExtra,
   };
+  const timing = {};
+  let t = performance.now();
   for (const [name, file] of Object.entries(vats)) {
     config.vats[name] = { bundle: await bundleOf(file) };
   }
+  const kernelBundles = await kernelBundlesOf();
+  timing.bundles = (performance.now() - t) / 1000;
+  t = performance.now();
   // vatAdmin is always there; comms, vattp and timer (idle in every
   // workload) are left out to keep start-up short.
-  const timing = {};
-  let t = performance.now();
   const bootKpid = await initializeSwingset(config, [], kernelStorage, {
+    kernelBundles,
     addComms: false,
     addVattp: false,
     addTimer: false,
   });
   timing.initializeSwingset = (performance.now() - t) / 1000;
   t = performance.now();
-  const controller = await makeSwingsetController(kernelStorage, {}, { slogSender });
+  const controller = await makeSwingsetController(kernelStorage, {}, {
+    kernelBundle: kernelBundles.kernel,
+    slogSender,
+  });
   // The host sends to these roots: pin them, or the kernel's GC would have
   // the vat drop its root export once the bootstrap message is done.
   for (const name of Object.keys(vats)) controller.pinVatRoot(name);

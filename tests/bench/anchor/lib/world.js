@@ -66,7 +66,7 @@ export async function makeWorld({
   reapInterval = 1000,
   snapshotInterval = undefined,
   configExtra = {},
-  slogSender = undefined,
+  countSlog = false,
 }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchor-swingstore-'));
 
@@ -111,6 +111,19 @@ export async function makeWorld({
     ...(snapshotInterval ? { snapshotInterval } : {}),
     ...configExtra,
   };
+  // Optional: counts deliveries and syscalls by type (from the kernel's
+  // slog events); off in timed runs that don't need it.
+  const slogCounts = { deliveries: {}, syscalls: {} };
+  const bump = (o, k) => {
+    o[k] = (o[k] || 0) + 1;
+  };
+  const slogSender = countSlog
+    ? ev => {
+        if (ev.type === 'deliver' && ev.vd) bump(slogCounts.deliveries, ev.vd[0]);
+        else if (ev.type === 'syscall' && ev.vsc) bump(slogCounts.syscalls, ev.vsc[0]);
+      }
+    : undefined;
+
   const timing = {};
   let t = performance.now();
   for (const [name, file] of Object.entries(vats)) {
@@ -216,6 +229,7 @@ export async function makeWorld({
   return {
     dir,
     timing,
+    slogCounts,
     controller,
     kernelStorage,
     hostStorage,

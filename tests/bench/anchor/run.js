@@ -435,8 +435,12 @@ if (workload === 'versions') {
   emit({ name: 'run_all', wall_seconds: round(now() - t0, 1), failed });
   process.exit(failed ? 1 : 0);
 } else if (WORKLOADS[workload]) {
-  const out = await WORKLOADS[workload]();
-  emit(out);
+  try {
+    emit(await WORKLOADS[workload]());
+  } catch (e) {
+    process.stderr.write(`anchor: ${workload}: ${e && e.stack ? e.stack : e}\n`);
+    process.exit(1);
+  }
   process.exit(0);
 } else {
   usage();

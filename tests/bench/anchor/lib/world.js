@@ -49,6 +49,12 @@ const bundleOf = name =>
   cached(`vat-${name}`, () => bundleSource(path.join(VAT_DIR, `${name}.js`)));
 const kernelBundlesOf = () => cached('kernel-bundles', buildKernelBundles);
 
+// swing-store directories not yet removed: removed at exit, also after a failure
+const openDirs = new Set();
+process.on('exit', () => {
+  for (const d of openDirs) fs.rmSync(d, { recursive: true, force: true });
+});
+
 const byteLength = s => (s === null || s === undefined ? 0 : Buffer.byteLength(s));
 
 /**
@@ -69,6 +75,7 @@ export async function makeWorld({
   countSlog = false,
 }) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'anchor-swingstore-'));
+  openDirs.add(dir);
 
   const exp = {
     measuring: false,
@@ -214,6 +221,7 @@ export async function makeWorld({
     await controller.shutdown();
     await hostStorage.close();
     fs.rmSync(dir, { recursive: true, force: true });
+    openDirs.delete(dir);
   }
 
   timing.makeController = (performance.now() - t) / 1000;

@@ -55,7 +55,7 @@ Q := @
 say = @echo "  $(1) $(2)"
 endif
 
-.PHONY: all deps build test test-unit test-asan test-valgrind test-go test-fuzz go bench demo install clean FORCE
+.PHONY: all deps build test test-unit test-asan test-valgrind test-go test-fuzz go bench bench-anchor demo install clean FORCE
 all: build
 
 deps:
@@ -242,6 +242,14 @@ test-valgrind: $(ABI_VALGRIND)
 
 bench: build $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+
+# SwingSet 0.33.0 on XS workers (npm, into build/anchor) and libswing on the
+# same workloads, back to back: one JSON line each with both times and the
+# ratio (about 15 minutes; SMALL=1: smaller VOM sizes, about 4).
+bench-anchor:
+	@$(MAKE) --no-print-directory build $(BENCHES) >&2
+	@sh tests/bench/anchor/install.sh $(BUILD)/anchor >&2
+	@node mk/bench_anchor.js $(BUILD) $(if $(SMALL),--small)
 
 demo: build $(BUILD)/simchain
 	@sh mk/demo.sh $(BUILD)/swing $(BUILD)/simchain

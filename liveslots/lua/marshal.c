@@ -10,6 +10,7 @@
  * slot ops.
  */
 #include "liveslots/lua/marshal.h"
+#include "liveslots/lua/vat_int.h"
 #include "liveslots/lua/vm.h"
 
 #include "base/json.h"
@@ -758,6 +759,10 @@ void ls_lua_marshal_decode(lua_State *L, const char *body, size_t len, const cha
                            size_t nslots, const ls_lua_slot_ops *ops)
 {
     dec d = {NULL, slots, nslots, ops, 0, 0, 0};
+    if (ls_lua_cdtext_scalar(L, body, len)) { /* a stored string or integer, mostly */
+        ls_lua_vm_spend(L, 1 + len / LS_LUA_BYTES_PER_COMPUTRON + LS_LUA_MARSHAL_VALUE_COMPUTRONS);
+        return;
+    }
     dec_run(L, &d, body, len);
 }
 

@@ -120,6 +120,12 @@ const char *ls_lua_refs_known_vref(lua_State *L, int idx);
 /* The vref of a Far, allocated (not exported) if it has none; sets *iface. */
 const char *ls_lua_refs_local_vref(lua_State *L, int idx, const char **iface);
 
+/* cdtext.c: capdata / record JSON as vstore.c writes it, without jansson;
+ * false (nothing pushed) for any other text: parse it with jansson then. */
+bool ls_lua_cdtext_capdata(lua_State *L, const char *text, size_t len);
+bool ls_lua_cdtext_record(lua_State *L, const char *text, size_t len);
+bool ls_lua_cdtext_scalar(lua_State *L, const char *body, size_t len); /* "#..." */
+
 /* counts.c: counters read once per delivery, written back sorted at its end */
 uint64_t ls_lua_counts_get(lua_State *L, const char *key); /* absent: 0 */
 void ls_lua_counts_set(lua_State *L, const char *key, uint64_t n);

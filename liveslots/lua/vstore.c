@@ -220,16 +220,20 @@ static json_t *parse_held(lua_State *L, const char *text, size_t len)
 
 void ls_lua_vstore_parse_capdata(lua_State *L, const char *text, size_t len)
 {
-    json_t *j = parse_held(L, text, len);
+    json_t *j;
+    if (ls_lua_cdtext_capdata(L, text, len)) return; /* the form written here, read without jansson */
+    j = parse_held(L, text, len);
     if (!j || !push_capdata(L, j)) luaL_error(L, "corrupt virtualized data: %s", text);
     ls_lua_vstore_release(ls_lua_vat_get(L));
 }
 
 void ls_lua_vstore_parse_record(lua_State *L, const char *text, size_t len)
 {
-    json_t *j = parse_held(L, text, len), *cd;
+    json_t *j, *cd;
     const char *name;
     int top = lua_gettop(L);
+    if (ls_lua_cdtext_record(L, text, len)) return;
+    j = parse_held(L, text, len);
     if (!json_is_object(j)) luaL_error(L, "corrupt object state: %s", text);
     lua_newtable(L);
     json_object_foreach(j, name, cd) {

@@ -457,6 +457,35 @@ static void test_marshal_decode_values(void **state)
     ls_lua_vm_close(x.vm);
 }
 
+/* A body that is one plain string or small integer takes cdtext.c's short
+ * path; each must give what the same value gives inside an array (the
+ * tree path), and what the tree path refuses stays refused. */
+static void test_marshal_scalar_bodies_match_the_tree_path(void **state)
+{
+    static const char *const same_as_tree[] = {
+        "\"abc\"", "\"\"", "\"\u00e9t\u00e9\"", "\"\u00e9\"", "\"!!x\"", "\"a b\"", "0", "-0", "7", "-42",
+        "123456789012345", "-123456789012345", "1234567890123456", "2.5", "1e3", "\"+12\"", "\"~\"",
+    };
+    static const char *const refused[] = {"007", "-", "\"a\tb\"", "\"\\xff\"", "\"abc", "12a"};
+    fx x;
+    char src[256];
+    (void)state;
+    fx_open(&x, 0);
+    for (size_t i = 0; i < sizeof same_as_tree / sizeof *same_as_tree; i++) {
+        snprintf(src, sizeof src,
+                 "local a, b = decode('#[%s]')[1], decode('#%s')\n"
+                 "return tostring(a == b and math.type(a) == math.type(b))",
+                 same_as_tree[i], same_as_tree[i]);
+        tl_lua_expect(x.vm, src, "true");
+    }
+    tl_lua_expect(x.vm, "return decode('#\"\u00e9\"')", "\xc3\xa9");
+    for (size_t i = 0; i < sizeof refused / sizeof *refused; i++) {
+        snprintf(src, sizeof src, "return tostring(pcall(decode, '#%s'))", refused[i]);
+        tl_lua_expect(x.vm, src, "false");
+    }
+    ls_lua_vm_close(x.vm);
+}
+
 static void test_marshal_call_with_nil_arguments(void **state)
 {
     static const char *const cases[][2] = {
@@ -744,6 +773,7 @@ int main(void)
         cmocka_unit_test(test_marshal_round_trips),
         cmocka_unit_test(test_marshal_floats_round_trip_bit_exact),
         cmocka_unit_test(test_marshal_decode_values),
+        cmocka_unit_test(test_marshal_scalar_bodies_match_the_tree_path),
         cmocka_unit_test(test_marshal_call_with_nil_arguments),
         cmocka_unit_test(test_marshal_slot_values_are_cached_per_body),
         cmocka_unit_test(test_marshal_null_and_errors),

@@ -65,6 +65,7 @@ static const char *HOLDER =
     "  local dmap = VatData.provide(baggage, 'dmap', function() return VatData.makeScalarBigMapStore('dmap', { durable = true }) end)\n"
     "  local ram = {}\n"
     "  local exported\n"
+    "  local odd = 'q\"b\\\\s\\n\\t\\1\\u{e9}/\\u{7f}'\n"
     "  return Far('holder', {\n"
     "    inVO = function(p) vmap.init('vo', Holder('a', p)) return 'ok' end,\n"
     "    callVO = function() return E(vmap.get('vo').ref()).id() end,\n"
@@ -83,6 +84,8 @@ static const char *HOLDER =
     "    weakByImport = function(p) ram.p = p weak.init(p, 'v') return weak.has(p) end,\n"
     "    dropImport = function() ram.p = nil return 'ok' end,\n"
     "    makeVO = function() return Holder('exported', nil) end,\n"
+    "    putOdd = function() vmap.init('odd', odd) vmap.init('oddvo', Holder(odd, nil)) return 'ok' end,\n"
+    "    getOdd = function() return vmap.get('odd') == odd and vmap.get('oddvo').name() == odd and #odd end,\n"
     "    counter = function() local c = Counter(5) return { c.up.incr(), c.down.decr(), c.down.decr(),\n"
     "      c.down.peer() == c.up } end,\n"
     "    state = function() local h = Holder('s', nil) h.bump(2) h.bump(3) vmap.init('s', h) return vmap.get('s').bump(1) end,\n"
@@ -180,6 +183,9 @@ static void test_vom_kinds_state_and_facets(void **state)
     assert_string_equal(holder("state"), "#6");
     assert_string_equal(holder("identity"), "#true");
     assert_string_equal(holder("counter"), "#[6,5,4,true]");
+    /* strings with escapes, read back in a later delivery (from the vatstore) */
+    assert_string_equal(holder("putOdd"), "#\"ok\"");
+    assert_string_equal(holder("getOdd"), "#12");
     tk_close(&T);
 }
 

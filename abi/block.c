@@ -316,6 +316,15 @@ static swing_status end_replay(host_call *c)
     if ((s = replay_output(c, HOST_KEY_END, &m, &swing__v1__end_block_response__descriptor))) return s;
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_END_BLOCK;
     c->resp->end_block = (Swing__V1__EndBlockResponse *)m;
+    /* Recorded with the hash it led to; a record written before the field
+     * existed lacks it, and the committed hash of this height is that hash. */
+    if (!c->resp->end_block->activity_hash || !c->resp->end_block->activity_hash[0]) {
+        c->resp->end_block = host_alloc(c->ar, sizeof *c->resp->end_block);
+        if (!c->resp->end_block) return SWING_NOMEM(c->err);
+        *c->resp->end_block = *(Swing__V1__EndBlockResponse *)m;
+        c->resp->end_block->activity_hash = host_strdup(c->ar, store_committed_hash(h->st));
+        if (!c->resp->end_block->activity_hash) return SWING_NOMEM(c->err);
+    }
     h->phase = HOST_ENDED;
     return SWING_OK;
 }
@@ -345,6 +354,10 @@ swing_status host_end_block(host_call *c)
     if ((s = report_work(c, &work, out))) return s;
     if ((s = report_terminations(c, out))) return s;
     if ((s = collect_results(c, out))) return s;
+    /* The hash the commit will give: host. writes below leave it unchanged. */
+    out->activity_hash = host_alloc(c->ar, SWING_SHA256_HEX_LEN + 1);
+    if (!out->activity_hash) return SWING_NOMEM(c->err);
+    if ((s = store_pending_hash(h->st, h->height, out->activity_hash, c->err))) return s;
     /* Record the outputs and the input hash for a replay of this height. */
     n = protobuf_c_message_get_packed_size(&out->base);
     packed = host_alloc(c->ar, n);

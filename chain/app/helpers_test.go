@@ -6,10 +6,12 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
 	abci "github.com/cometbft/cometbft/abci/types"
+	"github.com/cometbft/cometbft/libs/log"
 )
 
 var ctx = context.Background()
@@ -51,7 +53,7 @@ func newNode(t *testing.T, genesis []byte, snaps SnapshotOptions) *node {
 
 func (n *node) open() {
 	n.t.Helper()
-	a, err := New(Options{Dir: n.dir, Genesis: n.genesis, NoSync: true, Snapshots: n.snaps})
+	a, err := New(Options{Dir: n.dir, Genesis: n.genesis, NoSync: true, Snapshots: n.snaps, Logger: testLogger(n.t)})
 	if err != nil {
 		n.t.Fatal(err)
 	}
@@ -178,4 +180,16 @@ func eventsOf(r *abci.ResponseFinalizeBlock, typ string) []map[string]string {
 		out = append(out, m)
 	}
 	return out
+}
+
+// testLogger logs errors into the test's log.
+func testLogger(t *testing.T) log.Logger {
+	return log.NewFilter(log.NewTMLogger(log.NewSyncWriter(testWriter{t})), log.AllowError())
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
 }

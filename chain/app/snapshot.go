@@ -127,8 +127,12 @@ func (s *snapshotStore) due(h uint64) bool {
 	return s.opts.Interval > 0 && h%s.opts.Interval == 0
 }
 
+func (s *snapshotStore) snapDir(h uint64) string {
+	return filepath.Join(s.opts.Dir, fmt.Sprintf("%020d", h))
+}
+
 func (s *snapshotStore) path(h uint64, name string) string {
-	return filepath.Join(s.opts.Dir, fmt.Sprintf("%020d", h), name)
+	return filepath.Join(s.snapDir(h), name)
 }
 
 // take exports the kernel's committed state at height h (hash: its
@@ -164,7 +168,7 @@ func (s *snapshotStore) take(k *swing.Kernel, h uint64, hash string) error {
 	if err := os.WriteFile(filepath.Join(tmp, "metadata"), md, 0o644); err != nil {
 		return err
 	}
-	final := filepath.Dir(s.path(h, ""))
+	final := s.snapDir(h)
 	if err := os.RemoveAll(final); err != nil {
 		return err
 	}
@@ -183,7 +187,7 @@ func (s *snapshotStore) take(k *swing.Kernel, h uint64, hash string) error {
 	}
 	s.snaps = append(kept, *info)
 	for len(s.snaps) > s.opts.KeepRecent {
-		if err := os.RemoveAll(filepath.Dir(s.path(s.snaps[0].height, ""))); err != nil {
+		if err := os.RemoveAll(s.snapDir(s.snaps[0].height)); err != nil {
 			return err
 		}
 		s.snaps = s.snaps[1:]

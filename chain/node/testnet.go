@@ -20,7 +20,8 @@ import (
 
 // TestnetOptions describe a network of nodes on one host.
 type TestnetOptions struct {
-	Dir           string // node homes go to Dir/node0, Dir/node1, ...
+	Dir           string   // node homes go to Dir/node0, Dir/node1, ...
+	Homes         []string // or to these (one per node), when given
 	Validators    int    // node0 .. node<V-1>: validators of power 10
 	NonValidators int    // the next ones: full nodes (e.g. to join later by state sync)
 	AppState      []byte // the genesis app_state (app.AppState)
@@ -68,6 +69,9 @@ func Testnet(o TestnetOptions) ([]NodeAddr, error) {
 		o.TimeoutCommit = 200 * time.Millisecond
 	}
 	total := o.Validators + o.NonValidators
+	if o.Homes != nil && len(o.Homes) != total {
+		return nil, fmt.Errorf("testnet: %d homes for %d nodes", len(o.Homes), total)
+	}
 	nodes := make([]NodeAddr, total)
 	gen := &types.GenesisDoc{
 		ChainID:         o.ChainID,
@@ -81,6 +85,9 @@ func Testnet(o TestnetOptions) ([]NodeAddr, error) {
 	used := map[int]bool{}
 	for i := range nodes {
 		home := filepath.Join(o.Dir, fmt.Sprintf("node%d", i))
+		if o.Homes != nil {
+			home = o.Homes[i]
+		}
 		cfg := cmtcfg.DefaultConfig()
 		cfg.SetRoot(home)
 		for _, d := range []string{"config", "data"} {

@@ -22,11 +22,11 @@ import (
 type TestnetOptions struct {
 	Dir           string   // node homes go to Dir/node0, Dir/node1, ...
 	Homes         []string // or to these (one per node), when given
-	Validators    int    // node0 .. node<V-1>: validators of power 10
-	NonValidators int    // the next ones: full nodes (e.g. to join later by state sync)
-	AppState      []byte // the genesis app_state (app.AppState)
-	ChainID       string // "" : "swing-localnet"
-	Host          string // "" : 127.0.0.1
+	Validators    int      // node0 .. node<V-1>: validators of power 10
+	NonValidators int      // the next ones: full nodes (e.g. to join later by state sync)
+	AppState      []byte   // the genesis app_state (app.AppState)
+	ChainID       string   // "" : "swing-localnet"
+	Host          string   // "" : 127.0.0.1
 	// BasePort: node i listens for p2p on BasePort+10i and RPC on
 	// BasePort+10i+1; 0: free ports from the operating system.
 	BasePort int

@@ -229,6 +229,13 @@ $(BUILD)/swingd: go FORCE
 chain: $(BUILD)/swingd
 	$(Q)cd chain && $(GO_ENV) go vet ./...
 
+# 4 validator processes, a load generator through the RPC, a fifth node by
+# state sync, one validator SIGKILLed and restarted; a row per block.
+LOCALNET_BLOCKS ?= 40
+localnet: $(BUILD)/swingd
+	$(Q)cd chain && $(GO_ENV) go build -o $(abspath $(BUILD))/localnet ./cmd/localnet
+	$(BUILD)/localnet --swingd $(BUILD)/swingd --config examples/chain/chain.json --blocks $(LOCALNET_BLOCKS)
+
 test-chain: chain
 	cd chain && $(GO_ENV) GOEXPERIMENT=cgocheck2 GORACE=halt_on_error=1 go test -race -count=1 ./...
 

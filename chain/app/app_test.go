@@ -356,3 +356,51 @@ func TestBadGenesisAndBlocks(t *testing.T) {
 		t.Fatal("InitChain with another app_state accepted")
 	}
 }
+
+// The metrics follow the blocks.
+func TestMetrics(t *testing.T) {
+	m := NewMetrics()
+	a, err := New(Options{Dir: filepath.Join(t.TempDir(), "k"), NoSync: true, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	n := &node{t: t, genesis: genesisBytes(t, nil), app: a}
+	n.initChain()
+	n.block(1, nil)
+	n.block(2, [][]byte{txBytes(t, "counter", "increment", "[1]"), []byte("junk")})
+	if _, err := a.CheckTx(ctx, &abci.RequestCheckTx{Tx: []byte("junk")}); err != nil {
+		t.Fatal(err)
+	}
+	fams, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]float64{}
+	for _, f := range fams {
+		for _, x := range f.Metric {
+			name := f.GetName()
+			for _, l := range x.Label {
+				name += "{" + l.GetValue() + "}"
+			}
+			switch {
+			case x.Gauge != nil:
+				got[name] = x.Gauge.GetValue()
+			case x.Counter != nil:
+				got[name] = x.Counter.GetValue()
+			case x.Histogram != nil:
+				got[name] = float64(x.Histogram.GetSampleCount())
+			}
+		}
+	}
+	for name, want := range map[string]float64{"swing_height": 2, "swing_txs_total{queued}": 1,
+		"swing_txs_total{malformed}": 1, "swing_checktx_total{malformed}": 1, "swing_block_seconds": 2,
+		"swing_kernel_seconds": 2} {
+		if got[name] != want {
+			t.Errorf("%s = %v, want %v", name, got[name], want)
+		}
+	}
+	if got["swing_cranks_total"] == 0 || got["swing_computrons_total"] == 0 {
+		t.Errorf("no cranks or computrons counted: %v", got)
+	}
+}

@@ -132,6 +132,9 @@ static swing_status do_init(host_call *c, named_id *ids, const named_id **byname
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);
     swing__v1__init_response__init(out);
+    out->activity_hash = host_alloc(c->ar, SWING_SHA256_HEX_LEN + 1);
+    if (!out->activity_hash) return SWING_NOMEM(c->err);
+    if ((s = store_pending_hash(c->h->st, 0, out->activity_hash, c->err))) return s;
     out->bundles = host_alloc(c->ar, (r->n_bundles ? r->n_bundles : 1) * sizeof *out->bundles);
     if (!out->bundles) return SWING_NOMEM(c->err);
     for (size_t i = 0; i < r->n_bundles; i++) {

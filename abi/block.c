@@ -94,8 +94,7 @@ swing_status host_queue_inbound(host_call *c)
     swing_handle *h = c->h;
     const Swing__V1__QueueInboundRequest *r = c->req->queue_inbound;
     Swing__V1__QueueInboundResponse *out;
-    char key[sizeof HOST_KEY_INBOUND + HOST_ID_MAX], kpid[24];
-    bool found;
+    char kpid[24];
     swing_status s;
     if ((s = need_phase(c, HOST_IN_BLOCK, "queue_inbound"))) return s;
     /* Every request of the block counts, refused ones too: a replay sees the same list. */
@@ -104,18 +103,14 @@ swing_status host_queue_inbound(host_call *c)
         return swing_err_set(c->err, SWING_ERR_INVALID, "inbound id must be 1-%d characters of [A-Za-z0-9_.:-]", HOST_ID_MAX);
     if (!host_name_ok(r->vat)) return swing_err_set(c->err, SWING_ERR_INVALID, "bad vat name");
     if (!r->method || !r->method[0]) return swing_err_set(c->err, SWING_ERR_INVALID, "no method");
-    snprintf(key, sizeof key, HOST_KEY_INBOUND "%s", r->id);
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);
     swing__v1__queue_inbound_response__init(out);
-    if (!h->replay) {
-        if ((s = host_get(h, key, NULL, &found, c->err))) return s;
-        if (found) return swing_err_set(c->err, SWING_ERR_INVALID, "inbound id %s is already pending", r->id);
-        if ((s = kern_queue_to_vat(h->k, r->vat, r->method, r->args_json && r->args_json[0] ? r->args_json : "[]",
-                                   kpid, c->err)))
-            return s;
-        if ((s = store_set(h->st, swing_str(key), swing_str(kpid), c->err))) return s;
-    }
+    /* The id is recorded with the message, as consensus state (kernel.inbound.<id>). */
+    if (!h->replay &&
+        (s = kern_inbound_queue(h->k, r->id, r->vat, r->method, r->args_json && r->args_json[0] ? r->args_json : "[]",
+                                kpid, c->err)))
+        return s;
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_QUEUE_INBOUND;
     c->resp->queue_inbound = out;
     return SWING_OK;
@@ -225,8 +220,8 @@ static swing_status collect_results(host_call *c, Swing__V1__EndBlockResponse *o
     swing_handle *h = c->h;
     store_scan sc;
     swing_status s;
-    const size_t pl = strlen(HOST_KEY_INBOUND);
-    store_scan_init(&sc, h->st, swing_str(HOST_KEY_INBOUND));
+    const size_t pl = strlen(KERN_KEY_INBOUND);
+    store_scan_init(&sc, h->st, swing_str(KERN_KEY_INBOUND));
     for (;;) {
         swing_buf kp = {0}, body = {0};
         swing_bytes key;
@@ -268,8 +263,7 @@ static swing_status collect_results(host_call *c, Swing__V1__EndBlockResponse *o
             s = SWING_NOMEM(c->err);
             break;
         }
-        if (st != KERN_PROMISE_UNKNOWN && (s = kern_release(h->k, kpid, c->err))) break;
-        if ((s = store_delete(h->st, key, c->err))) break;
+        if ((s = kern_inbound_release(h->k, id, c->err))) break;
     }
     store_scan_free(&sc);
     return s;
@@ -316,6 +310,15 @@ static swing_status end_replay(host_call *c)
     if ((s = replay_output(c, HOST_KEY_END, &m, &swing__v1__end_block_response__descriptor))) return s;
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_END_BLOCK;
     c->resp->end_block = (Swing__V1__EndBlockResponse *)m;
+    /* Recorded with the hash it led to; a record written before the field
+     * existed lacks it, and the committed hash of this height is that hash. */
+    if (!c->resp->end_block->activity_hash || !c->resp->end_block->activity_hash[0]) {
+        c->resp->end_block = host_alloc(c->ar, sizeof *c->resp->end_block);
+        if (!c->resp->end_block) return SWING_NOMEM(c->err);
+        *c->resp->end_block = *(Swing__V1__EndBlockResponse *)m;
+        c->resp->end_block->activity_hash = host_strdup(c->ar, store_committed_hash(h->st));
+        if (!c->resp->end_block->activity_hash) return SWING_NOMEM(c->err);
+    }
     h->phase = HOST_ENDED;
     return SWING_OK;
 }
@@ -345,6 +348,10 @@ swing_status host_end_block(host_call *c)
     if ((s = report_work(c, &work, out))) return s;
     if ((s = report_terminations(c, out))) return s;
     if ((s = collect_results(c, out))) return s;
+    /* The hash the commit will give: host. writes below leave it unchanged. */
+    out->activity_hash = host_alloc(c->ar, SWING_SHA256_HEX_LEN + 1);
+    if (!out->activity_hash) return SWING_NOMEM(c->err);
+    if ((s = store_pending_hash(h->st, h->height, out->activity_hash, c->err))) return s;
     /* Record the outputs and the input hash for a replay of this height. */
     n = protobuf_c_message_get_packed_size(&out->base);
     packed = host_alloc(c->ar, n);

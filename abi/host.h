@@ -27,8 +27,9 @@
 #include "store/store.h"
 #include "swing/v1/swing.pb-c.h"
 
-/* Host-owned keys (class host.: committed with the block, never hashed or exported). */
-#define HOST_KEY_INBOUND "host.inbound."      /* + id = kpid of a pending inbound result */
+/* Host-owned keys (class host.: committed with the block, never hashed or
+ * exported). The pending inbound results are consensus state instead
+ * (kernel.h KERN_KEY_INBOUND): an imported node must know them. */
 #define HOST_KEY_INPUTS "host.lastInputs"     /* input hash of the committed block */
 #define HOST_KEY_END "host.lastEndBlock"      /* its packed EndBlockResponse */
 #define HOST_KEY_COMMIT "host.lastCommit"     /* its packed CommitResponse */

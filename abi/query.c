@@ -98,7 +98,7 @@ static swing_status stats(host_call *c, Swing__V1__QueryResponse *out)
     st->activity_hash = host_strdup(c->ar, store_committed_hash(c->h->st));
     if (!st->activity_hash) return SWING_NOMEM(c->err);
     if ((s = count_prefix(c, "vat.name.", &st->vats))) return s; /* vats holding a name */
-    if ((s = count_prefix(c, HOST_KEY_INBOUND, &st->pending_inbound))) return s;
+    if ((s = count_prefix(c, KERN_KEY_INBOUND, &st->pending_inbound))) return s;
     if ((s = kern_run_queue_length(c->h->k, &st->run_queue, c->err))) return s;
     out->stats = st;
     return SWING_OK;

@@ -271,8 +271,9 @@ static swing_status in_crank(kern *k, swing_status s, swing_err *err)
     return kern_crank_end(k, err);
 }
 
-swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method,
-                               const char *args_body, char kpid[24], swing_err *err)
+/* kern_queue_to_vat; with id, kernel.inbound.<id> = kpid in the same crank. */
+static swing_status queue_to_vat(kern *k, const char *id, const char *vat_name, const char *method,
+                                 const char *args_body, char kpid[24], swing_err *err)
 {
     char vat[KERN_ID_MAX], root[KERN_ID_MAX], *body = NULL;
     bool found, alive;
@@ -280,6 +281,10 @@ swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method
     json_t *args;
     kpid[0] = '\0';
     if (!method) return swing_err_set(err, SWING_ERR_INVALID, "no method");
+    if (id) {
+        if ((s = kern_kv_has(k, &found, err, KERN_KEY_INBOUND "%s", id))) return s;
+        if (found) return swing_err_set(err, SWING_ERR_INVALID, "inbound id %s is already pending", id);
+    }
     if ((s = kern_vat_id(k, vat_name, vat, &found, err))) return s;
     if (!found) return kern_term_refusal(k, vat_name, false, err);
     args = json_loads(args_body ? args_body : "[]", 0, NULL);
@@ -300,6 +305,7 @@ swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method
     if (!s) s = kern_kp_create(k, "", KERN_POLICY_IGNORE, kpid, err);
     if (!s) s = kern_kv_set(k, "", err, "kernel.hold.%s", kpid);
     if (!s) s = kern_kp_incref(k, kpid, err);
+    if (!s && id) s = kern_kv_set(k, kpid, err, KERN_KEY_INBOUND "%s", id);
     if (!s) {
         vp_capdata ma = {body, NULL, 0};
         s = kern_queue_send(k, KERN_ACCEPTANCE, root, ma, kpid, err);
@@ -307,6 +313,38 @@ swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method
     swing_mfree(body);
     if (s) kpid[0] = '\0';
     return in_crank(k, s, err);
+}
+
+swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method,
+                               const char *args_body, char kpid[24], swing_err *err)
+{
+    return queue_to_vat(k, NULL, vat_name, method, args_body, kpid, err);
+}
+
+swing_status kern_inbound_queue(kern *k, const char *id, const char *vat_name, const char *method,
+                                const char *args_body, char kpid[24], swing_err *err)
+{
+    kpid[0] = '\0';
+    if (!id || !id[0]) return swing_err_set(err, SWING_ERR_INVALID, "no inbound id");
+    return queue_to_vat(k, id, vat_name, method, args_body, kpid, err);
+}
+
+swing_status kern_inbound_release(kern *k, const char *id, swing_err *err)
+{
+    char *kpid = NULL;
+    bool found, held = false;
+    swing_status s = kern_kv_get(k, &kpid, &found, err, KERN_KEY_INBOUND "%s", id ? id : "");
+    if (s) return s;
+    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "inbound id %s is not pending", id ? id : "");
+    if (kern_ids_kref_valid(kpid) && (s = kern_kv_has(k, &held, err, "kernel.hold.%s", kpid))) goto out;
+    if ((s = kern_crank_begin(k, err))) goto out;
+    s = kern_kv_del(k, err, KERN_KEY_INBOUND "%s", id);
+    if (!s && held) s = kern_kv_del(k, err, "kernel.hold.%s", kpid);
+    if (!s && held) s = kern_refs_decref(k, kpid, err);
+    s = in_crank(k, s, err);
+out:
+    swing_mfree(kpid);
+    return s;
 }
 
 swing_status kern_promise_status(kern *k, const char *kpid, kern_promise_state *state,

@@ -176,6 +176,19 @@ swing_status kern_dirty_vats(kern *k, char (**vats)[24], size_t *n, swing_err *e
 swing_status kern_queue_to_vat(kern *k, const char *vat_name, const char *method,
                                const char *args_body, char kpid[24], swing_err *err);
 
+/* The host's names for the inbound results it waits for: consensus state
+ * (exported, hashed), so a node restored from an export knows them. */
+#define KERN_KEY_INBOUND "kernel.inbound." /* + id = kpid */
+
+/* kern_queue_to_vat with the result named by the host: records
+ * kernel.inbound.<id> = kpid in the same crank. INVALID if id is empty or
+ * already pending. */
+swing_status kern_inbound_queue(kern *k, const char *id, const char *vat_name, const char *method,
+                                const char *args_body, char kpid[24], swing_err *err);
+/* Forgets the inbound id and drops the kernel's hold on its result (if it
+ * still holds it), in one crank. INVALID if id is not pending. */
+swing_status kern_inbound_release(kern *k, const char *id, swing_err *err);
+
 typedef enum kern_promise_state {
     KERN_PROMISE_UNKNOWN = 0,
     KERN_PROMISE_UNRESOLVED = 1,

@@ -247,6 +247,63 @@ swing_status store_commit_with(store *st, uint64_t height, const char *hook_key,
     return commit_block(st, height, hook_key, hook, hook_ctx, delta, err);
 }
 
+/* Builds the block's batch, its export-data delta (*d) and the state digest
+ * after it (c->dig) without writing anything; the digest summed by the last
+ * store_pending_hash is reused while nothing exported has changed since.
+ * The caller frees c with ctx_free and *d with store_delta_destroy. */
+static swing_status prepare_block(store *st, commit_ctx *c, store_delta **d, swing_err *err)
+{
+    swing_status s = SWING_OK;
+    memset(c, 0, sizeof *c);
+    c->st = st;
+    c->err = err;
+    c->dig = st->digest;
+    store_overlay_init(&c->index_changes);
+    /* The delta is about the block's size: avoid regrowing. */
+    c->acap = st->block.bytes + st->block.bytes / 8 + 4096;
+    c->arena = swing_malloc(c->acap);
+    if (!c->arena) c->acap = 0;
+    c->batch = leveldb_writebatch_create();
+    for (store_ov_entry *e = store_overlay_first(&st->block); e && !s; e = store_overlay_next(e))
+        s = commit_entry(c, e);
+    if (!s) s = finish_delta(c, d);
+    if (s) return s;
+    if (st->pending_ok && st->pending_xgen == st->xgen) {
+        c->dig = st->pending_digest;
+        return SWING_OK;
+    }
+    /* The digest moves across the delta (old values read before the batch is written). */
+    return store_delta_digest(st, *d, &c->dig, err);
+}
+
+static void ctx_free(commit_ctx *c)
+{
+    if (c->batch) leveldb_writebatch_destroy(c->batch);
+    store_overlay_clear(&c->index_changes);
+    swing_mfree(c->ents);
+    swing_mfree(c->arena);
+}
+
+swing_status store_pending_hash(store *st, uint64_t height, char out[SWING_SHA256_HEX_LEN + 1],
+                                swing_err *err)
+{
+    commit_ctx c;
+    store_delta *d = NULL;
+    swing_status s = store_check_usable(st, err);
+    if (s) return s;
+    if (st->in_crank) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "pending hash inside a crank");
+    s = prepare_block(st, &c, &d, err);
+    if (!s) {
+        store_digest_activity_hash(height, st->activity, &c.dig, out);
+        st->pending_digest = c.dig;
+        st->pending_xgen = st->xgen;
+        st->pending_ok = true;
+    }
+    store_delta_destroy(d);
+    ctx_free(&c);
+    return s;
+}
+
 static swing_status commit_block(store *st, uint64_t height, const char *hook_key,
                                  store_commit_hook hook, void *hook_ctx, store_delta **delta,
                                  swing_err *err)
@@ -263,25 +320,11 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
         return swing_err_set(err, SWING_ERR_OUT_OF_ORDER,
                              "height %llu is not above the committed height %llu",
                              (unsigned long long)height, (unsigned long long)st->height);
-    memset(&c, 0, sizeof c);
-    c.st = st;
-    c.err = err;
-    c.dig = st->digest;
-    store_overlay_init(&c.index_changes);
     snprintf(hbuf, sizeof hbuf, "%llu", (unsigned long long)height);
     s = store_overlay_put(&st->block, swing_bytes_of(pk, store_keys_join(pk, sizeof pk, STORE_NS_KV, swing_str(STORE_KEY_HEIGHT))),
                           swing_str(hbuf), false, err);
     if (s) return s;
-    /* The delta is about the block's size: avoid regrowing. */
-    c.acap = st->block.bytes + st->block.bytes / 8 + 4096;
-    c.arena = swing_malloc(c.acap);
-    if (!c.arena) c.acap = 0;
-    c.batch = leveldb_writebatch_create();
-    for (store_ov_entry *e = store_overlay_first(&st->block); e && !s; e = store_overlay_next(e))
-        s = commit_entry(&c, e);
-    /* The digest moves across the delta (old values read before the batch is written). */
-    if (!s) s = finish_delta(&c, &d);
-    if (!s) s = store_delta_digest(st, d, &c.dig, err);
+    s = prepare_block(st, &c, &d, err);
     if (!s) {
         uint8_t enc[STORE_DIGEST_BYTES];
         store_digest_activity_hash(height, st->activity, &c.dig, d->activity_hash);
@@ -297,7 +340,6 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
         swing_buf_free(&v);
     }
     if (!s) s = write_batch(&c);
-    leveldb_writebatch_destroy(c.batch);
     if (s == SWING_OK) {
         apply_index_changes(st, &c.index_changes);
         store_overlay_clear(&st->block);
@@ -307,14 +349,14 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
         if (st->probe) leveldb_iter_destroy(st->probe);
         st->probe = NULL;
         st->gen++;
+        st->xgen++;
+        st->pending_ok = false;
         if (delta) *delta = d;
         else store_delta_destroy(d);
     } else {
         store_delta_destroy(d);
     }
-    store_overlay_clear(&c.index_changes);
-    swing_mfree(c.ents);
-    swing_mfree(c.arena);
+    ctx_free(&c);
     return s;
 }
 

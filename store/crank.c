@@ -44,6 +44,7 @@ swing_status store_crank_end(store *st, swing_err *err)
     memcpy(st->activity, next, sizeof next);
     st->in_crank = false;
     st->gen++;
+    st->xgen++;
     return SWING_OK;
 }
 
@@ -56,5 +57,6 @@ swing_status store_crank_abort(store *st, swing_err *err)
     swing_sha256_init(&st->crank_hash);
     st->in_crank = false;
     st->gen++;
+    st->xgen++;
     return SWING_OK;
 }

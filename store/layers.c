@@ -74,12 +74,25 @@ swing_status store_layers_get(store *st, swing_bytes pkey, swing_buf *val, bool 
     return store_layers_disk_get(st, pkey, val, found, err);
 }
 
+/* A kv write under host. or local.: never in the export-data delta. */
+bool store_layers_host_only(swing_bytes pkey)
+{
+    size_t nl = strlen(STORE_NS_KV);
+    swing_bytes key;
+    if (!swing_bytes_has_prefix(pkey, swing_str(STORE_NS_KV))) return false;
+    key = swing_bytes_of(pkey.ptr + nl, pkey.len - nl);
+    return store_keys_class(key) != STORE_CLASS_CONSENSUS;
+}
+
 swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool tomb,
                               swing_err *err)
 {
     swing_status s = st->in_crank ? store_journal_put(&st->journal, &st->block, pkey, val, tomb, err)
                                   : store_overlay_put(&st->block, pkey, val, tomb, err);
-    if (s == SWING_OK) st->gen++;
+    if (s == SWING_OK) {
+        st->gen++;
+        if (!store_layers_host_only(pkey)) st->xgen++;
+    }
     return s;
 }
 

@@ -234,6 +234,8 @@ swing_status store_load(store *st, swing_err *err)
     if (st->probe) leveldb_iter_destroy(st->probe);
     st->probe = NULL;
     st->gen++;
+    st->xgen++;
+    st->pending_ok = false;
     if ((s = load_state(st, err))) return s;
     return store_chunk_index_load(st, err);
 }

@@ -166,6 +166,17 @@ swing_status store_commit_with(store *st, uint64_t height, const char *hook_key,
                                store_commit_hook hook, void *hook_ctx, store_delta **delta,
                                swing_err *err);
 
+/* The activity hash store_commit(height) would give now, computed without
+ * writing anything: the host needs it before it commits (an ABCI
+ * FinalizeBlock returns the block's app hash; Commit comes later), and a
+ * genesis state that is never committed by itself (height 0) has one too.
+ * The state digest it sums is kept, and the next commit reuses it if no
+ * export-data change came in between (host. and local. writes may), so the
+ * digest is summed once per block either way. REQUIRES: no open crank
+ * (OUT_OF_ORDER). out: 64 lowercase hex digits and a NUL. */
+swing_status store_pending_hash(store *st, uint64_t height, char out[SWING_SHA256_HEX_LEN + 1],
+                                swing_err *err);
+
 /* Bytes and entries held in the uncommitted block layer (for budgets). */
 size_t store_pending_bytes(const store *st);
 

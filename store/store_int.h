@@ -47,6 +47,11 @@ struct store {
     char committed[SWING_SHA256_HEX_LEN + 1]; /* activity hash of the last commit, "" if none */
     uint64_t height;                /* last committed height */
     uint64_t gen;                   /* bumped by every change (iterators) */
+    uint64_t xgen;                  /* bumped by every change that can alter the export-data
+                                       delta: all but host. and local. kv writes */
+    bool pending_ok;                /* pending_digest is the digest after the open block */
+    uint64_t pending_xgen;          /* xgen when pending_digest was summed */
+    store_digest pending_digest;    /* by store_pending_hash; commit reuses it while valid */
     swing_err sticky;               /* first fatal error; code OK if none */
     unsigned digest_threads;        /* commit digest workers; 0: one per CPU (delta_digest.c) */
     store_write_observer observer;  /* instrumentation hook, may be NULL */
@@ -78,6 +83,9 @@ swing_status store_layers_copy(const store_ov_entry *e, swing_buf *val, bool *fo
 /* Read through the overlay and disk; no chunk logic (non-kv namespaces). */
 swing_status store_layers_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                               swing_err *err);
+
+/* True for a physical kv key of class host. or local. (layers.c). */
+bool store_layers_host_only(swing_bytes pkey);
 
 /* Writes pkey into the overlay, journaled when a crank is open. */
 swing_status store_layers_put(store *st, swing_bytes pkey, swing_bytes val, bool tomb,

@@ -3,7 +3,7 @@
  * begin, queue_inbound, end_block and commit, inbound results, the compute
  * budget carrying work over, every status a bad or out-of-order request can
  * earn (and that it changes nothing), replay of a committed height, and the
- * block-end clean-up budget and report.
+ * block-end clean-up budget and report; the hash end_block and init report.
  * Split from abi_test.c; helpers in tests/lib/abicall.h.
  */
 #include "tests/lib/abicall.h"
@@ -313,6 +313,68 @@ static void test_abi_cleanup_budget_bounds_deletion(void **state)
     tl_node_free(&nd);
 }
 
+/* end_block says the hash the commit will give (2026-12, issue 17: an ABCI
+ * FinalizeBlock returns the app hash before Commit), init the genesis hash
+ * (height 0); both are the same on two nodes, a query or a crash between
+ * end_block and commit changes nothing, and a replay reports the recorded
+ * hash. */
+static void test_abi_end_block_knows_the_commit_hash(void **state)
+{
+    tl_node a, b;
+    char ga[65], gb[65], id[16];
+    Swing__V1__Response *ea, *eb, *ca, *r;
+    bool replay;
+    (void)state;
+    tl_node_new(&a, false);
+    tl_node_new(&b, false);
+    TL_OK(tl_abi_init_hash(a.h, TL_ABI_CONFIG, TL_ABI_COUNTER, ga));
+    TL_OK(tl_abi_init_hash(b.h, TL_ABI_CONFIG, TL_ABI_COUNTER, gb));
+    assert_string_equal(ga, gb);
+    for (uint64_t h = 1; h <= 6; h++) {
+        TL_OK(tl_abi_begin(a.h, h, NULL));
+        TL_OK(tl_abi_begin(b.h, h, NULL));
+        snprintf(id, sizeof id, "i%llu", (unsigned long long)h);
+        TL_OK(tl_abi_inbound(a.h, id, "counter", "increment", "[2]"));
+        TL_OK(tl_abi_inbound(b.h, id, "counter", "increment", "[2]"));
+        TL_OK(tl_abi_end_block(a.h, h % 2 ? 0 : 1, &ea));
+        TL_OK(tl_abi_end_block(b.h, h % 2 ? 0 : 1, &eb));
+        assert_int_equal(strlen(ea->end_block->activity_hash), 64);
+        assert_string_equal(ea->end_block->activity_hash, eb->end_block->activity_hash);
+        assert_string_not_equal(ea->end_block->activity_hash, ga);
+        if (h == 3) { /* b dies before its commit and runs the block again */
+            swing_close(b.h);
+            tl_node_open(&b, NULL);
+            swing__v1__response__free_unpacked(eb, NULL);
+            TL_OK(tl_abi_begin(b.h, h, &replay));
+            assert_false(replay);
+            TL_OK(tl_abi_inbound(b.h, id, "counter", "increment", "[2]"));
+            TL_OK(tl_abi_end_block(b.h, 0, &eb));
+            assert_string_equal(ea->end_block->activity_hash, eb->end_block->activity_hash);
+        }
+        r = tl_abi_query_stats(a.h); /* reads between end_block and commit */
+        swing__v1__response__free_unpacked(r, NULL);
+        TL_OK(tl_abi_commit(a.h, &ca));
+        TL_OK(tl_abi_commit(b.h, NULL));
+        assert_string_equal(ca->commit->activity_hash, ea->end_block->activity_hash);
+        swing__v1__response__free_unpacked(ca, NULL);
+        swing__v1__response__free_unpacked(eb, NULL);
+        if (h < 6) swing__v1__response__free_unpacked(ea, NULL);
+    }
+    /* A replay of the committed height reports the same hash. */
+    swing_close(a.h);
+    tl_node_open(&a, NULL);
+    TL_OK(tl_abi_begin(a.h, 6, &replay));
+    assert_true(replay);
+    TL_OK(tl_abi_inbound(a.h, "i6", "counter", "increment", "[2]"));
+    TL_OK(tl_abi_end_block(a.h, 1, &r));
+    assert_string_equal(r->end_block->activity_hash, ea->end_block->activity_hash);
+    swing__v1__response__free_unpacked(r, NULL);
+    swing__v1__response__free_unpacked(ea, NULL);
+    TL_OK(tl_abi_commit(a.h, NULL));
+    tl_node_free(&a);
+    tl_node_free(&b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -321,6 +383,7 @@ int main(void)
         cmocka_unit_test(test_abi_bad_requests_change_nothing),
         cmocka_unit_test(test_abi_replay_committed_height),
         cmocka_unit_test(test_abi_cleanup_budget_bounds_deletion),
+        cmocka_unit_test(test_abi_end_block_knows_the_commit_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,6 +162,11 @@ swing_status tl_abi_open_dir(const char *dir, uint32_t abi, swing_handle **h,
 
 swing_status tl_abi_init(swing_handle *h, const char *config, const char *counter_src)
 {
+    return tl_abi_init_hash(h, config, counter_src, NULL);
+}
+
+swing_status tl_abi_init_hash(swing_handle *h, const char *config, const char *counter_src, char hash[65])
+{
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__InitRequest init = SWING__V1__INIT_REQUEST__INIT;
     Swing__V1__Bundle b1 = SWING__V1__BUNDLE__INIT, b2 = SWING__V1__BUNDLE__INIT;
@@ -178,6 +183,17 @@ swing_status tl_abi_init(swing_handle *h, const char *config, const char *counte
     init.bundles = bs;
     req.op_case = SWING__V1__REQUEST__OP_INIT;
     req.init = &init;
+    if (hash) {
+        Swing__V1__Response *r = tl_call(h, &req);
+        swing_status s = (swing_status)r->status;
+        hash[0] = '\0';
+        if (s == SWING_OK) {
+            assert_int_equal(strlen(r->init->activity_hash), 64);
+            strcpy(hash, r->init->activity_hash);
+        }
+        swing__v1__response__free_unpacked(r, NULL);
+        return s;
+    }
     return tl_call_status(h, &req);
 }
 

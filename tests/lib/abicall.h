@@ -72,6 +72,8 @@ swing_status tl_abi_open_dir(const char *dir, uint32_t abi, swing_handle **h,
                              Swing__V1__OpenResponse **resp);
 /* init with TL_ABI_BOOT as "boot" and counter_src as "counter". */
 swing_status tl_abi_init(swing_handle *h, const char *config, const char *counter_src);
+/* The same; hash (may be NULL) receives InitResponse.activity_hash. */
+swing_status tl_abi_init_hash(swing_handle *h, const char *config, const char *counter_src, char hash[65]);
 /* begin_block at height; *replay (may be NULL) says whether it replays. */
 swing_status tl_abi_begin(swing_handle *h, uint64_t height, bool *replay);
 swing_status tl_abi_inbound(swing_handle *h, const char *id, const char *vat, const char *method,

@@ -336,6 +336,64 @@ static void test_digest_committed_hash_binds_height_and_state(void **state)
     tl_rmtree(d2);
 }
 
+/* store_pending_hash (2026-12, issue 17: an ABCI FinalizeBlock needs the app
+ * hash before Commit) gives what the next commit gives; the digest it keeps
+ * is reused only while nothing exported changed: a node that asks for the
+ * pending hash at odd moments (before and after host. writes, consensus
+ * writes, aborted cranks) commits exactly the hashes of a node that never
+ * asks. */
+static void test_digest_pending_hash_is_the_commit_hash(void **state)
+{
+    char *da = tl_tmpdir(), *db = tl_tmpdir();
+    store *a = tl_open(da), *b = tl_open(db);
+    char pend[65], again[65];
+    uint64_t sa = 0x9e3779b97f4a7c15ull, sb = sa;
+    (void)state;
+    memset(big, 'q', sizeof big);
+    for (int h = 1; h <= 25; h++) {
+        for (int c = 0; c < 3; c++) {
+            random_crank(a, &sa, h);
+            random_crank(b, &sb, h);
+            if ((h + c) % 2 == 0) TL_OK(store_pending_hash(a, (uint64_t)h, pend, NULL)); /* then more writes */
+        }
+        TL_OK(store_pending_hash(a, (uint64_t)h, pend, NULL));
+        assert_int_equal(strlen(pend), 64);
+        if (h % 3 == 0) { /* host. and local. writes keep it; a second ask agrees */
+            TL_OK(store_set(a, swing_str("host.x"), swing_str("y"), NULL));
+            TL_OK(store_set(a, swing_str("local.x"), swing_str("y"), NULL));
+            TL_OK(store_set(b, swing_str("host.x"), swing_str("y"), NULL));
+            TL_OK(store_set(b, swing_str("local.x"), swing_str("y"), NULL));
+            TL_OK(store_pending_hash(a, (uint64_t)h, again, NULL));
+            assert_string_equal(again, pend);
+        }
+        if (h % 4 == 0) { /* a late consensus write: the kept digest is stale */
+            tl_crank_begin(a);
+            tl_set(a, "late", "x");
+            tl_crank_end(a);
+            tl_crank_begin(b);
+            tl_set(b, "late", "x");
+            tl_crank_end(b);
+            TL_OK(store_pending_hash(b, (uint64_t)h, again, NULL));
+            assert_string_not_equal(again, pend);
+            snprintf(pend, sizeof pend, "%s", again);
+        }
+        tl_commit(a, (uint64_t)h, NULL);
+        tl_commit(b, (uint64_t)h, NULL);
+        assert_string_equal(store_committed_hash(a), pend);
+        assert_string_equal(store_committed_hash(b), pend);
+        recomputed_hash(a, again);
+        assert_string_equal(again, pend);
+    }
+    /* Inside a crank it is refused. */
+    tl_crank_begin(a);
+    assert_int_equal(store_pending_hash(a, 26, pend, NULL), SWING_ERR_OUT_OF_ORDER);
+    tl_crank_end(a);
+    store_close(a);
+    store_close(b);
+    tl_rmtree(da);
+    tl_rmtree(db);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -345,6 +403,7 @@ int main(void)
         cmocka_unit_test(test_digest_dense_and_sparse_changes),
         cmocka_unit_test(test_digest_threads_agree),
         cmocka_unit_test(test_digest_committed_hash_binds_height_and_state),
+        cmocka_unit_test(test_digest_pending_hash_is_the_commit_hash),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -20,17 +20,17 @@ swing_status kern_crank_begin(kern *k, swing_err *err)
     if (s || (s = store_crank_begin(k->st, err))) return s;
     store_overlay_clear(&k->maybe_free);
     k->gc_delta_free = k->gc_delta_actions = 0;
-    k->nalive = 0;
     k->in_crank = true;
     return SWING_OK;
 }
 
 swing_status kern_crank_end(kern *k, swing_err *err)
 {
-    uint64_t n;
+    uint64_t n = k->crank_number;
     bool found;
     swing_status s = kern_gc_flush(k, err);
-    if (s == SWING_OK) s = kern_kv_getu(k, &n, &found, err, "crankNumber");
+    /* Only this function writes crankNumber: its RAM copy is read once. */
+    if (s == SWING_OK && !k->crank_number_known) s = kern_kv_getu(k, &n, &found, err, "crankNumber");
     if (s == SWING_OK) s = kern_kv_setu(k, n + 1, err, "crankNumber");
     if (s) {
         kern_crank_abort(k, NULL);
@@ -41,6 +41,8 @@ swing_status kern_crank_end(kern *k, swing_err *err)
         kern_term_crank_abort(k);
         return s;
     }
+    k->crank_number = n + 1;
+    k->crank_number_known = true;
     kern_term_crank_end(k);
     return SWING_OK;
 }

@@ -354,8 +354,14 @@ static swing_status survives(kern *k, const char *vat, int t, const char *kref, 
 static swing_status gc_batch_size(kern *k, uint64_t *n, swing_err *err)
 {
     bool found;
-    swing_status s = kern_kv_getu(k, n, &found, err, "kernel.gcBatch");
+    swing_status s;
+    if (k->gc_batch) { /* genesis configuration: written once, by kern_init */
+        *n = k->gc_batch;
+        return SWING_OK;
+    }
+    s = kern_kv_getu(k, n, &found, err, "kernel.gcBatch");
     if (s == SWING_OK && (!found || *n == 0)) *n = KERN_DEFAULT_GC_BATCH;
+    if (s == SWING_OK) k->gc_batch = *n;
     return s;
 }
 

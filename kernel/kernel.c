@@ -203,6 +203,7 @@ static swing_status genesis(kern *k, const json_t *cfg, swing_err *err)
     }
     if (!s) s = kern_kv_set(k, KERN_SCHEMA, err, "kernel.version");
     if (!s) s = kern_kv_setu(k, batch, err, "kernel.gcBatch");
+    k->gc_batch = 0; /* read again (gc.c) */
     if (!s && json_object_get(cfg, "reapBudget"))
         s = kern_kv_setu(k, (uint64_t)json_integer_value(json_object_get(cfg, "reapBudget")), err,
                          "kernel.reapBudget");

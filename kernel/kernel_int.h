@@ -61,8 +61,14 @@ struct kern {
     struct {
         char vat[KERN_ID_MAX];
         bool alive;
-    } alive_cache[8];            /* per-crank cache of kern_vats_alive */
-    size_t nalive;               /* entries in alive_cache; 0 at crank start */
+    } alive_cache[8];            /* RAM copy of kern_vats_alive answers */
+    size_t nalive;               /* entries in alive_cache; cleared when a vat
+                                    is created, terminated or deleted and at
+                                    crank abort */
+    uint64_t crank_number;       /* crankNumber as last committed by a crank
+                                    end, when crank_number_known */
+    bool crank_number_known;
+    uint64_t gc_batch;           /* kernel.gcBatch, once read (0: not yet) */
     kern_vat_flags opts_cache[16]; /* RAM copy of hot vNN.options flags */
     size_t nopts;                /* entries in opts_cache; cleared when any
                                     options change and at crank abort */

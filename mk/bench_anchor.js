@@ -41,7 +41,7 @@ const named = (ls, name, pred = () => true) => {
   }
   return l;
 };
-const ratio = (a, b) => (b > 0 ? Math.round((a / b) * 10) / 10 : null);
+const ratio = (a, b, digits = 1) => (b > 0 ? Math.round((a / b) * 10 ** digits) / 10 ** digits : null);
 const out = o => process.stdout.write(JSON.stringify(o) + '\n');
 
 const N_RT = 2000, N_EXPORT = 10000, N_DROP = 5000;
@@ -62,7 +62,7 @@ out(Object.assign(named(lines('node', [anchor, 'versions']), 'versions'),
         export_data: {
           swingset_bytes_per_round_trip: s.export_data.bytes_per_round_trip,
           libswing_bytes_per_round_trip: l.export_bytes_per_round_trip,
-          bytes_ratio: ratio(l.export_bytes_per_round_trip, s.export_data.bytes_per_round_trip),
+          bytes_ratio: ratio(l.export_bytes_per_round_trip, s.export_data.bytes_per_round_trip, 3),
           swingset_max_value_bytes: s.export_data.max_value_bytes,
           libswing_max_value_bytes: l.max_export_value_bytes,
           swingset_kernelStats_writes: s.export_data.kernelStats_writes,

@@ -232,8 +232,11 @@ chain: $(BUILD)/swingd
 # 4 validator processes, a load generator through the RPC, a fifth node by
 # state sync, one validator SIGKILLed and restarted; a row per block.
 LOCALNET_BLOCKS ?= 40
-localnet: $(BUILD)/swingd
+$(BUILD)/localnet: $(BUILD)/swingd
+	$(call say,GO,$@)
 	$(Q)cd chain && $(GO_ENV) go build -o $(abspath $(BUILD))/localnet ./cmd/localnet
+
+localnet: $(BUILD)/localnet
 	$(BUILD)/localnet --swingd $(BUILD)/swingd --config examples/chain/chain.json --blocks $(LOCALNET_BLOCKS)
 
 test-chain: chain
@@ -263,8 +266,13 @@ test-valgrind: $(ABI_VALGRIND)
 	    --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect $$t || exit 1; \
 	done
 
+# The C benchmarks, then `localnet`: 4 swingd validators on 127.0.0.1 at a
+# fixed block time under load, against the same app and kernel alone
+# (chain/cmd/localnet/bench.go; about 2 minutes).
 bench: build $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
+	@$(MAKE) --no-print-directory $(BUILD)/localnet >&2
+	@$(BUILD)/localnet --bench --swingd $(BUILD)/swingd --config examples/chain/chain.json --blocks 10
 
 # SwingSet 0.33.0 on XS workers (npm, into build/anchor) and libswing on the
 # same workloads, back to back: one JSON line each with both times and the

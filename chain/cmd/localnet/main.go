@@ -5,7 +5,8 @@
 // validator killed with SIGKILL mid-run and restarted. It prints a row per
 // block (height, txs, cranks, computrons, app hash, whether all nodes that
 // have the height agree) and fails unless every node ends at the same
-// height with the same app hash at every height it holds.
+// height with the same app hash at every height it holds. With --bench it
+// measures throughput instead (bench.go).
 package main
 
 import (
@@ -53,7 +54,20 @@ func main() {
 	downFor := flag.Int64("down-for", 6, "blocks node3 stays down")
 	joinAt := flag.Int64("join-at", 16, "height at which node4 starts and state-syncs (0: never)")
 	rate := flag.Duration("tx-every", 40*time.Millisecond, "the load generator's interval between transactions")
+	bench := flag.Bool("bench", false, "benchmark instead (bench.go): 4 validators, no kill or join, a JSON line")
+	blockTime := flag.Duration("timeout-commit", 500*time.Millisecond, "--bench: consensus timeout_commit")
+	warm := flag.Int64("warm", 3, "--bench: blocks of load before the measured ones")
+	senders := flag.Int("senders", 4, "--bench: concurrent senders")
+	maxPending := flag.Int("max-pending", 20000, "--bench: the chain's max_pending_inbound")
 	flag.Parse()
+	if *bench {
+		if err := benchMain(benchOpts{swingd: *swingd, config: *config, blockTime: *blockTime, warm: *warm,
+			blocks: *blocks, senders: *senders, maxPending: *maxPending}); err != nil {
+			fmt.Fprintln(os.Stderr, "localnet --bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := mainErr(*swingd, *config, *dir, *blocks, *killAt, *downFor, *joinAt, *rate); err != nil {
 		fmt.Fprintln(os.Stderr, "localnet:", err)
 		os.Exit(1)

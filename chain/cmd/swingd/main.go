@@ -67,6 +67,11 @@ func run(args []string) error {
 // appState reads a chain config (and its bundles) into a genesis app_state,
 // with a compute limit from the command line when given (>= 0).
 func appState(config string, computeLimit int64) ([]byte, error) {
+	return appStateWith(config, computeLimit, 0)
+}
+
+// appStateWith is appState with max_pending_inbound set (0: the default).
+func appStateWith(config string, computeLimit int64, maxPending uint64) ([]byte, error) {
 	if config == "" {
 		return nil, errors.New("--config CHAIN.json is required")
 	}
@@ -76,6 +81,9 @@ func appState(config string, computeLimit int64) ([]byte, error) {
 	}
 	if computeLimit >= 0 {
 		st.Params.ComputeLimit = uint64(computeLimit)
+	}
+	if maxPending > 0 {
+		st.Params.MaxPendingInbound = maxPending
 	}
 	return st.Marshal()
 }
@@ -123,13 +131,14 @@ func cmdTestnet(args []string) error {
 	commit := fs.Duration("timeout-commit", 200*time.Millisecond, "consensus timeout_commit (about the block time)")
 	compute := fs.Int64("compute-limit", -1, "computrons per block (default: the config's)")
 	noSync := fs.Bool("no-sync", false, "kernel commits without fsync (throwaway networks only)")
+	maxPending := fs.Uint64("max-pending", 0, "the chain's max_pending_inbound (0: the default)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
 	if *out == "" {
 		return errors.New("testnet: --o is required")
 	}
-	st, err := appState(*config, *compute)
+	st, err := appStateWith(*config, *compute, *maxPending)
 	if err != nil {
 		return err
 	}

@@ -158,34 +158,93 @@ swing_status kern_gc_left(kern *k, uint64_t *free, uint64_t *actions, swing_err 
     return read_pending(k, free, actions, err);
 }
 
-swing_status kern_gc_flush(kern *k, swing_err *err)
+/* krefs as views into texts that outlive them (the open chunk's value,
+ * the crank's maybe-free entries): a flush merges without a copy each. */
+typedef struct span_list {
+    struct span {
+        const char *p;
+        size_t n;
+    } *v;
+    size_t n, cap;
+} span_list;
+
+static swing_status span_add(span_list *l, const char *p, size_t n, swing_err *err)
 {
-    kref_list open = {0}, merged = {0};
-    char *text = NULL;
+    swing_status s = SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 256, err);
+    if (s) return s;
+    l->v[l->n].p = p;
+    l->v[l->n++].n = n;
+    return SWING_OK;
+}
+
+static swing_status span_parse(const char *text, span_list *l, swing_err *err)
+{
+    for (const char *p = text; *p;) {
+        const char *c = strchr(p, ',');
+        size_t n = c ? (size_t)(c - p) : strlen(p);
+        swing_status s;
+        if (n == 0 || n >= KERN_ID_MAX) return SWING_CORRUPT(err, "bad maybe-free chunk");
+        if ((s = span_add(l, p, n, err))) return s;
+        p += n + (c ? 1 : 0);
+    }
+    return SWING_OK;
+}
+
+/* Joins l->v[from, to) with commas (caller frees). */
+static char *span_join(const span_list *l, size_t from, size_t to)
+{
+    size_t len = 1;
+    char *out, *w;
+    for (size_t i = from; i < to; i++) len += l->v[i].n + 1;
+    out = w = swing_malloc(len);
+    if (!out) return NULL;
+    for (size_t i = from; i < to; i++) {
+        if (i > from) *w++ = ',';
+        memcpy(w, l->v[i].p, l->v[i].n);
+        w += l->v[i].n;
+    }
+    *w = '\0';
+    return out;
+}
+
+/* The open chunk merged with the crank's krefs (both sorted), duplicates
+ * dropped; *before: how many the open chunk had. */
+static swing_status flush_merge(kern *k, char **text, span_list *merged, size_t *before, swing_err *err)
+{
+    span_list open = {0};
     bool found;
-    size_t i = 0, done = 0;
-    uint64_t h, t;
+    size_t i = 0;
     store_ov_entry *e = store_overlay_first(&k->maybe_free);
-    swing_status s;
-    if (!e) return apply_pending(k, err);
-    s = kern_kv_get(k, &text, &found, err, OPEN_KEY);
-    if (s == SWING_OK && found) s = list_parse(text, &open, err);
-    swing_mfree(text);
-    /* Merge two sorted lists, dropping duplicates. */
+    swing_status s = kern_kv_get(k, text, &found, err, OPEN_KEY);
+    if (s == SWING_OK && found) s = span_parse(*text, &open, err);
     while (s == SWING_OK && (e || i < open.n)) {
-        int c = !e ? 1 : i == open.n ? -1 : swing_bytes_cmp(store_ov_key(e), swing_str(open.v[i]));
+        int c = !e ? 1 : i == open.n ? -1 : swing_bytes_cmp(store_ov_key(e), swing_bytes_of(open.v[i].p, open.v[i].n));
         if (c <= 0) {
-            s = list_add(&merged, (const char *)e->data, e->klen, err);
+            s = span_add(merged, (const char *)e->data, e->klen, err);
             e = store_overlay_next(e);
             if (c == 0) i++;
         } else {
-            s = list_add(&merged, open.v[i], strlen(open.v[i]), err);
+            s = span_add(merged, open.v[i].p, open.v[i].n, err);
             i++;
         }
     }
+    *before = open.n;
+    swing_mfree(open.v);
+    return s;
+}
+
+swing_status kern_gc_flush(kern *k, swing_err *err)
+{
+    span_list merged = {0};
+    char *text = NULL;
+    size_t before = 0, done = 0;
+    uint64_t h, t;
+    swing_status s;
+    if (!store_overlay_first(&k->maybe_free)) return apply_pending(k, err);
+    s = flush_merge(k, &text, &merged, &before, err);
     if (s == SWING_OK) s = closed_header(k, &h, &t, err);
     while (s == SWING_OK && merged.n - done > KERN_MAYBE_FREE_CHUNK) {
-        char *chunk = list_join(&merged, done, done + KERN_MAYBE_FREE_CHUNK);
+        char *chunk = span_join(&merged, done, done + KERN_MAYBE_FREE_CHUNK);
         if (!chunk) s = SWING_NOMEM(err);
         else s = kern_kv_set(k, chunk, err, CLOSED_KEY ".%" PRIu64, t++);
         swing_mfree(chunk);
@@ -195,14 +254,14 @@ swing_status kern_gc_flush(kern *k, swing_err *err)
     if (s == SWING_OK && done == merged.n) {
         s = kern_kv_del(k, err, OPEN_KEY);
     } else if (s == SWING_OK) {
-        char *rest = list_join(&merged, done, merged.n);
+        char *rest = span_join(&merged, done, merged.n);
         if (!rest) s = SWING_NOMEM(err);
         else s = kern_kv_set(k, rest, err, OPEN_KEY);
         swing_mfree(rest);
     }
-    k->gc_delta_free += (int64_t)(merged.n - open.n);
-    list_free(&open);
-    list_free(&merged);
+    k->gc_delta_free += (int64_t)(merged.n - before);
+    swing_mfree(merged.v);
+    swing_mfree(text);
     if (s == SWING_OK) store_overlay_clear(&k->maybe_free);
     return s ? s : apply_pending(k, err);
 }

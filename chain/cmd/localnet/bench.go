@@ -109,6 +109,7 @@ func benchMain(o benchOpts) error {
 		return err
 	}
 	res.Refused = refused.Load()
+	r.stopAll() // the nodes' idle consensus would share the CPU with the kernel alone
 	alone, err := kernelAlone(o.config, o.maxPending, int(res.TxsPerBlock+0.5), o.blocks)
 	if err != nil {
 		return err

@@ -59,7 +59,17 @@ func main() {
 	warm := flag.Int64("warm", 3, "--bench: blocks of load before the measured ones")
 	senders := flag.Int("senders", 4, "--bench: concurrent senders")
 	maxPending := flag.Int("max-pending", 20000, "--bench: the chain's max_pending_inbound")
+	alone := flag.Int("alone", 0, "--bench: only the kernel-alone part, blocks of this many transactions")
 	flag.Parse()
+	if *bench && *alone > 0 {
+		tps, err := kernelAlone(*config, *maxPending, *alone, *blocks)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "localnet --bench --alone:", err)
+			os.Exit(1)
+		}
+		fmt.Printf("{\"bench\":\"localnet_kernel_alone\",\"txs_per_block\":%d,\"blocks\":%d,\"tps\":%.1f}\n", *alone, *blocks, tps)
+		return
+	}
 	if *bench {
 		if err := benchMain(benchOpts{swingd: *swingd, config: *config, blockTime: *blockTime, warm: *warm,
 			blocks: *blocks, senders: *senders, maxPending: *maxPending}); err != nil {

@@ -424,6 +424,14 @@ static swing_status gc_batch_size(kern *k, uint64_t *n, swing_err *err)
     return s;
 }
 
+static swing_status batch_alloc(kern_gc_batch *b, uint64_t limit, swing_err *err)
+{
+    b->krefs = swing_calloc(limit, sizeof *b->krefs);
+    b->vrefs = swing_calloc(limit, sizeof *b->vrefs);
+    b->flags = swing_calloc(limit, sizeof *b->flags);
+    return b->krefs && b->vrefs && b->flags ? SWING_OK : SWING_NOMEM(err);
+}
+
 swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any, swing_err *err)
 {
     uint64_t limit, examined = 0;
@@ -433,13 +441,6 @@ swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any
     *any = false;
     if (s) return s;
     if (max && max < limit) limit = max;
-    b->krefs = swing_calloc(limit, sizeof *b->krefs);
-    b->vrefs = swing_calloc(limit, sizeof *b->vrefs);
-    b->flags = swing_calloc(limit, sizeof *b->flags);
-    if (!b->krefs || !b->vrefs || !b->flags) {
-        kern_gc_batch_free(b);
-        return SWING_NOMEM(err);
-    }
     /* Start at the hint (the hint itself first when it may be live):
      * actions below it were all consumed. */
     store_scan_init(&sc, k->st, swing_str(ACTION_NS));
@@ -456,6 +457,7 @@ swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any
         }
         if (b->n > 0 && (strcmp(vat, b->vat) != 0 || t != (int)b->type)) break; /* group done */
         if (b->n == limit || examined == (max ? limit : 4 * limit)) break; /* clean-up: within its budget */
+        if (!b->krefs && (s = batch_alloc(b, limit, err))) break; /* at the first action: most cranks have none */
         *any = true;
         examined++;
         b->examined = examined;

@@ -6,11 +6,7 @@
  * (the open crank's writes too, undoable through journal.h) over LevelDB,
  * and reuses the type for its in-memory chunk index. Entries
  * are red-black tree nodes from libbsd's <sys/tree.h>; each node is one
- * allocation holding key and value. Once an overlay holds more than a few
- * entries, a hash table over the same entries answers exact lookups (and
- * rewrites of a key already present) without walking the tree; it only
- * finds, it never orders, so nothing observable depends on it. A table
- * that cannot grow (out of memory) is dropped and lookups walk the tree.
+ * allocation holding key and value.
  */
 #ifndef LIBSWING_STORE_OVERLAY_H
 #define LIBSWING_STORE_OVERLAY_H
@@ -31,7 +27,6 @@ struct store_ov_entry {
     bool absent;                   /* key known absent on disk (a scan saw the gap);
                                     * a fact about the key, kept across rewrites */
     uint64_t mark;                 /* crank that journaled this key (journal.h); 0 none */
-    uint32_t hash;                 /* of the key (overlay.c), set when inserted */
     uint8_t data[];                /* key then value */
 };
 
@@ -42,10 +37,6 @@ typedef struct store_overlay {
     struct store_ov_tree root; /* entries in key order */
     size_t count;              /* number of entries, tombstones included */
     size_t bytes;              /* key + value bytes held */
-    store_ov_entry **slots;    /* hash index: linear probing, NULL = empty slot;
-                                  NULL table: tree lookups only */
-    size_t nslots;             /* a power of two, 0 without a table */
-    bool hash_off;             /* a table could not be allocated: none until cleared */
 } store_overlay;
 
 static inline swing_bytes store_ov_key(const store_ov_entry *e)

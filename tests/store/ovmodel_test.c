@@ -1,10 +1,9 @@
 /*
- * ovindex_test.c - the overlay's hash index (store/overlay.c): under a long
- * random mix of puts (new keys, same-size and resized rewrites,
+ * ovmodel_test.c - the overlay (store/overlay.c) against a model: under a
+ * long random mix of puts (new keys, same-size and resized rewrites,
  * tombstones), removes, detach/attach (the journal's moves) and merges,
  * every key present is found, every key removed is not, iteration stays in
- * key order, and counts and bytes add up; small overlays (no table) agree
- * with big ones.
+ * key order, and counts and bytes add up, from a few entries to thousands.
  */
 #include "tests/lib/testlib.h"
 
@@ -91,7 +90,7 @@ static void step(store_overlay *ov, model *m, uint64_t *rng)
     }
 }
 
-static void test_ovindex_random_operations_agree_with_a_model(void **state)
+static void test_ovmodel_random_operations_agree_with_a_model(void **state)
 {
     store_overlay ov;
     static model m;
@@ -119,7 +118,7 @@ static void test_ovindex_random_operations_agree_with_a_model(void **state)
     store_overlay_clear(&ov);
 }
 
-static void test_ovindex_merge_takes_or_folds_the_index(void **state)
+static void test_ovmodel_merge_takes_or_folds_the_index(void **state)
 {
     store_overlay a, b, empty;
     static model ma, mb;
@@ -152,8 +151,8 @@ static void test_ovindex_merge_takes_or_folds_the_index(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_ovindex_random_operations_agree_with_a_model),
-        cmocka_unit_test(test_ovindex_merge_takes_or_folds_the_index),
+        cmocka_unit_test(test_ovmodel_random_operations_agree_with_a_model),
+        cmocka_unit_test(test_ovmodel_merge_takes_or_folds_the_index),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

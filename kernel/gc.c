@@ -38,62 +38,52 @@ swing_status kern_gc_maybe_free(kern *k, const char *kref, swing_err *err)
     return store_overlay_put(&k->maybe_free, swing_str(kref), swing_bytes_of(NULL, 0), false, err);
 }
 
-/* A list of krefs (owned strings). */
-typedef struct kref_list {
-    char **v;
+/* krefs as views into texts that outlive them (a chunk's value, the
+ * crank's maybe-free entries): parsed and merged without a copy each. */
+typedef struct span_list {
+    struct span {
+        const char *p;
+        size_t n;
+    } *v;
     size_t n, cap;
-} kref_list;
+} span_list;
 
-static void list_free(kref_list *l)
+static swing_status span_add(span_list *l, const char *p, size_t n, swing_err *err)
 {
-    for (size_t i = 0; i < l->n; i++) swing_mfree(l->v[i]);
-    swing_mfree(l->v);
-    memset(l, 0, sizeof *l);
-}
-
-static swing_status list_add(kref_list *l, const char *p, size_t n, swing_err *err)
-{
-    char *s;
-    swing_status st = SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 64, err);
-    if (st) return st;
-    s = swing_malloc(n + 1);
-    if (!s) return SWING_NOMEM(err);
-    memcpy(s, p, n);
-    s[n] = '\0';
-    l->v[l->n++] = s;
+    swing_status s = SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 256, err);
+    if (s) return s;
+    l->v[l->n].p = p;
+    l->v[l->n++].n = n;
     return SWING_OK;
 }
 
-static swing_status list_parse(const char *text, kref_list *l, swing_err *err)
+static swing_status span_parse(const char *text, span_list *l, swing_err *err)
 {
-    const char *p = text;
-    while (*p) {
+    for (const char *p = text; *p;) {
         const char *c = strchr(p, ',');
         size_t n = c ? (size_t)(c - p) : strlen(p);
         swing_status s;
         if (n == 0 || n >= KERN_ID_MAX) return SWING_CORRUPT(err, "bad maybe-free chunk");
-        if ((s = list_add(l, p, n, err))) return s;
+        if ((s = span_add(l, p, n, err))) return s;
         p += n + (c ? 1 : 0);
     }
     return SWING_OK;
 }
 
 /* Joins l->v[from, to) with commas (caller frees). */
-static char *list_join(const kref_list *l, size_t from, size_t to)
+static char *span_join(const span_list *l, size_t from, size_t to)
 {
     size_t len = 1;
     char *out, *w;
-    for (size_t i = from; i < to; i++) len += strlen(l->v[i]) + 1;
+    for (size_t i = from; i < to; i++) len += l->v[i].n + 1;
     out = w = swing_malloc(len);
     if (!out) return NULL;
-    *w = '\0';
     for (size_t i = from; i < to; i++) {
-        size_t n = strlen(l->v[i]);
         if (i > from) *w++ = ',';
-        memcpy(w, l->v[i], n);
-        w += n;
-        *w = '\0';
+        memcpy(w, l->v[i].p, l->v[i].n);
+        w += l->v[i].n;
     }
+    *w = '\0';
     return out;
 }
 
@@ -156,55 +146,6 @@ static swing_status apply_pending(kern *k, swing_err *err)
 swing_status kern_gc_left(kern *k, uint64_t *free, uint64_t *actions, swing_err *err)
 {
     return read_pending(k, free, actions, err);
-}
-
-/* krefs as views into texts that outlive them (the open chunk's value,
- * the crank's maybe-free entries): a flush merges without a copy each. */
-typedef struct span_list {
-    struct span {
-        const char *p;
-        size_t n;
-    } *v;
-    size_t n, cap;
-} span_list;
-
-static swing_status span_add(span_list *l, const char *p, size_t n, swing_err *err)
-{
-    swing_status s = SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 256, err);
-    if (s) return s;
-    l->v[l->n].p = p;
-    l->v[l->n++].n = n;
-    return SWING_OK;
-}
-
-static swing_status span_parse(const char *text, span_list *l, swing_err *err)
-{
-    for (const char *p = text; *p;) {
-        const char *c = strchr(p, ',');
-        size_t n = c ? (size_t)(c - p) : strlen(p);
-        swing_status s;
-        if (n == 0 || n >= KERN_ID_MAX) return SWING_CORRUPT(err, "bad maybe-free chunk");
-        if ((s = span_add(l, p, n, err))) return s;
-        p += n + (c ? 1 : 0);
-    }
-    return SWING_OK;
-}
-
-/* Joins l->v[from, to) with commas (caller frees). */
-static char *span_join(const span_list *l, size_t from, size_t to)
-{
-    size_t len = 1;
-    char *out, *w;
-    for (size_t i = from; i < to; i++) len += l->v[i].n + 1;
-    out = w = swing_malloc(len);
-    if (!out) return NULL;
-    for (size_t i = from; i < to; i++) {
-        if (i > from) *w++ = ',';
-        memcpy(w, l->v[i].p, l->v[i].n);
-        w += l->v[i].n;
-    }
-    *w = '\0';
-    return out;
 }
 
 /* The open chunk merged with the crank's krefs (both sorted), duplicates
@@ -336,7 +277,7 @@ swing_status kern_gc_process_chunk(kern *k, size_t max, size_t *n, swing_err *er
     char *text = NULL, *rest = NULL;
     bool found, closed;
     size_t take;
-    kref_list l = {0};
+    span_list l = {0};
     swing_status s = closed_header(k, &h, &t, err);
     *n = 0;
     if (s) return s;
@@ -347,12 +288,11 @@ swing_status kern_gc_process_chunk(kern *k, size_t max, size_t *n, swing_err *er
     } else {
         s = kern_kv_get(k, &text, &found, err, OPEN_KEY);
     }
-    if (s == SWING_OK && text) s = list_parse(text, &l, err);
-    swing_mfree(text);
+    if (s == SWING_OK && text) s = span_parse(text, &l, err);
     take = max && max < l.n ? max : l.n;
     /* The chunk loses its first `take` krefs (all of them: it goes). */
     if (s == SWING_OK && take < l.n) {
-        if (!(rest = list_join(&l, take, l.n))) s = SWING_NOMEM(err);
+        if (!(rest = span_join(&l, take, l.n))) s = SWING_NOMEM(err);
         else if (closed) s = kern_kv_set(k, rest, err, CLOSED_KEY ".%" PRIu64, h);
         else s = kern_kv_set(k, rest, err, OPEN_KEY);
         swing_mfree(rest);
@@ -362,10 +302,16 @@ swing_status kern_gc_process_chunk(kern *k, size_t max, size_t *n, swing_err *er
     } else if (s == SWING_OK && found) {
         s = kern_kv_del(k, err, OPEN_KEY);
     }
-    for (size_t i = 0; s == SWING_OK && i < take; i++) s = decide(k, l.v[i], err);
+    for (size_t i = 0; s == SWING_OK && i < take; i++) {
+        char kref[KERN_ID_MAX]; /* span_parse keeps each shorter */
+        memcpy(kref, l.v[i].p, l.v[i].n);
+        kref[l.v[i].n] = '\0';
+        s = decide(k, kref, err);
+    }
     k->gc_delta_free -= (int64_t)take;
     *n = take;
-    list_free(&l);
+    swing_mfree(l.v);
+    swing_mfree(text);
     return s;
 }
 

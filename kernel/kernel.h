@@ -14,6 +14,7 @@
  *     kern_dirty_vats kernel/reap.c, kern_run_queue_length kernel/queue.c,
  *     kern_panicked kernel/crank.c
  *   termination records, kern_vats_list                    kernel/termination.c
+ *   upgrades: kern_upgrade_vat .. kern_vat_incarnation      kernel/upgrade.c
  */
 #ifndef LIBSWING_KERNEL_KERNEL_H
 #define LIBSWING_KERNEL_KERNEL_H
@@ -306,6 +307,71 @@ swing_status kern_vats_list(kern *k, kern_vat_info **list, size_t *n, swing_err 
 /* The vat ID of a named vat. found false if none. */
 swing_status kern_vat_id(kern *k, const char *vat_name, char vat_id[24], bool *found,
                          swing_err *err);
+
+/* ===== vat upgrade (kernel/upgrade.c; DESIGN.md §6.5, docs/kernel.md) ===== */
+
+#define KERN_UPGRADE_MESSAGE_MAX 200 /* upgradeMessage bytes */
+
+/* What an upgrade asks for. */
+typedef struct kern_upgrade_request {
+    const char *bundle_id;    /* NULL or "": the vat's current bundle (a null upgrade) */
+    const vp_capdata *params; /* NULL: the retained vatParameters; else kernel capdata
+                                 (slots are krefs, retained +1 each once the upgrade succeeds) */
+    const char *message;      /* NULL or "": "vat upgraded" (upgradeMessage of the
+                                 disconnection record, valid UTF-8, at most 200 bytes) */
+} kern_upgrade_request;
+
+/* Queues an upgrade of a named vat on the run queue, in its own crank; it
+ * runs as normal work (under the block's compute budget) and is reported by
+ * kern_upgrades_take once done or failed. *upgrade_id (may be NULL) = its
+ * ID (from 1). INVALID: no such vat, the vat is not eligible (the message
+ * names the rule: terminated, raw C vat, kernel vat, no retained
+ * vatParameters, an upgrade already queued), the bundle is not installed,
+ * a bad message or bad parameters. A refused request changes nothing. */
+swing_status kern_upgrade_vat(kern *k, const char *vat_name, const kern_upgrade_request *req,
+                              uint64_t *upgrade_id, swing_err *err);
+
+/* One live vat in an upgrade-all. */
+typedef struct kern_upgrade_plan {
+    char vat_id[24];
+    char name[KERN_TERM_NAME_MAX + 1];
+    bool queued;          /* its upgrade was queued */
+    uint64_t upgrade_id;  /* when queued */
+    char skipped[128];    /* when not: the eligibility rule it fails */
+} kern_upgrade_plan;
+
+/* Upgrade-all: every live vat, in vat-ID order, gets a null upgrade queued
+ * (its current bundle, or bundle_ids[i] when names[i] is its name; its
+ * retained vatParameters), all in one crank; a vat that is not eligible is
+ * listed with the rule it fails and left alone. The run queue then spreads
+ * the upgrades over blocks under their compute budgets. *list (caller frees
+ * with swing_mfree; NULL when no vat is live) holds every live vat.
+ * INVALID: a name in names that no live vat has, a bundle not installed. */
+swing_status kern_upgrade_all(kern *k, const char *const *names, const char *const *bundle_ids,
+                              size_t nbundles, kern_upgrade_plan **list, size_t *n, swing_err *err);
+
+/* A finished upgrade. */
+typedef struct kern_upgrade_result {
+    uint64_t upgrade_id;
+    char vat_id[24];
+    char name[KERN_TERM_NAME_MAX + 1];
+    bool ok;
+    uint64_t incarnation;                  /* ok: the new incarnation; else the one that goes on */
+    char reason[KERN_TERM_REASON_MAX + 1]; /* why it failed (valid UTF-8) */
+} kern_upgrade_result;
+
+/* Upgrades finished since the last call, oldest first (RAM only, like
+ * kern_terminations_take; the ABI takes them at every end_block). *list
+ * (caller frees with swing_mfree) is NULL when there were none. */
+swing_status kern_upgrades_take(kern *k, kern_upgrade_result **list, size_t *n, swing_err *err);
+
+/* Upgrades queued and not yet run (consensus state: kernel.upgrades.pending). */
+swing_status kern_upgrades_pending(kern *k, uint64_t *n, swing_err *err);
+
+/* A vat's current incarnation (0 before any upgrade). found false if no
+ * live vat has the name. */
+swing_status kern_vat_incarnation(kern *k, const char *vat_name, uint64_t *incarnation, bool *found,
+                                  swing_err *err);
 
 /* Messages waiting in the run queue (host statistics). */
 swing_status kern_run_queue_length(kern *k, uint64_t *len, swing_err *err);

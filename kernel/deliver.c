@@ -57,6 +57,17 @@ static void result_failed(kern_vat_io *io, const vp_delivery *d, const vp_delive
     else fail(io, KERN_TERM_DELIVERY_FAILED, "%.250s", m);
 }
 
+/* Bounded replay: a vat whose current span reached its restartAfter gets a
+ * restart queued (upgrade.c). Bundle vats only: they are the ones that
+ * replay. */
+static swing_status restart_if_due(kern *k, const char *vat, swing_err *err)
+{
+    const kern_vat_flags *f;
+    swing_status s = kern_vats_flags(k, vat, &f, err);
+    if (s || f->restart_after == 0 || !f->transcript) return s;
+    return kern_upgrade_restart_due(k, vat, f->restart_after, err);
+}
+
 /* Calls the worker; a failed syscall, a failed result or an exit mark the
  * crank info; kernel errors inside syscalls come back as the status. */
 static swing_status call_worker(kern *k, kern_vat_io *io, const vp_delivery *d,
@@ -113,9 +124,10 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const vp_delivery *d,
     /* Dirt (reap.c): a BOYD settles it; changeVatOptions adds none. */
     if (d->type == VP_D_BRING_OUT_YOUR_DEAD) return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
     if (d->type == VP_D_CHANGE_VAT_OPTIONS) return SWING_OK;
-    return kern_reap_add_dirt(k, io->vat, d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS ||
-                                                  d->type == VP_D_RETIRE_IMPORTS ? d->nvrefs : 0,
-                              r.computrons, err);
+    s = kern_reap_add_dirt(k, io->vat, d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS ||
+                                           d->type == VP_D_RETIRE_IMPORTS ? d->nvrefs : 0,
+                           r.computrons, err);
+    return s ? s : restart_if_due(k, io->vat, err);
 }
 
 static swing_status deliver_message(kern *k, const char *vat, const char *target, const json_t *msg,
@@ -289,12 +301,17 @@ static swing_status deliver_start_vat(kern *k, json_t *ev, kern_vat_io *io, kern
                                       swing_err *err)
 {
     const char *vat = json_string_value(json_object_get(ev, "vatID"));
+    if (!vat) return SWING_CORRUPT(err, "bad startVat event");
+    return kern_deliver_start(k, vat, io, info, err);
+}
+
+swing_status kern_deliver_start(kern *k, const char *vat, kern_vat_io *io, kern_crank_info *info, swing_err *err)
+{
     char *text = NULL;
     bool found, alive;
     json_t *j;
     kern_cd vp, vvp;
     swing_status s;
-    if (!vat) return SWING_CORRUPT(err, "bad startVat event");
     if ((s = kern_vats_alive(k, vat, &alive, err)) || !alive) return s;
     if ((s = kern_kv_get(k, &text, &found, err, "%s.vatParameters", vat))) return s;
     j = found ? json_loads(text, 0, NULL) : NULL;
@@ -399,6 +416,12 @@ swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern
     else if (strcmp(type, "startVat") == 0) s = deliver_start_vat(k, ev, io, info, err);
     else if (strcmp(type, "bringOutYourDead") == 0) s = deliver_boyd(k, ev, io, info, err);
     else if (strcmp(type, "changeVatOptions") == 0) s = deliver_change_options(k, ev, io, info, err);
+    else if (strcmp(type, "upgradeVat") == 0) {
+        io->crank_done = true; /* the upgrade ends (or rolls back) its own crank */
+        s = kern_upgrade_run_event(k, json, info, err);
+        json_decref(ev);
+        return s;
+    }
     else s = SWING_CORRUPT(err, "unknown run-queue event %s", type);
     if (s == SWING_OK && info->vat_id[0] && info->kind != KERN_CRANK_BOYD) info->kind = KERN_CRANK_DELIVERY;
     json_decref(ev);

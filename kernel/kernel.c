@@ -60,6 +60,7 @@ void kern_close(kern *k)
     while (k->nworkers) kern_vats_evict(k, k->workers[0].vat_id);
     swing_mfree(k->workers);
     swing_mfree(k->terms);
+    swing_mfree(k->upgrades);
     store_overlay_clear(&k->maybe_free);
     swing_mfree(k);
 }
@@ -93,7 +94,8 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
     if (!json_is_object(cfg)) return swing_err_set(err, SWING_ERR_INVALID, "config must be an object");
     json_object_foreach((json_t *)cfg, key, x) {
         if (strcmp(key, "vats") && strcmp(key, "bootstrap") && strcmp(key, "gcBatch") &&
-            strcmp(key, "defaultReapDirtThreshold") && strcmp(key, "reapBudget"))
+            strcmp(key, "defaultReapDirtThreshold") && strcmp(key, "reapBudget") &&
+            strcmp(key, "defaultRestartAfter"))
             return swing_err_set(err, SWING_ERR_INVALID, "config: unknown field \"%.40s\"", key);
     }
     x = json_object_get(cfg, "defaultReapDirtThreshold");
@@ -102,6 +104,9 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
     x = json_object_get(cfg, "reapBudget");
     if (x && (!json_is_integer(x) || json_integer_value(x) < 1))
         return swing_err_set(err, SWING_ERR_INVALID, "config: reapBudget must be a positive integer");
+    x = json_object_get(cfg, "defaultRestartAfter");
+    if (x && (!json_is_integer(x) || json_integer_value(x) < 1))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: defaultRestartAfter must be a positive integer");
     if (!json_is_object(vats) || json_object_size(vats) == 0)
         return swing_err_set(err, SWING_ERR_INVALID, "config: \"vats\" must be a non-empty object");
     if (json_object_get(cfg, "bootstrap") && (!boot || !json_object_get(vats, boot)))
@@ -127,7 +132,8 @@ static swing_status check_vat_config(const char *name, const json_t *v, swing_er
     if (json_object_get(v, "bundleID") && !store_bundle_id_valid(json_string_value(json_object_get(v, "bundleID"))))
         return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad bundleID", name);
     json_object_foreach((json_t *)v, key, x) {
-        bool limit = strcmp(key, "computeLimit") == 0 || strcmp(key, "memoryLimit") == 0;
+        bool limit = strcmp(key, "computeLimit") == 0 || strcmp(key, "memoryLimit") == 0 ||
+                     strcmp(key, "restartAfter") == 0;
         bool ok = (strcmp(key, "source") == 0) || strcmp(key, "parameters") == 0 ||
                   strcmp(key, "bundleID") == 0 || (limit && json_is_integer(x) && json_integer_value(x) > 0) ||
                   ((strcmp(key, "critical") == 0 || strcmp(key, "enablePipelining") == 0 ||
@@ -207,6 +213,9 @@ static swing_status genesis(kern *k, const json_t *cfg, swing_err *err)
     if (!s && json_object_get(cfg, "reapBudget"))
         s = kern_kv_setu(k, (uint64_t)json_integer_value(json_object_get(cfg, "reapBudget")), err,
                          "kernel.reapBudget");
+    if (!s && json_object_get(cfg, "defaultRestartAfter"))
+        s = kern_kv_setu(k, (uint64_t)json_integer_value(json_object_get(cfg, "defaultRestartAfter")), err,
+                         "kernel.defaultRestartAfter");
     if (!s && json_object_get(cfg, "defaultReapDirtThreshold")) {
         char *t = kern_json_dump(json_object_get(cfg, "defaultReapDirtThreshold"));
         s = t ? kern_kv_set(k, t, err, "kernel.reapDirtThreshold") : SWING_NOMEM(err);

@@ -83,7 +83,8 @@ typedef enum kern_crank_kind {
     KERN_CRANK_GC_DELIVERY = 4, /* dropExports / retireExports / retireImports */
     KERN_CRANK_EMPTY = 5,       /* nothing delivered (splat, skipped notify) */
     KERN_CRANK_BOYD = 6,        /* bringOutYourDead delivered */
-    KERN_CRANK_TEARDOWN = 7     /* part of a terminated vat's state deleted */
+    KERN_CRANK_TEARDOWN = 7,    /* part of a terminated vat's state deleted */
+    KERN_CRANK_UPGRADE = 8      /* an upgradeVat event: done, or rolled back and reported */
 } kern_crank_kind;
 
 typedef struct kern_crank_info {

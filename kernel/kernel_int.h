@@ -32,6 +32,7 @@ typedef struct kern_reap_threshold {
 typedef struct kern_vat_flags {
     char vat[KERN_ID_MAX];
     bool pipelining, transcript, critical;
+    uint64_t restart_after;   /* bounded replay: restart once the span holds this many items (0: never) */
     kern_reap_threshold reap; /* kernel default overlaid with the vat's own */
 } kern_vat_flags;
 
@@ -76,6 +77,9 @@ struct kern {
     kern_termination *terms;     /* terminations not yet taken by the host
                                     (kern_terminations_take), oldest first */
     size_t nterms, capterms;
+    kern_upgrade_result *upgrades; /* finished upgrades not yet taken
+                                    (kern_upgrades_take), oldest first */
+    size_t nupgrades, capupgrades;
     size_t terms_done;           /* terms[0, terms_done) are of completed
                                     cranks; the rest of the open crank */
 };
@@ -397,6 +401,7 @@ struct kern_vat_io {
     size_t replay_next;     /* replay: next recorded syscall */
     uint64_t replay_pos;    /* replay: transcript position (for messages) */
     uint64_t gc_vrefs;      /* vrefs named by GC syscalls (a BOYD's yield) */
+    bool crank_done;        /* the event ended its crank itself (an upgrade) */
 };
 /* syscall.c: a delivery's channel to vat `vat`, zeroed but for its
  * identity and the channel's syscall function. */
@@ -421,6 +426,9 @@ swing_status kern_route_target(kern *k, const char *target, const char *methargs
  * references: target, methargs slots, result (a splat). */
 swing_status kern_route_splat(kern *k, const char *target, const json_t *msg,
                               vp_capdata reject, swing_err *err);
+/* Delivers startVat with the vat's retained vatParameters (deliver.c). */
+swing_status kern_deliver_start(kern *k, const char *vat, kern_vat_io *io, kern_crank_info *info,
+                                swing_err *err);
 /* Delivers one GC batch to its vat. */
 swing_status kern_deliver_gc(kern *k, const kern_gc_batch *b, kern_vat_io *io,
                              kern_crank_info *info, swing_err *err);
@@ -434,4 +442,25 @@ swing_status kern_deliver_boyd(kern *k, const char *vat, uint64_t budget, kern_v
 swing_status kern_crank_finish(kern *k, kern_vat_io *io, const char *queue, kern_crank_info *info,
                                swing_err *err);
 
+/* ===== upgrade.c: who may be upgraded, requests, the log ===== */
+/* Why the vat cannot be upgraded now (why[0] == '\0': it can). */
+swing_status kern_upgrade_eligible(kern *k, const char *vat, char *why, size_t cap, swing_err *err);
+/* Queues an upgradeVat event in the open crank (bundle_id NULL: the current
+ * one; params NULL: the retained ones, else held by the event; result: a
+ * kernel-decided promise the event holds and settles, or NULL). INVALID
+ * when the vat is not eligible or the request is bad. */
+swing_status kern_upgrade_queue(kern *k, const char *vat, const char *bundle_id, const vp_capdata *params,
+                                const char *message, const char *result, uint64_t *upgrade_id, swing_err *err);
+swing_status kern_upgrade_pending_count(kern *k, uint64_t *n, swing_err *err);
+/* Bounded replay: queues a restart (a null upgrade) once the vat's current
+ * span holds restart_after items. */
+swing_status kern_upgrade_restart_due(kern *k, const char *vat, uint64_t restart_after, swing_err *err);
+/* Appends to the RAM log kern_upgrades_take empties. */
+swing_status kern_upgrade_log(kern *k, const kern_upgrade_result *r, swing_err *err);
+swing_status kern_upgrade_incarnation(kern *k, const char *vat, uint64_t *incarnation, swing_err *err);
+swing_status kern_upgrade_name(kern *k, const char *vat, char name[KERN_TERM_NAME_MAX + 1], swing_err *err);
+/* ===== upgrade_run.c: the upgrade crank ===== */
+/* One upgradeVat event (popped in the open crank): performs it or rolls it
+ * back, consumes the event, ends the crank and logs the result. */
+swing_status kern_upgrade_run_event(kern *k, const char *json, kern_crank_info *info, swing_err *err);
 #endif /* LIBSWING_KERNEL_KERNEL_INT_H */

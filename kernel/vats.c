@@ -79,6 +79,8 @@ swing_status kern_vats_flags(kern *k, const char *vat, const kern_vat_flags **ou
     memset(&f, 0, sizeof f);
     snprintf(f.vat, sizeof f.vat, "%s", vat);
     if ((s = default_threshold(k, &f.reap, err))) return s;
+    if ((s = kern_kv_getu(k, &f.restart_after, &found, err, "kernel.defaultRestartAfter"))) return s;
+    if (!found) f.restart_after = 0;
     if ((s = kern_kv_get(k, &v, &found, err, "%s.options", vat))) return s;
     if (found) {
         j = json_loads(v, 0, NULL);
@@ -87,6 +89,8 @@ swing_status kern_vats_flags(kern *k, const char *vat, const kern_vat_flags **ou
         f.pipelining = json_is_true(json_object_get(j, "enablePipelining"));
         f.transcript = json_is_true(json_object_get(j, "useTranscript"));
         f.critical = json_is_true(json_object_get(j, "critical"));
+        if (json_is_integer(json_object_get(j, "restartAfter")))
+            f.restart_after = (uint64_t)json_integer_value(json_object_get(j, "restartAfter"));
         t = json_object_get(j, "reapDirtThreshold");
         if (t && kern_reap_threshold_valid(t)) kern_reap_threshold_merge(&f.reap, t);
         json_decref(j);
@@ -316,6 +320,11 @@ static json_t *create_options(const json_t *cfg, const char *name, const char *b
     if (opts && bundle_id &&
         ((json_object_get(cfg, "computeLimit") && json_object_set(opts, "computeLimit", json_object_get(cfg, "computeLimit"))) ||
          (json_object_get(cfg, "memoryLimit") && json_object_set(opts, "memoryLimit", json_object_get(cfg, "memoryLimit"))))) {
+        json_decref(opts);
+        opts = NULL;
+    }
+    if (opts && bundle_id && json_object_get(cfg, "restartAfter") &&
+        json_object_set(opts, "restartAfter", json_object_get(cfg, "restartAfter"))) {
         json_decref(opts);
         opts = NULL;
     }

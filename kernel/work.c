@@ -80,6 +80,7 @@ static swing_status deliver_queued(kern *k, const char *queue, kern_crank_info *
     memset(&io, 0, sizeof io);
     s = kern_deliver_event(k, json, &io, info, err);
     swing_mfree(json);
+    if (io.crank_done) return s;
     if (s) return kern_crank_failed(k, s, err);
     return kern_crank_finish(k, &io, queue, info, err);
 }

@@ -574,14 +574,14 @@ static int provide(lua_State *L)
     return 1;
 }
 
-void ls_lua_collection_push_baggage(lua_State *L)
+bool ls_lua_collection_push_baggage(lua_State *L)
 {
     if (ls_lua_vstore_get(L, "baggageID")) {
         char vref[LS_LUA_VREF_MAX];
         snprintf(vref, sizeof vref, "%s", lua_tostring(L, -1));
         lua_pop(L, 1);
         ls_lua_vom_push_rep(L, vref);
-        return;
+        return true;
     }
     push_store(L, T_MAP, true, "baggage");
     {
@@ -589,6 +589,7 @@ void ls_lua_collection_push_baggage(lua_State *L)
         ls_lua_vstore_set(L, "baggageID", vref, strlen(vref));
         ls_lua_vstore_count(L, vref, +1); /* the baggage lives as long as the vat */
     }
+    return false;
 }
 
 /* ===== bringOutYourDead ===== */

@@ -134,9 +134,50 @@ static void gc_delivery(lua_State *L, const vp_delivery *d)
     }
 }
 
+/* A later incarnation must define again every durable kind an earlier one
+ * made a handle for (reference/upgrade.md §4): their instances, exports and
+ * stored references outlive the incarnation that defined them. Fails
+ * startVat (the upgrade rolls back) naming the missing tags in key order. */
+static void insist_durable_kinds_defined(lua_State *L)
+{
+    static const char prefix[] = "vom.dkind.";
+    char key[96];
+    int top = lua_gettop(L), n = 0; /* the missing tags and their separators, on the stack */
+    snprintf(key, sizeof key, "%s", prefix);
+    while (ls_lua_vstore_next(L, key, prefix)) {
+        const char *dot;
+        snprintf(key, sizeof key, "%s", lua_tostring(L, -1));
+        lua_pop(L, 1);
+        dot = strrchr(key, '.');
+        if (!dot || strcmp(dot, ".descriptor") != 0) continue;
+        ls_lua_vom_push_kind(L, strtoull(key + sizeof prefix - 1, NULL, 10));
+        if (!lua_isnil(L, -1)) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pop(L, 1);
+        luaL_checkstack(L, 4, "too many missing kinds");
+        if (n) {
+            lua_pushliteral(L, ", ");
+            n++;
+        }
+        ls_lua_vstore_push_json_field(L, key, "tag");
+        if (!lua_isstring(L, -1)) {
+            lua_pop(L, 1);
+            lua_pushliteral(L, "?");
+        }
+        n++;
+    }
+    if (n == 0) return;
+    lua_concat(L, n);
+    luaL_error(L, "defineDurableKind not called for tags: [%s]", lua_tostring(L, -1));
+    lua_settop(L, top);
+}
+
 static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
 {
     ls_lua_slot_ops ops = ls_lua_refs_ops(v);
+    bool upgraded;
     int fn;
     lua_getfield(L, LUA_REGISTRYINDEX, "ls.entry");
     if (lua_type(L, -1) == LUA_TTABLE) lua_getfield(L, -1, "buildRootObject");
@@ -147,9 +188,10 @@ static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     lua_newtable(L); /* vatPowers */
     ls_lua_marshal_decode(L, d->vat_parameters.body, strlen(d->vat_parameters.body), d->vat_parameters.slots,
                           d->vat_parameters.nslots, &ops);
-    ls_lua_collection_push_baggage(L);
+    upgraded = ls_lua_collection_push_baggage(L);
     lua_call(L, 3, 1);
     if (!ls_lua_refs_is_remotable(L, -1)) luaL_error(L, "buildRootObject must return a Far object");
+    if (upgraded) insist_durable_kinds_defined(L);
     ls_lua_vat_table(L, LS_VALTOSLOT);
     lua_pushvalue(L, -2);
     lua_pushliteral(L, "o+0");

@@ -202,7 +202,9 @@ void ls_lua_kind_install(lua_State *L);
 
 /* collection.c: stores and baggage */
 void ls_lua_collection_install(lua_State *L);
-void ls_lua_collection_push_baggage(lua_State *L);
+/* Pushes the baggage, made on the first startVat; true if it was already
+ * there (a later incarnation). */
+bool ls_lua_collection_push_baggage(lua_State *L);
 /* Deletes a dead store's entries (at most budget, 0: all; *done counts
  * them) and, once empty, its metadata: true when it is gone. */
 bool ls_lua_collection_delete(lua_State *L, const char *base, uint64_t budget, uint64_t *done);

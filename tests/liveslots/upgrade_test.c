@@ -1,0 +1,313 @@
+/*
+ * upgrade_test.c - vat upgrade under the kernel (issue 15): a durable
+ * counter and a durable collection survive; a virtual and a RAM export are
+ * abandoned (their holder's sends reject); a promise the vat decided rejects
+ * with the disconnection record; the incarnation number moves; messages
+ * queued behind the upgrade reach the new incarnation; failed upgrades
+ * (buildRootObject throws, a durable kind not defined again) leave the kv,
+ * c-lists and transcript exactly as they were; retained vatParameters are
+ * released at the next upgrade (incref new before decref old); bounded
+ * replay restarts a vat once its span passes restartAfter.
+ */
+#include "tests/lib/rawvat.h"
+
+#include "base/alloc.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *BOOT =
+    "local vats, c, v, r, outcome\n"
+    "function buildRootObject()\n"
+    "  return Far('boot', {\n"
+    "    bootstrap = function(vs) vats = vs end,\n"
+    "    setup = function() return E(vats.svc).counter():next(function(x) c = x return E(c).incr() end) end,\n"
+    "    incr = function() return E(c).incr() end,\n"
+    "    put = function(k, val) return E(vats.svc).put(k, val) end,\n"
+    "    get = function(k) return E(vats.svc).get(k) end,\n"
+    "    version = function() return E(vats.svc).version() end,\n"
+    "    exports = function() return E(vats.svc).virt():next(function(x) v = x return E(vats.svc).ram() end)\n"
+    "      :next(function(y) r = y return E(v).hi() end)\n"
+    "      :next(function(a) return E(r).hi():next(function(b) return a .. b end) end) end,\n"
+    "    callVirt = function() return E(v).hi() end,\n"
+    "    callRam = function() return E(r).hi() end,\n"
+    "    hang = function() E(vats.svc).hang():next(function(x) outcome = 'fulfilled' end,\n"
+    "      function(e) outcome = e end) return 'ok' end,\n"
+    "    outcome = function() return outcome end,\n"
+    "  })\n"
+    "end\n";
+
+/* The upgradable vat; %s is the rest of its root's methods. */
+#define SVC_HEAD                                                                                              \
+    "function buildRootObject(vatPowers, params, baggage)\n"                                                  \
+    "  local kh = VatData.provide(baggage, 'kh', function() return VatData.makeKindHandle('counter') end)\n" \
+    "  local Counter = VatData.defineDurableKind(kh, function() return { n = 0 } end, {\n"                    \
+    "    incr = function(state) state.n = state.n + 1 return state.n end })\n"                                \
+    "  local V = VatData.defineKind('virt', function() return {} end, { hi = function() return 'virt' end })\n" \
+    "  local coll = VatData.provide(baggage, 'coll', function()\n"                                            \
+    "    return VatData.makeScalarBigMapStore('coll', { durable = true }) end)\n"                             \
+    "  local kit\n"
+#define SVC_METHODS                                                                                           \
+    "    counter = function() return VatData.provide(baggage, 'counter', function() return Counter() end) end,\n" \
+    "    put = function(k, val) coll.init(k, val) return coll.getSize() end,\n"                               \
+    "    get = function(k) return coll.get(k) end,\n"                                                         \
+    "    virt = function() return V() end,\n"                                                                 \
+    "    ram = function() return Far('ram', { hi = function() return 'ram' end }) end,\n"                     \
+    "    hang = function() kit = makePromiseKit() return kit.promise end,\n"
+
+static const char *SVC1 = SVC_HEAD "  return Far('svc', {\n" SVC_METHODS "    version = function() return 1 end,\n  })\nend\n";
+static const char *SVC2 = SVC_HEAD "  return Far('svc', {\n" SVC_METHODS "    version = function() return 2 end,\n  })\nend\n";
+static const char *SVC_THROWS =
+    SVC_HEAD "  error('no root today')\nend\n";
+static const char *SVC_NO_KIND = /* forgets the durable kind */
+    "function buildRootObject(vatPowers, params, baggage)\n"
+    "  return Far('svc', { version = function() return 3 end })\n"
+    "end\n";
+
+static tk T;
+static char svc1[80], svc2[80];
+
+static void start(const char *svc_options)
+{
+    char boot[80], config[1024];
+    swing_err e;
+    tk_open(&T, NULL, 0, NULL);
+    tk_install(&T, BOOT, boot);
+    tk_install(&T, SVC1, svc1);
+    tk_install(&T, SVC2, svc2);
+    snprintf(config, sizeof config,
+             "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundleID\":\"%s\"},\"svc\":{\"bundleID\":\"%s\"%s}}}", boot,
+             svc1, svc_options ? svc_options : "");
+    if (kern_init(T.k, config, strlen(config), &e)) fail_msg("init: %s", e.msg);
+    tk_run(&T);
+}
+
+static const char *ask(const char *method) { return tk_ask(&T, "boot", method, "[]"); }
+
+static void expect(const char *method, const char *want)
+{
+    const char *got = ask(method);
+    if (strcmp(got, want) != 0) fail_msg("%s: got %s, want %s", method, got, want);
+}
+
+static uint64_t upgrade(const char *bundle, const char *message)
+{
+    kern_upgrade_request rq = {bundle, NULL, message};
+    uint64_t id = 0;
+    swing_err e;
+    if (kern_upgrade_vat(T.k, "svc", &rq, &id, &e)) fail_msg("upgrade: %s", e.msg);
+    tk_run(&T);
+    return id;
+}
+
+/* The one finished upgrade since the last call. */
+static kern_upgrade_result taken(void)
+{
+    kern_upgrade_result *list, r;
+    size_t n;
+    swing_err e;
+    assert_int_equal(kern_upgrades_take(T.k, &list, &n, &e), SWING_OK);
+    assert_int_equal(n, 1);
+    r = list[0];
+    swing_mfree(list);
+    return r;
+}
+
+static uint64_t incarnation(void)
+{
+    uint64_t inc;
+    bool found;
+    swing_err e;
+    assert_int_equal(kern_vat_incarnation(T.k, "svc", &inc, &found, &e), SWING_OK);
+    assert_true(found);
+    return inc;
+}
+
+static void test_upgrade_keeps_durable_state(void **state)
+{
+    kern_upgrade_result r;
+    uint64_t id;
+    (void)state;
+    start(NULL);
+    expect("setup", "#1");
+    expect("incr", "#2");
+    assert_string_equal(tk_ask(&T, "boot", "put", "[\"a\",\"alpha\"]"), "#1");
+    assert_string_equal(tk_ask(&T, "boot", "put", "[\"b\",\"beta\"]"), "#2");
+    expect("exports", "#\"virtram\"");
+    expect("hang", "#\"ok\"");
+    expect("version", "#1");
+    assert_int_equal(incarnation(), 0);
+
+    id = upgrade(svc2, "new code");
+    r = taken();
+    assert_true(r.ok);
+    assert_int_equal(r.upgrade_id, id);
+    assert_int_equal(r.incarnation, 1);
+    assert_string_equal(r.name, "svc");
+    assert_int_equal(incarnation(), 1);
+
+    expect("version", "#2");
+    expect("incr", "#3"); /* the durable counter kept its state and its kref */
+    assert_string_equal(tk_ask(&T, "boot", "get", "[\"b\"]"), "#\"beta\"");
+    assert_string_equal(tk_ask(&T, "boot", "put", "[\"c\",\"gamma\"]"), "#3");
+    expect("callVirt", "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    expect("callRam", "rejected #{\"#error\":\"vat terminated\",\"name\":\"Error\"}");
+    expect("outcome", "#{\"incarnationNumber\":0,\"name\":\"vatUpgraded\",\"upgradeMessage\":\"new code\"}");
+    tk_close(&T);
+}
+
+/* Every key but the run queue's and crank counters and the block's own
+ * records (height, activity hash), as text. */
+static char *kv_dump(void)
+{
+    store_iter *it;
+    bool valid;
+    swing_bytes k, v;
+    size_t n = 0, cap = 1 << 16;
+    char *out = malloc(cap);
+    assert_non_null(out);
+    if (store_iter_create(T.st, swing_str(""), &it, NULL)) fail_msg("iter");
+    while (store_iter_next(it, &k, &v, &valid, NULL) == SWING_OK && valid) {
+        if (swing_bytes_cmp(k, swing_str("crankNumber")) == 0 || swing_bytes_cmp(k, swing_str("runQueue")) == 0 ||
+            swing_bytes_cmp(k, swing_str("kernel.upgrades.nextID")) == 0 ||
+            swing_bytes_cmp(k, swing_str("activityhash")) == 0 || swing_bytes_cmp(k, swing_str("host.height")) == 0)
+            continue;
+        while (n + k.len + v.len + 4 > cap) {
+            char *more = realloc(out, cap *= 2);
+            assert_non_null(more);
+            out = more;
+        }
+        memcpy(out + n, k.ptr, k.len);
+        n += k.len;
+        out[n++] = '=';
+        memcpy(out + n, v.ptr, v.len);
+        n += v.len;
+        out[n++] = '\n';
+    }
+    store_iter_destroy(it);
+    out[n] = '\0';
+    return out;
+}
+
+static void failed_upgrade_changes_nothing(const char *src, const char *why)
+{
+    char bad[80];
+    char *before, *after;
+    kern_upgrade_result r;
+    start(NULL);
+    expect("setup", "#1");
+    expect("exports", "#\"virtram\"");
+    expect("hang", "#\"ok\"");
+    tk_install(&T, src, bad);
+    tk_run(&T);
+    before = kv_dump();
+    upgrade(bad, NULL);
+    r = taken();
+    assert_false(r.ok);
+    assert_int_equal(r.incarnation, 0);
+    if (!strstr(r.reason, why)) fail_msg("reason %s lacks %s", r.reason, why);
+    after = kv_dump();
+    assert_string_equal(after, before);
+    assert_int_equal(incarnation(), 0);
+    expect("version", "#1"); /* the old incarnation goes on, rebuilt by replay */
+    expect("incr", "#2");
+    expect("callVirt", "#\"virt\"");
+    expect("outcome", "#\"#undefined\""); /* still pending */
+    free(before);
+    free(after);
+    tk_close(&T);
+}
+
+static void test_upgrade_failing_build_rolls_back(void **state)
+{
+    (void)state;
+    failed_upgrade_changes_nothing(SVC_THROWS, "no root today");
+}
+
+static void test_upgrade_missing_kind_rolls_back(void **state)
+{
+    (void)state;
+    failed_upgrade_changes_nothing(SVC_NO_KIND, "defineDurableKind not called for tags: [counter]");
+}
+
+static void test_upgrade_refusals(void **state)
+{
+    kern_upgrade_request rq = {NULL, NULL, NULL};
+    kern_upgrade_request bad_bundle = {"b1-0000000000000000000000000000000000000000000000000000000000000000", NULL, NULL};
+    uint64_t id;
+    swing_err e;
+    (void)state;
+    start(NULL);
+    assert_int_equal(kern_upgrade_vat(T.k, "nobody", &rq, &id, &e), SWING_ERR_INVALID);
+    assert_int_equal(kern_upgrade_vat(T.k, "svc", &bad_bundle, &id, &e), SWING_ERR_INVALID);
+    assert_non_null(strstr(e.msg, "not installed"));
+    assert_int_equal(kern_upgrade_vat(T.k, "svc", &rq, &id, &e), SWING_OK);
+    assert_int_equal(kern_upgrade_vat(T.k, "svc", &rq, &id, &e), SWING_ERR_INVALID);
+    assert_non_null(strstr(e.msg, "already queued"));
+    tk_run(&T);
+    assert_true(taken().ok);
+    assert_int_equal(kern_upgrade_vat(T.k, "svc", &rq, &id, &e), SWING_OK); /* a null upgrade again */
+    tk_run(&T);
+    assert_int_equal(taken().incarnation, 2);
+    tk_close(&T);
+}
+
+static void test_upgrade_all_in_vat_order(void **state)
+{
+    kern_upgrade_plan *plan;
+    kern_upgrade_result *res;
+    size_t n, nres;
+    swing_err e;
+    const char *names[] = {"svc"};
+    const char *ids[] = {svc2};
+    (void)state;
+    start(NULL);
+    expect("setup", "#1");
+    assert_int_equal(kern_upgrade_all(T.k, names, ids, 1, &plan, &n, &e), SWING_OK);
+    assert_int_equal(n, 2);
+    assert_string_equal(plan[0].name, "boot");
+    assert_string_equal(plan[1].name, "svc");
+    assert_true(plan[0].queued && plan[1].queued);
+    assert_true(plan[0].upgrade_id < plan[1].upgrade_id);
+    swing_mfree(plan);
+    tk_run(&T);
+    assert_int_equal(kern_upgrades_take(T.k, &res, &nres, &e), SWING_OK);
+    assert_int_equal(nres, 2);
+    assert_true(res[0].ok && res[1].ok);
+    assert_string_equal(res[0].name, "boot");
+    swing_mfree(res);
+    /* boot's RAM (its vats record) is gone: a null upgrade sheds it */
+    assert_true(strncmp(ask("version"), "rejected ", 9) == 0);
+    tk_close(&T);
+}
+
+static void test_upgrade_bounded_replay(void **state)
+{
+    store_span sp;
+    bool found;
+    swing_err e;
+    (void)state;
+    start(",\"restartAfter\":20");
+    expect("setup", "#1");
+    for (int i = 0; i < 60; i++) ask("incr");
+    assert_int_equal(store_transcript_current(T.st, "v2", &sp, &found, &e), SWING_OK);
+    assert_true(found);
+    assert_true(sp.incarnation >= 2);
+    assert_true(sp.end - sp.start <= 21);
+    expect("incr", "#62");
+    tk_close(&T);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_upgrade_keeps_durable_state),
+        cmocka_unit_test(test_upgrade_failing_build_rolls_back),
+        cmocka_unit_test(test_upgrade_missing_kind_rolls_back),
+        cmocka_unit_test(test_upgrade_refusals),
+        cmocka_unit_test(test_upgrade_all_in_vat_order),
+        cmocka_unit_test(test_upgrade_bounded_replay),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

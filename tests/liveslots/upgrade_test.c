@@ -65,6 +65,25 @@ static const char *SVC_NO_KIND = /* forgets the durable kind */
     "  return Far('svc', { version = function() return 3 end })\n"
     "end\n";
 
+static const char *KEEPER =
+    "local ka, kb\n"
+    "function buildRootObject()\n"
+    "  return Far('keeper', {\n"
+    "    keep = function(a, b) ka, kb = a, b return 'ok' end,\n"
+    "    drop = function() ka, kb = nil, nil return 'ok' end,\n"
+    "  })\n"
+    "end\n";
+
+static const char *MARKER_BOOT =
+    "local vats\n"
+    "function buildRootObject()\n"
+    "  return Far('boot', {\n"
+    "    bootstrap = function(vs) vats = vs end,\n"
+    "    markers = function() return E(vats.keeper).keep(Far('a', {}), Far('b', {})) end,\n"
+    "    drop = function() return E(vats.keeper).drop() end,\n"
+    "  })\n"
+    "end\n";
+
 static tk T;
 static char svc1[80], svc2[80];
 
@@ -299,6 +318,73 @@ static void test_upgrade_bounded_replay(void **state)
     tk_close(&T);
 }
 
+static bool object_alive(const char *kref)
+{
+    char key[48], *v;
+    snprintf(key, sizeof key, "%s.refCount", kref);
+    v = tk_get(&T, key);
+    free(v);
+    return v != NULL;
+}
+
+/* vatParameters are retained: an object only the old parameters named is
+ * freed after an upgrade with new ones; one both name stays. */
+static void test_upgrade_releases_old_parameters(void **state)
+{
+    char boot[80], keeper[80], config[512], vat[24], *ka, *kb;
+    const char *slots[2];
+    vp_capdata params;
+    kern_upgrade_request rq;
+    swing_err e;
+    (void)state;
+    tk_open(&T, NULL, 0, NULL);
+    tk_install(&T, MARKER_BOOT, boot);
+    tk_install(&T, KEEPER, keeper);
+    tk_install(&T, SVC1, svc1);
+    snprintf(config, sizeof config, "{\"bootstrap\":\"boot\",\"vats\":{\"boot\":{\"bundleID\":\"%s\"},"
+             "\"keeper\":{\"bundleID\":\"%s\"}}}", boot, keeper);
+    if (kern_init(T.k, config, strlen(config), &e)) fail_msg("init: %s", e.msg);
+    tk_run(&T);
+    assert_string_equal(tk_ask(&T, "boot", "markers", "[]"), "#\"ok\"");
+    ka = tk_get(&T, "v2.c.o-1");
+    kb = tk_get(&T, "v2.c.o-2");
+    assert_non_null(ka);
+    assert_non_null(kb);
+    slots[0] = ka;
+    slots[1] = kb;
+    params.body = "#{\"a\":\"$0.Alleged: a\",\"b\":\"$1.Alleged: b\"}";
+    params.slots = slots;
+    params.nslots = 2;
+    snprintf(config, sizeof config, "{\"bundleID\":\"%s\"}", svc1);
+    if (kern_create_vat(T.k, "svc", config, &params, vat, &e)) fail_msg("create: %s", e.msg);
+    assert_string_equal(tk_ask(&T, "boot", "drop", "[]"), "#\"ok\"");
+    tk_settle(&T, 20);
+    assert_true(object_alive(ka)); /* held by the retained copy alone */
+    assert_true(object_alive(kb));
+
+    slots[0] = kb;
+    params.body = "#{\"b\":\"$0.Alleged: b\"}";
+    params.nslots = 1;
+    rq.bundle_id = svc2;
+    rq.params = &params;
+    rq.message = NULL;
+    tk_install(&T, SVC2, svc2);
+    if (kern_upgrade_vat(T.k, "svc", &rq, NULL, &e)) fail_msg("upgrade: %s", e.msg);
+    tk_settle(&T, 20);
+    assert_true(taken().ok);
+    assert_false(object_alive(ka)); /* only the old parameters named it */
+    assert_true(object_alive(kb));
+    {
+        char *vp = tk_get(&T, "v3.vatParameters"), want[128];
+        snprintf(want, sizeof want, "{\"body\":\"#{\\\"b\\\":\\\"$0.Alleged: b\\\"}\",\"slots\":[\"%s\"]}", kb);
+        assert_string_equal(vp, want);
+        free(vp);
+    }
+    free(ka);
+    free(kb);
+    tk_close(&T);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -308,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_upgrade_refusals),
         cmocka_unit_test(test_upgrade_all_in_vat_order),
         cmocka_unit_test(test_upgrade_bounded_replay),
+        cmocka_unit_test(test_upgrade_releases_old_parameters),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -180,8 +180,9 @@ _Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_EXIT_FAILURE == (int)KER
 _Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_DELIVERY_FAILED == (int)KERN_TERM_DELIVERY_FAILED,
                "TerminationKind");
 _Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_LOAD_FAILED == (int)KERN_TERM_LOAD_FAILED, "TerminationKind");
-_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_FORBIDDEN == (int)KERN_TERM_FORBIDDEN &&
-                   KERN_TERM_KINDS == KERN_TERM_FORBIDDEN + 1,
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_FORBIDDEN == (int)KERN_TERM_FORBIDDEN, "TerminationKind");
+_Static_assert(SWING__V1__TERMINATION_KIND__TERMINATION_ADMIN == (int)KERN_TERM_ADMIN &&
+                   KERN_TERM_KINDS == KERN_TERM_ADMIN + 1,
                "TerminationKind");
 
 /* One termination as the ABI reports it (in the call's arena). */

@@ -95,7 +95,7 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
     json_object_foreach((json_t *)cfg, key, x) {
         if (strcmp(key, "vats") && strcmp(key, "bootstrap") && strcmp(key, "gcBatch") &&
             strcmp(key, "defaultReapDirtThreshold") && strcmp(key, "reapBudget") &&
-            strcmp(key, "defaultRestartAfter"))
+            strcmp(key, "defaultRestartAfter") && strcmp(key, "vatAdmin"))
             return swing_err_set(err, SWING_ERR_INVALID, "config: unknown field \"%.40s\"", key);
     }
     x = json_object_get(cfg, "defaultReapDirtThreshold");
@@ -104,6 +104,10 @@ static swing_status check_config(const json_t *cfg, swing_err *err)
     x = json_object_get(cfg, "reapBudget");
     if (x && (!json_is_integer(x) || json_integer_value(x) < 1))
         return swing_err_set(err, SWING_ERR_INVALID, "config: reapBudget must be a positive integer");
+    x = json_object_get(cfg, "vatAdmin");
+    if (x && !json_is_boolean(x)) return swing_err_set(err, SWING_ERR_INVALID, "config: vatAdmin must be a boolean");
+    if (json_is_true(x) && json_object_get(vats, "vatAdmin"))
+        return swing_err_set(err, SWING_ERR_INVALID, "config: the name vatAdmin is the vat admin service's");
     x = json_object_get(cfg, "defaultRestartAfter");
     if (x && (!json_is_integer(x) || json_integer_value(x) < 1))
         return swing_err_set(err, SWING_ERR_INVALID, "config: defaultRestartAfter must be a positive integer");
@@ -129,6 +133,9 @@ static swing_status check_vat_config(const char *name, const json_t *v, swing_er
     if (!json_is_object(v) || (!json_string_value(json_object_get(v, "source")) ==
                                !json_string_value(json_object_get(v, "bundleID"))))
         return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s needs a source or a bundleID", name);
+    if (json_string_value(json_object_get(v, "source")) &&
+        strncmp(json_string_value(json_object_get(v, "source")), "kernel:", 7) == 0)
+        return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: kernel sources are reserved", name);
     if (json_object_get(v, "bundleID") && !store_bundle_id_valid(json_string_value(json_object_get(v, "bundleID"))))
         return swing_err_set(err, SWING_ERR_INVALID, "config: vat %s: bad bundleID", name);
     json_object_foreach((json_t *)v, key, x) {
@@ -195,8 +202,9 @@ static swing_status genesis(kern *k, const json_t *cfg, swing_err *err)
     const json_t *vats = json_object_get(cfg, "vats"), *gcb = json_object_get(cfg, "gcBatch");
     const char *boot = json_string_value(json_object_get(cfg, "bootstrap"));
     size_t n = json_object_size(vats), i = 0, boot_i = 0;
-    const char **names = swing_calloc(n, sizeof *names);
-    char (*roots)[KERN_ID_MAX] = swing_calloc(n, sizeof *roots);
+    bool admin = json_is_true(json_object_get(cfg, "vatAdmin"));
+    const char **names = swing_calloc(n + 1, sizeof *names);
+    char (*roots)[KERN_ID_MAX] = swing_calloc(n + 1, sizeof *roots);
     json_t *list = json_array(), *v;
     const char *name;
     char *text = NULL;
@@ -230,7 +238,11 @@ static swing_status genesis(kern *k, const json_t *cfg, swing_err *err)
     }
     if (!s && (text = kern_json_dump(list)) == NULL) s = SWING_NOMEM(err);
     if (!s) s = kern_kv_set(k, text, err, "vat.names");
-    if (!s && boot) s = queue_bootstrap(k, roots[boot_i], names, roots, n, err);
+    if (!s && admin) { /* the service joins the bootstrap vat's vats record */
+        names[n] = "vatAdmin";
+        s = kern_vatadmin_create(k, roots[n], err);
+    }
+    if (!s && boot) s = queue_bootstrap(k, roots[boot_i], names, roots, n + admin, err);
     free(text);
     json_decref(list);
     swing_mfree(names);

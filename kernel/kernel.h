@@ -15,6 +15,7 @@
  *     kern_panicked kernel/crank.c
  *   termination records, kern_vats_list                    kernel/termination.c
  *   upgrades: kern_upgrade_vat .. kern_vat_incarnation      kernel/upgrade.c
+ *   kern_bundle_name                                       kernel/vatadmin.c
  */
 #ifndef LIBSWING_KERNEL_KERNEL_H
 #define LIBSWING_KERNEL_KERNEL_H
@@ -258,7 +259,8 @@ typedef enum kern_term_kind {
     KERN_TERM_DELIVERY_FAILED = 9,     /* any other failed delivery */
     KERN_TERM_LOAD_FAILED = 10,        /* its code could not be loaded */
     KERN_TERM_FORBIDDEN = 11,          /* vat code used a forbidden construct */
-    KERN_TERM_KINDS = 12
+    KERN_TERM_ADMIN = 12,              /* adminNode.terminateWithFailure: the caller's reason */
+    KERN_TERM_KINDS = 13
 } kern_term_kind;
 
 /* The kind's stored name ("host", "compute-limit", ...); "" for NONE or an
@@ -373,6 +375,13 @@ swing_status kern_upgrades_pending(kern *k, uint64_t *n, swing_err *err);
  * live vat has the name. */
 swing_status kern_vat_incarnation(kern *k, const char *vat_name, uint64_t *incarnation, bool *found,
                                   swing_err *err);
+
+/* Registers a bundle name for vats to use (vat admin's createVat and
+ * upgrade take a bundle ID or such a name; consensus state
+ * bundle.name.<name>), in its own crank; a later call moves the name.
+ * INVALID: the bundle is not installed, a name empty,
+ * longer than 64 bytes or holding '.', a bad bundle ID. (vatadmin.c) */
+swing_status kern_bundle_name(kern *k, const char *name, const char *bundle_id, swing_err *err);
 
 /* Messages waiting in the run queue (host statistics). */
 swing_status kern_run_queue_length(kern *k, uint64_t *len, swing_err *err);

@@ -463,4 +463,11 @@ swing_status kern_upgrade_name(kern *k, const char *vat, char name[KERN_TERM_NAM
 /* One upgradeVat event (popped in the open crank): performs it or rolls it
  * back, consumes the event, ends the crank and logs the result. */
 swing_status kern_upgrade_run_event(kern *k, const char *json, kern_crank_info *info, swing_err *err);
+/* ===== vatadmin.c: the vat admin service (a kernel vat) ===== */
+/* Genesis: creates the vatAdmin vat; *root its root object (held). */
+swing_status kern_vatadmin_create(kern *k, char root[KERN_ID_MAX], swing_err *err);
+/* A vat ended (kern_vats_terminate): its done() promises settle. */
+swing_status kern_vatadmin_ended(kern *k, const char *vat, const kern_termination *t, swing_err *err);
+/* The service's worker: self is the kern. */
+extern const vp_worker_ops kern_vatadmin_ops;
 #endif /* LIBSWING_KERNEL_KERNEL_INT_H */

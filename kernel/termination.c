@@ -39,6 +39,7 @@ static const char *const KIND_NAMES[KERN_TERM_KINDS] = {
     "delivery-failed", /* KERN_TERM_DELIVERY_FAILED */
     "load-failed",     /* KERN_TERM_LOAD_FAILED */
     "forbidden",       /* KERN_TERM_FORBIDDEN */
+    "vat-admin",       /* KERN_TERM_ADMIN */
 };
 
 const char *kern_term_kind_name(kern_term_kind kind)

@@ -200,6 +200,13 @@ static swing_status make_worker(kern *k, const char *vat, kern_worker *w, swing_
         json_decref(j);
         return s;
     }
+    if (json_string_value(json_object_get(j, "kernel"))) { /* the vat admin service */
+        snprintf(w->vat_id, sizeof w->vat_id, "%s", vat);
+        w->ops = &kern_vatadmin_ops;
+        w->self = k;
+        json_decref(j);
+        return SWING_OK;
+    }
     raw = json_string_value(json_object_get(j, "raw"));
     s = swing_err_set(err, SWING_ERR_INVALID, "vat %s: no worker for its source", vat);
     for (size_t i = 0; raw && i < k->nraw; i++) {
@@ -283,6 +290,7 @@ swing_status kern_vats_terminate(kern *k, const char *vat, kern_term_kind kind, 
     k->nalive = 0; /* aliveness changes */
     if ((s = kern_kv_set(k, "1", err, "%s.terminated", vat))) return s;
     if ((s = kern_term_record(k, vat, kind, reason, &t, err))) return s;
+    if ((s = kern_vatadmin_ended(k, vat, &t, err))) return s;
     if ((s = kern_reap_forget(k, vat, err))) return s;
     if ((s = kern_teardown_enqueue(k, vat, err))) return s;
     if ((s = kern_term_rejection(&t, &why, err))) return s;
@@ -298,6 +306,8 @@ static swing_status create_check_source(kern *k, const char *name, const char *s
 {
     bool have;
     swing_status s;
+    if (!bundle_id && source && strcmp(source, "kernel:vatAdmin") == 0 && strcmp(name, "vatAdmin") == 0)
+        return SWING_OK; /* vatadmin.c's, at genesis; configs cannot name kernel sources */
     if (!bundle_id && (!source || strncmp(source, "raw:", 4) != 0 || !source[4]))
         return swing_err_set(err, SWING_ERR_INVALID, "vat %s: source must be \"raw:<name>\" or a bundleID", name);
     if (!bundle_id) return SWING_OK;
@@ -415,7 +425,9 @@ swing_status kern_vats_create(kern *k, const char *name, const json_t *cfg,
     k->nalive = 0; /* aliveness changes */
     k->nopts = 0;
     opts = create_options(cfg, name, bundle_id);
-    src = bundle_id ? json_pack("{ss}", "bundleID", bundle_id) : json_pack("{ss}", "raw", source + 4);
+    src = bundle_id                            ? json_pack("{ss}", "bundleID", bundle_id)
+          : strncmp(source, "kernel:", 7) == 0 ? json_pack("{ss}", "kernel", source + 7)
+                                               : json_pack("{ss}", "raw", source + 4);
     vp = create_params(cfg, params, err);
     if ((s = create_records(k, name, vat, opts, src, vp, params, err))) return s;
     return create_root(k, vat, root, err);

@@ -15,7 +15,7 @@
  *     kern_panicked kernel/crank.c
  *   termination records, kern_vats_list                    kernel/termination.c
  *   upgrades: kern_upgrade_vat .. kern_vat_incarnation      kernel/upgrade.c
- *   kern_bundle_name                                       kernel/vatadmin.c
+ *   kern_bundle_name, kern_bundle_named                    kernel/vatadmin.c
  */
 #ifndef LIBSWING_KERNEL_KERNEL_H
 #define LIBSWING_KERNEL_KERNEL_H
@@ -382,6 +382,9 @@ swing_status kern_vat_incarnation(kern *k, const char *vat_name, uint64_t *incar
  * INVALID: the bundle is not installed, a name empty,
  * longer than 64 bytes or holding '.', a bad bundle ID. (vatadmin.c) */
 swing_status kern_bundle_name(kern *k, const char *name, const char *bundle_id, swing_err *err);
+/* The bundle ID registered under name; *found false if none. */
+swing_status kern_bundle_named(kern *k, const char *name, char id[STORE_BUNDLE_ID_LEN + 1], bool *found,
+                               swing_err *err);
 
 /* Messages waiting in the run queue (host statistics). */
 swing_status kern_run_queue_length(kern *k, uint64_t *len, swing_err *err);

@@ -57,26 +57,29 @@ swing_status kern_bundle_name(kern *k, const char *name, const char *bundle_id, 
     return kern_crank_end(k, err);
 }
 
+swing_status kern_bundle_named(kern *k, const char *name, char id[STORE_BUNDLE_ID_LEN + 1], bool *found,
+                               swing_err *err)
+{
+    char *v = NULL;
+    swing_status s;
+    *found = false;
+    id[0] = '\0';
+    if (!name || !name[0] || strlen(name) > 64 || strchr(name, '.')) return SWING_OK;
+    if ((s = kern_kv_get(k, &v, found, err, "bundle.name.%s", name))) return s;
+    if (*found && strlen(v) <= STORE_BUNDLE_ID_LEN) snprintf(id, STORE_BUNDLE_ID_LEN + 1, "%s", v);
+    else *found = false;
+    swing_mfree(v);
+    return SWING_OK;
+}
+
 /* A bundleRef: an installed bundle's ID, or a registered name. */
 static swing_status bundle_of(kern *k, const char *ref, char id[STORE_BUNDLE_ID_LEN + 1], bool *ok, swing_err *err)
 {
-    char *v = NULL;
-    bool found;
-    swing_status s;
     *ok = false;
     if (!ref || strlen(ref) > STORE_BUNDLE_ID_LEN) return SWING_OK;
-    if (store_bundle_id_valid(ref)) {
-        snprintf(id, STORE_BUNDLE_ID_LEN + 1, "%s", ref);
-        if ((s = store_bundle_has(k->st, id, ok, err))) return s;
-        return SWING_OK;
-    }
-    if (strchr(ref, '.') || (s = kern_kv_get(k, &v, &found, err, "bundle.name.%s", ref))) return SWING_OK;
-    if (found && strlen(v) <= STORE_BUNDLE_ID_LEN) {
-        snprintf(id, STORE_BUNDLE_ID_LEN + 1, "%s", v);
-        *ok = true;
-    }
-    swing_mfree(v);
-    return SWING_OK;
+    if (!store_bundle_id_valid(ref)) return kern_bundle_named(k, ref, id, ok, err);
+    snprintf(id, STORE_BUNDLE_ID_LEN + 1, "%s", ref);
+    return store_bundle_has(k->st, id, ok, err);
 }
 
 /* ---- the service's vat ---- */

@@ -2,8 +2,9 @@
 -- Swaps move the pool, the oracle's prices trigger arbitrage rounds, and
 -- every fill is recorded in the ledger; `rebalance` is a burst of work.
 -- The books live in durable collections under the baggage: the pool in
--- `books`, the last 128 fills in `fills` (keyed by fill number), so they
--- would survive an upgrade of the vat.
+-- `books`, the last 128 fills in `fills` (keyed by fill number), and the
+-- ledger it records into, so they survive an upgrade of the vat (the demo
+-- upgrades it to exchange2.lua, which takes a smaller fee).
 function buildRootObject(vatPowers, params, baggage)
   local books = VatData.provide(baggage, 'books', function()
     local m = VatData.makeScalarBigMapStore('books', { durable = true })
@@ -16,7 +17,9 @@ function buildRootObject(vatPowers, params, baggage)
     return VatData.makeScalarBigMapStore('fills', { durable = true })
   end)
   local x, y, fills = books.get('x'), books.get('y'), books.get('fills')
-  local ledger, price = nil, nil
+  local price = nil
+  local FEE = 997 -- of 1000: a 0.3% fee stays in the pool
+  local function ledger() return baggage.has('ledger') and baggage.get('ledger') or nil end
 
   local function save()
     books.set('x', x)
@@ -25,14 +28,14 @@ function buildRootObject(vatPowers, params, baggage)
   end
 
   local function swap(dx)
-    -- dx > 0 sells x for y, dx < 0 sells y for x; a 0.3% fee stays in the pool
+    -- dx > 0 sells x for y, dx < 0 sells y for x; the fee stays in the pool
     if dx > 0 then
-      local dy = (y * dx * 997) // (x * 1000 + dx * 997)
+      local dy = (y * dx * FEE) // (x * 1000 + dx * FEE)
       x, y = x + dx, y - dy
       return dy
     else
       local dxin = -dx
-      local out = (x * dxin * 997) // (y * 1000 + dxin * 997)
+      local out = (x * dxin * FEE) // (y * 1000 + dxin * FEE)
       y, x = y + dxin, x - out
       return out
     end
@@ -43,12 +46,15 @@ function buildRootObject(vatPowers, params, baggage)
     fills = fills + 1
     history.init(fills, { dx = dx, out = out })
     if fills > 128 then history.delete(fills - 128) end
-    if ledger then E(ledger).record('exchange', out) end
+    if ledger() then E(ledger()).record('exchange', out) end
     return out
   end
 
   return Far('exchange', {
-    setLedger = function(l) ledger = l return true end,
+    setLedger = function(l)
+      if baggage.has('ledger') then baggage.set('ledger', l) else baggage.init('ledger', l) end
+      return true
+    end,
     swap = function(dx) local out = fill(dx) save() return out end,
     -- the oracle's price (y per 1000 x): trade towards it in small steps
     onPrice = function(p)
@@ -75,5 +81,6 @@ function buildRootObject(vatPowers, params, baggage)
       return moved
     end,
     pool = function() return { x = x, y = y, fills = fills, price = price, kept = history.getSize() } end,
+    version = function() return 1 end,
   })
 end

@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const char *BOOT =
     "local vats, c, v, r, outcome\n"
@@ -385,8 +386,90 @@ static void test_upgrade_releases_old_parameters(void **state)
     tk_close(&T);
 }
 
+/* Messages already queued behind an upgrade reach the new incarnation. */
+static void test_upgrade_messages_behind_it(void **state)
+{
+    kern_upgrade_request rq = {NULL, NULL, NULL};
+    char kpid[24];
+    kern_promise_state st;
+    swing_buf body = {0};
+    swing_err e;
+    (void)state;
+    start(NULL);
+    expect("setup", "#1");
+    rq.bundle_id = svc2;
+    if (kern_upgrade_vat(T.k, "svc", &rq, NULL, &e)) fail_msg("upgrade: %s", e.msg);
+    if (kern_queue_to_vat(T.k, "svc", "version", "[]", kpid, &e)) fail_msg("queue: %s", e.msg);
+    tk_run(&T);
+    assert_true(taken().ok);
+    assert_int_equal(kern_promise_status(T.k, kpid, &st, &body, &e), SWING_OK);
+    assert_int_equal(st, KERN_PROMISE_FULFILLED);
+    assert_memory_equal(body.ptr, "#2", 2);
+    swing_buf_free(&body);
+    tk_close(&T);
+}
+
+/* Upgrades, a failed one and an upgrade-all, in two exec'd processes with
+ * different address layouts: the same activity hash after every step and
+ * the same computrons, crank by crank. */
+typedef struct up_trace {
+    uint64_t steps, computrons, meter;
+} up_trace;
+
+static void fold(uint64_t *h, const char *s)
+{
+    for (; *s; s++) *h = (*h ^ (unsigned char)*s) * 1099511628211ull;
+}
+
+static int two_processes_child(int fd)
+{
+    up_trace r;
+    char bad[80];
+    kern_upgrade_plan *plan;
+    size_t n;
+    swing_err e;
+    const char *steps[] = {"setup", "incr", "exports", "hang", "version"};
+    memset(&r, 0, sizeof r);
+    r.steps = 1469598103934665603ull;
+    start(",\"restartAfter\":7");
+    tk_install(&T, SVC_NO_KIND, bad);
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        fold(&r.steps, ask(steps[i]));
+        fold(&r.steps, store_activity_hash(T.st));
+    }
+    upgrade(svc2, "two");
+    upgrade(bad, NULL);
+    fold(&r.steps, store_activity_hash(T.st));
+    if (kern_upgrade_all(T.k, NULL, NULL, 0, &plan, &n, &e)) return 3;
+    swing_mfree(plan);
+    tk_run(&T);
+    for (size_t i = 0; i < sizeof steps / sizeof *steps; i++) {
+        fold(&r.steps, ask(steps[i]));
+        fold(&r.steps, store_activity_hash(T.st));
+    }
+    r.computrons = T.computrons;
+    r.meter = T.meter_trace;
+    if (write(fd, &r, sizeof r) != (ssize_t)sizeof r) return 2;
+    tk_close(&T);
+    return 0;
+}
+
+static void test_upgrade_same_in_two_processes(void **state)
+{
+    up_trace runs[2];
+    (void)state;
+    tl_run_self_layout("UPGRADE_TEST_CHILD_FD", &runs[0], sizeof runs[0], false);
+    tl_run_self_layout("UPGRADE_TEST_CHILD_FD", &runs[1], sizeof runs[1], true);
+    assert_true(runs[0].computrons > 10000);
+    assert_int_equal(runs[0].steps, runs[1].steps);
+    assert_int_equal(runs[0].computrons, runs[1].computrons);
+    assert_int_equal(runs[0].meter, runs[1].meter);
+}
+
 int main(void)
 {
+    const char *child_fd = getenv("UPGRADE_TEST_CHILD_FD");
+    if (child_fd) return two_processes_child(atoi(child_fd));
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_upgrade_keeps_durable_state),
         cmocka_unit_test(test_upgrade_failing_build_rolls_back),
@@ -395,6 +478,8 @@ int main(void)
         cmocka_unit_test(test_upgrade_all_in_vat_order),
         cmocka_unit_test(test_upgrade_bounded_replay),
         cmocka_unit_test(test_upgrade_releases_old_parameters),
+        cmocka_unit_test(test_upgrade_messages_behind_it),
+        cmocka_unit_test(test_upgrade_same_in_two_processes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -238,7 +238,7 @@ static swing_status consume(kern *k, const up_event *e, bool ok, uint64_t inc, c
             data.body = text;
             s = kern_kp_resolve(k, e->result, false, kern_cd_view(&data), err);
         } else {
-            snprintf(text, sizeof text, "vat-upgrade failure: %s", why);
+            snprintf(text, sizeof text, "vat-upgrade failure: %.200s", why);
             if (!(s = kern_cd_error(text, &data, err))) s = kern_kp_resolve(k, e->result, true, kern_cd_view(&data), err);
             kern_cd_free(&data);
         }

@@ -201,7 +201,7 @@ static char *kv_dump(void)
         memcpy(out + n, k.ptr, k.len);
         n += k.len;
         out[n++] = '=';
-        memcpy(out + n, v.ptr, v.len);
+        if (v.len) memcpy(out + n, v.ptr, v.len);
         n += v.len;
         out[n++] = '\n';
     }

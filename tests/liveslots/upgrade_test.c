@@ -61,6 +61,10 @@ static const char *SVC1 = SVC_HEAD "  return Far('svc', {\n" SVC_METHODS "    ve
 static const char *SVC2 = SVC_HEAD "  return Far('svc', {\n" SVC_METHODS "    version = function() return 2 end,\n  })\nend\n";
 static const char *SVC_THROWS =
     SVC_HEAD "  error('no root today')\nend\n";
+static const char *SVC_LOOPS = /* passes its compute limit */
+    "function buildRootObject(vatPowers, params, baggage)\n"
+    "  local i = 0 while true do i = i + 1 end\n"
+    "end\n";
 static const char *SVC_NO_KIND = /* forgets the durable kind */
     "function buildRootObject(vatPowers, params, baggage)\n"
     "  return Far('svc', { version = function() return 3 end })\n"
@@ -249,6 +253,62 @@ static void test_upgrade_missing_kind_rolls_back(void **state)
 {
     (void)state;
     failed_upgrade_changes_nothing(SVC_NO_KIND, "defineDurableKind not called for tags: [counter]");
+}
+
+static void test_upgrade_over_its_limit_rolls_back(void **state)
+{
+    char bad[80];
+    kern_upgrade_result r;
+    (void)state;
+    start(",\"computeLimit\":2000000");
+    expect("setup", "#1");
+    tk_install(&T, SVC_LOOPS, bad);
+    upgrade(bad, NULL);
+    r = taken();
+    assert_false(r.ok);
+    if (!strstr(r.reason, "startVat failed")) fail_msg("reason: %s", r.reason);
+    expect("incr", "#2");
+    assert_int_equal(incarnation(), 0);
+    tk_close(&T);
+}
+
+/* A node that stops after part of an upgrade-all resumes the rest: the
+ * queued upgrades are consensus state. */
+static bool stop_after_upgrade(void *ctx, const kern_crank_info *info)
+{
+    (void)ctx;
+    return info->kind != KERN_CRANK_UPGRADE;
+}
+
+static void test_upgrade_all_resumes_after_restart(void **state)
+{
+    kern_upgrade_plan *plan;
+    kern_upgrade_result *res;
+    size_t n;
+    uint64_t left;
+    swing_err e;
+    (void)state;
+    start(NULL);
+    expect("setup", "#1");
+    assert_int_equal(kern_upgrade_all(T.k, NULL, NULL, 0, &plan, &n, &e), SWING_OK);
+    swing_mfree(plan);
+    assert_int_equal(kern_run(T.k, stop_after_upgrade, NULL, NULL, &e), SWING_OK);
+    if (store_commit(T.st, ++T.height, NULL, &e)) fail_msg("commit: %s", e.msg);
+    assert_int_equal(kern_upgrades_pending(T.k, &left, &e), SWING_OK);
+    assert_int_equal(left, 1);
+    kern_close(T.k); /* the node stops; a new process opens the same store */
+    tk_kern_open(&T, NULL, 0);
+    tk_run(&T);
+    assert_int_equal(kern_upgrades_take(T.k, &res, &n, &e), SWING_OK);
+    assert_int_equal(n, 1);
+    assert_string_equal(res[0].name, "svc");
+    assert_true(res[0].ok);
+    swing_mfree(res);
+    assert_int_equal(kern_upgrades_pending(T.k, &left, &e), SWING_OK);
+    assert_int_equal(left, 0);
+    assert_string_equal(tk_ask(&T, "svc", "version", "[]"), "#1");
+    assert_int_equal(incarnation(), 1);
+    tk_close(&T);
 }
 
 static void test_upgrade_refusals(void **state)
@@ -474,6 +534,8 @@ int main(void)
         cmocka_unit_test(test_upgrade_keeps_durable_state),
         cmocka_unit_test(test_upgrade_failing_build_rolls_back),
         cmocka_unit_test(test_upgrade_missing_kind_rolls_back),
+        cmocka_unit_test(test_upgrade_over_its_limit_rolls_back),
+        cmocka_unit_test(test_upgrade_all_resumes_after_restart),
         cmocka_unit_test(test_upgrade_refusals),
         cmocka_unit_test(test_upgrade_all_in_vat_order),
         cmocka_unit_test(test_upgrade_bounded_replay),

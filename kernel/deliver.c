@@ -122,7 +122,15 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const vp_delivery *d,
         return SWING_OK;
     }
     /* Dirt (reap.c): a BOYD settles it; changeVatOptions adds none. */
-    if (d->type == VP_D_BRING_OUT_YOUR_DEAD) return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
+    if (d->type == VP_D_BRING_OUT_YOUR_DEAD) {
+        const kern_vat_flags *f;
+        if ((s = kern_vats_flags(k, io->vat, &f, err))) return s;
+        if (f->wind_down && r.units) {
+            info->wind_down_items = r.units;
+            if ((s = kern_winddown_progress(k, io->vat, r.units, err))) return s;
+        }
+        return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
+    }
     if (d->type == VP_D_CHANGE_VAT_OPTIONS) return SWING_OK;
     s = kern_reap_add_dirt(k, io->vat, d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS ||
                                            d->type == VP_D_RETIRE_IMPORTS ? d->nvrefs : 0,
@@ -416,7 +424,12 @@ swing_status kern_deliver_event(kern *k, const char *json, kern_vat_io *io, kern
     else if (strcmp(type, "startVat") == 0) s = deliver_start_vat(k, ev, io, info, err);
     else if (strcmp(type, "bringOutYourDead") == 0) s = deliver_boyd(k, ev, io, info, err);
     else if (strcmp(type, "changeVatOptions") == 0) s = deliver_change_options(k, ev, io, info, err);
-    else if (strcmp(type, "upgradeVat") == 0) {
+    else if (strcmp(type, "windDownVat") == 0) {
+        io->crank_done = true;
+        s = kern_winddown_run_event(k, json, info, err);
+        json_decref(ev);
+        return s;
+    } else if (strcmp(type, "upgradeVat") == 0) {
         io->crank_done = true; /* the upgrade ends (or rolls back) its own crank */
         s = kern_upgrade_run_event(k, json, info, err);
         json_decref(ev);

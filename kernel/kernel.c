@@ -323,7 +323,12 @@ static swing_status queue_to_vat(kern *k, const char *id, const char *vat_name, 
     s = kern_vats_alive(k, vat, &alive, err);
     if (!s && !alive) s = kern_term_refusal(k, vat_name, true, err);
     if (!s) s = kern_clist_kref(k, vat, "o+0", root, &found, err);
-    if (!s && !found) s = SWING_CORRUPT(err, "vat %s has no root", vat);
+    if (!s && !found) {
+        bool winding;
+        s = kern_kv_has(k, &winding, err, "%s.windDown", vat);
+        if (!s) s = winding ? swing_err_set(err, SWING_ERR_USER, "vat %s is winding down: its root is gone", vat_name)
+                            : SWING_CORRUPT(err, "vat %s has no root", vat);
+    }
     if (!s) s = kern_kp_create(k, "", KERN_POLICY_IGNORE, kpid, err);
     if (!s) s = kern_kv_set(k, "", err, "kernel.hold.%s", kpid);
     if (!s) s = kern_kp_incref(k, kpid, err);

@@ -16,6 +16,7 @@
  *   termination records, kern_vats_list                    kernel/termination.c
  *   upgrades: kern_upgrade_vat .. kern_vat_incarnation      kernel/upgrade.c
  *   kern_bundle_name, kern_bundle_named                    kernel/vatadmin.c
+ *   kern_wind_down_vat                                     kernel/winddown.c
  */
 #ifndef LIBSWING_KERNEL_KERNEL_H
 #define LIBSWING_KERNEL_KERNEL_H
@@ -85,7 +86,8 @@ typedef enum kern_crank_kind {
     KERN_CRANK_EMPTY = 5,       /* nothing delivered (splat, skipped notify) */
     KERN_CRANK_BOYD = 6,        /* bringOutYourDead delivered */
     KERN_CRANK_TEARDOWN = 7,    /* part of a terminated vat's state deleted */
-    KERN_CRANK_UPGRADE = 8      /* an upgradeVat event: done, or rolled back and reported */
+    KERN_CRANK_UPGRADE = 8,     /* an upgradeVat event: done, or rolled back and reported */
+    KERN_CRANK_WIND_DOWN = 9    /* a windDownVat event: the vat switched to its wind-down worker */
 } kern_crank_kind;
 
 typedef struct kern_crank_info {
@@ -97,6 +99,7 @@ typedef struct kern_crank_info {
     size_t gc_examined;          /* GC delivery: actions consumed, negated ones too */
     uint64_t units[KERN_PHASES]; /* teardown: deletion units per phase */
     bool vat_deleted;            /* teardown: the vat's state is all gone */
+    uint64_t wind_down_items;    /* a wind-down worker's BOYD: vatstore items deleted */
 } kern_crank_info;
 
 /* Called after every crank of normal work; return false to stop the run.
@@ -132,6 +135,7 @@ typedef struct kern_work_counts {
     uint64_t boyds;               /* BOYDs delivered */
     uint64_t units[KERN_PHASES];  /* deletion units per phase */
     uint64_t vats_deleted;        /* terminated vats whose state is gone */
+    uint64_t wind_down_items;     /* vatstore items wind-down workers deleted */
 } kern_work_counts;
 
 typedef struct kern_work_report {
@@ -144,6 +148,7 @@ typedef struct kern_work_report {
     uint64_t dirty_vats;          /* vats on the dirty list */
     uint64_t terminated_vats;     /* terminated vats not yet deleted */
     int phase;                    /* the head terminated vat's phase, -1 if none */
+    uint64_t winding_down;        /* vats winding down */
 } kern_work_report;
 
 /* One block's work: normal work under b->compute, then the clean-up under
@@ -375,6 +380,14 @@ swing_status kern_upgrades_pending(kern *k, uint64_t *n, swing_err *err);
  * live vat has the name. */
 swing_status kern_vat_incarnation(kern *k, const char *vat_name, uint64_t *incarnation, bool *found,
                                   swing_err *err);
+
+/* Winds a vat down (docs/winddown.md): queues, in its own crank, the event
+ * that switches it to its runtime's built-in wind-down worker, which then
+ * deletes its vatstore a kernel.reapBudget of items per clean-up BOYD with
+ * the right GC syscalls and exits; termination removes the rest. INVALID:
+ * no such vat, or not eligible (the upgrade rules, or a runtime without a
+ * wind-down image). (winddown.c) */
+swing_status kern_wind_down_vat(kern *k, const char *vat_name, swing_err *err);
 
 /* Registers a bundle name for vats to use (vat admin's createVat and
  * upgrade take a bundle ID or such a name; consensus state

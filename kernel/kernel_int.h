@@ -32,6 +32,7 @@ typedef struct kern_reap_threshold {
 typedef struct kern_vat_flags {
     char vat[KERN_ID_MAX];
     bool pipelining, transcript, critical;
+    bool wind_down;           /* the vat runs its wind-down worker */
     uint64_t restart_after;   /* bounded replay: restart once the span holds this many items (0: never) */
     kern_reap_threshold reap; /* kernel default overlaid with the vat's own */
 } kern_vat_flags;
@@ -463,6 +464,18 @@ swing_status kern_upgrade_name(kern *k, const char *vat, char name[KERN_TERM_NAM
 /* One upgradeVat event (popped in the open crank): performs it or rolls it
  * back, consumes the event, ends the crank and logs the result. */
 swing_status kern_upgrade_run_event(kern *k, const char *json, kern_crank_info *info, swing_err *err);
+/* Rejects every unresolved promise the vat decides with `why`; the vat's
+ * own c-list entry goes unless it subscribed. */
+swing_status kern_upgrade_run_reject(kern *k, const char *vat, vp_capdata why, swing_err *err);
+/* ===== winddown.c: wind-down ===== */
+/* The windDownVat event (popped in the open crank): ends its crank. */
+swing_status kern_winddown_run_event(kern *k, const char *json, kern_crank_info *info, swing_err *err);
+/* Vats winding down now (kernel.windingDown). */
+swing_status kern_winddown_count(kern *k, uint64_t *n, swing_err *err);
+/* A vat ended (terminated): off the winding-down list. */
+swing_status kern_winddown_ended(kern *k, const char *vat, swing_err *err);
+/* Adds a wind-down BOYD's deleted items to vNN.windDown. */
+swing_status kern_winddown_progress(kern *k, const char *vat, uint64_t items, swing_err *err);
 /* ===== vatadmin.c: the vat admin service (a kernel vat) ===== */
 /* Genesis: creates the vatAdmin vat; *root its root object (held). */
 swing_status kern_vatadmin_create(kern *k, char root[KERN_ID_MAX], swing_err *err);

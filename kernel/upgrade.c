@@ -55,6 +55,8 @@ swing_status kern_upgrade_eligible(kern *k, const char *vat, char *why, size_t c
     }
     if ((s = kern_kv_has(k, &found, err, "%s.upgrading", vat))) return s;
     if (found) snprintf(why, cap, "an upgrade is already queued");
+    if (!found && (s = kern_kv_has(k, &found, err, "%s.windDown", vat))) return s;
+    if (found && !why[0]) snprintf(why, cap, "it is winding down");
     return SWING_OK;
 }
 

@@ -121,7 +121,7 @@ static swing_status subscribed(kern *k, const char *kpid, const char *vat, bool 
     return s;
 }
 
-static swing_status reject_decided(kern *k, const char *vat, vp_capdata why, swing_err *err)
+swing_status kern_upgrade_run_reject(kern *k, const char *vat, vp_capdata why, swing_err *err)
 {
     key_list l = {0};
     swing_status s = collect(k, vat, "kp", &l, err);
@@ -208,7 +208,7 @@ static swing_status perform(kern *k, const up_event *e, uint64_t old, kern_crank
     if (s || delivery_failed(&io, "the final bringOutYourDead", why, cap)) return s;
     info->computrons = 0; /* the final BOYD is not charged to the block */
     if ((s = disconnection(e, old, &rec, err))) return s;
-    s = reject_decided(k, e->vat, kern_cd_view(&rec), err);
+    s = kern_upgrade_run_reject(k, e->vat, kern_cd_view(&rec), err);
     kern_cd_free(&rec);
     if (!s) s = abandon_exports(k, e->vat, err);
     kern_vats_evict(k, e->vat);

@@ -89,6 +89,7 @@ swing_status kern_vats_flags(kern *k, const char *vat, const kern_vat_flags **ou
         f.pipelining = json_is_true(json_object_get(j, "enablePipelining"));
         f.transcript = json_is_true(json_object_get(j, "useTranscript"));
         f.critical = json_is_true(json_object_get(j, "critical"));
+        f.wind_down = json_object_get(j, "windDown") != NULL;
         if (json_is_integer(json_object_get(j, "restartAfter")))
             f.restart_after = (uint64_t)json_integer_value(json_object_get(j, "restartAfter"));
         t = json_object_get(j, "reapDirtThreshold");
@@ -200,6 +201,16 @@ static swing_status make_worker(kern *k, const char *vat, kern_worker *w, swing_
         json_decref(j);
         return s;
     }
+    if (json_is_integer(json_object_get(j, "windDown"))) { /* the runtime's wind-down worker */
+        const vp_runtime *rt = NULL;
+        s = kern_vats_runtime(k, &rt, err);
+        if (!s && !rt->create_wind_down) s = SWING_CORRUPT(err, "vat %s winds down without a wind-down image", vat);
+        if (!s) s = rt->create_wind_down(rt->user, vat, (uint32_t)json_integer_value(json_object_get(j, "windDown")),
+                                         &w->self, &w->ops, err);
+        if (!s) snprintf(w->vat_id, sizeof w->vat_id, "%s", vat);
+        json_decref(j);
+        return s;
+    }
     if (json_string_value(json_object_get(j, "kernel"))) { /* the vat admin service */
         snprintf(w->vat_id, sizeof w->vat_id, "%s", vat);
         w->ops = &kern_vatadmin_ops;
@@ -291,6 +302,7 @@ swing_status kern_vats_terminate(kern *k, const char *vat, kern_term_kind kind, 
     if ((s = kern_kv_set(k, "1", err, "%s.terminated", vat))) return s;
     if ((s = kern_term_record(k, vat, kind, reason, &t, err))) return s;
     if ((s = kern_vatadmin_ended(k, vat, &t, err))) return s;
+    if ((s = kern_winddown_ended(k, vat, err))) return s;
     if ((s = kern_reap_forget(k, vat, err))) return s;
     if ((s = kern_teardown_enqueue(k, vat, err))) return s;
     if ((s = kern_term_rejection(&t, &why, err))) return s;

@@ -226,6 +226,7 @@ static void count_into(kern_work_counts *c, work_source_id src, const kern_crank
     if (src == SRC_DIRTY_BOYD || info->kind == KERN_CRANK_BOYD) c->boyds++;
     for (int i = 0; i < KERN_PHASES; i++) c->units[i] += info->units[i];
     if (info->vat_deleted) c->vats_deleted++;
+    c->wind_down_items += info->wind_down_items;
 }
 
 static uint64_t units_of(const kern_crank_info *info)
@@ -313,6 +314,7 @@ static swing_status report_left(kern *k, kern_work_report *r, swing_err *err)
     if ((s = kern_reap_dirty_list(k, &vats, &n, err))) return s;
     swing_mfree(vats);
     r->dirty_vats = n;
+    if ((s = kern_winddown_count(k, &r->winding_down, err))) return s;
     return kern_teardown_count(k, &r->terminated_vats, &r->phase, err);
 }
 

@@ -33,7 +33,15 @@ typedef struct vp_runtime {
      * its vp_fail in VP_FAIL_STATUS detail bits. */
     swing_status (*create)(void *user, const char *vat_id, swing_bytes code, const vp_worker_limits *lim,
                            void **self, const vp_worker_ops **ops, swing_err *err);
-    void *user; /* passed back to both */
+    void *user; /* passed back to all three */
+    /* The vatstore layout version this runtime's workers write (recorded
+     * so a later wind-down knows how to read it). */
+    uint32_t layout;
+    /* Makes the built-in wind-down worker (no user code, no bundle) of a
+     * vat whose vatstore was laid out as `layout` (docs/winddown.md);
+     * NULL: this runtime has none. INVALID for a layout it cannot read. */
+    swing_status (*create_wind_down)(void *user, const char *vat_id, uint32_t layout, void **self,
+                                     const vp_worker_ops **ops, swing_err *err);
 } vp_runtime;
 
 #endif /* LIBSWING_VATPROTO_RUNTIME_H */

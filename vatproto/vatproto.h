@@ -117,6 +117,8 @@ typedef struct vp_delivery_result {
     uint64_t computrons; /* work done, for the run policy */
     bool more;          /* bringOutYourDead: the budget stopped it with dead
                            objects left (the vat stays on the dirty list) */
+    uint64_t units;     /* bringOutYourDead: budget units it used (a wind-down
+                           worker: vatstore items deleted) */
 } vp_delivery_result;
 
 /* The kernel's per-delivery syscall channel, filled by the kernel. A worker

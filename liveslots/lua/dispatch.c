@@ -7,6 +7,8 @@
  */
 #include "liveslots/lua/vat_int.h"
 
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -189,6 +191,14 @@ static void start_vat(lua_State *L, ls_lua_vat *v, const vp_delivery *d)
     ls_lua_marshal_decode(L, d->vat_parameters.body, strlen(d->vat_parameters.body), d->vat_parameters.slots,
                           d->vat_parameters.nslots, &ops);
     upgraded = ls_lua_collection_push_baggage(L);
+    if (upgraded) {
+        /* The kernel abandoned every non-durable export of the incarnation
+         * that ended (its vom.es records stay): the numbers in use then
+         * tell them from this incarnation's (winddown.c reads the mark). */
+        char mark[64];
+        snprintf(mark, sizeof mark, "%" PRIu64 ",%" PRIu64, v->export_id, v->collection_id);
+        ls_lua_vstore_set(L, "vom.upgradeMark", mark, strlen(mark));
+    }
     lua_call(L, 3, 1);
     if (!ls_lua_refs_is_remotable(L, -1)) luaL_error(L, "buildRootObject must return a Far object");
     if (upgraded) insist_durable_kinds_defined(L);

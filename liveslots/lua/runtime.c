@@ -34,4 +34,6 @@ void ls_lua_runtime(vp_runtime *rt)
     rt->check = lua_check;
     rt->create = lua_create;
     rt->user = NULL;
+    rt->layout = LS_LUA_VATSTORE_LAYOUT;
+    rt->create_wind_down = ls_lua_winddown_create;
 }

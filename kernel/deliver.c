@@ -99,6 +99,7 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const vp_delivery *d,
     r.ok = true;
     s = w->ops->deliver(w->self, &io->ch, d, &r);
     info->computrons = r.computrons;
+    info->syscalls += io->syscalls;
     if (io->fatal.code != SWING_OK) {
         kern_transcript_discard(io);
         if (err) *err = io->fatal;

@@ -100,6 +100,7 @@ typedef struct kern_crank_info {
     uint64_t units[KERN_PHASES]; /* teardown: deletion units per phase */
     bool vat_deleted;            /* teardown: the vat's state is all gone */
     uint64_t wind_down_items;    /* a wind-down worker's BOYD: vatstore items deleted */
+    uint64_t syscalls;           /* syscalls the vat made (a replay's are not counted) */
 } kern_crank_info;
 
 /* Called after every crank of normal work; return false to stop the run.
@@ -136,6 +137,7 @@ typedef struct kern_work_counts {
     uint64_t units[KERN_PHASES];  /* deletion units per phase */
     uint64_t vats_deleted;        /* terminated vats whose state is gone */
     uint64_t wind_down_items;     /* vatstore items wind-down workers deleted */
+    uint64_t syscalls;            /* syscalls vats made in deliveries */
 } kern_work_counts;
 
 typedef struct kern_work_report {

@@ -403,6 +403,7 @@ struct kern_vat_io {
     uint64_t replay_pos;    /* replay: transcript position (for messages) */
     uint64_t gc_vrefs;      /* vrefs named by GC syscalls (a BOYD's yield) */
     bool crank_done;        /* the event ended its crank itself (an upgrade) */
+    uint64_t syscalls;      /* syscalls the vat made in this delivery */
 };
 /* syscall.c: a delivery's channel to vat `vat`, zeroed but for its
  * identity and the channel's syscall function. */
@@ -470,6 +471,9 @@ swing_status kern_upgrade_run_reject(kern *k, const char *vat, vp_capdata why, s
 /* ===== winddown.c: wind-down ===== */
 /* The windDownVat event (popped in the open crank): ends its crank. */
 swing_status kern_winddown_run_event(kern *k, const char *json, kern_crank_info *info, swing_err *err);
+/* Queues the vat's windDownVat event in the open crank; INVALID when it is
+ * not eligible. */
+swing_status kern_winddown_queue(kern *k, const char *vat, swing_err *err);
 /* Vats winding down now (kernel.windingDown). */
 swing_status kern_winddown_count(kern *k, uint64_t *n, swing_err *err);
 /* A vat ended (terminated): off the winding-down list. */

@@ -251,6 +251,7 @@ static swing_status channel_syscall(vp_channel *ch, const vp_syscall *sc, vp_sys
     swing_status s;
     if (!res) res = &dummy;
     memset(res, 0, sizeof *res);
+    io->syscalls++;
     if (io->failed || io->fatal.code != SWING_OK) return SWING_ERR_VAT;
     if (io->exited) {
         io->failed = true;

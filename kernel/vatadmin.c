@@ -12,6 +12,7 @@
  *   adminNode.terminateWithFailure(reason)
  *   adminNode.done()              -> settles when the vat ends: fulfilled
  *                                     by a clean exit, else rejected
+ *   adminNode.windDown()          -> the vat starts winding down (winddown.c)
  *
  * bundleRef: a bundle ID (b1-...) or a name given with kern_bundle_name.
  * vatParameters may carry object references: the kernel's retained copy
@@ -460,6 +461,12 @@ static swing_status admin_message(kern *k, const char *admin, const vp_delivery 
     else if (found && strcmp(method, "terminateWithFailure") == 0)
         s = node_terminate(k, vat, args, d->methargs.body, kpid, err);
     else if (found && strcmp(method, "done") == 0) s = node_done(k, vat, kpid, err);
+    else if (found && strcmp(method, "windDown") == 0) {
+        swing_err e;
+        swing_err_clear(&e);
+        s = kern_winddown_queue(k, vat, &e);
+        s = s ? refuse_or_fail(k, kpid, s, &e, err) : settle_plain(k, kpid, "#\"#undefined\"", err);
+    }
     else s = settle_error(k, kpid, "vat admin: no such method", err);
     json_decref(j);
     swing_mfree(vat);

@@ -93,21 +93,15 @@ swing_status kern_winddown_progress(kern *k, const char *vat, uint64_t items, sw
 
 /* ---- the request ---- */
 
-swing_status kern_wind_down_vat(kern *k, const char *vat_name, swing_err *err)
+swing_status kern_winddown_queue(kern *k, const char *vat, swing_err *err)
 {
-    char vat[KERN_ID_MAX], why[128], *text;
-    bool found;
+    char why[128], *text;
     const vp_runtime *rt = k->runtime;
     json_t *ev;
-    swing_status s;
-    if (!kern_initialized(k)) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "kernel not initialized");
-    if ((s = kern_vat_id(k, vat_name, vat, &found, err))) return s;
-    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
-    if ((s = kern_crank_begin(k, err))) return s;
-    s = kern_upgrade_eligible(k, vat, why, sizeof why, err); /* the same rules: a live bundle vat, nothing queued */
-    if (!s && why[0]) s = swing_err_set(err, SWING_ERR_INVALID, "vat %s cannot wind down: %s", vat_name, why);
+    swing_status s = kern_upgrade_eligible(k, vat, why, sizeof why, err); /* the same rules: a live bundle vat, nothing queued */
+    if (!s && why[0]) s = swing_err_set(err, SWING_ERR_INVALID, "vat %s cannot wind down: %s", vat, why);
     if (!s && (!rt || !rt->create_wind_down))
-        s = swing_err_set(err, SWING_ERR_INVALID, "vat %s cannot wind down: its runtime has no wind-down image", vat_name);
+        s = swing_err_set(err, SWING_ERR_INVALID, "vat %s cannot wind down: its runtime has no wind-down image", vat);
     ev = s ? NULL : json_pack("{ssss}", "type", "windDownVat", "vatID", vat);
     text = ev ? kern_json_dump(ev) : NULL;
     json_decref(ev);
@@ -115,7 +109,19 @@ swing_status kern_wind_down_vat(kern *k, const char *vat_name, swing_err *err)
     if (!s) s = kern_queue_push(k, KERN_RUN, text, err);
     if (!s) s = kern_kv_set(k, "queued", err, "%s.windDown", vat);
     free(text);
-    if (s) {
+    return s;
+}
+
+swing_status kern_wind_down_vat(kern *k, const char *vat_name, swing_err *err)
+{
+    char vat[KERN_ID_MAX];
+    bool found;
+    swing_status s;
+    if (!kern_initialized(k)) return swing_err_set(err, SWING_ERR_OUT_OF_ORDER, "kernel not initialized");
+    if ((s = kern_vat_id(k, vat_name, vat, &found, err))) return s;
+    if (!found) return swing_err_set(err, SWING_ERR_INVALID, "no vat named %s", vat_name);
+    if ((s = kern_crank_begin(k, err))) return s;
+    if ((s = kern_winddown_queue(k, vat, err))) {
         kern_crank_abort(k, NULL);
         return s;
     }

@@ -227,6 +227,7 @@ static void count_into(kern_work_counts *c, work_source_id src, const kern_crank
     for (int i = 0; i < KERN_PHASES; i++) c->units[i] += info->units[i];
     if (info->vat_deleted) c->vats_deleted++;
     c->wind_down_items += info->wind_down_items;
+    c->syscalls += info->syscalls;
 }
 
 static uint64_t units_of(const kern_crank_info *info)

@@ -19,8 +19,9 @@
  * Progress lives in the vatstore (wd.phase, wd.cursor: the last key done),
  * so the worker keeps nothing in RAM and a BOYD never rescans what is gone.
  * Imports only the old incarnation's heap held are left to termination,
- * which releases the rest of the c-list. Each key read or deleted is one
- * budget unit; each BOYD makes at most four GC syscalls.
+ * which releases the rest of the c-list. Each vatstore item deleted is one
+ * budget unit (so a BOYD makes about two syscalls per unit: find the key,
+ * delete it), plus at most four GC syscalls.
  */
 #include "liveslots/lua/runtime.h"
 #include "liveslots/lua/vat_int.h"
@@ -50,7 +51,7 @@ typedef struct vref_list {
 
 typedef struct wd_boyd {
     vp_channel *ch;
-    uint64_t budget, used;  /* units: keys read or deleted */
+    uint64_t budget, used;  /* units: vatstore items deleted */
     vref_list drop, retire_imp, abandon, retire_exp;
     char kind_cache[48];    /* last kind whose facets were looked up */
     bool kind_faceted;
@@ -190,7 +191,6 @@ static swing_status faceted(wd_boyd *b, const char *base, bool *yes)
     }
     snprintf(key, sizeof key, "vom.%ckind.%s.descriptor", base[2] == 'd' ? 'd' : 'v', kind + 3);
     if ((s = get(b->ch, key, &d))) return s;
-    b->used++;
     *yes = d && strstr(d, "\"facets\":") != NULL;
     swing_mfree(d);
     snprintf(b->kind_cache, sizeof b->kind_cache, "%s", kind);
@@ -213,7 +213,7 @@ static swing_status step_import(wd_boyd *b, const char *key)
     snprintf(at, sizeof at, "%s", prefix);
     while (!(s = next(b->ch, at, prefix, at, &found)) && found) {
         if ((s = del(b->ch, at))) return s;
-        b->used += 2;
+        b->used++;
     }
     return s ? s : list_add(&b->retire_imp, vref, strlen(vref), NULL);
 }
@@ -237,7 +237,6 @@ static swing_status abandoned_at_upgrade(wd_boyd *b, const char *base, bool *yes
             b->mark_collection = c;
         }
         swing_mfree(m);
-        b->used++;
     }
     if (strncmp(base, "o+v", 3) != 0 || sscanf(base + 3, "%llu/%llu", &kind, &inst) != 2) return SWING_OK;
     if (kind >= LS_LUA_STORE_KIND_FIRST && kind < LS_LUA_STORE_KIND_FIRST + 8)
@@ -263,7 +262,7 @@ static swing_status step_export(wd_boyd *b, const char *key)
     }
     swing_mfree(st);
     if (!s) s = del(b->ch, key);
-    b->used += 2;
+    b->used++;
     return s;
 }
 
@@ -279,7 +278,6 @@ static swing_status run_phases(wd_boyd *b, int *phase, char cursor[KEY_MAX])
         const char *after = cursor[0] ? cursor : phase_prefix[*phase][0] ? phase_prefix[*phase] : "\x01";
         bool found;
         if ((s = next(b->ch, after, phase_prefix[*phase], key, &found))) return s;
-        b->used++;
         if (!found) {
             (*phase)++;
             cursor[0] = '\0';

@@ -29,6 +29,7 @@ static const char *BOOT =
     "    watch = function() E(node).done():next(function(x) outcome = 'ok ' .. tostring(x) end,\n"
     "      function(e) outcome = 'failed ' .. tostring(e) end) return 'watching' end,\n"
     "    terminate = function() return E(node).terminateWithFailure('enough') end,\n"
+    "    windDown = function() return E(node).windDown() end,\n"
     "    outcome = function() return outcome end,\n"
     "    createBad = function() return E(vats.vatAdmin).createVat('nosuch', {}) end,\n"
     "  })\n"
@@ -132,11 +133,31 @@ static void test_vatadmin_terminate_and_done(void **state)
     tk_close(&T);
 }
 
+static void test_vatadmin_wind_down(void **state)
+{
+    kern_termination t;
+    bool found;
+    swing_err e;
+    (void)state;
+    start();
+    assert_string_equal(ask2("create", child1, "child"), "#\"marked v1\"");
+    assert_string_equal(ask2("watch", NULL, NULL), "#\"watching\"");
+    assert_string_equal(ask2("windDown", NULL, NULL), "#\"#undefined\"");
+    tk_settle(&T, 50);
+    assert_int_equal(kern_vat_termination(T.k, "child", &t, &found, &e), SWING_OK);
+    assert_true(found);
+    assert_int_equal(t.kind, KERN_TERM_EXIT);
+    assert_string_equal(ask2("outcome", NULL, NULL), "#\"ok exited: #\\\"wound down\\\"\"");
+    assert_int_equal(tk_count(&T, "v4."), 0);
+    tk_close(&T);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_vatadmin_create_and_upgrade),
         cmocka_unit_test(test_vatadmin_terminate_and_done),
+        cmocka_unit_test(test_vatadmin_wind_down),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

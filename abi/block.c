@@ -1,8 +1,9 @@
 /*
  * block.c - the block operations of the host ABI: begin_block,
  * queue_inbound, end_block (one kern_work_block: normal work under the
- * compute budget, then the block-end clean-up under its own budget) and commit, the pending inbound
- * results (and, from upgrade.c, the finished upgrades), and the replay of an already committed block (cosmic-swingset's
+ * compute budget, then the block-end clean-up under its own budget) and
+ * commit, the pending inbound results (and, through upgrade.c, the finished
+ * upgrades), and the replay of an already committed block (cosmic-swingset's
  * hangover rule): the inputs must hash to what was recorded and the recorded
  * outputs are returned without running anything.
  */

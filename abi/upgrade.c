@@ -83,10 +83,11 @@ static swing_status replay_answer(host_call *c, Swing__V1__Response__ResultCase 
 {
     swing_handle *h = c->h;
     Swing__V1__Response *r = NULL;
-    const uint8_t *p = h->upg_rec + h->upg_at;
+    const uint8_t *p;
     size_t left = h->upg_len - h->upg_at, n;
     *result = NULL;
-    if (left < 4) return SWING_OK;
+    if (left < 4) return SWING_OK; /* (upg_rec may be NULL) */
+    p = h->upg_rec + h->upg_at;
     n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
     if (n > left - 4) {
         h->upg_at = h->upg_len;

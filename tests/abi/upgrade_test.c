@@ -404,6 +404,39 @@ static void test_upgrade_replay_answers_the_same(void **state)
     tl_node_free(&nd);
 }
 
+/* A replay whose requests differ from the block's: an upgrade request the
+ * block never had answers OK with an empty result, and end_block refuses the
+ * replay. (This path, with no recorded answers, offset a NULL pointer: the
+ * envelope fuzzer's clang UBSan found it; gcc's UBSan, which the C tests run
+ * under, does not flag a zero offset.) */
+static void test_upgrade_replay_of_other_requests(void **state)
+{
+    tl_node nd;
+    char hash[65];
+    bool replay;
+    Swing__V1__Response *r;
+    (void)state;
+    tl_node_new(&nd, false);
+    tl_abi_genesis(nd.h, hash);
+    TL_OK(tl_abi_begin(nd.h, 2, NULL));
+    TL_OK(tl_abi_end_block(nd.h, 0, NULL));
+    commit_block(nd.h, hash);
+    swing_close(nd.h);
+    tl_node_open(&nd, NULL);
+    TL_OK(tl_abi_begin(nd.h, 2, &replay));
+    assert_true(replay);
+    r = upgrade_all(nd.h, 0, NULL, NULL);
+    assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
+    assert_int_equal(r->upgrade_all_vats->n_vats, 0);
+    swing__v1__response__free_unpacked(r, NULL);
+    r = upgrade(nd.h, "counter", NULL, NULL, NULL, NULL);
+    assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK);
+    assert_int_equal(r->upgrade_vat->upgrade_id, 0);
+    swing__v1__response__free_unpacked(r, NULL);
+    TL_EXPECT_STATUS(SWING_ERR_OUT_OF_ORDER, tl_abi_end_block(nd.h, 0, NULL));
+    tl_node_free(&nd);
+}
+
 /* REAL KERNEL. A null upgrade, then one with a new bundle (by name) and new
  * vatParameters: each is reported once done with its ID and the new
  * incarnation, the query lists it, and the vat runs its new code with the
@@ -520,6 +553,7 @@ int main(void)
         cmocka_unit_test(test_upgrade_bundle_names_and_shapes),
         cmocka_unit_test(test_upgrade_terminated_vat),
         cmocka_unit_test(test_upgrade_replay_answers_the_same),
+        cmocka_unit_test(test_upgrade_replay_of_other_requests),
         cmocka_unit_test(test_upgrade_vat_completes),
         cmocka_unit_test(test_upgrade_all_completes),
     };

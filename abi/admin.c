@@ -1,8 +1,9 @@
 /*
  * admin.c - host ABI operations that shape the kernel rather than run it:
- * genesis (init), bundles, vat creation and termination, and state sync
- * (export of the committed state, verified import into an empty directory).
- * Inside a replayed block they only recompute their responses.
+ * genesis (init), bundles (and their names: bundle_name.c), vat creation
+ * and termination, and state sync (export of the committed state, verified
+ * import into an empty directory). Inside a replayed block they only
+ * recompute their responses. Upgrades are upgrade.c's.
  */
 #include "abi/host.h"
 
@@ -105,6 +106,21 @@ static swing_status name_bundle_users(host_call *c, const json_t *cfg, const cha
     return swing_err_set(c->err, s, "%s%sbundle %.64s: %s", users, users[0] ? ": " : "", bundle, msg);
 }
 
+/* Registers every bundle's name (bundle_name.c), so upgrades can use it. */
+static swing_status register_names(host_call *c, const named_id *ids, size_t n)
+{
+    const char **names = swing_calloc(n ? n : 1, sizeof *names), **bids = swing_calloc(n ? n : 1, sizeof *bids);
+    swing_status s = names && bids ? SWING_OK : SWING_NOMEM(c->err);
+    for (size_t i = 0; !s && i < n; i++) {
+        names[i] = ids[i].name;
+        bids[i] = ids[i].id;
+    }
+    if (!s) s = host_bundle_names_set(c->h, names, bids, n, c->err);
+    swing_mfree(names);
+    swing_mfree(bids);
+    return s;
+}
+
 static swing_status do_init(host_call *c, named_id *ids, const named_id **byname)
 {
     const Swing__V1__InitRequest *r = c->req->init;
@@ -124,6 +140,7 @@ static swing_status do_init(host_call *c, named_id *ids, const named_id **byname
         if (s && SWING_STATUS_PRIMARY(s) == SWING_ERR_INVALID) s = name_bundle_users(c, cfg, ids[i].name, s);
     }
     if (!s) s = resolve_names(c, cfg, byname, r->n_bundles);
+    if (!s) s = register_names(c, ids, r->n_bundles);
     text = s ? NULL : json_dumps(cfg, JSON_COMPACT);
     json_decref(cfg);
     if (s) return s;
@@ -189,8 +206,14 @@ swing_status host_install_bundle(host_call *c)
     host_fold_input(c->h, &r->base); /* refused ones too: see block.c */
     if (c->h->replay) {
         store_bundle_id_of(swing_bytes_of(r->source.data, r->source.len), id);
-    } else if ((s = kern_install_bundle(c->h->k, r->source.data, r->source.len, id, c->err))) {
-        return s;
+    } else {
+        const char *name = r->name;
+        if (r->name && r->name[0] && !host_bundle_name_ok(r->name))
+            return swing_err_set(c->err, SWING_ERR_INVALID, "bundle name: 1-%d bytes without '.'",
+                                 HOST_BUNDLE_NAME_MAX);
+        if ((s = kern_install_bundle(c->h->k, r->source.data, r->source.len, id, c->err))) return s;
+        if (r->name && r->name[0] && (s = host_bundle_names_set(c->h, &name, &(const char *){id}, 1, c->err)))
+            return s;
     }
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);

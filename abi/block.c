@@ -1,8 +1,9 @@
 /*
  * block.c - the block operations of the host ABI: begin_block,
  * queue_inbound, end_block (one kern_work_block: normal work under the
- * compute budget, then the block-end clean-up under its own budget) and commit, the pending inbound
- * results, and the replay of an already committed block (cosmic-swingset's
+ * compute budget, then the block-end clean-up under its own budget) and
+ * commit, the pending inbound results (and, through upgrade.c, the finished
+ * upgrades), and the replay of an already committed block (cosmic-swingset's
  * hangover rule): the inputs must hash to what was recorded and the recorded
  * outputs are returned without running anything.
  */
@@ -75,6 +76,7 @@ swing_status host_begin_block(host_call *c)
     }
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);
+    if ((s = host_upgrade_begin(h, replay, c->err))) return s;
     swing__v1__begin_block_response__init(out);
     out->replay = replay;
     h->phase = HOST_IN_BLOCK;
@@ -348,6 +350,7 @@ swing_status host_end_block(host_call *c)
     if ((s = kern_work_block(h->k, &budget, &work, c->err))) return s;
     if ((s = report_work(c, &work, out))) return s;
     if ((s = report_terminations(c, out))) return s;
+    if ((s = host_upgrade_end(c, out))) return s;
     if ((s = collect_results(c, out))) return s;
     /* The hash the commit will give: host. writes below leave it unchanged. */
     out->activity_hash = host_alloc(c->ar, SWING_SHA256_HEX_LEN + 1);

@@ -33,6 +33,7 @@
 #define HOST_KEY_INPUTS "host.lastInputs"     /* input hash of the committed block */
 #define HOST_KEY_END "host.lastEndBlock"      /* its packed EndBlockResponse */
 #define HOST_KEY_COMMIT "host.lastCommit"     /* its packed CommitResponse */
+#define HOST_KEY_UPGRADES "host.lastUpgrades" /* its upgrade requests' answers (upgrade.c) */
 
 #define HOST_ID_MAX 128 /* inbound ids and vat names */
 
@@ -49,6 +50,13 @@ struct swing_handle {
     bool replay;        /* the open block is the committed height */
     uint64_t height;    /* the open block */
     swing_sha256 inputs; /* hash of the open block's requests, in order */
+    /* The answers of the open block's upgrade requests, in order, as
+     * records [4-byte big-endian length][packed Response] (upgrade.c):
+     * kept with the block for a replay, which answers from them. */
+    uint8_t *upg_rec;   /* owned; NULL when empty */
+    size_t upg_len, upg_cap;
+    size_t upg_at;      /* replay: offset of the next record to answer with */
+    bool upg_lost;      /* a record could not be kept (out of memory): none is written */
 };
 
 /* Everything a response points to lives in the call's arena. */
@@ -96,8 +104,30 @@ swing_status host_create_vat(host_call *c);
 swing_status host_terminate_vat(host_call *c);
 swing_status host_export(host_call *c);
 swing_status host_import(host_call *c);
+/* Operations (upgrade.c). */
+swing_status host_upgrade_vat(host_call *c);
+swing_status host_upgrade_all_vats(host_call *c);
+/* begin_block: clears the block's upgrade answers, or, in a replay, loads
+ * the recorded ones (host.lastUpgrades). */
+swing_status host_upgrade_begin(swing_handle *h, bool replay, swing_err *err);
+/* end_block: the upgrades finished in the block (kern_upgrades_take), the
+ * ones left, and the block's upgrade answers recorded for a replay. */
+swing_status host_upgrade_end(host_call *c, Swing__V1__EndBlockResponse *out);
+void host_upgrade_free(swing_handle *h);
 /* Operations (query.c). */
 swing_status host_query(host_call *c);
+
+/* Bundle names (bundle_name.c): consensus state bundle.name.<name> = the
+ * bundle ID, the schema of kernel/SCHEMA.md. host_bundle_names_set
+ * registers n names (moving one already taken) in one crank; INVALID on a
+ * bad name (host_bundle_name_ok) or a bundle not installed, writing nothing.
+ * host_bundle_name_get: *found false when no bundle has the name. */
+#define HOST_BUNDLE_NAME_MAX 64
+bool host_bundle_name_ok(const char *name);
+swing_status host_bundle_names_set(swing_handle *h, const char *const *names, const char *const *ids, size_t n,
+                                   swing_err *err);
+swing_status host_bundle_name_get(swing_handle *h, const char *name, char id[STORE_BUNDLE_ID_LEN + 1],
+                                  bool *found, swing_err *err);
 
 /* A kernel termination record as a VatTermination in the call's arena
  * (block.c); NULL on NOMEM. */

@@ -1,7 +1,8 @@
 /*
  * query.c - the read-only query operation of the host ABI: one kv key, a
  * bounded prefix listing (paged with kv_after), the vats (with why each
- * terminated one was terminated, deleted ones included), and counters.
+ * terminated one was terminated, deleted ones included, and each live one's
+ * incarnation), and counters.
  * Queries read through the open block (uncommitted writes included) and
  * never write.
  */
@@ -65,7 +66,11 @@ static swing_status list_vats(host_call *c, Swing__V1__QueryResponse *out)
         v->id = host_strdup(c->ar, list[i].t.vat_id);
         v->terminated = list[i].terminated;
         v->deleted = list[i].deleted;
-        if (list[i].t.kind != KERN_TERM_NONE && !(v->termination = host_termination(c, &list[i].t)))
+        if (!list[i].terminated) {
+            bool found;
+            s = kern_vat_incarnation(c->h->k, list[i].t.name, &v->incarnation, &found, c->err);
+        }
+        if (!s && list[i].t.kind != KERN_TERM_NONE && !(v->termination = host_termination(c, &list[i].t)))
             s = SWING_NOMEM(c->err);
         if (!s && (!v->name || !v->id || !host_push(c->ar, (void ***)&out->vats, &out->n_vats, v)))
             s = SWING_NOMEM(c->err);

@@ -3,6 +3,7 @@
  * jansson. Bundle files are relative to the config file; bundles are kept
  * in name order so that genesis does not depend on the file's key order.
  * The clean-up budget's members default to the ABI's (abi/swing.h).
+ * KEEP IN SYNC: the action fields with go-bindings/sim/sim.go (Action).
  */
 #include "cli/chain.h"
 
@@ -196,38 +197,49 @@ static int get_str(json_t *obj, const char *key, char **out, char *why, size_t n
     return 0;
 }
 
+static const char *const action_types[] = {"inbound", "terminate", "upgrade", "upgrade_all"};
+
+/* The type-specific members of an action: an inbound's method and args, an
+ * upgrade's parameters (any JSON value). */
+static int parse_action_members(json_t *o, cli_action *a, char *why, size_t n)
+{
+    json_t *args = json_object_get(o, "args"), *params = json_object_get(o, "parameters");
+    if (a->type == CLI_ACTION_INBOUND) {
+        if (!a->method) return fail(why, n, "an inbound action names no \"method\"");
+        if (args && !json_is_array(args)) return fail(why, n, "\"args\" must be an array");
+        if (!(a->args_json = args ? json_dumps(args, JSON_COMPACT) : strdup("[]"))) return fail(why, n, "out of memory");
+    }
+    if (a->type == CLI_ACTION_UPGRADE && params &&
+        !(a->params_json = json_dumps(params, JSON_COMPACT | JSON_ENCODE_ANY)))
+        return fail(why, n, "out of memory");
+    return 0;
+}
+
 static int parse_action(json_t *o, cli_action *a, char *why, size_t n)
 {
     char *type = NULL;
-    json_t *args;
+    size_t t = 0;
     int rc;
     if (!json_is_object(o)) return fail(why, n, "an action must be a JSON object");
     if (get_uint(o, "height", &a->height, why, n) || get_uint(o, "every", &a->every, why, n) ||
         get_str(o, "type", &type, why, n) || get_str(o, "id", &a->id, why, n) ||
         get_str(o, "vat", &a->vat, why, n) || get_str(o, "method", &a->method, why, n) ||
-        get_str(o, "reason", &a->reason, why, n)) {
+        get_str(o, "reason", &a->reason, why, n) || get_str(o, "bundle", &a->bundle, why, n) ||
+        get_str(o, "message", &a->message, why, n)) {
         free(type);
         return 1;
     }
-    if (!type || (strcmp(type, "inbound") != 0 && strcmp(type, "terminate") != 0))
-        rc = fail(why, n, "\"type\" must be \"inbound\" or \"terminate\"");
-    else if (!a->vat)
+    while (type && t < sizeof action_types / sizeof *action_types && strcmp(type, action_types[t]) != 0) t++;
+    free(type);
+    a->type = (cli_action_type)t;
+    if (t == sizeof action_types / sizeof *action_types)
+        rc = fail(why, n, "\"type\" must be \"inbound\", \"terminate\", \"upgrade\" or \"upgrade_all\"");
+    else if (!a->vat && a->type != CLI_ACTION_UPGRADE_ALL)
         rc = fail(why, n, "the action names no \"vat\"");
     else if (a->height == 0 && a->every == 0)
         rc = fail(why, n, "the action needs \"height\" or \"every\"");
     else
-        rc = 0;
-    if (!rc && strcmp(type, "inbound") == 0) {
-        a->type = CLI_ACTION_INBOUND;
-        args = json_object_get(o, "args");
-        if (!a->method) rc = fail(why, n, "an inbound action names no \"method\"");
-        else if (args && !json_is_array(args)) rc = fail(why, n, "\"args\" must be an array");
-        else if (!(a->args_json = args ? json_dumps(args, JSON_COMPACT) : strdup("[]")))
-            rc = fail(why, n, "out of memory");
-    } else if (!rc) {
-        a->type = CLI_ACTION_TERMINATE;
-    }
-    free(type);
+        rc = parse_action_members(o, a, why, n);
     return rc;
 }
 
@@ -238,6 +250,9 @@ static void action_free(cli_action *a)
     free(a->method);
     free(a->args_json);
     free(a->reason);
+    free(a->bundle);
+    free(a->params_json);
+    free(a->message);
 }
 
 int cli_chain_actions_load(const char *path, cli_actions *out, char *why, size_t n)

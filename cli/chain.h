@@ -1,8 +1,8 @@
 /*
  * chain.h - a simulated chain's inputs for `swing run`: the chain config
  * (genesis kernel config, bundle files, block clock, compute limit, clean-up
- * budget) and the action script (inbound messages and vat terminations per
- * height). The formats are the ones cmd/simchain reads (docs/abi.md,
+ * budget) and the action script (inbound messages, vat terminations and
+ * vat upgrades per height). The formats are the ones cmd/simchain reads (docs/abi.md,
  * "Simulated chains").
  */
 #ifndef LIBSWING_CLI_CHAIN_H
@@ -40,14 +40,22 @@ typedef struct cli_chain {
     cli_cleanup cleanup;     /* "cleanup": {"gc_krefs","boyds","terminated_units"} */
 } cli_chain;
 
-typedef enum cli_action_type { CLI_ACTION_INBOUND, CLI_ACTION_TERMINATE } cli_action_type;
+typedef enum cli_action_type {
+    CLI_ACTION_INBOUND,
+    CLI_ACTION_TERMINATE,
+    CLI_ACTION_UPGRADE,     /* "upgrade": upgrade_vat */
+    CLI_ACTION_UPGRADE_ALL  /* "upgrade_all": upgrade_all_vats */
+} cli_action_type;
 
 typedef struct cli_action {
     cli_action_type type;
     uint64_t height;         /* the block it enters; with every: the first one */
     uint64_t every;          /* repeats at heights that are multiples of every */
     char *id;                /* inbound id; NULL: generated per height */
-    char *vat, *method, *args_json, *reason;
+    char *vat, *method, *args_json, *reason; /* vat: NULL only for upgrade_all */
+    char *bundle;            /* upgrade: a bundle name; NULL: the vat's current bundle */
+    char *params_json;       /* upgrade: new vatParameters, compact JSON; NULL: the retained ones */
+    char *message;           /* upgrade: the upgrade message; NULL: the default */
 } cli_action;
 
 typedef struct cli_actions {

@@ -1,10 +1,11 @@
 /*
  * cmd_run.c - `swing run`: a chain host in C over the protobuf ABI. Genesis
  * from a chain config on a fresh directory, then one begin_block /
- * queue_inbound* / end_block / commit per height up to --blocks, printing a
- * row per block (a table with a progress bar on a terminal, or JSON lines;
- * the vats terminated in the block follow the row, or are its
- * "terminations").
+ * queue_inbound* (and the script's terminations and upgrades) / end_block /
+ * commit per height up to --blocks, printing a row per block (a table with a
+ * progress bar on a terminal, or JSON lines; the vats terminated and the
+ * upgrades finished in the block follow the row, or are its "terminations"
+ * and "upgrades").
  * end_block carries the compute limit and the clean-up budget (flags over
  * the config over the ABI defaults). Reopening a directory continues after
  * its committed height.
@@ -48,6 +49,8 @@ typedef struct block_row {
     bool work_left;
     char activity_hash[65];
     json_t *terminations; /* owned: [{"id","kind","name","reason"}] of the vats terminated */
+    uint64_t upgrades_ok, upgrades_failed, upgrades_left; /* finished in the block; still queued */
+    json_t *upgrades; /* owned: [{"upgrade_id","name","id","ok","incarnation","reason"}] finished */
 } block_row;
 
 static int parse_u64(const char *s, uint64_t *out)
@@ -92,33 +95,59 @@ static int genesis(cli_client *c, const cli_chain *ch)
     return rc;
 }
 
+/* The request of one action (pointing into a and the caller's messages). */
+static void action_request(const cli_action *a, uint64_t h, size_t idx, char id[64], Swing__V1__Request *req,
+                           Swing__V1__QueueInboundRequest *qi, Swing__V1__TerminateVatRequest *tv,
+                           Swing__V1__UpgradeVatRequest *uv, Swing__V1__UpgradeAllVatsRequest *ua)
+{
+    switch (a->type) {
+    case CLI_ACTION_INBOUND:
+        snprintf(id, 64, "h%" PRIu64 "-a%zu", h, idx);
+        qi->id = a->id ? a->id : id;
+        qi->vat = a->vat;
+        qi->method = a->method;
+        qi->args_json = a->args_json;
+        req->op_case = SWING__V1__REQUEST__OP_QUEUE_INBOUND;
+        req->queue_inbound = qi;
+        return;
+    case CLI_ACTION_TERMINATE:
+        tv->name = a->vat;
+        tv->reason = a->reason ? a->reason : "terminated by the action script";
+        req->op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
+        req->terminate_vat = tv;
+        return;
+    case CLI_ACTION_UPGRADE:
+        uv->vat = a->vat;
+        if (a->bundle) uv->bundle_name = a->bundle;
+        if (a->params_json) uv->vat_parameters_json = a->params_json;
+        uv->has_vat_parameters = a->params_json != NULL;
+        if (a->message) uv->upgrade_message = a->message;
+        req->op_case = SWING__V1__REQUEST__OP_UPGRADE_VAT;
+        req->upgrade_vat = uv;
+        return;
+    case CLI_ACTION_UPGRADE_ALL:
+        req->op_case = SWING__V1__REQUEST__OP_UPGRADE_ALL_VATS;
+        req->upgrade_all_vats = ua;
+        return;
+    }
+}
+
 /* Sends one action; refusals a live chain expects (a message to a dead vat, a
- * bad argument in the script) are counted (and, with verbose, told on
- * stderr), anything else stops the run. */
+ * vat that cannot be upgraded, a bad argument in the script) are counted
+ * (and, with verbose, told on stderr), anything else stops the run. */
 static int send_action(cli_client *c, const cli_action *a, uint64_t h, size_t idx, bool verbose,
                        block_row *row)
 {
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
     Swing__V1__QueueInboundRequest qi = SWING__V1__QUEUE_INBOUND_REQUEST__INIT;
     Swing__V1__TerminateVatRequest tv = SWING__V1__TERMINATE_VAT_REQUEST__INIT;
+    Swing__V1__UpgradeVatRequest uv = SWING__V1__UPGRADE_VAT_REQUEST__INIT;
+    Swing__V1__UpgradeAllVatsRequest ua = SWING__V1__UPGRADE_ALL_VATS_REQUEST__INIT;
     Swing__V1__Response *r = NULL;
     char id[64];
     swing_status s;
     int rc = 0;
-    if (a->type == CLI_ACTION_INBOUND) {
-        snprintf(id, sizeof id, "h%" PRIu64 "-a%zu", h, idx);
-        qi.id = a->id ? a->id : id;
-        qi.vat = a->vat;
-        qi.method = a->method;
-        qi.args_json = a->args_json;
-        req.op_case = SWING__V1__REQUEST__OP_QUEUE_INBOUND;
-        req.queue_inbound = &qi;
-    } else {
-        tv.name = a->vat;
-        tv.reason = a->reason ? a->reason : "terminated by the action script";
-        req.op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
-        req.terminate_vat = &tv;
-    }
+    action_request(a, h, idx, id, &req, &qi, &tv, &uv, &ua);
     s = cli_client_call(c, &req, &r);
     if (s == SWING_ERR_USER || s == SWING_ERR_INVALID) {
         if (verbose)
@@ -141,6 +170,23 @@ static int ask_at(cli_client *c, Swing__V1__Request *req, uint64_t h, const char
     return cli_client_ask(c, req, label, r);
 }
 
+/* The upgrades an end_block response reports, into the row. */
+static void take_upgrades(const Swing__V1__EndBlockResponse *e, block_row *row)
+{
+    row->upgrades_left = e->upgrades_left;
+    row->upgrades = e->n_upgrades ? json_array() : NULL;
+    for (size_t i = 0; i < e->n_upgrades; i++) {
+        const Swing__V1__UpgradeResult *u = e->upgrades[i];
+        if (u->ok) row->upgrades_ok++;
+        else row->upgrades_failed++;
+        if (row->upgrades)
+            json_array_append_new(row->upgrades,
+                                  json_pack("{sIsssssbsIss}", "upgrade_id", (json_int_t)u->upgrade_id, "name", u->name,
+                                            "id", u->vat_id, "ok", u->ok, "incarnation", (json_int_t)u->incarnation,
+                                            "reason", u->reason));
+    }
+}
+
 /* Copies an end_block response into the row. */
 static void take_end_block(const Swing__V1__EndBlockResponse *e, block_row *row)
 {
@@ -152,6 +198,7 @@ static void take_end_block(const Swing__V1__EndBlockResponse *e, block_row *row)
     row->gc_krefs = e->gc_krefs;
     row->boyds = e->boyds;
     row->vats_failed = e->vats_failed;
+    take_upgrades(e, row);
     if (!cl) return;
     row->cleanup_gc_krefs = cl->gc_krefs;
     row->cleanup_boyds = cl->boyds;
@@ -210,50 +257,78 @@ static int run_block(cli_client *c, const cli_chain *ch, const Swing__V1__Cleanu
 
 static void print_header(void)
 {
-    printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s %7s %5s %4s  %s\n", "height", "cranks", "computrons",
+    printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s %7s %5s %4s %5s %8s  %s\n", "height", "cranks", "computrons",
            "gc_krefs", "boyds", "results", "rejected", "exp_keys", "exp_bytes", "gc_left", "dirty", "term",
-           "activity hash");
+           "upg", "upg_left", "activity hash");
 }
+
+static void print_json_row(const block_row *r)
+{
+    json_t *o = json_pack("{sI sI sI sI sI sI sb sI sI sI sI sI sI sI sI sI sI sI ss ss}",
+                          "height", (json_int_t)r->height,
+                          "cranks", (json_int_t)r->cranks, "computrons", (json_int_t)r->computrons,
+                          "gc_krefs", (json_int_t)r->gc_krefs, "boyds", (json_int_t)r->boyds,
+                          "results", (json_int_t)r->results, "work_left", r->work_left,
+                          "vats_failed", (json_int_t)r->vats_failed,
+                          "export_entries", (json_int_t)r->export_entries,
+                          "export_bytes", (json_int_t)r->export_bytes,
+                          "rejected", (json_int_t)r->rejected,
+                          "cleanup_gc_krefs", (json_int_t)r->cleanup_gc_krefs,
+                          "cleanup_boyds", (json_int_t)r->cleanup_boyds,
+                          "cleanup_units", (json_int_t)r->cleanup_units,
+                          "vats_deleted", (json_int_t)r->vats_deleted,
+                          "gc_krefs_left", (json_int_t)r->gc_krefs_left,
+                          "dirty_vats", (json_int_t)r->dirty_vats,
+                          "terminated_vats", (json_int_t)r->terminated_vats,
+                          "cleanup_phase", r->cleanup_phase, "activity_hash", r->activity_hash);
+    char *text;
+    if (o && r->terminations) json_object_set(o, "terminations", r->terminations);
+    if (o && (json_object_set_new(o, "upgrades_ok", json_integer((json_int_t)r->upgrades_ok)) ||
+              json_object_set_new(o, "upgrades_failed", json_integer((json_int_t)r->upgrades_failed)) ||
+              json_object_set_new(o, "upgrades_left", json_integer((json_int_t)r->upgrades_left)) ||
+              (r->upgrades && json_object_set(o, "upgrades", r->upgrades)))) {
+        json_decref(o);
+        o = NULL;
+    }
+    text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+    if (text) puts(text);
+    else fputs("swing: out of memory printing a row\n", stderr);
+    free(text);
+    json_decref(o);
+}
+
+/* A member of a JSON record: string or integer. */
+static const char *str_of(json_t *o, const char *k) { return json_string_value(json_object_get(o, k)); }
+static uint64_t int_of(json_t *o, const char *k) { return (uint64_t)json_integer_value(json_object_get(o, k)); }
 
 static void print_row(const block_row *r, bool json)
 {
+    char upg[48];
     if (json) {
-        json_t *o = json_pack("{sI sI sI sI sI sI sb sI sI sI sI sI sI sI sI sI sI sI ss ss}",
-                              "height", (json_int_t)r->height,
-                              "cranks", (json_int_t)r->cranks, "computrons", (json_int_t)r->computrons,
-                              "gc_krefs", (json_int_t)r->gc_krefs, "boyds", (json_int_t)r->boyds,
-                              "results", (json_int_t)r->results, "work_left", r->work_left,
-                              "vats_failed", (json_int_t)r->vats_failed,
-                              "export_entries", (json_int_t)r->export_entries,
-                              "export_bytes", (json_int_t)r->export_bytes,
-                              "rejected", (json_int_t)r->rejected,
-                              "cleanup_gc_krefs", (json_int_t)r->cleanup_gc_krefs,
-                              "cleanup_boyds", (json_int_t)r->cleanup_boyds,
-                              "cleanup_units", (json_int_t)r->cleanup_units,
-                              "vats_deleted", (json_int_t)r->vats_deleted,
-                              "gc_krefs_left", (json_int_t)r->gc_krefs_left,
-                              "dirty_vats", (json_int_t)r->dirty_vats,
-                              "terminated_vats", (json_int_t)r->terminated_vats,
-                              "cleanup_phase", r->cleanup_phase, "activity_hash", r->activity_hash);
-        char *text;
-        if (o && r->terminations) json_object_set(o, "terminations", r->terminations);
-        text = o ? json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
-        if (text) puts(text);
-        free(text);
-        json_decref(o);
+        print_json_row(r);
         return;
     }
+    snprintf(upg, sizeof upg, "%" PRIu64 "/%" PRIu64, r->upgrades_ok, r->upgrades_failed);
     printf("%7" PRIu64 " %7" PRIu64 " %11" PRIu64 " %8" PRIu64 " %5" PRIu64 " %7" PRIu64 " %8" PRIu64
-           " %8" PRIu64 " %9" PRIu64 " %7" PRIu64 " %5" PRIu64 " %4" PRIu64 "  %.16s%s%s\n",
+           " %8" PRIu64 " %9" PRIu64 " %7" PRIu64 " %5" PRIu64 " %4" PRIu64 " %5s %8" PRIu64 "  %.16s%s%s\n",
            r->height, r->cranks, r->computrons, r->gc_krefs, r->boyds, r->results, r->rejected,
-           r->export_entries, r->export_bytes, r->gc_krefs_left, r->dirty_vats, r->terminated_vats,
-           r->activity_hash, r->work_left ? "  (work left)" : "",
+           r->export_entries, r->export_bytes, r->gc_krefs_left, r->dirty_vats, r->terminated_vats, upg,
+           r->upgrades_left, r->activity_hash, r->work_left ? "  (work left)" : "",
            r->vats_failed ? "  (a vat failed)" : "");
     for (size_t i = 0; i < json_array_size(r->terminations); i++) {
         json_t *t = json_array_get(r->terminations, i);
-        printf("        vat %s (%s) terminated: %s: %s\n", json_string_value(json_object_get(t, "name")),
-               json_string_value(json_object_get(t, "id")), json_string_value(json_object_get(t, "kind")),
-               json_string_value(json_object_get(t, "reason")));
+        printf("        vat %s (%s) terminated: %s: %s\n", str_of(t, "name"), str_of(t, "id"), str_of(t, "kind"),
+               str_of(t, "reason"));
+    }
+    for (size_t i = 0; i < json_array_size(r->upgrades); i++) {
+        json_t *u = json_array_get(r->upgrades, i);
+        if (json_is_true(json_object_get(u, "ok")))
+            printf("        vat %s (%s) upgraded: incarnation %" PRIu64 " (upgrade %" PRIu64 ")\n", str_of(u, "name"),
+                   str_of(u, "id"), int_of(u, "incarnation"), int_of(u, "upgrade_id"));
+        else
+            printf("        vat %s (%s) upgrade %" PRIu64 " failed: %s (incarnation %" PRIu64 " goes on)\n",
+                   str_of(u, "name"), str_of(u, "id"), int_of(u, "upgrade_id"), str_of(u, "reason"),
+                   int_of(u, "incarnation"));
     }
 }
 
@@ -354,6 +429,7 @@ int cli_cmd_run(int argc, char **argv)
         if (o.progress) clear_progress();
         if (!rc) print_row(&row, o.json);
         json_decref(row.terminations);
+        json_decref(row.upgrades);
         total_cranks += row.cranks;
         if (!rc && o.progress && h < o.blocks) draw_progress(h, first, o.blocks, total_cranks);
     }

@@ -1,7 +1,8 @@
 /*
  * cmd_state.c - node inspection and state sync over the host ABI: `kv`
  * (paged kv_prefix queries), `vats` (with the kind and reason of each
- * termination, deleted vats included), `export` and `import`.
+ * termination, deleted vats included, and the incarnation of each live vat
+ * ever upgraded), `export` and `import`.
  */
 #include "cli/cli.h"
 
@@ -89,6 +90,8 @@ int cli_cmd_vats(int argc, char **argv)
         if (t) { /* the reason is printable UTF-8 (the kernel clips it) */
             printf(" %s: ", t->kind_name);
             print_escaped((const uint8_t *)t->reason, strlen(t->reason), 300, true);
+        } else if (v->incarnation) {
+            printf("       incarnation %" PRIu64, v->incarnation);
         }
         putchar('\n');
     }

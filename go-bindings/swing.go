@@ -19,8 +19,10 @@ package swing
 import "C"
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"sync"
 	"unsafe"
 
@@ -238,7 +240,8 @@ func (k *Kernel) QueueInbound(id, vat, method, argsJSON string) error {
 // no limit), then the block-end clean-up (terminated-vat deletion, BOYDs of
 // dirty vats, GC work) within cleanup; nil means the library's defaults (DefaultCleanup), and 0
 // in a field means none of that work. The response's Cleanup reports what
-// the clean-up did and what it left.
+// the clean-up did and what it left; Upgrades lists the upgrades that
+// finished in the block and UpgradesLeft the ones still queued.
 func (k *Kernel) EndBlock(computeBudget uint64, cleanup *pb.CleanupBudget) (*pb.EndBlockResponse, error) {
 	resp, err := k.Call(&pb.Request{Op: &pb.Request_EndBlock{EndBlock: &pb.EndBlockRequest{ComputeBudget: computeBudget, Cleanup: cleanup}}})
 	if err != nil {
@@ -289,6 +292,18 @@ func (k *Kernel) InstallBundle(source []byte) (string, error) {
 	return resp.GetInstallBundle().GetId(), nil
 }
 
+// InstallNamedBundle stores a bundle (inside a block), registers name for
+// it (1-64 bytes without '.'; a name already registered moves to this
+// bundle), and returns its ID. UpgradeVat and UpgradeAllVats can then name
+// it, as they can the bundles of Init.
+func (k *Kernel) InstallNamedBundle(name string, source []byte) (string, error) {
+	resp, err := k.Call(&pb.Request{Op: &pb.Request_InstallBundle{InstallBundle: &pb.InstallBundleRequest{Source: source, Name: name}}})
+	if err != nil {
+		return "", err
+	}
+	return resp.GetInstallBundle().GetId(), nil
+}
+
 // CreateVat creates a dynamic vat from an installed bundle (inside a block).
 func (k *Kernel) CreateVat(name, bundleID, parametersJSON, optionsJSON string) (string, error) {
 	resp, err := k.Call(&pb.Request{Op: &pb.Request_CreateVat{CreateVat: &pb.CreateVatRequest{
@@ -305,6 +320,65 @@ func (k *Kernel) TerminateVat(name, reason string) error {
 	return err
 }
 
+// UpgradeOptions says what an upgrade installs. With neither BundleName nor
+// BundleID the vat restarts on its current bundle (a null upgrade); both
+// is ErrInvalid.
+type UpgradeOptions struct {
+	BundleName string // a bundle name given at Init or by InstallNamedBundle
+	BundleID   string // an installed bundle's ID
+	// VatParameters, when not nil, become the vat's vatParameters: any
+	// value encoding/json marshals to plain data (no references), e.g. a
+	// map or a json.RawMessage ("null" for a JSON null). nil keeps the
+	// vatParameters the kernel retained.
+	VatParameters any
+	Message       string // the upgrade message the disconnection carries; "": "vat upgraded"
+}
+
+// UpgradeVat queues an upgrade of a named vat (inside a block) and returns
+// its upgrade ID. The upgrade runs as normal work of this block or a later
+// one; the EndBlock of the block in which it finishes lists it in Upgrades
+// (ok, or rolled back with its reason). A vat that cannot be upgraded, an
+// unknown bundle or bad parameters are ErrInvalid and change nothing.
+func (k *Kernel) UpgradeVat(vat string, opts UpgradeOptions) (uint64, error) {
+	req := &pb.UpgradeVatRequest{Vat: vat, BundleName: opts.BundleName, BundleId: opts.BundleID,
+		UpgradeMessage: opts.Message}
+	if opts.VatParameters != nil {
+		b, err := json.Marshal(opts.VatParameters)
+		if err != nil {
+			return 0, fmt.Errorf("swing: vat parameters: %w", err)
+		}
+		req.VatParametersJson, req.HasVatParameters = string(b), true
+	}
+	resp, err := k.Call(&pb.Request{Op: &pb.Request_UpgradeVat{UpgradeVat: req}})
+	if err != nil {
+		return 0, err
+	}
+	return resp.GetUpgradeVat().GetUpgradeId(), nil
+}
+
+// UpgradeAllVats queues a null upgrade of every live vat (inside a block),
+// each keeping its retained vatParameters; bundles maps a vat name to the
+// bundle name it gets instead of its current bundle. The plan lists every
+// live vat in vat-ID order: queued with its upgrade ID, or skipped with the
+// rule it fails. The request lists bundles in name order, so the same map
+// is the same request on every node.
+func (k *Kernel) UpgradeAllVats(bundles map[string]string) ([]*pb.UpgradePlan, error) {
+	req := &pb.UpgradeAllVatsRequest{}
+	vats := make([]string, 0, len(bundles))
+	for v := range bundles {
+		vats = append(vats, v)
+	}
+	sort.Strings(vats)
+	for _, v := range vats {
+		req.Bundles = append(req.Bundles, &pb.VatBundle{Vat: v, BundleName: bundles[v]})
+	}
+	resp, err := k.Call(&pb.Request{Op: &pb.Request_UpgradeAllVats{UpgradeAllVats: req}})
+	if err != nil {
+		return nil, err
+	}
+	return resp.GetUpgradeAllVats().GetVats(), nil
+}
+
 // Query asks a read-only question.
 func (k *Kernel) Query(q *pb.QueryRequest) (*pb.QueryResponse, error) {
 	resp, err := k.Call(&pb.Request{Op: &pb.Request_Query{Query: q}})
@@ -316,7 +390,7 @@ func (k *Kernel) Query(q *pb.QueryRequest) (*pb.QueryResponse, error) {
 
 // Vats is a shortcut for Query(vats): every vat in name order, terminated
 // and deleted ones included, each terminated one with its Termination (kind
-// and reason).
+// and reason), each live one with its Incarnation (0 before any upgrade).
 func (k *Kernel) Vats() ([]*pb.VatInfo, error) {
 	r, err := k.Query(&pb.QueryRequest{Query: &pb.QueryRequest_Vats{Vats: true}})
 	if err != nil {

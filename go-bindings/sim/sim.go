@@ -1,5 +1,6 @@
 // Package sim runs a simulated chain over libswing: a genesis config with
-// bundles, an action script of inbound messages and vat terminations, and
+// bundles, an action script of inbound messages, vat terminations and vat
+// upgrades, and
 // one BeginBlock/EndBlock/Commit per height, EndBlock under the config's compute
 // limit and clean-up budget. cmd/simchain and the tests use it.
 package sim
@@ -158,12 +159,18 @@ func NewConfig(kernel string, bundles []swing.Bundle, computeLimit uint64) *Conf
 type Action struct {
 	Height uint64          `json:"height"` // the block it enters; 0 with Every set: repeating
 	Every  uint64          `json:"every"`  // repeat at heights that are multiples of Every
-	Type   string          `json:"type"`   // "inbound" or "terminate"
+	Type   string          `json:"type"`   // "inbound", "terminate", "upgrade" or "upgrade_all"
 	ID     string          `json:"id"`     // inbound id (generated when empty)
 	Vat    string          `json:"vat"`
 	Method string          `json:"method"`
 	Args   json.RawMessage `json:"args"` // JSON array
 	Reason string          `json:"reason"`
+	// upgrade: the bundle name (a config bundle; none: the vat's current
+	// bundle), the new vatParameters (absent: the retained ones) and the
+	// upgrade message
+	Bundle     string          `json:"bundle"`
+	Parameters json.RawMessage `json:"parameters"`
+	Message    string          `json:"message"`
 }
 
 // LoadActions reads an action script.
@@ -255,6 +262,38 @@ func (r *BlockResult) Terminations() []Termination {
 	return out
 }
 
+// Upgrade is one upgrade finished in a block, as hosts print it.
+type Upgrade struct {
+	UpgradeID   uint64 `json:"upgrade_id"`
+	Name        string `json:"name"`
+	ID          string `json:"id"` // the vat's ID
+	OK          bool   `json:"ok"`
+	Incarnation uint64 `json:"incarnation"` // ok: the new one; else the one that goes on
+	Reason      string `json:"reason"`      // why it failed
+}
+
+// Upgrades lists the upgrades finished in the block, in order (nil if none).
+func (r *BlockResult) Upgrades() []Upgrade {
+	var out []Upgrade
+	for _, u := range r.End.GetUpgrades() {
+		out = append(out, Upgrade{UpgradeID: u.GetUpgradeId(), Name: u.GetName(), ID: u.GetVatId(), OK: u.GetOk(),
+			Incarnation: u.GetIncarnation(), Reason: u.GetReason()})
+	}
+	return out
+}
+
+// UpgradesDone counts the block's finished upgrades: done, and rolled back.
+func (r *BlockResult) UpgradesDone() (ok, failed uint64) {
+	for _, u := range r.End.GetUpgrades() {
+		if u.GetOk() {
+			ok++
+		} else {
+			failed++
+		}
+	}
+	return ok, failed
+}
+
 // CleanupUnits is the terminated-vat deletion units of the block's clean-up, all phases.
 func (r *BlockResult) CleanupUnits() uint64 {
 	c := r.End.GetCleanup()
@@ -289,11 +328,20 @@ func (n *Node) RunBlock(h uint64, actions []Action, hook func()) (*BlockResult, 
 			err = n.K.QueueInbound(a.ID, a.Vat, a.Method, args)
 		case "terminate":
 			err = n.K.TerminateVat(a.Vat, a.Reason)
+		case "upgrade":
+			opts := swing.UpgradeOptions{BundleName: a.Bundle, Message: a.Message}
+			if len(a.Parameters) > 0 {
+				opts.VatParameters = a.Parameters
+			}
+			_, err = n.K.UpgradeVat(a.Vat, opts)
+		case "upgrade_all":
+			_, err = n.K.UpgradeAllVats(nil)
 		default:
 			return nil, fmt.Errorf("height %d: unknown action type %q", h, a.Type)
 		}
 		if err != nil {
-			// Refusals of user actions are part of the chain's life (a dead vat); others stop it.
+			// Refusals of user actions are part of the chain's life (a dead vat, a vat
+			// that cannot be upgraded); others stop it.
 			if errors.Is(err, swing.ErrUser) || errors.Is(err, swing.ErrInvalid) {
 				res.Rejected = append(res.Rejected, a.ID+": "+err.Error())
 				continue

@@ -294,16 +294,24 @@ type hostRow struct {
 	ActivityHash   string        `json:"activity_hash"`
 	VatsFailed     uint64        `json:"vats_failed"`
 	Terminations   []Termination `json:"terminations"`
+	Rejected       int           `json:"rejected"`
+	UpgradesOK     uint64        `json:"upgrades_ok"`
+	UpgradesFailed uint64        `json:"upgrades_failed"`
+	UpgradesLeft   uint64        `json:"upgrades_left"`
+	Upgrades       []Upgrade     `json:"upgrades"`
 }
 
 func goRow(res *BlockResult) hostRow {
 	cl := res.End.GetCleanup()
-	return hostRow{Height: res.Height, Cranks: res.End.Cranks, Computrons: res.End.Computrons,
+	r := hostRow{Height: res.Height, Cranks: res.End.Cranks, Computrons: res.End.Computrons,
 		GCKrefs: res.End.GcKrefs, BOYDs: res.End.Boyds, CleanupGCKrefs: cl.GetGcKrefs(),
 		CleanupBOYDs: cl.GetBoyds(), CleanupUnits: res.CleanupUnits(), VatsDeleted: cl.GetVatsDeleted(),
 		GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(), TerminatedVats: cl.GetTerminatedVats(),
 		CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash, VatsFailed: res.End.GetVatsFailed(),
-		Terminations: res.Terminations()}
+		Terminations: res.Terminations(), Rejected: len(res.Rejected), UpgradesLeft: res.End.GetUpgradesLeft(),
+		Upgrades: res.Upgrades()}
+	r.UpgradesOK, r.UpgradesFailed = res.UpgradesDone()
+	return r
 }
 
 // hostsAgree runs a chain through the C host (`swing run`, built by make into
@@ -421,6 +429,43 @@ func TestCHostAgreesCleanupBudget(t *testing.T) {
 	if deleting < 2 || gcLeft < 2 || deleted != 1 {
 		t.Fatalf("blocks with a vat being deleted %d, with GC work left %d, vats deleted %d: want >=2, >=2, 1",
 			deleting, gcLeft, deleted)
+	}
+}
+
+// TestCHostAgreesUpgrades runs the example chain with upgrade actions
+// through both hosts: a null upgrade, one by bundle name with new
+// parameters and a message, an upgrade-all, and one of an unknown vat
+// (refused, counted as rejected). The rows agree on the upgrades each block
+// finished and left; with the real kernel, every upgrade but the refused
+// one is reported done.
+func TestCHostAgreesUpgrades(t *testing.T) {
+	dir := t.TempDir()
+	script := `{"every": 1, "type": "inbound", "vat": "counter", "method": "increment", "args": [1]}
+{"height": 3, "type": "upgrade", "vat": "counter"}
+{"height": 4, "type": "upgrade", "vat": "ledger", "bundle": "ledger", "parameters": {"limit": 1.50, "tag": "v2"}, "message": "ledger v2"}
+{"height": 5, "type": "upgrade_all"}
+{"height": 6, "type": "upgrade", "vat": "nobody"}
+`
+	actionsPath := filepath.Join(dir, "actions.jsonl")
+	if err := os.WriteFile(actionsPath, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := hostsAgree(t, "../../examples/chain/chain.json", actionsPath, exampleConfig(t), 7)
+	if rows[5].Rejected != 1 {
+		t.Fatalf("height 6: %d actions rejected, want 1 (the unknown vat)", rows[5].Rejected)
+	}
+	var done uint64
+	for _, r := range rows {
+		done += r.UpgradesOK
+		if r.UpgradesFailed != 0 || r.UpgradesLeft != 0 {
+			t.Fatalf("height %d: %+v", r.Height, r)
+		}
+	}
+	if rows[2].Rejected == 1 { // the stub kernel refuses every upgrade
+		t.Skip("the kernel answers: upgrade is not implemented yet")
+	}
+	if done != 5 || rows[2].Upgrades[0].Incarnation != 1 || rows[4].UpgradesOK != 3 {
+		t.Fatalf("upgrades done %d (want 5): %+v", done, rows)
 	}
 }
 

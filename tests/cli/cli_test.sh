@@ -5,8 +5,9 @@
 # committed; a wrong hash or a missing one is refused and switches nothing in;
 # import never removes a <db>.pre-import beside the node; --db path/ works),
 # the clean-up budget from flags and config (flags win) bounds each block's
-# clean-up, bad inputs fail cleanly, and vat terminations show their kind and
-# reason (rows, vats, refusals). Usage: cli_test.sh
+# clean-up, bad inputs fail cleanly, vat terminations show their kind and
+# reason (rows, vats, refusals), and upgrade actions are sent, refused ones
+# counted, the rows carrying the upgrades done and left. Usage: cli_test.sh
 # [path/to/swing] (default build/swing).
 SWING=${1:-build/swing}
 CHAIN=examples/chain/chain.json
@@ -20,7 +21,7 @@ not_ok() { n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n - $1"; }
 check() { if eval "$2"; then ok "$1"; else not_ok "$1"; fi; }
 hashes() { sed -n 's/.*"height":\([0-9]*\).*"activity_hash":"\([0-9a-f]*\)".*/\1 \2/p' "$1"; }
 
-echo "1..22"
+echo "1..24"
 "$SWING" run --config $CHAIN --db "$tmp/a" --blocks 12 --actions $ACTIONS --json --no-sync >"$tmp/a.json"
 check "a 12-block run prints 12 JSON rows" '[ "$(wc -l <"$tmp/a.json")" -eq 12 ]'
 
@@ -163,5 +164,29 @@ check "vats shows the reasons after the vats are deleted" \
 check "a message to a deleted vat is refused as terminated" \
     'grep -q "refused: vat spinner (v4) terminated: compute limit" "$tmp/err.txt" &&
      grep "\"height\":4," "$tmp/doomed2.json" | grep -q "\"rejected\":1"'
+
+# Upgrades: a script's upgrade and upgrade_all actions reach the kernel, one
+# of an unknown vat is refused and counted, every row says the upgrades done
+# and left (with the stub kernel both upgrades of block 3 are refused; with
+# the real one they finish in it, upgrade_all skipping counter, whose
+# upgrade is queued); an upgrade action without a vat is a
+# script error.
+printf '%s\n' '{"height": 2, "type": "upgrade", "vat": "nobody"}' \
+    '{"height": 3, "type": "upgrade", "vat": "counter", "bundle": "counter", "parameters": {"start": 5}, "message": "v2"}' \
+    '{"height": 3, "type": "upgrade_all"}' >"$tmp/upg.jsonl"
+"$SWING" run --config $CHAIN --db "$tmp/upg" --blocks 4 --actions "$tmp/upg.jsonl" --json --no-sync \
+    >"$tmp/upg.json" 2>"$tmp/err.txt"
+rc=$?
+row3() { grep '"height":3,' "$tmp/upg.json" | grep -q "$1"; }
+check "upgrade actions: an unknown vat is refused, every row says the upgrades done and left" \
+    '[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/upg.json")" -eq 4 ] &&
+     grep "\"height\":2," "$tmp/upg.json" | grep -q "\"rejected\":1" &&
+     [ "$(grep -c "\"upgrades_ok\":[0-9]*,\"upgrades_failed\":[0-9]*,\"upgrades_left\":[0-9]*" "$tmp/upg.json")" -eq 4 ] &&
+     { row3 "\"rejected\":2" || row3 "\"upgrades_ok\":3,.*\"upgrades\":\[{\"upgrade_id\":1,\"name\":\"counter\""; }'
+printf '{"height": 2, "type": "upgrade", "bundle": "counter"}\n' >"$tmp/upg-bad.jsonl"
+"$SWING" run --config $CHAIN --db "$tmp/upg2" --blocks 2 --actions "$tmp/upg-bad.jsonl" 2>"$tmp/err.txt"
+rc=$?
+check "an upgrade action without a vat fails with its line number" \
+    '[ $rc -eq 1 ] && grep -q "upg-bad.jsonl:1: the action names no \"vat\"" "$tmp/err.txt"'
 
 [ $failed -eq 0 ]

@@ -1,5 +1,6 @@
 // simchain runs a simulated chain over libswing: genesis from a config, one
-// block per height with the action script's inbound messages, a per-block
+// block per height with the action script's inbound messages, terminations
+// and upgrades, a per-block
 // table (or JSON lines). end_block carries the config's compute limit and
 // clean-up budget, which -compute-limit and -cleanup-gc, -cleanup-boyds,
 // -cleanup-units override (the same rule as `swing run`). With --export-at H
@@ -47,6 +48,11 @@ type row struct {
 	VatsFailed     uint64 `json:"vats_failed"`
 	// the vats terminated in the block (the keys `swing run --json` prints)
 	Terminations []sim.Termination `json:"terminations,omitempty"`
+	// upgrades finished in the block (done, rolled back) and still queued
+	UpgradesOK     uint64        `json:"upgrades_ok"`
+	UpgradesFailed uint64        `json:"upgrades_failed"`
+	UpgradesLeft   uint64        `json:"upgrades_left"`
+	Upgrades       []sim.Upgrade `json:"upgrades,omitempty"`
 }
 
 // cleanupFlags are -cleanup-gc, -cleanup-boyds and -cleanup-units: only the
@@ -128,8 +134,8 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 		}
 	}()
 	if !asJSON {
-		fmt.Printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s %7s %5s %4s  %s\n", "height", "cranks", "computrons", "gc_krefs", "boyds",
-			"results", "rejected", "exp_keys", "exp_bytes", "gc_left", "dirty", "term", "activity hash")
+		fmt.Printf("%7s %7s %11s %8s %5s %7s %8s %8s %9s %7s %5s %4s %5s %8s  %s\n", "height", "cranks", "computrons", "gc_krefs", "boyds",
+			"results", "rejected", "exp_keys", "exp_bytes", "gc_left", "dirty", "term", "upg", "upg_left", "activity hash")
 	}
 	var rows []row
 	for h := start; h <= blocks; h++ {
@@ -144,7 +150,9 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 			CleanupGCKrefs: cl.GetGcKrefs(), CleanupBOYDs: cl.GetBoyds(), CleanupUnits: res.CleanupUnits(),
 			VatsDeleted: cl.GetVatsDeleted(), GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(),
 			TerminatedVats: cl.GetTerminatedVats(), CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash,
-			VatsFailed: res.End.GetVatsFailed(), Terminations: res.Terminations()}
+			VatsFailed: res.End.GetVatsFailed(), Terminations: res.Terminations(),
+			UpgradesLeft: res.End.GetUpgradesLeft(), Upgrades: res.Upgrades()}
+		r.UpgradesOK, r.UpgradesFailed = res.UpgradesDone()
 		if synced != nil {
 			sres, err := synced.RunBlock(h, actions, nil)
 			if err != nil {
@@ -159,12 +167,21 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 			b, _ := json.Marshal(r)
 			fmt.Println(string(b))
 		} else {
-			fmt.Printf("%7d %7d %11d %8d %5d %7d %8d %8d %9d %7d %5d %4d  %.16s%s%s\n", r.Height, r.Cranks, r.Computrons, r.GCKrefs, r.BOYDs,
-				r.Results, r.Rejected, r.ExportItems, r.ExportBytes, r.GCKrefsLeft, r.DirtyVats, r.TerminatedVats, r.ActivityHash,
+			fmt.Printf("%7d %7d %11d %8d %5d %7d %8d %8d %9d %7d %5d %4d %5s %8d  %.16s%s%s\n", r.Height, r.Cranks, r.Computrons, r.GCKrefs, r.BOYDs,
+				r.Results, r.Rejected, r.ExportItems, r.ExportBytes, r.GCKrefsLeft, r.DirtyVats, r.TerminatedVats,
+				fmt.Sprintf("%d/%d", r.UpgradesOK, r.UpgradesFailed), r.UpgradesLeft, r.ActivityHash,
 				map[bool]string{true: "  (work left)", false: ""}[r.WorkLeft],
 				map[bool]string{true: "  (synced node agrees)", false: ""}[synced != nil])
 			for _, t := range r.Terminations {
 				fmt.Printf("        vat %s (%s) terminated: %s: %s\n", t.Name, t.ID, t.Kind, t.Reason)
+			}
+			for _, u := range r.Upgrades {
+				if u.OK {
+					fmt.Printf("        vat %s (%s) upgraded: incarnation %d (upgrade %d)\n", u.Name, u.ID, u.Incarnation, u.UpgradeID)
+				} else {
+					fmt.Printf("        vat %s (%s) upgrade %d failed: %s (incarnation %d goes on)\n", u.Name, u.ID, u.UpgradeID,
+						u.Reason, u.Incarnation)
+				}
 			}
 		}
 		rows = append(rows, r)
@@ -189,7 +206,7 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 }
 
 // drawChart plots computrons (with the block budget), cranks, GC krefs and
-// export-data entries per block, marking terminations and the state sync.
+// export-data entries per block, marking terminations, upgrades and the state sync.
 func drawChart(path, cfgPath string, rows []row, actions []sim.Action, budget, exportAt uint64) error {
 	series := []chart.Series{
 		{Name: "computrons", Limit: budget, Color: color.RGBA{60, 110, 200, 255}},
@@ -207,6 +224,12 @@ func drawChart(path, cfgPath string, rows []row, actions []sim.Action, budget, e
 	for _, a := range actions {
 		if a.Type == "terminate" && a.Height > 0 {
 			markers = append(markers, chart.Marker{Block: a.Height, Label: a.Vat + " terminated"})
+		}
+		if a.Type == "upgrade" && a.Height > 0 {
+			markers = append(markers, chart.Marker{Block: a.Height, Label: a.Vat + " upgraded"})
+		}
+		if a.Type == "upgrade_all" && a.Height > 0 {
+			markers = append(markers, chart.Marker{Block: a.Height, Label: "upgrade-all"})
 		}
 	}
 	if exportAt > 0 {

@@ -49,8 +49,6 @@ static swing_status index_names(host_call *c, named_id *ids, const named_id **by
     for (size_t i = 0; i < r->n_bundles; i++) {
         if (!r->bundles[i]->name || !r->bundles[i]->name[0])
             return swing_err_set(c->err, SWING_ERR_INVALID, "bundle %zu has no name", i);
-        if (strlen(r->bundles[i]->name) > 64 || strchr(r->bundles[i]->name, '.'))
-            return swing_err_set(c->err, SWING_ERR_INVALID, "bundle %zu: a name is 1-64 bytes without '.'", i);
         ids[i].name = r->bundles[i]->name;
         byname[i] = &ids[i];
     }
@@ -147,8 +145,6 @@ static swing_status do_init(host_call *c, named_id *ids, const named_id **byname
     if (!text) return SWING_NOMEM(c->err);
     s = kern_init(c->h->k, text, strlen(text), c->err);
     free(text);
-    /* Named for vats too (vat admin's createVat, upgrades by bundle name). */
-    for (size_t i = 0; !s && i < r->n_bundles; i++) s = kern_bundle_name(c->h->k, ids[i].name, ids[i].id, c->err);
     if (s) return s;
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);

@@ -16,7 +16,6 @@
 
 #include "base/alloc.h"
 #include "base/vec.h"
-#include "kernel/kernel_int.h" /* kern_cd_plain: plain JSON as smallcaps, as create_vat's parameters */
 
 static swing_status need_block(host_call *c, const char *op)
 {
@@ -169,8 +168,8 @@ static swing_status vat_parameters(host_call *c, const Swing__V1__UpgradeVatRequ
         return swing_err_set(c->err, SWING_ERR_INVALID, "upgrade_vat: has_vat_parameters without vat_parameters_json");
     v = json_loads(r->vat_parameters_json, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
     if (!v) return swing_err_set(c->err, SWING_ERR_INVALID, "upgrade_vat: vat_parameters_json: %s", je.text);
-    s = kern_cd_plain(v, body, c->err);
     json_decref(v);
+    s = kern_encode_plain(r->vat_parameters_json, strlen(r->vat_parameters_json), body, c->err);
     if (SWING_STATUS_PRIMARY(s) == SWING_ERR_INVALID)
         return swing_err_set(c->err, s, "upgrade_vat: vat_parameters_json is not plain data "
                                         "(a record key starts with one of !\"#$%%&'()*+,-)");

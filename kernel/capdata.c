@@ -190,3 +190,15 @@ swing_status kern_cd_methargs_plain(const char *method, const json_t *args, char
     json_decref(pair);
     return s;
 }
+
+swing_status kern_encode_plain(const char *json, size_t len, char **body, swing_err *err)
+{
+    json_error_t je;
+    json_t *v = json_loadb(json, len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &je);
+    swing_status s;
+    *body = NULL;
+    if (!v) return swing_err_set(err, SWING_ERR_INVALID, "not JSON: %s", je.text);
+    s = kern_cd_plain(v, body, err);
+    json_decref(v);
+    return s;
+}

@@ -15,7 +15,8 @@
  *     kern_panicked kernel/crank.c
  *   termination records, kern_vats_list                    kernel/termination.c
  *   upgrades: kern_upgrade_vat .. kern_vat_incarnation      kernel/upgrade.c
- *   kern_bundle_name, kern_bundle_named                    kernel/vatadmin.c
+ *   kern_bundle_name(s), kern_bundle_named                 kernel/vatadmin.c
+ *   kern_encode_plain                                      kernel/capdata.c
  *   kern_wind_down_vat                                     kernel/winddown.c
  */
 #ifndef LIBSWING_KERNEL_KERNEL_H
@@ -397,9 +398,18 @@ swing_status kern_wind_down_vat(kern *k, const char *vat_name, swing_err *err);
  * INVALID: the bundle is not installed, a name empty,
  * longer than 64 bytes or holding '.', a bad bundle ID. (vatadmin.c) */
 swing_status kern_bundle_name(kern *k, const char *name, const char *bundle_id, swing_err *err);
+/* The same for n names at once, in one crank (init's bundles). */
+swing_status kern_bundle_names(kern *k, const char *const *names, const char *const *bundle_ids, size_t n,
+                               swing_err *err);
 /* The bundle ID registered under name; *found false if none. */
 swing_status kern_bundle_named(kern *k, const char *name, char id[STORE_BUNDLE_ID_LEN + 1], bool *found,
                                swing_err *err);
+
+/* The smallcaps body ("#" + JSON, caller frees with swing_mfree) of a
+ * plain JSON value (any JSON; strings escaped as smallcaps needs), as
+ * vatParameters and inbound arguments are encoded. INVALID: not JSON, or a
+ * record key that starts with one of !"#$%&'()*+,-. */
+swing_status kern_encode_plain(const char *json, size_t len, char **body, swing_err *err);
 
 /* Messages waiting in the run queue (host statistics). */
 swing_status kern_run_queue_length(kern *k, uint64_t *len, swing_err *err);

@@ -40,22 +40,38 @@
 
 /* ---- bundle names ---- */
 
-swing_status kern_bundle_name(kern *k, const char *name, const char *bundle_id, swing_err *err)
+static bool name_ok(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
-    bool have;
+    return n > 0 && n <= 64 && !strchr(name, '.');
+}
+
+swing_status kern_bundle_names(kern *k, const char *const *names, const char *const *bundle_ids, size_t n,
+                               swing_err *err)
+{
     swing_status s;
-    if (n == 0 || n > 64 || strchr(name, '.'))
-        return swing_err_set(err, SWING_ERR_INVALID, "bad bundle name");
-    if (!store_bundle_id_valid(bundle_id)) return swing_err_set(err, SWING_ERR_INVALID, "bad bundle ID");
-    if ((s = store_bundle_has(k->st, bundle_id, &have, err))) return s;
-    if (!have) return swing_err_set(err, SWING_ERR_INVALID, "bundle %s is not installed", bundle_id);
+    for (size_t i = 0; i < n; i++) {
+        bool have;
+        if (!name_ok(names[i]))
+            return swing_err_set(err, SWING_ERR_INVALID, "bundle name %.80s: 1-64 bytes without '.'",
+                                 names[i] ? names[i] : "");
+        if (!store_bundle_id_valid(bundle_ids[i])) return swing_err_set(err, SWING_ERR_INVALID, "bad bundle ID");
+        if ((s = store_bundle_has(k->st, bundle_ids[i], &have, err))) return s;
+        if (!have) return swing_err_set(err, SWING_ERR_INVALID, "bundle %s is not installed", bundle_ids[i]);
+    }
+    if (n == 0) return SWING_OK;
     if ((s = kern_crank_begin(k, err))) return s;
-    if ((s = kern_kv_set(k, bundle_id, err, "bundle.name.%s", name))) {
+    for (size_t i = 0; !s && i < n; i++) s = kern_kv_set(k, bundle_ids[i], err, "bundle.name.%s", names[i]);
+    if (s) {
         kern_crank_abort(k, NULL);
         return s;
     }
     return kern_crank_end(k, err);
+}
+
+swing_status kern_bundle_name(kern *k, const char *name, const char *bundle_id, swing_err *err)
+{
+    return kern_bundle_names(k, &name, &bundle_id, 1, err);
 }
 
 swing_status kern_bundle_named(kern *k, const char *name, char id[STORE_BUNDLE_ID_LEN + 1], bool *found,
@@ -65,7 +81,7 @@ swing_status kern_bundle_named(kern *k, const char *name, char id[STORE_BUNDLE_I
     swing_status s;
     *found = false;
     id[0] = '\0';
-    if (!name || !name[0] || strlen(name) > 64 || strchr(name, '.')) return SWING_OK;
+    if (!name_ok(name)) return SWING_OK;
     if ((s = kern_kv_get(k, &v, found, err, "bundle.name.%s", name))) return s;
     if (*found && strlen(v) <= STORE_BUNDLE_ID_LEN) snprintf(id, STORE_BUNDLE_ID_LEN + 1, "%s", v);
     else *found = false;

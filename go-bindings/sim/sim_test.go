@@ -461,8 +461,8 @@ func TestCHostAgreesUpgrades(t *testing.T) {
 			t.Fatalf("height %d: %+v", r.Height, r)
 		}
 	}
-	if rows[2].Rejected == 1 { // the stub kernel refuses every upgrade
-		t.Skip("the kernel answers: upgrade is not implemented yet")
+	if rows[2].Rejected == 1 {
+		t.Fatalf("height 3: the upgrade was refused: %+v", rows[2])
 	}
 	if done != 5 || rows[2].Upgrades[0].Incarnation != 1 || rows[4].UpgradesOK != 3 {
 		t.Fatalf("upgrades done %d (want 5): %+v", done, rows)

@@ -167,9 +167,8 @@ check "a message to a deleted vat is refused as terminated" \
 
 # Upgrades: a script's upgrade and upgrade_all actions reach the kernel, one
 # of an unknown vat is refused and counted, every row says the upgrades done
-# and left (with the stub kernel both upgrades of block 3 are refused; with
-# the real one they finish in it, upgrade_all skipping counter, whose
-# upgrade is queued); an upgrade action without a vat is a
+# and left (both upgrades of block 3 finish in it, upgrade_all skipping
+# counter, whose upgrade is queued); an upgrade action without a vat is a
 # script error.
 printf '%s\n' '{"height": 2, "type": "upgrade", "vat": "nobody"}' \
     '{"height": 3, "type": "upgrade", "vat": "counter", "bundle": "counter", "parameters": {"start": 5}, "message": "v2"}' \
@@ -182,7 +181,7 @@ check "upgrade actions: an unknown vat is refused, every row says the upgrades d
     '[ $rc -eq 0 ] && [ "$(wc -l <"$tmp/upg.json")" -eq 4 ] &&
      grep "\"height\":2," "$tmp/upg.json" | grep -q "\"rejected\":1" &&
      [ "$(grep -c "\"upgrades_ok\":[0-9]*,\"upgrades_failed\":[0-9]*,\"upgrades_left\":[0-9]*" "$tmp/upg.json")" -eq 4 ] &&
-     { row3 "\"rejected\":2" || row3 "\"upgrades_ok\":3,.*\"upgrades\":\[{\"upgrade_id\":1,\"name\":\"counter\""; }'
+     row3 "\"upgrades_ok\":3,.*\"upgrades\":\[{\"upgrade_id\":1,\"name\":\"counter\""'
 printf '{"height": 2, "type": "upgrade", "bundle": "counter"}\n' >"$tmp/upg-bad.jsonl"
 "$SWING" run --config $CHAIN --db "$tmp/upg2" --blocks 2 --actions "$tmp/upg-bad.jsonl" 2>"$tmp/err.txt"
 rc=$?

@@ -4,7 +4,9 @@
 # driven by the Go host (simchain) with a per-block table: inbound traffic
 # every block, GC work from dropped receipts, bursts larger than a block's
 # compute budget, a state sync into a second node at block 100 that must
-# agree at every later height, and the oracle vat terminated at block 120.
+# agree at every later height, the exchange upgraded to version 2 at block 70,
+# the oracle vat terminated at block 120, and an upgrade-all of every live
+# vat at block 150 (each keeps its durable state; the chart marks both).
 # The config's clean-up budget (400 GC krefs, 1 BOYD, 20 deletion units a
 # block) spreads the GC bursts and the oracle's deletion over blocks; the
 # table's gc_left and term columns show what each block left.

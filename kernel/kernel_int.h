@@ -111,6 +111,12 @@ swing_status kern_kv_has(kern *k, bool *found, swing_err *err, const char *fmt, 
     __attribute__((format(printf, 4, 5)));
 /* Deletes every key starting with prefix; returns how many in *n. */
 swing_status kern_kv_del_prefix(kern *k, const char *prefix, uint64_t *n, swing_err *err);
+/* Every key under prefix, in byte order, its first `cut` bytes cut off
+ * (keys whose rest does not fit KERN_VREF_MAX are skipped): collected
+ * before a caller changes them, so its changes cannot skew the scan.
+ * Caller frees *tails with swing_mfree. */
+swing_status kern_kv_tails(kern *k, const char *prefix, size_t cut, char (**tails)[KERN_VREF_MAX], size_t *n,
+                           swing_err *err);
 /* Allocates the next number of counter key `name` (starting at `first`). */
 swing_status kern_kv_next_id(kern *k, const char *name, uint64_t first, uint64_t *id,
                              swing_err *err);
@@ -354,6 +360,8 @@ swing_status kern_term_record(kern *k, const char *vat, kern_term_kind kind, con
 /* The record of a vat by ID (its name read from vNN.options); *found false
  * when it is alive, has no record or its options are deleted. */
 swing_status kern_term_of_vat(kern *k, const char *vat, kern_termination *t, bool *found, swing_err *err);
+/* The vat's name (vNN.options); "" if it has none (its state is deleted). */
+swing_status kern_term_name_of(kern *k, const char *vat, char name[KERN_TERM_NAME_MAX + 1], swing_err *err);
 /* A new vat takes the name: the old record goes. */
 swing_status kern_term_forget(kern *k, const char *vat_name, swing_err *err);
 /* The refusal of a host request naming a dead vat: USER with
@@ -460,7 +468,6 @@ swing_status kern_upgrade_restart_due(kern *k, const char *vat, uint64_t restart
 /* Appends to the RAM log kern_upgrades_take empties. */
 swing_status kern_upgrade_log(kern *k, const kern_upgrade_result *r, swing_err *err);
 swing_status kern_upgrade_incarnation(kern *k, const char *vat, uint64_t *incarnation, swing_err *err);
-swing_status kern_upgrade_name(kern *k, const char *vat, char name[KERN_TERM_NAME_MAX + 1], swing_err *err);
 /* ===== upgrade_run.c: the upgrade crank ===== */
 /* One upgradeVat event (popped in the open crank): performs it or rolls it
  * back, consumes the event, ends the crank and logs the result. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 #include "store/scan.h"
 
 #define KEY_MAX 512
@@ -218,6 +219,33 @@ swing_status kern_kv_del_prefix(kern *k, const char *prefix, uint64_t *n, swing_
         (*n)++;
     }
     store_scan_free(&sc);
+    return s;
+}
+
+swing_status kern_kv_tails(kern *k, const char *prefix, size_t cut, char (**tails)[KERN_VREF_MAX], size_t *n,
+                           swing_err *err)
+{
+    store_scan sc;
+    size_t cap = 0;
+    swing_status s;
+    *tails = NULL;
+    *n = 0;
+    store_scan_init(&sc, k->st, swing_str(prefix));
+    for (;;) {
+        swing_bytes key;
+        bool found;
+        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
+        if (key.len < cut || key.len - cut >= KERN_VREF_MAX) continue;
+        if ((s = SWING_VEC_RESERVE(*tails, cap, *n + 1, 16, err))) break;
+        memcpy((*tails)[*n], key.ptr + cut, key.len - cut);
+        (*tails)[(*n)++][key.len - cut] = '\0';
+    }
+    store_scan_free(&sc);
+    if (s) {
+        swing_mfree(*tails);
+        *tails = NULL;
+        *n = 0;
+    }
     return s;
 }
 

@@ -141,8 +141,7 @@ swing_status kern_vat_termination(kern *k, const char *vat_name, kern_terminatio
     return s;
 }
 
-/* The name in vNN.options; "" if it has none (deleted). */
-static swing_status name_of(kern *k, const char *vat, char name[KERN_TERM_NAME_MAX + 1], swing_err *err)
+swing_status kern_term_name_of(kern *k, const char *vat, char name[KERN_TERM_NAME_MAX + 1], swing_err *err)
 {
     char *v = NULL;
     bool found;
@@ -163,7 +162,7 @@ static swing_status name_of(kern *k, const char *vat, char name[KERN_TERM_NAME_M
 swing_status kern_term_of_vat(kern *k, const char *vat, kern_termination *t, bool *found, swing_err *err)
 {
     char name[KERN_TERM_NAME_MAX + 1];
-    swing_status s = name_of(k, vat, name, err);
+    swing_status s = kern_term_name_of(k, vat, name, err);
     memset(t, 0, sizeof *t);
     *found = false;
     if (s || !name[0]) return s;
@@ -186,7 +185,7 @@ swing_status kern_term_record(kern *k, const char *vat, kern_term_kind kind, con
 {
     json_t *j;
     char *text;
-    swing_status s = name_of(k, vat, t->name, err);
+    swing_status s = kern_term_name_of(k, vat, t->name, err);
     if (s) return s;
     if (!t->name[0]) return SWING_CORRUPT(err, "vat %s has no name", vat);
     snprintf(t->vat_id, sizeof t->vat_id, "%s", vat);

@@ -184,21 +184,6 @@ static const char *given_bundle(const char *name, const char *const *names, cons
     return NULL;
 }
 
-swing_status kern_upgrade_name(kern *k, const char *vat, char name[KERN_TERM_NAME_MAX + 1], swing_err *err)
-{
-    char *v = NULL;
-    bool found;
-    json_t *j;
-    swing_status s = kern_kv_get(k, &v, &found, err, "%s.options", vat);
-    name[0] = '\0';
-    if (s || !found) return s;
-    j = json_loads(v, 0, NULL);
-    swing_mfree(v);
-    snprintf(name, KERN_TERM_NAME_MAX + 1, "%s", json_string_value(json_object_get(j, "name")) ? json_string_value(json_object_get(j, "name")) : "");
-    json_decref(j);
-    return SWING_OK;
-}
-
 /* One upgrade-all entry: queued, or skipped with its rule. */
 static swing_status plan_one(kern *k, kern_upgrade_plan *p, const char *const *names, const char *const *ids,
                              size_t nb, swing_err *err)
@@ -243,7 +228,7 @@ swing_status kern_upgrade_all(kern *k, const char *const *names, const char *con
         memset(&p, 0, sizeof p);
         snprintf(p.vat_id, sizeof p.vat_id, "v%" PRIu64, i);
         if ((s = kern_vats_alive(k, p.vat_id, &alive, err)) || !alive) continue;
-        if (!(s = kern_upgrade_name(k, p.vat_id, p.name, err))) s = plan_one(k, &p, names, bundle_ids, nbundles, err);
+        if (!(s = kern_term_name_of(k, p.vat_id, p.name, err))) s = plan_one(k, &p, names, bundle_ids, nbundles, err);
         if (!s) s = SWING_VEC_RESERVE(*list, cap, *n + 1, 8, err);
         if (!s) (*list)[(*n)++] = p;
     }

@@ -26,8 +26,6 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
-#include "base/vec.h"
-#include "store/scan.h"
 
 typedef struct up_event {
     char vat[KERN_ID_MAX];
@@ -79,32 +77,15 @@ static swing_status disconnection(const up_event *e, uint64_t old, kern_cd *out,
     return s;
 }
 
-/* The c-list keys under vNN.c.<tail> (the part after the prefix), sorted:
- * collected before anything is changed, so changes cannot skew the scan. */
-typedef struct key_list {
-    char (*v)[KERN_VREF_MAX];
-    size_t n, cap;
-} key_list;
-
-static swing_status collect(kern *k, const char *vat, const char *tail, key_list *l, swing_err *err)
+/* The vat's c-list keys under vNN.c.<tail>, without "vNN.c." (sorted,
+ * collected before anything changes). */
+static swing_status collect(kern *k, const char *vat, const char *tail, char (**v)[KERN_VREF_MAX], size_t *n,
+                            swing_err *err)
 {
     char prefix[KERN_ID_MAX + 8];
     size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%s.c.", vat);
-    store_scan sc;
-    swing_status s;
     snprintf(prefix + pl, sizeof prefix - pl, "%s", tail);
-    store_scan_init(&sc, k->st, swing_str(prefix));
-    for (;;) {
-        swing_bytes key;
-        bool found;
-        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
-        if (key.len - pl >= KERN_VREF_MAX) continue;
-        if ((s = SWING_VEC_RESERVE(l->v, l->cap, l->n + 1, 16, err))) break;
-        memcpy(l->v[l->n], key.ptr + pl, key.len - pl);
-        l->v[l->n++][key.len - pl] = '\0';
-    }
-    store_scan_free(&sc);
-    return s;
+    return kern_kv_tails(k, prefix, pl, v, n, err);
 }
 
 /* Whether vat is among kpid's subscribers (a sorted comma-joined list). */
@@ -123,35 +104,37 @@ static swing_status subscribed(kern *k, const char *kpid, const char *vat, bool 
 
 swing_status kern_upgrade_run_reject(kern *k, const char *vat, vp_capdata why, swing_err *err)
 {
-    key_list l = {0};
-    swing_status s = collect(k, vat, "kp", &l, err);
-    for (size_t i = 0; !s && i < l.n; i++) {
+    char (*v)[KERN_VREF_MAX];
+    size_t n;
+    swing_status s = collect(k, vat, "kp", &v, &n, err);
+    for (size_t i = 0; !s && i < n; i++) {
         kern_promise_state st;
         char decider[KERN_ID_MAX];
         bool sub;
-        if ((s = kern_kp_state(k, l.v[i], &st, decider, err))) break;
+        if ((s = kern_kp_state(k, v[i], &st, decider, err))) break;
         if (st != KERN_PROMISE_UNRESOLVED || strcmp(decider, vat) != 0) continue;
-        if ((s = subscribed(k, l.v[i], vat, &sub, err))) break;
-        if ((s = kern_kp_resolve(k, l.v[i], true, why, err))) break;
-        if (!sub) s = kern_clist_delete(k, vat, l.v[i], err);
+        if ((s = subscribed(k, v[i], vat, &sub, err))) break;
+        if ((s = kern_kp_resolve(k, v[i], true, why, err))) break;
+        if (!sub) s = kern_clist_delete(k, vat, v[i], err);
     }
-    swing_mfree(l.v);
+    swing_mfree(v);
     return s;
 }
 
 /* Every export but the root and durable objects (o+d...) is abandoned. */
 static swing_status abandon_exports(kern *k, const char *vat, swing_err *err)
 {
-    key_list l = {0};
-    swing_status s = collect(k, vat, "o+", &l, err);
-    for (size_t i = 0; !s && i < l.n; i++) {
+    char (*v)[KERN_VREF_MAX];
+    size_t n;
+    swing_status s = collect(k, vat, "o+", &v, &n, err);
+    for (size_t i = 0; !s && i < n; i++) {
         char kref[KERN_ID_MAX];
         bool found;
-        if (strcmp(l.v[i], "o+0") == 0 || strncmp(l.v[i], "o+d", 3) == 0) continue;
-        if ((s = kern_clist_kref(k, vat, l.v[i], kref, &found, err)) || !found) continue;
+        if (strcmp(v[i], "o+0") == 0 || strncmp(v[i], "o+d", 3) == 0) continue;
+        if ((s = kern_clist_kref(k, vat, v[i], kref, &found, err)) || !found) continue;
         s = kern_obj_orphan(k, kref, err);
     }
-    swing_mfree(l.v);
+    swing_mfree(v);
     return s;
 }
 
@@ -262,7 +245,7 @@ static swing_status finish(kern *k, const up_event *e, bool ok, uint64_t inc, co
     memset(&r, 0, sizeof r);
     r.upgrade_id = e->id;
     snprintf(r.vat_id, sizeof r.vat_id, "%s", e->vat);
-    if ((s = kern_upgrade_name(k, e->vat, r.name, err))) return s;
+    if ((s = kern_term_name_of(k, e->vat, r.name, err))) return s;
     r.ok = ok;
     r.incarnation = inc;
     kern_term_clip(why, r.reason, sizeof r.reason);

@@ -33,8 +33,6 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
-#include "base/vec.h"
-#include "store/scan.h"
 
 #define ADMIN_NAME "vatAdmin"
 
@@ -433,23 +431,11 @@ static swing_status node_done(kern *k, const char *vat, const char *kpid, swing_
 
 swing_status kern_vatadmin_ended(kern *k, const char *vat, const kern_termination *t, swing_err *err)
 {
-    char prefix[KERN_ID_MAX + 24];
-    size_t pl = (size_t)snprintf(prefix, sizeof prefix, "vatAdmin.done.%s.", vat);
-    char (*kpids)[KERN_ID_MAX] = NULL;
-    size_t n = 0, cap = 0;
-    store_scan sc;
+    char prefix[KERN_ID_MAX + 24], (*kpids)[KERN_VREF_MAX] = NULL;
+    size_t n = 0;
     swing_status s;
-    store_scan_init(&sc, k->st, swing_str(prefix));
-    for (;;) {
-        swing_bytes key;
-        bool found;
-        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
-        if (key.len - pl >= KERN_ID_MAX) continue;
-        if ((s = SWING_VEC_RESERVE(kpids, cap, n + 1, 4, err))) break;
-        memcpy(kpids[n], key.ptr + pl, key.len - pl);
-        kpids[n++][key.len - pl] = '\0';
-    }
-    store_scan_free(&sc);
+    snprintf(prefix, sizeof prefix, "vatAdmin.done.%s.", vat);
+    s = kern_kv_tails(k, prefix, strlen(prefix), &kpids, &n, err);
     for (size_t i = 0; !s && i < n; i++) {
         if (!(s = kern_kv_del(k, err, "%s%s", prefix, kpids[i]))) s = settle_done(k, kpids[i], t, err);
     }

@@ -22,8 +22,6 @@
 #include <stdlib.h>
 
 #include "base/alloc.h"
-#include "base/vec.h"
-#include "store/scan.h"
 
 #define LIST_KEY "kernel.windingDown"
 
@@ -134,23 +132,12 @@ swing_status kern_wind_down_vat(kern *k, const char *vat_name, swing_err *err)
 static swing_status abandon_ram_exports(kern *k, const char *vat, swing_err *err)
 {
     char prefix[KERN_ID_MAX + 8], (*vrefs)[KERN_VREF_MAX] = NULL;
-    size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%s.c.o+", vat), n = 0, cap = 0;
-    store_scan sc;
-    swing_status s;
-    store_scan_init(&sc, k->st, swing_str(prefix));
-    for (;;) {
-        swing_bytes key;
-        bool found;
-        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
-        if (key.len - pl + 2 >= KERN_VREF_MAX || key.ptr[pl] < '0' || key.ptr[pl] > '9') continue;
-        if ((s = SWING_VEC_RESERVE(vrefs, cap, n + 1, 16, err))) break;
-        memcpy(vrefs[n], key.ptr + pl - 2, key.len - pl + 2);
-        vrefs[n++][key.len - pl + 2] = '\0';
-    }
-    store_scan_free(&sc);
+    size_t pl = (size_t)snprintf(prefix, sizeof prefix, "%s.c.o+", vat), n = 0;
+    swing_status s = kern_kv_tails(k, prefix, pl - 2, &vrefs, &n, err);
     for (size_t i = 0; !s && i < n; i++) {
         char kref[KERN_ID_MAX];
         bool found, held;
+        if (vrefs[i][2] < '0' || vrefs[i][2] > '9') continue; /* o+v..., o+d...: the worker's */
         if ((s = kern_clist_kref(k, vat, vrefs[i], kref, &found, err)) || !found) continue;
         if ((s = kern_obj_orphan(k, kref, err))) break;
         if ((s = kern_kv_has(k, &held, err, "kernel.hold.%s", kref)) || !held) continue;

@@ -182,6 +182,46 @@ size_t tk_count(tk *t, const char *prefix)
     return n;
 }
 
+static bool skipped(swing_bytes k, const char *const *skip)
+{
+    for (size_t i = 0; skip && skip[i]; i++) {
+        const char *x = skip[i][0] == '*' ? skip[i] + 1 : skip[i];
+        size_t n = strlen(x);
+        if (skip[i][0] == '*' ? k.len >= n && memcmp(k.ptr + k.len - n, x, n) == 0
+                              : swing_bytes_cmp(k, swing_str(x)) == 0)
+            return true;
+    }
+    return false;
+}
+
+char *tk_dump(tk *t, const char *prefix, const char *const *skip)
+{
+    store_iter *it;
+    bool valid;
+    swing_bytes k, v;
+    size_t n = 0, cap = 1 << 16;
+    char *out = malloc(cap);
+    if (!out) fail_msg("out of memory");
+    if (store_iter_create(t->st, swing_str(prefix), &it, NULL)) fail_msg("iter");
+    while (store_iter_next(it, &k, &v, &valid, NULL) == SWING_OK && valid) {
+        if (skipped(k, skip)) continue;
+        while (n + k.len + v.len + 4 > cap) {
+            char *more = realloc(out, cap *= 2);
+            if (!more) fail_msg("out of memory");
+            out = more;
+        }
+        memcpy(out + n, k.ptr, k.len);
+        n += k.len;
+        out[n++] = '=';
+        if (v.len) memcpy(out + n, v.ptr, v.len);
+        n += v.len;
+        out[n++] = '\n';
+    }
+    store_iter_destroy(it);
+    out[n] = '\0';
+    return out;
+}
+
 void tk_install(tk *t, const char *src, char id[STORE_BUNDLE_ID_LEN + 1])
 {
     swing_err e;

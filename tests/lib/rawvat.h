@@ -57,5 +57,8 @@ void tk_expect_no_line(tk *t, const char *line);
 char *tk_get(tk *t, const char *key);
 /* Counts kv keys with the prefix. */
 size_t tk_count(tk *t, const char *prefix);
+/* Every key under prefix as "key=value" lines (caller frees with free()),
+ * but the keys in skip (NULL-terminated; "*x" skips keys ending with x). */
+char *tk_dump(tk *t, const char *prefix, const char *const *skip);
 
 #endif /* LIBSWING_TESTS_RAWVAT_H */

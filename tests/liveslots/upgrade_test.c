@@ -185,33 +185,9 @@ static void test_upgrade_keeps_durable_state(void **state)
  * records (height, activity hash), as text. */
 static char *kv_dump(void)
 {
-    store_iter *it;
-    bool valid;
-    swing_bytes k, v;
-    size_t n = 0, cap = 1 << 16;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    if (store_iter_create(T.st, swing_str(""), &it, NULL)) fail_msg("iter");
-    while (store_iter_next(it, &k, &v, &valid, NULL) == SWING_OK && valid) {
-        if (swing_bytes_cmp(k, swing_str("crankNumber")) == 0 || swing_bytes_cmp(k, swing_str("runQueue")) == 0 ||
-            swing_bytes_cmp(k, swing_str("kernel.upgrades.nextID")) == 0 ||
-            swing_bytes_cmp(k, swing_str("activityhash")) == 0 || swing_bytes_cmp(k, swing_str("host.height")) == 0)
-            continue;
-        while (n + k.len + v.len + 4 > cap) {
-            char *more = realloc(out, cap *= 2);
-            assert_non_null(more);
-            out = more;
-        }
-        memcpy(out + n, k.ptr, k.len);
-        n += k.len;
-        out[n++] = '=';
-        if (v.len) memcpy(out + n, v.ptr, v.len);
-        n += v.len;
-        out[n++] = '\n';
-    }
-    store_iter_destroy(it);
-    out[n] = '\0';
-    return out;
+    static const char *const skip[] = {"crankNumber", "runQueue", "kernel.upgrades.nextID", "activityhash",
+                                       "host.height", NULL};
+    return tk_dump(&T, "", skip);
 }
 
 static void failed_upgrade_changes_nothing(const char *src, const char *why)

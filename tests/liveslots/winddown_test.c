@@ -133,32 +133,12 @@ static int run_out(uint64_t *hash)
     return 0;
 }
 
+/* A vat's keys but its dirty-list position (which depends on the order of
+ * the clean-up's BOYDs, not on the state). */
 static char *dump(const char *prefix)
 {
-    store_iter *it;
-    bool valid;
-    swing_bytes k, v;
-    size_t n = 0, cap = 1 << 16;
-    char *out = malloc(cap);
-    assert_non_null(out);
-    if (store_iter_create(T.st, swing_str(prefix), &it, NULL)) fail_msg("iter");
-    while (store_iter_next(it, &k, &v, &valid, NULL) == SWING_OK && valid) {
-        if (k.len > 9 && memcmp(k.ptr + k.len - 9, ".reapDirt", 9) == 0) continue; /* dirty-list order */
-        while (n + k.len + v.len + 4 > cap) {
-            char *more = realloc(out, cap *= 2);
-            assert_non_null(more);
-            out = more;
-        }
-        memcpy(out + n, k.ptr, k.len);
-        n += k.len;
-        out[n++] = '=';
-        if (v.len) memcpy(out + n, v.ptr, v.len);
-        n += v.len;
-        out[n++] = '\n';
-    }
-    store_iter_destroy(it);
-    out[n] = '\0';
-    return out;
+    static const char *const skip[] = {"*.reapDirt", NULL};
+    return tk_dump(&T, prefix, skip);
 }
 
 static char *wound_down_zoe;

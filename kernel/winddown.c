@@ -8,12 +8,15 @@
  *   kernel.windingDown   comma-joined IDs of the vats winding down
  *
  * The windDownVat run-queue event ({"type":"windDownVat","vatID":v}) is one
- * crank: a final BOYD of the user incarnation (if it fails, its effects are
- * rolled back and the switch goes on without it), promises the vat decides
- * rejected, RAM exports (o+N, the root too) abandoned, the transcript
- * closed (the worker keeps no state, so it replays nothing), the options
- * and source switched, and the vat put on the dirty list, whose clean-up
- * BOYDs (kernel.reapBudget items each) then do the work.
+ * crank: promises the vat decides rejected, RAM exports (o+N, the root too)
+ * abandoned, the transcript closed (the worker keeps no state, so it
+ * replays nothing), the options and source switched, and the vat put on
+ * the dirty list, whose clean-up BOYDs (kernel.reapBudget items each) then
+ * do the work. Unlike an upgrade there is no final BOYD of the user
+ * incarnation: a worker that is not in memory would first replay the vat's
+ * whole transcript, in one crank, which for the vats wind-down is for is the
+ * very flood it avoids; the imports only the old heap held are released by
+ * termination's phased deletion instead.
  */
 #include "kernel/kernel_int.h"
 
@@ -203,25 +206,12 @@ swing_status kern_winddown_run_event(kern *k, const char *json, kern_crank_info 
 {
     json_t *ev = json_loads(json, 0, NULL);
     const char *v = json_string_value(json_object_get(ev, "vatID"));
-    char vat[KERN_ID_MAX];
+    char vat[KERN_ID_MAX] = "";
     bool alive = false;
-    uint64_t budget;
-    kern_vat_io io;
     swing_status s = v && strlen(v) < KERN_ID_MAX ? SWING_OK : SWING_CORRUPT(err, "bad windDownVat event");
     if (!s) snprintf(vat, sizeof vat, "%s", v);
     json_decref(ev);
     if (!s) s = kern_vats_alive(k, vat, &alive, err);
-    if (!s && alive) s = kern_reap_budget(k, &budget, err);
-    memset(&io, 0, sizeof io);
-    if (!s && alive) s = kern_deliver_boyd(k, vat, budget, &io, info, err);
-    if (!s && alive && (io.failed || io.exited)) { /* go on without the final BOYD's effects */
-        char *again = NULL;
-        kern_vats_evict(k, vat);
-        if (!(s = kern_crank_abort(k, err)) && !(s = kern_crank_begin(k, err)))
-            s = kern_queue_pop(k, KERN_RUN, &again, err);
-        swing_mfree(again);
-    }
-    info->computrons = 0;
     if (!s && alive) s = switch_over(k, vat, err);
     info->kind = KERN_CRANK_WIND_DOWN;
     snprintf(info->vat_id, sizeof info->vat_id, "%s", vat);

@@ -302,6 +302,33 @@ swing_status host_terminate_vat(host_call *c)
     return SWING_OK;
 }
 
+swing_status host_wind_down_vat(host_call *c)
+{
+    const Swing__V1__WindDownVatRequest *r = c->req->wind_down_vat;
+    Swing__V1__WindDownVatResponse *out;
+    swing_status s;
+    if ((s = need_block(c, "wind_down_vat"))) return s;
+    host_fold_input(c->h, &r->base); /* refused ones too: see block.c */
+    if (!host_name_ok(r->name)) return swing_err_set(c->err, SWING_ERR_INVALID, "bad vat name");
+    if (!c->h->replay) {
+        kern_termination t;
+        bool dead;
+        if ((s = kern_vat_termination(c->h->k, r->name, &t, &dead, c->err))) return s;
+        if (dead) {
+            char msg[KERN_TERM_REASON_MAX + KERN_TERM_NAME_MAX + 96];
+            kern_term_message(&t, msg, sizeof msg);
+            return swing_err_set(c->err, SWING_ERR_USER, "%s", msg);
+        }
+        if ((s = kern_wind_down_vat(c->h->k, r->name, c->err))) return s;
+    }
+    out = host_alloc(c->ar, sizeof *out);
+    if (!out) return SWING_NOMEM(c->err);
+    swing__v1__wind_down_vat_response__init(out);
+    c->resp->result_case = SWING__V1__RESPONSE__RESULT_WIND_DOWN_VAT;
+    c->resp->wind_down_vat = out;
+    return SWING_OK;
+}
+
 /* ---- state sync ---- */
 
 swing_status host_export(host_call *c)

@@ -148,6 +148,7 @@ static swing_status report_work(host_call *c, const kern_work_report *r, Swing__
     out->work_left = r->work_left;
     out->gc_krefs = r->total.gc_krefs;
     out->boyds = r->total.boyds;
+    out->syscalls = r->total.syscalls;
     o->gc_krefs = cl->gc_krefs;
     o->gc_deliveries = cl->gc_deliveries;
     o->boyds = cl->boyds;
@@ -162,6 +163,8 @@ static swing_status report_work(host_call *c, const kern_work_report *r, Swing__
     o->gc_krefs_left = r->gc_krefs_left;
     o->dirty_vats = r->dirty_vats;
     o->terminated_vats = r->terminated_vats;
+    o->wind_down_items = cl->wind_down_items;
+    o->winding_down = r->winding_down;
     /* A static name: the arena frees only what it allocated. */
     o->phase = (char *)(r->phase >= 0 && r->phase < KERN_PHASES ? phases[r->phase] : "");
     out->cleanup = o;

@@ -291,6 +291,7 @@ static swing_status dispatch(host_call *c)
     case SWING__V1__REQUEST__OP_CREATE_VAT: return host_create_vat(c);
     case SWING__V1__REQUEST__OP_QUERY: return host_query(c);
     case SWING__V1__REQUEST__OP_TERMINATE_VAT: return host_terminate_vat(c);
+    case SWING__V1__REQUEST__OP_WIND_DOWN_VAT: return host_wind_down_vat(c);
     case SWING__V1__REQUEST__OP_UPGRADE_VAT: return host_upgrade_vat(c);
     case SWING__V1__REQUEST__OP_UPGRADE_ALL_VATS: return host_upgrade_all_vats(c);
     default: return swing_err_set(c->err, SWING_ERR_INVALID, "request names no operation");

@@ -102,6 +102,7 @@ swing_status host_init(host_call *c);
 swing_status host_install_bundle(host_call *c);
 swing_status host_create_vat(host_call *c);
 swing_status host_terminate_vat(host_call *c);
+swing_status host_wind_down_vat(host_call *c);
 swing_status host_export(host_call *c);
 swing_status host_import(host_call *c);
 /* Operations (upgrade.c). */

@@ -197,7 +197,7 @@ static int get_str(json_t *obj, const char *key, char **out, char *why, size_t n
     return 0;
 }
 
-static const char *const action_types[] = {"inbound", "terminate", "upgrade", "upgrade_all"};
+static const char *const action_types[] = {"inbound", "terminate", "upgrade", "upgrade_all", "wind_down"};
 
 /* The type-specific members of an action: an inbound's method and args, an
  * upgrade's parameters (any JSON value). */
@@ -233,7 +233,7 @@ static int parse_action(json_t *o, cli_action *a, char *why, size_t n)
     free(type);
     a->type = (cli_action_type)t;
     if (t == sizeof action_types / sizeof *action_types)
-        rc = fail(why, n, "\"type\" must be \"inbound\", \"terminate\", \"upgrade\" or \"upgrade_all\"");
+        rc = fail(why, n, "\"type\" must be \"inbound\", \"terminate\", \"upgrade\", \"upgrade_all\" or \"wind_down\"");
     else if (!a->vat && a->type != CLI_ACTION_UPGRADE_ALL)
         rc = fail(why, n, "the action names no \"vat\"");
     else if (a->height == 0 && a->every == 0)

@@ -44,7 +44,8 @@ typedef enum cli_action_type {
     CLI_ACTION_INBOUND,
     CLI_ACTION_TERMINATE,
     CLI_ACTION_UPGRADE,     /* "upgrade": upgrade_vat */
-    CLI_ACTION_UPGRADE_ALL  /* "upgrade_all": upgrade_all_vats */
+    CLI_ACTION_UPGRADE_ALL, /* "upgrade_all": upgrade_all_vats */
+    CLI_ACTION_WIND_DOWN    /* "wind_down": wind_down_vat */
 } cli_action_type;
 
 typedef struct cli_action {

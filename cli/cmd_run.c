@@ -95,39 +95,52 @@ static int genesis(cli_client *c, const cli_chain *ch)
     return rc;
 }
 
-/* The request of one action (pointing into a and the caller's messages). */
+/* The bodies an action's request may point to. */
+typedef struct action_msgs {
+    Swing__V1__QueueInboundRequest qi;
+    Swing__V1__TerminateVatRequest tv;
+    Swing__V1__UpgradeVatRequest uv;
+    Swing__V1__UpgradeAllVatsRequest ua;
+    Swing__V1__WindDownVatRequest wd;
+} action_msgs;
+
+/* The request of one action (pointing into a and m). */
 static void action_request(const cli_action *a, uint64_t h, size_t idx, char id[64], Swing__V1__Request *req,
-                           Swing__V1__QueueInboundRequest *qi, Swing__V1__TerminateVatRequest *tv,
-                           Swing__V1__UpgradeVatRequest *uv, Swing__V1__UpgradeAllVatsRequest *ua)
+                           action_msgs *m)
 {
     switch (a->type) {
     case CLI_ACTION_INBOUND:
         snprintf(id, 64, "h%" PRIu64 "-a%zu", h, idx);
-        qi->id = a->id ? a->id : id;
-        qi->vat = a->vat;
-        qi->method = a->method;
-        qi->args_json = a->args_json;
+        m->qi.id = a->id ? a->id : id;
+        m->qi.vat = a->vat;
+        m->qi.method = a->method;
+        m->qi.args_json = a->args_json;
         req->op_case = SWING__V1__REQUEST__OP_QUEUE_INBOUND;
-        req->queue_inbound = qi;
+        req->queue_inbound = &m->qi;
         return;
     case CLI_ACTION_TERMINATE:
-        tv->name = a->vat;
-        tv->reason = a->reason ? a->reason : "terminated by the action script";
+        m->tv.name = a->vat;
+        m->tv.reason = a->reason ? a->reason : "terminated by the action script";
         req->op_case = SWING__V1__REQUEST__OP_TERMINATE_VAT;
-        req->terminate_vat = tv;
+        req->terminate_vat = &m->tv;
         return;
     case CLI_ACTION_UPGRADE:
-        uv->vat = a->vat;
-        if (a->bundle) uv->bundle_name = a->bundle;
-        if (a->params_json) uv->vat_parameters_json = a->params_json;
-        uv->has_vat_parameters = a->params_json != NULL;
-        if (a->message) uv->upgrade_message = a->message;
+        m->uv.vat = a->vat;
+        if (a->bundle) m->uv.bundle_name = a->bundle;
+        if (a->params_json) m->uv.vat_parameters_json = a->params_json;
+        m->uv.has_vat_parameters = a->params_json != NULL;
+        if (a->message) m->uv.upgrade_message = a->message;
         req->op_case = SWING__V1__REQUEST__OP_UPGRADE_VAT;
-        req->upgrade_vat = uv;
+        req->upgrade_vat = &m->uv;
         return;
     case CLI_ACTION_UPGRADE_ALL:
         req->op_case = SWING__V1__REQUEST__OP_UPGRADE_ALL_VATS;
-        req->upgrade_all_vats = ua;
+        req->upgrade_all_vats = &m->ua;
+        return;
+    case CLI_ACTION_WIND_DOWN:
+        m->wd.name = a->vat;
+        req->op_case = SWING__V1__REQUEST__OP_WIND_DOWN_VAT;
+        req->wind_down_vat = &m->wd;
         return;
     }
 }
@@ -139,15 +152,14 @@ static int send_action(cli_client *c, const cli_action *a, uint64_t h, size_t id
                        block_row *row)
 {
     Swing__V1__Request req = SWING__V1__REQUEST__INIT;
-    Swing__V1__QueueInboundRequest qi = SWING__V1__QUEUE_INBOUND_REQUEST__INIT;
-    Swing__V1__TerminateVatRequest tv = SWING__V1__TERMINATE_VAT_REQUEST__INIT;
-    Swing__V1__UpgradeVatRequest uv = SWING__V1__UPGRADE_VAT_REQUEST__INIT;
-    Swing__V1__UpgradeAllVatsRequest ua = SWING__V1__UPGRADE_ALL_VATS_REQUEST__INIT;
+    action_msgs m = {SWING__V1__QUEUE_INBOUND_REQUEST__INIT, SWING__V1__TERMINATE_VAT_REQUEST__INIT,
+                     SWING__V1__UPGRADE_VAT_REQUEST__INIT, SWING__V1__UPGRADE_ALL_VATS_REQUEST__INIT,
+                     SWING__V1__WIND_DOWN_VAT_REQUEST__INIT};
     Swing__V1__Response *r = NULL;
     char id[64];
     swing_status s;
     int rc = 0;
-    action_request(a, h, idx, id, &req, &qi, &tv, &uv, &ua);
+    action_request(a, h, idx, id, &req, &m);
     s = cli_client_call(c, &req, &r);
     if (s == SWING_ERR_USER || s == SWING_ERR_INVALID) {
         if (verbose)

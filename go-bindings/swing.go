@@ -320,6 +320,14 @@ func (k *Kernel) TerminateVat(name, reason string) error {
 	return err
 }
 
+// WindDownVat winds a vat down (inside a block; docs/winddown.md): it sheds
+// its state over the following blocks' clean-up and exits. EndBlock's
+// Cleanup.WindDownItems and Cleanup.WindingDown show the progress.
+func (k *Kernel) WindDownVat(name string) error {
+	_, err := k.Call(&pb.Request{Op: &pb.Request_WindDownVat{WindDownVat: &pb.WindDownVatRequest{Name: name}}})
+	return err
+}
+
 // UpgradeOptions says what an upgrade installs. With neither BundleName nor
 // BundleID the vat restarts on its current bundle (a null upgrade); both
 // is ErrInvalid.

@@ -6,7 +6,8 @@
 # compute budget, a state sync into a second node at block 100 that must
 # agree at every later height, the exchange upgraded to version 2 at block 70,
 # the oracle vat terminated at block 120, and an upgrade-all of every live
-# vat at block 150 (each keeps its durable state; the chart marks both).
+# vat at block 150 (each keeps its durable state), and the ledger wound down
+# from block 180 (docs/winddown.md); the chart marks all three.
 # The config's clean-up budget (400 GC krefs, 1 BOYD, 20 deletion units a
 # block) spreads the GC bursts and the oracle's deletion over blocks; the
 # table's gc_left and term columns show what each block left.

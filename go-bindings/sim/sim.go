@@ -159,7 +159,7 @@ func NewConfig(kernel string, bundles []swing.Bundle, computeLimit uint64) *Conf
 type Action struct {
 	Height uint64          `json:"height"` // the block it enters; 0 with Every set: repeating
 	Every  uint64          `json:"every"`  // repeat at heights that are multiples of Every
-	Type   string          `json:"type"`   // "inbound", "terminate", "upgrade" or "upgrade_all"
+	Type   string          `json:"type"`   // "inbound", "terminate", "upgrade", "upgrade_all" or "wind_down"
 	ID     string          `json:"id"`     // inbound id (generated when empty)
 	Vat    string          `json:"vat"`
 	Method string          `json:"method"`
@@ -336,6 +336,8 @@ func (n *Node) RunBlock(h uint64, actions []Action, hook func()) (*BlockResult, 
 			_, err = n.K.UpgradeVat(a.Vat, opts)
 		case "upgrade_all":
 			_, err = n.K.UpgradeAllVats(nil)
+		case "wind_down":
+			err = n.K.WindDownVat(a.Vat)
 		default:
 			return nil, fmt.Errorf("height %d: unknown action type %q", h, a.Type)
 		}

@@ -206,7 +206,7 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 }
 
 // drawChart plots computrons (with the block budget), cranks, GC krefs and
-// export-data entries per block, marking terminations, upgrades and the state sync.
+// export-data entries per block, marking terminations, upgrades, wind-downs and the state sync.
 func drawChart(path, cfgPath string, rows []row, actions []sim.Action, budget, exportAt uint64) error {
 	series := []chart.Series{
 		{Name: "computrons", Limit: budget, Color: color.RGBA{60, 110, 200, 255}},
@@ -227,6 +227,9 @@ func drawChart(path, cfgPath string, rows []row, actions []sim.Action, budget, e
 		}
 		if a.Type == "upgrade" && a.Height > 0 {
 			markers = append(markers, chart.Marker{Block: a.Height, Label: a.Vat + " upgraded"})
+		}
+		if a.Type == "wind_down" && a.Height > 0 {
+			markers = append(markers, chart.Marker{Block: a.Height, Label: a.Vat + " winds down"})
 		}
 		if a.Type == "upgrade_all" && a.Height > 0 {
 			markers = append(markers, chart.Marker{Block: a.Height, Label: "upgrade-all"})

@@ -165,6 +165,8 @@ static swing_status report_work(host_call *c, const kern_work_report *r, Swing__
     o->terminated_vats = r->terminated_vats;
     o->wind_down_items = cl->wind_down_items;
     o->winding_down = r->winding_down;
+    o->wind_down_left = r->wind_down_left;
+    o->wind_down_counting = r->wind_down_counting;
     /* A static name: the arena frees only what it allocated. */
     o->phase = (char *)(r->phase >= 0 && r->phase < KERN_PHASES ? phases[r->phase] : "");
     out->cleanup = o;

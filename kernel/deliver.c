@@ -126,9 +126,12 @@ static swing_status call_worker(kern *k, kern_vat_io *io, const vp_delivery *d,
     if (d->type == VP_D_BRING_OUT_YOUR_DEAD) {
         const kern_vat_flags *f;
         if ((s = kern_vats_flags(k, io->vat, &f, err))) return s;
-        if (f->wind_down && r.units) {
+        if (f->wind_down) {
+            info->wind_down = true;
             info->wind_down_items = r.units;
-            if ((s = kern_winddown_progress(k, io->vat, r.units, err))) return s;
+            info->wind_down_left = r.left;
+            info->wind_down_counting = r.counting;
+            if ((s = kern_winddown_progress(k, io->vat, r.units, r.left, err))) return s;
         }
         return kern_reap_done(k, io->vat, io->gc_vrefs > 0 || r.more, err);
     }

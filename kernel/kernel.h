@@ -101,6 +101,9 @@ typedef struct kern_crank_info {
     uint64_t units[KERN_PHASES]; /* teardown: deletion units per phase */
     bool vat_deleted;            /* teardown: the vat's state is all gone */
     uint64_t wind_down_items;    /* a wind-down worker's BOYD: vatstore items deleted */
+    bool wind_down;              /* ... this was one: */
+    uint64_t wind_down_left;     /* the items it has left (counted so far, while counting) */
+    bool wind_down_counting;
     uint64_t syscalls;           /* syscalls the vat made (a replay's are not counted) */
 } kern_crank_info;
 
@@ -152,6 +155,8 @@ typedef struct kern_work_report {
     uint64_t terminated_vats;     /* terminated vats not yet deleted */
     int phase;                    /* the head terminated vat's phase, -1 if none */
     uint64_t winding_down;        /* vats winding down */
+    uint64_t wind_down_left;      /* the vatstore items the block's last wind-down BOYD left */
+    bool wind_down_counting;      /* ... counted so far: that worker is still counting */
 } kern_work_report;
 
 /* One block's work: normal work under b->compute, then the clean-up under

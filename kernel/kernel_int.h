@@ -485,8 +485,9 @@ swing_status kern_winddown_queue(kern *k, const char *vat, swing_err *err);
 swing_status kern_winddown_count(kern *k, uint64_t *n, swing_err *err);
 /* A vat ended (terminated): off the winding-down list. */
 swing_status kern_winddown_ended(kern *k, const char *vat, swing_err *err);
-/* Adds a wind-down BOYD's deleted items to vNN.windDown. */
-swing_status kern_winddown_progress(kern *k, const char *vat, uint64_t items, swing_err *err);
+/* Adds a wind-down BOYD's deleted items to vNN.windDown and records what it
+ * said is left. */
+swing_status kern_winddown_progress(kern *k, const char *vat, uint64_t items, uint64_t left, swing_err *err);
 /* ===== vatadmin.c: the vat admin service (a kernel vat) ===== */
 /* Genesis: creates the vatAdmin vat; *root its root object (held). */
 swing_status kern_vatadmin_create(kern *k, char root[KERN_ID_MAX], swing_err *err);

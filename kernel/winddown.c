@@ -4,7 +4,8 @@
  * worker, which deletes its vatstore a budget per BOYD with the GC syscalls
  * liveslots would make, then exits; normal termination removes the rest.
  *
- *   vNN.windDown         "queued", then the vatstore items deleted so far
+ *   vNN.windDown         "queued", then "<items deleted>,<items left>" (left as
+ *                        the worker's last BOYD said; while it counts, so far)
  *   kernel.windingDown   comma-joined IDs of the vats winding down
  *
  * The windDownVat run-queue event ({"type":"windDownVat","vatID":v}) is one
@@ -83,13 +84,18 @@ swing_status kern_winddown_ended(kern *k, const char *vat, swing_err *err)
     return list_edit(k, vat, false, err);
 }
 
-swing_status kern_winddown_progress(kern *k, const char *vat, uint64_t items, swing_err *err)
+swing_status kern_winddown_progress(kern *k, const char *vat, uint64_t items, uint64_t left, swing_err *err)
 {
-    uint64_t done;
+    char *v = NULL, text[48];
     bool found;
-    swing_status s = kern_kv_getu(k, &done, &found, err, "%s.windDown", vat);
+    uint64_t p[2];
+    swing_status s = kern_kv_get(k, &v, &found, err, "%s.windDown", vat);
     if (s || !found) return s;
-    return kern_kv_setu(k, done + items, err, "%s.windDown", vat);
+    if (!kern_kv_parse_u64s(v, p, 2)) s = SWING_CORRUPT(err, "bad %s.windDown", vat);
+    swing_mfree(v);
+    if (s) return s;
+    kern_kv_format(text, sizeof text, "%" PRIu64 ",%" PRIu64, p[0] + items, left);
+    return kern_kv_set(k, text, err, "%s.windDown", vat);
 }
 
 /* ---- the request ---- */
@@ -196,7 +202,7 @@ static swing_status switch_over(kern *k, const char *vat, swing_err *err)
     kern_vats_evict(k, vat);
     if (!s) s = store_transcript_rollover(k->st, vat, err);
     if (!s) s = switch_records(k, vat, k->runtime->layout, err);
-    if (!s) s = kern_kv_set(k, "0", err, "%s.windDown", vat);
+    if (!s) s = kern_kv_set(k, "0,0", err, "%s.windDown", vat);
     if (!s) s = list_edit(k, vat, true, err);
     if (!s) s = kern_reap_add_dirt(k, vat, 0, 0, err); /* lists it dirty */
     return s;

@@ -249,6 +249,10 @@ static void account(const work_stage *st, work_source_id src, const kern_crank_i
     uint64_t gc = gc_krefs_of(src, info);
     count_into(st->normal ? &r->normal : &r->cleanup, src, info);
     count_into(&r->total, src, info);
+    if (info->wind_down) {
+        r->wind_down_left = info->wind_down_left;
+        r->wind_down_counting = info->wind_down_counting;
+    }
     if (st->normal) spend(&l->compute, info->computrons);
     spend(&l->units, units_of(info));
     if (src == SRC_DIRTY_BOYD) spend(&l->boyds, 1);

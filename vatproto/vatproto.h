@@ -119,6 +119,8 @@ typedef struct vp_delivery_result {
                            objects left (the vat stays on the dirty list) */
     uint64_t units;     /* bringOutYourDead: budget units it used (a wind-down
                            worker: vatstore items deleted) */
+    uint64_t left;      /* a wind-down worker's BOYD: vatstore items left ... */
+    bool counting;      /* ... so far counted: it is still counting them */
 } vp_delivery_result;
 
 /* The kernel's per-delivery syscall channel, filled by the kernel. A worker

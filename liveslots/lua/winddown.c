@@ -9,14 +9,18 @@
  *   dropExports        export status 's' (vom.es.<baseRef>, per facet)
  *   retireExports      export status forgotten
  *   retireImports      the import's recognizer records deleted
- *   bringOutYourDead   phase 1: each vom.rc.o-N (an import virtualized data
+ *   bringOutYourDead   phase 0 counts the keys (COUNT_PER_ITEM per budget
+ *                      item), so every later BOYD can say how many are
+ *                      left; phase 1: each vom.rc.o-N (an import virtualized data
  *                      holds: rc > 0 says the kernel still has it reachable)
  *                      and its vom.ir.o-N|C records are deleted; the import
  *                      is dropped, then retired. Phase 2: every other key is
  *                      deleted; an export status 'r' abandons that export,
  *                      's' retires it. Then the worker exits.
  *
- * Progress lives in the vatstore (wd.phase, wd.cursor: the last key done),
+ * Progress lives in the vatstore (wd.phase, wd.cursor: the last key done,
+ * wd.left: the keys left, counted so far in phase 0; GC deliveries that
+ * delete a counted key take it off),
  * so the worker keeps nothing in RAM and a BOYD never rescans what is gone.
  * Imports only the old incarnation's heap held are left to termination,
  * which releases the rest of the c-list. Each vatstore item deleted is one
@@ -37,7 +41,10 @@
 #define KEY_MAX 512
 #define PHASE_KEY "wd.phase"
 #define CURSOR_KEY "wd.cursor"
+#define LEFT_KEY "wd.left"
 #define RC_PREFIX "vom.rc.o-"
+#define COUNT_PER_ITEM 8 /* keys phase 0 counts per budget item */
+enum { P_COUNT, P_IMPORTS, P_EXPORTS, P_REST, P_DONE };
 
 typedef struct wd_worker {
     char vat[32];
@@ -145,6 +152,8 @@ static swing_status gc(vp_channel *ch, vp_stype t, vref_list *l)
     return vp_channel_syscall(ch, &sc, NULL);
 }
 
+static swing_status uncount(vp_channel *ch, const char *key);
+
 /* ---- export status ---- */
 
 /* "o+vK/I[:F]": the base ref's length and the facet (0 when unfaceted). */
@@ -171,7 +180,8 @@ static swing_status export_status(vp_channel *ch, const char *vref, char c)
     if (f >= len) return SWING_OK;
     buf[f] = c;
     for (size_t i = 0; i < len; i++) any = any || buf[i] != 'n';
-    return any ? set(ch, key, buf) : del(ch, key);
+    if (any) return set(ch, key, buf);
+    return (s = del(ch, key)) ? s : uncount(ch, key);
 }
 
 /* Whether baseRef's kind is faceted (its descriptor names facets). */
@@ -266,14 +276,34 @@ static swing_status step_export(wd_boyd *b, const char *key)
     return s;
 }
 
-static const char *const phase_prefix[3] = {RC_PREFIX, "vom.es.", ""};
+static const char *const phase_prefix[P_DONE] = {"", RC_PREFIX, "vom.es.", ""};
 
-/* Runs phases from *phase at the cursor until the budget is spent or all
- * is done (*phase 3). */
-static swing_status run_phases(wd_boyd *b, int *phase, char cursor[KEY_MAX])
+/* Phase 0: counts keys from the cursor, at most `most` (0: all). */
+static swing_status count_keys(wd_boyd *b, int *phase, char cursor[KEY_MAX], uint64_t most, uint64_t *left)
 {
     swing_status s = SWING_OK;
-    while (*phase < 3 && (b->budget == 0 || b->used < b->budget)) {
+    for (uint64_t n = 0; most == 0 || n < most; n++) {
+        char key[KEY_MAX];
+        bool found;
+        if ((s = next(b->ch, cursor[0] ? cursor : "\x01", "", key, &found))) return s;
+        if (!found) {
+            *phase = P_IMPORTS;
+            cursor[0] = '\0';
+            return SWING_OK;
+        }
+        snprintf(cursor, KEY_MAX, "%s", key);
+        if (strncmp(key, "wd.", 3) != 0) (*left)++;
+    }
+    return s;
+}
+
+/* Runs phases from *phase at the cursor until the budget is spent or all
+ * is done (*phase P_DONE). */
+static swing_status run_phases(wd_boyd *b, int *phase, char cursor[KEY_MAX], uint64_t *left)
+{
+    swing_status s = SWING_OK;
+    if (*phase == P_COUNT && (s = count_keys(b, phase, cursor, b->budget * COUNT_PER_ITEM, left))) return s;
+    while (*phase > P_COUNT && *phase < P_DONE && (b->budget == 0 || b->used < b->budget)) {
         char key[KEY_MAX];
         const char *after = cursor[0] ? cursor : phase_prefix[*phase][0] ? phase_prefix[*phase] : "\x01";
         bool found;
@@ -284,8 +314,8 @@ static swing_status run_phases(wd_boyd *b, int *phase, char cursor[KEY_MAX])
             continue;
         }
         snprintf(cursor, KEY_MAX, "%s", key);
-        if (*phase == 0) s = step_import(b, key);
-        else if (*phase == 1) s = step_export(b, key);
+        if (*phase == P_IMPORTS) s = step_import(b, key);
+        else if (*phase == P_EXPORTS) s = step_export(b, key);
         else if (strncmp(key, "wd.", 3) != 0 && !(s = del(b->ch, key))) b->used++;
         if (s) return s;
     }
@@ -301,34 +331,74 @@ static swing_status exit_now(vp_channel *ch)
     return vp_channel_syscall(ch, &sc, NULL);
 }
 
+/* The worker's progress keys. */
+typedef struct wd_progress {
+    int phase;
+    char cursor[KEY_MAX];
+    uint64_t left;
+} wd_progress;
+
+static swing_status load_progress(vp_channel *ch, wd_progress *p)
+{
+    char *v = NULL;
+    swing_status s;
+    memset(p, 0, sizeof *p);
+    if ((s = get(ch, PHASE_KEY, &v))) return s;
+    if (v) p->phase = atoi(v) >= 0 && atoi(v) <= P_DONE ? atoi(v) : 0;
+    swing_mfree(v);
+    if ((s = get(ch, CURSOR_KEY, &v))) return s;
+    if (v) snprintf(p->cursor, sizeof p->cursor, "%s", v);
+    swing_mfree(v);
+    if ((s = get(ch, LEFT_KEY, &v))) return s;
+    if (v) p->left = strtoull(v, NULL, 10);
+    swing_mfree(v);
+    return SWING_OK;
+}
+
+static swing_status save_progress(vp_channel *ch, const wd_progress *p)
+{
+    char text[24];
+    swing_status s;
+    snprintf(text, sizeof text, "%d", p->phase);
+    if ((s = set(ch, PHASE_KEY, text))) return s;
+    snprintf(text, sizeof text, "%" PRIu64, p->left);
+    if ((s = set(ch, LEFT_KEY, text))) return s;
+    return p->cursor[0] ? set(ch, CURSOR_KEY, p->cursor) : del(ch, CURSOR_KEY);
+}
+
+/* A GC delivery deleted `key`: if phase 0 already counted it (or is done),
+ * it is no longer left. */
+static swing_status uncount(vp_channel *ch, const char *key)
+{
+    wd_progress p;
+    swing_status s = load_progress(ch, &p);
+    if (s || (p.phase == P_COUNT && strcmp(key, p.cursor) > 0) || p.left == 0) return s;
+    p.left--;
+    return save_progress(ch, &p);
+}
+
 static swing_status boyd(vp_channel *ch, uint64_t budget, vp_delivery_result *r)
 {
     wd_boyd b;
-    char cursor[KEY_MAX] = "", *v = NULL, text[16];
-    int phase = 0;
+    wd_progress p;
     swing_status s;
     memset(&b, 0, sizeof b);
     b.ch = ch;
     b.budget = budget;
-    if ((s = get(ch, PHASE_KEY, &v))) return s;
-    if (v) phase = atoi(v) >= 0 && atoi(v) <= 3 ? atoi(v) : 0;
-    swing_mfree(v);
-    if ((s = get(ch, CURSOR_KEY, &v))) return s;
-    if (v) snprintf(cursor, sizeof cursor, "%s", v);
-    swing_mfree(v);
-    s = run_phases(&b, &phase, cursor);
+    if ((s = load_progress(ch, &p))) return s;
+    s = run_phases(&b, &p.phase, p.cursor, &p.left);
     if (!s) s = gc(ch, VP_S_DROP_IMPORTS, &b.drop);
     if (!s) s = gc(ch, VP_S_RETIRE_IMPORTS, &b.retire_imp);
     if (!s) s = gc(ch, VP_S_ABANDON_EXPORTS, &b.abandon);
     if (!s) s = gc(ch, VP_S_RETIRE_EXPORTS, &b.retire_exp);
-    if (!s && phase < 3) {
-        snprintf(text, sizeof text, "%d", phase);
-        if (!(s = set(ch, PHASE_KEY, text))) s = cursor[0] ? set(ch, CURSOR_KEY, cursor) : del(ch, CURSOR_KEY);
-    } else if (!s) {
-        if (!(s = del(ch, PHASE_KEY)) && !(s = del(ch, CURSOR_KEY))) s = exit_now(ch);
-    }
-    r->more = !s && phase < 3;
+    p.left -= p.left < b.used ? p.left : b.used;
+    if (!s && p.phase < P_DONE) s = save_progress(ch, &p);
+    else if (!s && !(s = del(ch, PHASE_KEY)) && !(s = del(ch, CURSOR_KEY)) && !(s = del(ch, LEFT_KEY)))
+        s = exit_now(ch);
+    r->more = !s && p.phase < P_DONE;
     r->units = b.used;
+    r->left = p.phase < P_DONE ? p.left : 0;
+    r->counting = p.phase == P_COUNT;
     list_free(&b.drop);
     list_free(&b.retire_imp);
     list_free(&b.abandon);
@@ -363,7 +433,7 @@ static swing_status forget_import(vp_channel *ch, const char *vref)
     snprintf(prefix, sizeof prefix, "vom.ir.%.400s|", vref);
     snprintf(at, sizeof at, "%s", prefix);
     while (!(s = next(ch, at, prefix, at, &found)) && found)
-        if ((s = del(ch, at))) return s;
+        if ((s = del(ch, at)) || (s = uncount(ch, at))) return s;
     return s;
 }
 

@@ -91,7 +91,7 @@ static void test_wind_down_over_blocks(void **state)
     Swing__V1__Response *r;
     Swing__V1__CleanupBudget cb = SWING__V1__CLEANUP_BUDGET__INIT;
     uint64_t items = 0, h = 2;
-    bool exited = false, seen_winding = false;
+    bool exited = false, seen_winding = false, left_seen = false;
     (void)state;
     tl_node_new(&nd, false);
     genesis(nd.h, "{\"bootstrap\":\"boot\",\"reapBudget\":50,\"vats\":{\"boot\":{\"bundleName\":\"boot\"},"
@@ -107,6 +107,8 @@ static void test_wind_down_over_blocks(void **state)
         TL_OK(tl_abi_end_block_cleanup(nd.h, 0, &cb, &r));
         assert_true(r->end_block->cleanup->wind_down_items <= 50);
         items += r->end_block->cleanup->wind_down_items;
+        if (r->end_block->cleanup->wind_down_items && !r->end_block->cleanup->wind_down_counting)
+            left_seen = left_seen || r->end_block->cleanup->wind_down_left > 0;
         seen_winding = seen_winding || r->end_block->cleanup->winding_down == 1;
         for (size_t i = 0; i < r->end_block->n_terminations; i++) {
             const Swing__V1__VatTermination *t = r->end_block->terminations[i];
@@ -121,6 +123,7 @@ static void test_wind_down_over_blocks(void **state)
     }
     assert_true(exited);
     assert_true(seen_winding);
+    assert_true(left_seen); /* blocks said how much was left */
     assert_true(items > 400); /* the objects, their store entries and the durable ones */
     assert_true(h > 10);      /* over many blocks */
     TL_OK(tl_abi_begin(nd.h, h, NULL));

@@ -101,7 +101,7 @@ static void start(void)
     tk_install(&T, FEED, feed);
     snprintf(config, sizeof config,
              "{\"bootstrap\":\"boot\",\"reapBudget\":%d,\"vats\":{\"boot\":{\"bundleID\":\"%s\"},\"feed\":{\"bundleID\":"
-             "\"%s\"},\"zoe\":{\"bundleID\":\"%s\"}}}",
+             "\"%s\",\"computeLimit\":4000000000},\"zoe\":{\"bundleID\":\"%s\",\"computeLimit\":4000000000}}}",
              BUDGET, boot, feed, zoe);
     if (kern_init(T.k, config, strlen(config), &e)) fail_msg("init: %s", e.msg);
     tk_run(&T);
@@ -135,6 +135,8 @@ static int run_out(uint64_t *hash)
     for (int i = 1; i <= most; i++) {
         block(&r);
         if (r.cleanup.wind_down_items > max_items) max_items = r.cleanup.wind_down_items;
+        if (r.winding_down && r.cleanup.boyds && !r.wind_down_counting && r.wind_down_left) /* exact */
+            assert_int_equal(r.wind_down_left, tk_count(&T, "v2.vs.") - tk_count(&T, "v2.vs.wd."));
         assert_true(r.cleanup.wind_down_items <= BUDGET + 8); /* one import's recognizers past the budget */
         assert_true(r.cleanup.syscalls <= 2 * (BUDGET + 8) + 4 + 6 * 400); /* the worker's, and GC deliveries' */
         /* GC krefs and deletion units (terminated vats) cost a few writes each */
@@ -170,7 +172,7 @@ static void test_winddown_sheds_gradually(void **state)
     assert_true(keys0 > 3 * N);
     assert_true(tk_count(&T, "v3.c.o-") >= N); /* zoe imports the quotes */
     if (kern_wind_down_vat(T.k, "feed", &e)) fail_msg("wind down: %s", e.msg);
-    for (int i = 0; i < 3; i++) {
+    for (int i = 0; i < 8; i++) { /* counting (8 keys per budget item), then deleting */
         kern_work_report r;
         block(&r);
     }

@@ -6,9 +6,6 @@
  * hashes as a node that never saw them); bundle names kept as consensus
  * state; end_block's upgrades and upgrades_left, the query's incarnation;
  * a replayed block answering its upgrade requests as the first run did.
- *
- * The tests marked REAL KERNEL were written against a stub kernel; the
- * group now fails if the kernel ever answers like the stub did.
  */
 #include "tests/lib/abicall.h"
 #include "tests/lib/testlib.h"
@@ -19,12 +16,6 @@
 
 #include "swing/v1/swing.pb-c.h"
 
-#define STUB_MESSAGE "upgrade is not implemented yet"
-
-/* The group's state: whether the kernel can upgrade at all. */
-typedef struct group {
-    bool real_kernel;
-} group;
 
 /* upgrade_vat; params NULL: keep the retained vatParameters. The caller
  * frees the response. */
@@ -141,27 +132,7 @@ static void commit_block(swing_handle *h, char hash[65])
     swing__v1__response__free_unpacked(r, NULL);
 }
 
-/* Whether the kernel upgrades at all (kern_upgrade_vat is not the stub). */
-static int probe_kernel(void **state)
-{
-    static group g;
-    tl_node nd;
-    char hash[65];
-    Swing__V1__Response *r;
-    tl_node_new(&nd, false);
-    tl_abi_genesis(nd.h, hash);
-    TL_OK(tl_abi_begin(nd.h, 2, NULL));
-    r = upgrade(nd.h, "counter", NULL, NULL, NULL, NULL);
-    g.real_kernel = !(r->status == SWING__V1__STATUS__STATUS_INVALID && strstr(r->error, STUB_MESSAGE));
-    swing__v1__response__free_unpacked(r, NULL);
-    tl_node_free(&nd);
-    *state = &g;
-    return 0;
-}
 
-/* The first line of a REAL KERNEL test: nothing is allocated yet when it
- * returns early. */
-#define NEED_REAL_KERNEL(state) assert_true(((group *)*(state))->real_kernel)
 
 /* Both operations are block operations: before begin_block and after
  * end_block they are OUT_OF_ORDER. */
@@ -208,7 +179,7 @@ static void send_bad_requests(swing_handle *h)
     expect_invalid(upgrade(h, "counter", NULL, NULL, "{\"start\":1,\"start\":2}", NULL), "vat_parameters_json:");
     expect_invalid(upgrade(h, "counter", NULL, NULL, "{\"!x\":1}", NULL), "is not plain data");
     expect_invalid(upgrade(h, "counter", NULL, NULL, "", NULL), "has_vat_parameters without vat_parameters_json");
-    expect_invalid(upgrade(h, "counter", NULL, NULL, NULL, longmsg), ""); /* the kernel's rule (or the stub) */
+    expect_invalid(upgrade(h, "counter", NULL, NULL, NULL, longmsg), ""); /* the kernel's rule */
     {
         Swing__V1__Request req = SWING__V1__REQUEST__INIT;
         Swing__V1__UpgradeVatRequest u = SWING__V1__UPGRADE_VAT_REQUEST__INIT;
@@ -285,7 +256,7 @@ static void test_upgrade_bundle_names_and_shapes(void **state)
     assert_int_equal(r->status, SWING__V1__STATUS__STATUS_OK); /* past the host's checks */
     swing__v1__response__free_unpacked(r, NULL);
     TL_OK(tl_abi_end_block(nd.h, 0, &r));
-    assert_int_equal(r->end_block->n_upgrades, ((group *)*state)->real_kernel ? 1 : 0);
+    assert_int_equal(r->end_block->n_upgrades, 1);
     assert_int_equal(r->end_block->upgrades_left, 0);
     swing__v1__response__free_unpacked(r, NULL);
     commit_block(nd.h, NULL);
@@ -294,7 +265,7 @@ static void test_upgrade_bundle_names_and_shapes(void **state)
     vi = vat_of(r, "boot");
     assert_int_equal(vi->incarnation, 0);
     vi = vat_of(r, "counter");
-    assert_int_equal(vi->incarnation, ((group *)*state)->real_kernel ? 1 : 0);
+    assert_int_equal(vi->incarnation, 1);
     swing__v1__response__free_unpacked(r, NULL);
     tl_node_free(&nd);
 }
@@ -429,7 +400,7 @@ static void test_upgrade_replay_of_other_requests(void **state)
     tl_node_free(&nd);
 }
 
-/* REAL KERNEL. A null upgrade, then one with a new bundle (by name) and new
+/* A null upgrade, then one with a new bundle (by name) and new
  * vatParameters: each is reported once done with its ID and the new
  * incarnation, the query lists it, and the vat runs its new code with the
  * parameters it was given (or the retained ones). */
@@ -440,7 +411,7 @@ static void test_upgrade_vat_completes(void **state)
     Swing__V1__Response *r;
     const Swing__V1__UpgradeResult *u;
     const Swing__V1__InboundResult *ir;
-    NEED_REAL_KERNEL(state);
+    (void)state;
     tl_node_new(&nd, false);
     tl_abi_genesis(nd.h, hash);
     TL_OK(tl_abi_begin(nd.h, 2, NULL));
@@ -498,7 +469,7 @@ static void test_upgrade_vat_completes(void **state)
     tl_node_free(&nd);
 }
 
-/* REAL KERNEL. upgrade_all_vats lists every live vat in vat-ID order, each
+/* upgrade_all_vats lists every live vat in vat-ID order, each
  * queued with its ID (counter with the bundle given), and end_block reports
  * them all done at incarnation 1. */
 static void test_upgrade_all_completes(void **state)
@@ -508,7 +479,7 @@ static void test_upgrade_all_completes(void **state)
     char hash[65];
     Swing__V1__Response *r;
     const Swing__V1__UpgradeAllVatsResponse *p;
-    NEED_REAL_KERNEL(state);
+    (void)state;
     tl_node_new(&nd, false);
     tl_abi_genesis(nd.h, hash);
     TL_OK(tl_abi_begin(nd.h, 2, NULL));
@@ -549,5 +520,5 @@ int main(void)
         cmocka_unit_test(test_upgrade_vat_completes),
         cmocka_unit_test(test_upgrade_all_completes),
     };
-    return cmocka_run_group_tests(tests, probe_kernel, NULL);
+    return cmocka_run_group_tests(tests, NULL, NULL);
 }

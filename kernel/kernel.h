@@ -167,7 +167,7 @@ swing_status kern_work_block(kern *k, const kern_budget *b, kern_work_report *r,
 swing_status kern_cleanup(kern *k, const kern_budget *b, kern_work_report *r, swing_err *err);
 
 /* Runs one crank, GC work included (the kernel's own schedule: acceptance
- * queue, a maybe-free chunk, a GC delivery, a reapQueue BOYD, the run
+ * queue, a GC delivery, a maybe-free chunk, a reapQueue BOYD, the run
  * queue). *did is false when there was no work. */
 swing_status kern_step(kern *k, kern_crank_info *info, bool *did, swing_err *err);
 /* Runs such cranks until no work is left or the policy says stop (policy

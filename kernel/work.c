@@ -5,9 +5,11 @@
  * left of its budget (ending the crank itself); with no work it leaves the
  * crank untouched. Stages order the sources:
  *
- *   schedule   kern_step / kern_run: acceptance queue, a maybe-free chunk, a
- *              GC delivery, a reapQueue BOYD, the run queue (first match
- *              per crank)
+ *   schedule   kern_step / kern_run: acceptance queue, a GC delivery, a
+ *              maybe-free chunk, a reapQueue BOYD, the run queue (first
+ *              match per crank; actions already decided go out before more
+ *              are decided, as in clean-up, so a kref's GC keys live and
+ *              die within a few cranks of each other)
  *   normal     a block's normal work: the same without the two GC sources,
  *              under the compute budget
  *   clean-up   a block's clean-up, three stages one after the other:
@@ -194,7 +196,7 @@ static const work_source sources[SRC_COUNT] = {
 
 /* ---- the stages ---- */
 
-static const work_source_id schedule_order[] = {SRC_ACCEPTANCE, SRC_GC_CHUNK, SRC_GC_DELIVERY, SRC_REAP_QUEUE,
+static const work_source_id schedule_order[] = {SRC_ACCEPTANCE, SRC_GC_DELIVERY, SRC_GC_CHUNK, SRC_REAP_QUEUE,
                                                 SRC_RUN_QUEUE};
 static const work_source_id normal_order[] = {SRC_ACCEPTANCE, SRC_REAP_QUEUE, SRC_RUN_QUEUE};
 static const work_source_id teardown_order[] = {SRC_TEARDOWN};

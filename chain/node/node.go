@@ -143,7 +143,7 @@ func Start(home string, logger log.Logger) (*Node, error) {
 	}
 	pv := privval.LoadOrGenFilePV(cfg.PrivValidatorKeyFile(), cfg.PrivValidatorStateFile())
 	cn, err := nm.NewNode(cfg, pv, nodeKey, proxy.NewLocalClientCreator(a),
-		func() (*types.GenesisDoc, error) { return gen, nil }, cmtcfg.DefaultDBProvider,
+		func() (*types.GenesisDoc, error) { return gen, nil }, closeSafeDBProvider,
 		nm.DefaultMetricsProvider(cfg.Instrumentation), logger)
 	if err != nil {
 		a.Close()

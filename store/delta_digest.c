@@ -1,7 +1,7 @@
 /*
  * delta_digest.c - moves the state digest (digest.h) across one block's
  * export-data delta at commit: for each changed entry, the committed value
- * is read (stepread.h) and its vector subtracted, and the new entry's vector
+ * is read (oldval.h) and its vector subtracted, and the new entry's vector
  * added. The entries are independent and vector sums commute, so large
  * deltas are split into contiguous key ranges summed by worker threads
  * (the result does not depend on how the work is split: tested by
@@ -12,7 +12,7 @@
 #include <pthread.h>
 #include <unistd.h>
 
-#include "store/stepread.h"
+#include "store/oldval.h"
 
 #define WORKERS_MAX 4
 #define ENTRIES_PER_WORKER 1024 /* below this, a thread costs more than it saves */
@@ -30,14 +30,14 @@ typedef struct worker {
 
 static swing_status apply(worker *w)
 {
-    store_stepread r;
+    store_oldval r;
     swing_status s = SWING_OK;
-    store_stepread_init(&r, w->st->db, w->st->ropts, 1);
+    store_oldval_init(&r, w->st->db, w->st->ropts);
     for (size_t i = 0; i < w->n && s == SWING_OK; i++) {
         const store_delta_entry *e = &w->ents[i];
         swing_bytes old, oexp;
         bool found;
-        if ((s = store_stepread_get(&r, e->key, &old, &found, &w->err))) break;
+        if ((s = store_oldval_get(&r, e->key, &old, &found, &w->err))) break;
         if (found) {
             if (!store_keys_exported(e->key, old, &oexp)) {
                 s = swing_err_set(&w->err, SWING_ERR_INTERNAL, "an exported key's committed form is not export data");
@@ -48,7 +48,7 @@ static swing_status apply(worker *w)
         }
         if (!e->deleted) store_digest_add(&w->part, e->key, e->value);
     }
-    store_stepread_free(&r);
+    store_oldval_free(&r);
     return s;
 }
 

@@ -11,21 +11,32 @@
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
                                    bool *found, swing_err *err)
 {
-    swing_bytes v;
-    swing_status s = store_stepread_get(&st->reader, pkey, &v, found, err);
-    if (s || !*found || !val) return s;
-    val->ptr = NULL;
-    val->len = v.len;
-    if (v.len) {
-        val->ptr = swing_malloc(v.len + 1); /* NUL after the value: see store_get */
-        if (!val->ptr) {
-            val->len = 0;
-            *found = false;
-            return SWING_NOMEM(err);
-        }
-        memcpy(val->ptr, v.ptr, v.len);
-        val->ptr[v.len] = 0;
+    char *msg = NULL;
+    size_t n = 0;
+    char *v = leveldb_get(st->db, st->ropts, (const char *)pkey.ptr, pkey.len, &n, &msg);
+    *found = false;
+    if (msg) {
+        swing_err_set(err, SWING_ERR_IO, "LevelDB read failed: %s", msg);
+        leveldb_free(msg);
+        return SWING_ERR_IO;
     }
+    if (!v) return SWING_OK;
+    if (val) {
+        val->ptr = NULL;
+        val->len = n;
+        if (n) {
+            val->ptr = swing_malloc(n + 1); /* NUL after the value: see store_get */
+            if (!val->ptr) {
+                leveldb_free(v);
+                val->len = 0;
+                return SWING_NOMEM(err);
+            }
+            memcpy(val->ptr, v, n);
+            val->ptr[n] = 0;
+        }
+    }
+    leveldb_free(v);
+    *found = true;
     return SWING_OK;
 }
 

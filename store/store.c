@@ -108,7 +108,6 @@ static swing_status open_db(store *st, const store_options *o, swing_err *err)
     leveldb_writeoptions_set_sync(st->wopts, o->sync ? 1 : 0);
     st->db = leveldb_open(st->opts, st->dir, &msg);
     if (msg) return leveldb_error(msg, err, "cannot open LevelDB");
-    store_stepread_init(&st->reader, st->db, st->ropts, STORE_STEPREAD_CURSORS);
     return SWING_OK;
 }
 
@@ -141,7 +140,6 @@ static swing_status check_format(store *st, swing_err *err)
         leveldb_put(st->db, st->wopts, STORE_KEY_FORMAT, strlen(STORE_KEY_FORMAT),
                     STORE_FORMAT, strlen(STORE_FORMAT), &msg);
         if (msg) return leveldb_error(msg, err, "cannot initialize store");
-        store_stepread_reset(&st->reader); /* the database changed under its cursors */
     }
     return SWING_OK;
 }
@@ -235,7 +233,6 @@ swing_status store_load(store *st, swing_err *err)
     store_overlay_clear(&st->chunks);
     if (st->probe) leveldb_iter_destroy(st->probe);
     st->probe = NULL;
-    store_stepread_reset(&st->reader);
     st->gen++;
     st->xgen++;
     st->pending_ok = false;
@@ -286,7 +283,6 @@ void store_close(store *st)
     store_overlay_clear(&st->block);
     store_overlay_clear(&st->chunks);
     if (st->probe) leveldb_iter_destroy(st->probe);
-    store_stepread_free(&st->reader);
     if (st->db) leveldb_close(st->db);
     if (st->opts) leveldb_options_destroy(st->opts);
     if (st->cache) leveldb_cache_destroy(st->cache);

@@ -11,7 +11,6 @@
 #include "store/journal.h"
 #include "store/keys.h"
 #include "store/overlay.h"
-#include "store/stepread.h"
 #include "store/store.h"
 
 /* Room for a namespace prefix, a logical key and a chunk suffix. */
@@ -38,7 +37,6 @@ struct store {
     bool probe_lo_set, probe_lo_incl;
     size_t probe_lo_len;
     uint8_t probe_lo[STORE_KEY_MAX + 64u];
-    store_stepread reader;          /* point reads that reach disk; reset at commit */
     store_overlay block;            /* uncommitted writes, open crank included */
     store_journal journal;          /* undo records of the open crank */
     bool in_crank;                  /* a crank is open */

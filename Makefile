@@ -259,7 +259,7 @@ test-asan: $(ASAN_TESTS)
 # The ABI tests (once abi_test, split by abi/*.c) under valgrind's memcheck,
 # handle_test's soak short (ABI_TEST_SHORT): uninitialized reads, invalid
 # accesses and definite or indirect leaks fail them.
-ABI_VALGRIND := $(addprefix $(BUILD)/tests/abi/,handle_test block_test admin_test upgrade_test winddown_test)
+ABI_VALGRIND := $(addprefix $(BUILD)/tests/abi/,handle_test block_test admin_test upgrade_test winddown_test replay_test)
 test-valgrind: $(ABI_VALGRIND)
 	@for t in $(ABI_VALGRIND); do echo "  VALGRIND $$t"; \
 	  ABI_TEST_SHORT=1 CMOCKA_MESSAGE_OUTPUT=TAP valgrind -q --error-exitcode=99 --leak-check=full \

@@ -77,6 +77,7 @@ swing_status host_begin_block(host_call *c)
     out = host_alloc(c->ar, sizeof *out);
     if (!out) return SWING_NOMEM(c->err);
     if ((s = host_upgrade_begin(h, replay, c->err))) return s;
+    if ((s = host_refusals_begin(h, replay, c->err))) return s;
     swing__v1__begin_block_response__init(out);
     out->replay = replay;
     h->phase = HOST_IN_BLOCK;
@@ -370,6 +371,7 @@ swing_status host_end_block(host_call *c)
     copy = h->inputs;
     swing_sha256_final_hex(&copy, hex);
     if ((s = store_set(h->st, swing_str(HOST_KEY_INPUTS), swing_str(hex), c->err))) return s;
+    if ((s = host_refusals_save(h, c->err))) return s;
     c->resp->result_case = SWING__V1__RESPONSE__RESULT_END_BLOCK;
     c->resp->end_block = out;
     h->phase = HOST_ENDED;

@@ -264,6 +264,7 @@ void swing_close(swing_handle *h)
     if (!h) return;
     host_shut(h);
     host_upgrade_free(h);
+    host_refusals_free(h);
     swing_mfree(h->dir);
     swing_mfree(h);
 }
@@ -282,16 +283,16 @@ static swing_status dispatch(host_call *c)
     switch (c->req->op_case) {
     case SWING__V1__REQUEST__OP_INIT: return host_init(c);
     case SWING__V1__REQUEST__OP_BEGIN_BLOCK: return host_begin_block(c);
-    case SWING__V1__REQUEST__OP_QUEUE_INBOUND: return host_queue_inbound(c);
+    case SWING__V1__REQUEST__OP_QUEUE_INBOUND: return host_refusals_run(c, host_queue_inbound);
     case SWING__V1__REQUEST__OP_END_BLOCK: return host_end_block(c);
     case SWING__V1__REQUEST__OP_COMMIT: return host_commit(c);
     case SWING__V1__REQUEST__OP_EXPORT: return host_export(c);
     case SWING__V1__REQUEST__OP_IMPORT: return host_import(c);
-    case SWING__V1__REQUEST__OP_INSTALL_BUNDLE: return host_install_bundle(c);
-    case SWING__V1__REQUEST__OP_CREATE_VAT: return host_create_vat(c);
+    case SWING__V1__REQUEST__OP_INSTALL_BUNDLE: return host_refusals_run(c, host_install_bundle);
+    case SWING__V1__REQUEST__OP_CREATE_VAT: return host_refusals_run(c, host_create_vat);
     case SWING__V1__REQUEST__OP_QUERY: return host_query(c);
-    case SWING__V1__REQUEST__OP_TERMINATE_VAT: return host_terminate_vat(c);
-    case SWING__V1__REQUEST__OP_WIND_DOWN_VAT: return host_wind_down_vat(c);
+    case SWING__V1__REQUEST__OP_TERMINATE_VAT: return host_refusals_run(c, host_terminate_vat);
+    case SWING__V1__REQUEST__OP_WIND_DOWN_VAT: return host_refusals_run(c, host_wind_down_vat);
     case SWING__V1__REQUEST__OP_UPGRADE_VAT: return host_upgrade_vat(c);
     case SWING__V1__REQUEST__OP_UPGRADE_ALL_VATS: return host_upgrade_all_vats(c);
     default: return swing_err_set(c->err, SWING_ERR_INVALID, "request names no operation");

@@ -34,6 +34,7 @@
 #define HOST_KEY_END "host.lastEndBlock"      /* its packed EndBlockResponse */
 #define HOST_KEY_COMMIT "host.lastCommit"     /* its packed CommitResponse */
 #define HOST_KEY_UPGRADES "host.lastUpgrades" /* its upgrade requests' answers (upgrade.c) */
+#define HOST_KEY_REFUSALS "host.lastRefusals" /* its other requests' refusals (refusals.c) */
 
 #define HOST_ID_MAX 128 /* inbound ids and vat names */
 
@@ -57,6 +58,13 @@ struct swing_handle {
     size_t upg_len, upg_cap;
     size_t upg_at;      /* replay: offset of the next record to answer with */
     bool upg_lost;      /* a record could not be kept (out of memory): none is written */
+    /* The open block's refused requests among queue_inbound, install_bundle,
+     * create_vat, terminate_vat and wind_down_vat (refusals.c). */
+    uint8_t *ref_rec;   /* owned; NULL when empty */
+    size_t ref_len, ref_cap;
+    size_t ref_at;      /* replay: offset of the next recorded refusal */
+    uint32_t ref_turn;  /* such requests seen in the open block */
+    bool ref_lost;      /* a refusal could not be kept (out of memory) */
 };
 
 /* Everything a response points to lives in the call's arena. */
@@ -115,6 +123,15 @@ swing_status host_upgrade_begin(swing_handle *h, bool replay, swing_err *err);
  * ones left, and the block's upgrade answers recorded for a replay. */
 swing_status host_upgrade_end(host_call *c, Swing__V1__EndBlockResponse *out);
 void host_upgrade_free(swing_handle *h);
+/* Refusals kept for a replay (refusals.c). host_refusals_run runs one of
+ * the requests it covers: inside a block the request takes the next turn;
+ * in a replay a refusal recorded for that turn is the answer, otherwise
+ * the refusal (if any) is recorded. begin_block clears or, in a replay,
+ * loads the record (host.lastRefusals); end_block saves it. */
+swing_status host_refusals_begin(swing_handle *h, bool replay, swing_err *err);
+swing_status host_refusals_run(host_call *c, swing_status (*op)(host_call *));
+swing_status host_refusals_save(swing_handle *h, swing_err *err);
+void host_refusals_free(swing_handle *h);
 /* Operations (query.c). */
 swing_status host_query(host_call *c);
 

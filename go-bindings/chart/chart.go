@@ -113,7 +113,9 @@ func WritePNG(path string, c Chart) error {
 			}
 			text(img, width-marginR-200, y-3, "budget "+short(s.Limit), limitInk)
 		}
-		// markers
+		// markers; labels in the first panel, right of the line unless that
+		// runs off the image, one row lower when a row's last label is in the way
+		var rowEnd []int
 		for _, m := range c.Markers {
 			if m.Block < c.First || m.Block >= c.First+uint64(n) {
 				continue
@@ -123,7 +125,20 @@ func WritePNG(path string, c Chart) error {
 				vline(img, x, y, y+3, markerInk)
 			}
 			if p == 0 {
-				text(img, x+4, top+12, m.Label, markerInk)
+				w := labelWidth(m.Label)
+				lx := x + 4
+				if lx+w > width-4 {
+					lx = x - 4 - w
+				}
+				row := 0
+				for row < len(rowEnd) && rowEnd[row] > lx-6 {
+					row++
+				}
+				if row == len(rowEnd) {
+					rowEnd = append(rowEnd, 0)
+				}
+				rowEnd[row] = lx + w
+				text(img, lx, top+12+14*row, m.Label, markerInk)
 			}
 		}
 	}
@@ -148,6 +163,9 @@ func WritePNG(path string, c Chart) error {
 	}
 	return f.Close()
 }
+
+// labelWidth is the width in pixels of s in the chart's 7x13 face.
+func labelWidth(s string) int { return 7 * len([]rune(s)) }
 
 func short(v uint64) string {
 	switch {

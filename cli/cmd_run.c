@@ -45,6 +45,8 @@ typedef struct block_row {
     /* the clean-up report: done, then left */
     uint64_t cleanup_gc_krefs, cleanup_boyds, cleanup_units, vats_deleted;
     uint64_t gc_krefs_left, dirty_vats, terminated_vats;
+    uint64_t wind_down_items, winding_down, wind_down_left; /* deleted; vats winding down; items left */
+    bool wind_down_counting;                                /* wind_down_left is a count so far */
     char cleanup_phase[16];
     bool work_left;
     char activity_hash[65];
@@ -219,6 +221,10 @@ static void take_end_block(const Swing__V1__EndBlockResponse *e, block_row *row)
     row->gc_krefs_left = cl->gc_krefs_left;
     row->dirty_vats = cl->dirty_vats;
     row->terminated_vats = cl->terminated_vats;
+    row->wind_down_items = cl->wind_down_items;
+    row->winding_down = cl->winding_down;
+    row->wind_down_left = cl->wind_down_left;
+    row->wind_down_counting = cl->wind_down_counting;
     snprintf(row->cleanup_phase, sizeof row->cleanup_phase, "%s", cl->phase ? cl->phase : "");
     row->terminations = e->n_terminations ? json_array() : NULL;
     for (size_t i = 0; row->terminations && i < e->n_terminations; i++) {
@@ -298,6 +304,10 @@ static void print_json_row(const block_row *r)
     if (o && (json_object_set_new(o, "upgrades_ok", json_integer((json_int_t)r->upgrades_ok)) ||
               json_object_set_new(o, "upgrades_failed", json_integer((json_int_t)r->upgrades_failed)) ||
               json_object_set_new(o, "upgrades_left", json_integer((json_int_t)r->upgrades_left)) ||
+              json_object_set_new(o, "wind_down_items", json_integer((json_int_t)r->wind_down_items)) ||
+              json_object_set_new(o, "winding_down", json_integer((json_int_t)r->winding_down)) ||
+              json_object_set_new(o, "wind_down_left", json_integer((json_int_t)r->wind_down_left)) ||
+              json_object_set_new(o, "wind_down_counting", json_boolean(r->wind_down_counting)) ||
               (r->upgrades && json_object_set(o, "upgrades", r->upgrades)))) {
         json_decref(o);
         o = NULL;

@@ -299,6 +299,10 @@ type hostRow struct {
 	UpgradesFailed uint64        `json:"upgrades_failed"`
 	UpgradesLeft   uint64        `json:"upgrades_left"`
 	Upgrades       []Upgrade     `json:"upgrades"`
+	WindDownItems  uint64        `json:"wind_down_items"`
+	WindingDown    uint64        `json:"winding_down"`
+	WindDownLeft   uint64        `json:"wind_down_left"`
+	WindCounting   bool          `json:"wind_down_counting"`
 }
 
 func goRow(res *BlockResult) hostRow {
@@ -309,7 +313,8 @@ func goRow(res *BlockResult) hostRow {
 		GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(), TerminatedVats: cl.GetTerminatedVats(),
 		CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash, VatsFailed: res.End.GetVatsFailed(),
 		Terminations: res.Terminations(), Rejected: len(res.Rejected), UpgradesLeft: res.End.GetUpgradesLeft(),
-		Upgrades: res.Upgrades()}
+		Upgrades: res.Upgrades(), WindDownItems: cl.GetWindDownItems(), WindingDown: cl.GetWindingDown(),
+		WindDownLeft: cl.GetWindDownLeft(), WindCounting: cl.GetWindDownCounting()}
 	r.UpgradesOK, r.UpgradesFailed = res.UpgradesDone()
 	return r
 }
@@ -619,5 +624,33 @@ func TestDefaultCleanupIsTheAbsentBudget(t *testing.T) {
 		if ha[h] != hb[h] {
 			t.Fatalf("height %d: %s without a budget, %s with the defaults sent", h, ha[h], hb[h])
 		}
+	}
+}
+
+// TestCHostAgreesWindDown winds the example chain's ledger down at block 3
+// through both hosts: the rows agree on every block's wind-down report
+// (items deleted, vats winding down, items left and whether they are still
+// being counted), and the ledger is reported terminated (kind exit) once
+// its worker has deleted its vatstore.
+func TestCHostAgreesWindDown(t *testing.T) {
+	dir := t.TempDir()
+	script := `{"every": 1, "type": "inbound", "vat": "counter", "method": "increment", "args": [1]}
+{"height": 3, "type": "wind_down", "vat": "ledger"}
+`
+	actionsPath := filepath.Join(dir, "actions.jsonl")
+	if err := os.WriteFile(actionsPath, []byte(script), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	rows := hostsAgree(t, "../../examples/chain/chain.json", actionsPath, exampleConfig(t), 8)
+	var items uint64
+	var ended bool
+	for _, r := range rows {
+		items += r.WindDownItems
+		for _, tm := range r.Terminations {
+			ended = ended || (tm.Name == "ledger" && tm.Kind == "exit" && r.Height >= 3)
+		}
+	}
+	if items == 0 || !ended || rows[len(rows)-1].WindingDown != 0 {
+		t.Fatalf("wind-down items deleted %d, ledger terminated (exit) %v: %+v", items, ended, rows)
 	}
 }

@@ -53,6 +53,12 @@ type row struct {
 	UpgradesFailed uint64        `json:"upgrades_failed"`
 	UpgradesLeft   uint64        `json:"upgrades_left"`
 	Upgrades       []sim.Upgrade `json:"upgrades,omitempty"`
+	// wind-down: vatstore items deleted, vats winding down, items left (a
+	// count so far while counting)
+	WindDownItems    uint64 `json:"wind_down_items"`
+	WindingDown      uint64 `json:"winding_down"`
+	WindDownLeft     uint64 `json:"wind_down_left"`
+	WindDownCounting bool   `json:"wind_down_counting"`
 }
 
 // cleanupFlags are -cleanup-gc, -cleanup-boyds and -cleanup-units: only the
@@ -151,7 +157,9 @@ func run(cfgPath, db string, blocks uint64, actionsPath string, computeLimit uin
 			VatsDeleted: cl.GetVatsDeleted(), GCKrefsLeft: cl.GetGcKrefsLeft(), DirtyVats: cl.GetDirtyVats(),
 			TerminatedVats: cl.GetTerminatedVats(), CleanupPhase: cl.GetPhase(), ActivityHash: res.Commit.ActivityHash,
 			VatsFailed: res.End.GetVatsFailed(), Terminations: res.Terminations(),
-			UpgradesLeft: res.End.GetUpgradesLeft(), Upgrades: res.Upgrades()}
+			UpgradesLeft: res.End.GetUpgradesLeft(), Upgrades: res.Upgrades(),
+			WindDownItems: cl.GetWindDownItems(), WindingDown: cl.GetWindingDown(), WindDownLeft: cl.GetWindDownLeft(),
+			WindDownCounting: cl.GetWindDownCounting()}
 		r.UpgradesOK, r.UpgradesFailed = res.UpgradesDone()
 		if synced != nil {
 			sres, err := synced.RunBlock(h, actions, nil)

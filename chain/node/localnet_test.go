@@ -66,7 +66,11 @@ func TestLocalnet(t *testing.T) {
 		t.Fatal(err)
 	}
 	addrs, err := Testnet(TestnetOptions{Dir: t.TempDir(), Validators: 4, NonValidators: 1, AppState: state,
-		App: AppConfig{SnapshotInterval: 4, SnapshotChunkSize: 4 << 10, NoSync: true}})
+		// Snapshots every 4 blocks, kept for 100: a snapshot the joining node
+		// picks must outlive its restore. With the default two kept it lived
+		// about 8 blocks (4 s), and when pruned while the node fetched its chunks
+		// every peer answered them missing and CometBFT retried them forever.
+		App: AppConfig{SnapshotInterval: 4, SnapshotKeepRecent: 25, SnapshotChunkSize: 4 << 10, NoSync: true}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,8 +136,7 @@ func TestLocalnet(t *testing.T) {
 	}
 	nodes = append(nodes, n4)
 	target := height(nodes[0]) + 4
-	// Snapshot discovery and chunk fetching retry on CometBFT timers: on a
-	// loaded 2-core machine under -race this took over 45 s once.
+	// Snapshot discovery and chunk fetching retry on CometBFT timers.
 	waitFor(t, 90*time.Second, fmt.Sprintf("the state-synced node at height %d", target), func() bool { return height(n4) >= target })
 	base := n4.CMT.BlockStore().Base()
 	if base <= 1 {

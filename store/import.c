@@ -198,6 +198,7 @@ static swing_status import_into(store *st, store_import_ctx *c)
     }
     leveldb_writebatch_destroy(w.batch);
     leveldb_writeoptions_destroy(w.wo);
+    store_layers_disk_changed(st); /* written, or written and deleted again */
     if (s == SWING_OK) s = store_load(st, c->err);
     if (s == SWING_OK && SWING_NEVER(strcmp(st->committed, c->expect->activity_hash) != 0))
         s = swing_err_set(c->err, SWING_ERR_INTERNAL, "imported store does not reopen at the verified hash");

@@ -8,36 +8,50 @@
 #include "base/alloc.h"
 #include "base/check.h"
 
+static swing_status copy_value(const void *p, size_t n, swing_buf *val, swing_err *err)
+{
+    val->ptr = NULL;
+    val->len = n;
+    if (!n) return SWING_OK;
+    val->ptr = swing_malloc(n + 1); /* NUL after the value: see store_get */
+    if (!val->ptr) {
+        val->len = 0;
+        return SWING_NOMEM(err);
+    }
+    memcpy(val->ptr, p, n);
+    val->ptr[n] = 0;
+    return SWING_OK;
+}
+
+void store_layers_disk_changed(store *st) { store_seen_clear(&st->seen); }
+
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
                                    bool *found, swing_err *err)
 {
     char *msg = NULL;
     size_t n = 0;
-    char *v = leveldb_get(st->db, st->ropts, (const char *)pkey.ptr, pkey.len, &n, &msg);
+    swing_bytes kept;
+    char *v;
+    swing_status s = SWING_OK;
     *found = false;
+    if (store_seen_get(&st->seen, pkey, &kept)) { /* read from disk before in this block */
+        *found = true;
+        return val ? copy_value(kept.ptr, kept.len, val, err) : SWING_OK;
+    }
+    v = leveldb_get(st->db, st->ropts, (const char *)pkey.ptr, pkey.len, &n, &msg);
     if (msg) {
         swing_err_set(err, SWING_ERR_IO, "LevelDB read failed: %s", msg);
         leveldb_free(msg);
         return SWING_ERR_IO;
     }
     if (!v) return SWING_OK;
-    if (val) {
-        val->ptr = NULL;
-        val->len = n;
-        if (n) {
-            val->ptr = swing_malloc(n + 1); /* NUL after the value: see store_get */
-            if (!val->ptr) {
-                leveldb_free(v);
-                val->len = 0;
-                return SWING_NOMEM(err);
-            }
-            memcpy(val->ptr, v, n);
-            val->ptr[n] = 0;
-        }
+    if (val) s = copy_value(v, n, val, err);
+    if (s == SWING_OK) {
+        *found = true;
+        store_seen_put(&st->seen, pkey, swing_bytes_of(v, n));
     }
     leveldb_free(v);
-    *found = true;
-    return SWING_OK;
+    return s;
 }
 
 store_ov_entry *store_layers_find(store *st, swing_bytes pkey)

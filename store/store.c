@@ -140,6 +140,7 @@ static swing_status check_format(store *st, swing_err *err)
         leveldb_put(st->db, st->wopts, STORE_KEY_FORMAT, strlen(STORE_KEY_FORMAT),
                     STORE_FORMAT, strlen(STORE_FORMAT), &msg);
         if (msg) return leveldb_error(msg, err, "cannot initialize store");
+        store_layers_disk_changed(st);
     }
     return SWING_OK;
 }
@@ -233,6 +234,7 @@ swing_status store_load(store *st, swing_err *err)
     store_overlay_clear(&st->chunks);
     if (st->probe) leveldb_iter_destroy(st->probe);
     st->probe = NULL;
+    store_layers_disk_changed(st);
     st->gen++;
     st->xgen++;
     st->pending_ok = false;
@@ -254,6 +256,7 @@ swing_status store_open(const char *dir, const store_options *opt, store **out,
     if (!st) return SWING_NOMEM(err);
     st->lock_fd = -1;
     store_overlay_init(&st->block);
+    store_seen_init(&st->seen);
     store_journal_init(&st->journal);
     store_overlay_init(&st->chunks);
     st->dir = swing_strdup(dir);
@@ -281,6 +284,7 @@ void store_close(store *st)
     if (st->in_crank) store_journal_rollback(&st->journal, &st->block);
     store_journal_free(&st->journal);
     store_overlay_clear(&st->block);
+    store_seen_free(&st->seen);
     store_overlay_clear(&st->chunks);
     if (st->probe) leveldb_iter_destroy(st->probe);
     if (st->db) leveldb_close(st->db);

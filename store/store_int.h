@@ -11,6 +11,7 @@
 #include "store/journal.h"
 #include "store/keys.h"
 #include "store/overlay.h"
+#include "store/seen.h"
 #include "store/store.h"
 
 /* Room for a namespace prefix, a logical key and a chunk suffix. */
@@ -38,6 +39,7 @@ struct store {
     size_t probe_lo_len;
     uint8_t probe_lo[STORE_KEY_MAX + 64u];
     store_overlay block;            /* uncommitted writes, open crank included */
+    store_seen seen;                /* values read from disk since it last changed (seen.h) */
     store_journal journal;          /* undo records of the open crank */
     bool in_crank;                  /* a crank is open */
     store_overlay chunks;           /* disk chunk index: "kv.<key>" -> info */
@@ -70,6 +72,10 @@ swing_status store_delta_digest(store *st, const store_delta *d, store_digest *d
 /* Recomputes the state digest from the committed data on disk (store.c). */
 swing_status store_digest_scan(store *st, store_digest *out, swing_err *err);
 
+/* Raw LevelDB read of a physical key (no overlays; values already read
+ * since the disk last changed come from RAM). store_layers_disk_changed
+ * forgets them: every write to LevelDB must call it. */
+void store_layers_disk_changed(store *st);
 /* Raw LevelDB read of a physical key (no overlays). */
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                             swing_err *err);

@@ -259,6 +259,19 @@ swing_status swing_open(const uint8_t *request, size_t request_len, swing_handle
     return s;
 }
 
+swing_status host_record_load(swing_handle *h, const char *key, uint8_t **rec, size_t *len, size_t *cap,
+                              swing_err *err)
+{
+    swing_buf v = {0};
+    bool found;
+    swing_status s = store_get(h->st, swing_str(key), &v, &found, err);
+    if (s || !found) return s;
+    swing_mfree(*rec); /* the value's buffer becomes the record */
+    *rec = v.ptr;
+    *len = *cap = v.len;
+    return SWING_OK;
+}
+
 void swing_close(swing_handle *h)
 {
     if (!h) return;

@@ -123,6 +123,11 @@ swing_status host_upgrade_begin(swing_handle *h, bool replay, swing_err *err);
  * ones left, and the block's upgrade answers recorded for a replay. */
 swing_status host_upgrade_end(host_call *c, Swing__V1__EndBlockResponse *out);
 void host_upgrade_free(swing_handle *h);
+/* A block's record kept under a host. key (handle.c): replaces *rec
+ * (owned, capacity *cap) by the key's value, *len its length; unchanged
+ * when the key is absent. */
+swing_status host_record_load(swing_handle *h, const char *key, uint8_t **rec, size_t *len, size_t *cap,
+                              swing_err *err);
 /* Refusals kept for a replay (refusals.c). host_refusals_run runs one of
  * the requests it covers: inside a block the request takes the next turn;
  * in a replay a refusal recorded for that turn is the answer, otherwise

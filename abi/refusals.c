@@ -42,19 +42,10 @@ static uint32_t get_u32(const uint8_t *p)
 
 swing_status host_refusals_begin(swing_handle *h, bool replay, swing_err *err)
 {
-    swing_buf v = {0};
-    bool found;
-    swing_status s;
     h->ref_len = h->ref_at = 0;
     h->ref_turn = 0;
     h->ref_lost = false;
-    if (!replay) return SWING_OK;
-    if ((s = store_get(h->st, swing_str(HOST_KEY_REFUSALS), &v, &found, err)) || !found) return s;
-    s = SWING_VEC_RESERVE(h->ref_rec, h->ref_cap, v.len, 256, err);
-    if (!s && v.len) memcpy(h->ref_rec, v.ptr, v.len);
-    if (!s) h->ref_len = v.len;
-    swing_buf_free(&v);
-    return s;
+    return replay ? host_record_load(h, HOST_KEY_REFUSALS, &h->ref_rec, &h->ref_len, &h->ref_cap, err) : SWING_OK;
 }
 
 void host_refusals_free(swing_handle *h)
@@ -90,15 +81,15 @@ static swing_status replayed(host_call *c, uint32_t turn, swing_status s)
         uint32_t t = get_u32(p), st = get_u32(p + 4), n = get_u32(p + 8);
         if (t == LOST_TURN)
             return swing_err_set(c->err, SWING_ERR_INTERNAL, "the answers of this block were not kept: it cannot be replayed");
-        if (n > h->ref_len - h->ref_at - HEADER || t < turn) { /* damaged, or a turn that never came */
-            if (n > h->ref_len - h->ref_at - HEADER) h->ref_at = h->ref_len;
-            else h->ref_at += HEADER + n;
-            continue;
+        if (n > h->ref_len - h->ref_at - HEADER) { /* damaged: nothing more to answer from */
+            h->ref_at = h->ref_len;
+            break;
         }
         if (t > turn) break;
         h->ref_at += HEADER + n;
-        return swing_err_set(c->err, st == SWING_OK ? SWING_ERR_INTERNAL : (swing_status)st, "%.*s", (int)n,
-                             (const char *)p + HEADER);
+        if (t == turn) /* (t < turn: a turn this replay never had; end_block refuses it) */
+            return swing_err_set(c->err, st == SWING_OK ? SWING_ERR_INTERNAL : (swing_status)st, "%.*s", (int)n,
+                                 (const char *)p + HEADER);
     }
     return s;
 }

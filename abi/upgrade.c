@@ -27,18 +27,9 @@ static swing_status need_block(host_call *c, const char *op)
 
 swing_status host_upgrade_begin(swing_handle *h, bool replay, swing_err *err)
 {
-    swing_buf v = {0};
-    bool found;
-    swing_status s;
     h->upg_len = h->upg_at = 0;
     h->upg_lost = false;
-    if (!replay) return SWING_OK;
-    if ((s = store_get(h->st, swing_str(HOST_KEY_UPGRADES), &v, &found, err)) || !found) return s;
-    s = SWING_VEC_RESERVE(h->upg_rec, h->upg_cap, v.len, 256, err);
-    if (!s && v.len) memcpy(h->upg_rec, v.ptr, v.len);
-    if (!s) h->upg_len = v.len;
-    swing_buf_free(&v);
-    return s;
+    return replay ? host_record_load(h, HOST_KEY_UPGRADES, &h->upg_rec, &h->upg_len, &h->upg_cap, err) : SWING_OK;
 }
 
 void host_upgrade_free(swing_handle *h)

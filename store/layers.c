@@ -61,21 +61,10 @@ store_ov_entry *store_layers_find(store *st, swing_bytes pkey)
 
 swing_status store_layers_copy(const store_ov_entry *e, swing_buf *val, bool *found, swing_err *err)
 {
+    swing_status s;
     *found = false;
     if (e->tomb) return SWING_OK;
-    if (val) {
-        val->len = e->vlen;
-        val->ptr = NULL;
-        if (e->vlen) {
-            val->ptr = swing_malloc((size_t)e->vlen + 1); /* NUL after: see store_get */
-            if (!val->ptr) {
-                val->len = 0;
-                return SWING_NOMEM(err);
-            }
-            memcpy(val->ptr, e->data + e->klen, e->vlen);
-            val->ptr[e->vlen] = 0;
-        }
-    }
+    if (val && (s = copy_value(e->data + e->klen, e->vlen, val, err))) return s;
     *found = true;
     return SWING_OK;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/alloc.h"
+#include "base/vec.h"
 
 #define CHUNK (1u << 20)
 #define CAP_MIN 4096u
@@ -27,7 +28,11 @@ static uint32_t get_u32(const uint8_t *p)
     return v;
 }
 
-void store_seen_init(store_seen *c) { memset(c, 0, sizeof *c); }
+void store_seen_init(store_seen *c)
+{
+    memset(c, 0, sizeof *c);
+    c->gen = 1; /* slots start zeroed: generation 0 is never current */
+}
 
 void store_seen_free(store_seen *c)
 {
@@ -39,9 +44,9 @@ void store_seen_free(store_seen *c)
 
 void store_seen_clear(store_seen *c)
 {
-    if (!c->count && !c->bytes) return;
+    if (!c->count) return;
     for (size_t i = 1; i < c->nchunks; i++) swing_mfree(c->chunks[i]);
-    c->nchunks = c->nchunks ? 1 : 0;
+    c->nchunks = 1; /* a kept value lives in a chunk */
     c->used = 0;
     c->count = 0;
     c->bytes = 0;
@@ -77,20 +82,17 @@ static bool grow(store_seen *c)
     size_t cap = c->cap ? c->cap * 2 : CAP_MIN;
     store_seen_slot *old = c->slots, *slots;
     size_t old_cap = c->cap;
-    uint32_t gen = c->gen ? c->gen : 1;
     if (cap > CAP_MAX || !(slots = swing_calloc(cap, sizeof *slots))) return false;
     for (size_t i = 0; i < old_cap; i++) {
         size_t j;
         if (old[i].gen != c->gen) continue;
-        for (j = (size_t)old[i].hash & (cap - 1); slots[j].gen == gen; j = (j + 1) & (cap - 1)) {
+        for (j = (size_t)old[i].hash & (cap - 1); slots[j].gen == c->gen; j = (j + 1) & (cap - 1)) {
         }
         slots[j] = old[i];
-        slots[j].gen = gen;
     }
     swing_mfree(old);
     c->slots = slots;
     c->cap = cap;
-    c->gen = gen;
     return true;
 }
 
@@ -101,13 +103,7 @@ static uint8_t *room(store_seen *c, size_t n)
     if (n > CHUNK) return NULL;
     if (!c->nchunks || c->used + n > CHUNK) {
         uint8_t *chunk;
-        if (c->nchunks == c->chunk_cap) {
-            size_t cap = c->chunk_cap ? c->chunk_cap * 2 : 8;
-            uint8_t **v = swing_realloc(c->chunks, cap * sizeof *v);
-            if (!v) return NULL;
-            c->chunks = v;
-            c->chunk_cap = cap;
-        }
+        if (SWING_VEC_RESERVE(c->chunks, c->chunk_cap, c->nchunks + 1, 8, NULL)) return NULL;
         if (!(chunk = swing_malloc(CHUNK))) return NULL;
         c->chunks[c->nchunks++] = chunk;
         c->used = 0;

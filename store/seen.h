@@ -27,7 +27,7 @@
 typedef struct store_seen_slot {
     const uint8_t *entry; /* [u32 klen][u32 vlen][key][value] in a chunk */
     uint64_t hash;
-    uint32_t gen;         /* valid when equal to the cache's */
+    uint32_t gen;         /* valid when equal to the cache's (never 0) */
 } store_seen_slot;
 
 typedef struct store_seen {

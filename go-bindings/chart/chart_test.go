@@ -1,6 +1,7 @@
 package chart
 
 import (
+	"image"
 	"image/color"
 	"image/png"
 	"os"
@@ -8,16 +9,9 @@ import (
 	"testing"
 )
 
-func TestWritePNG(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "c.png")
-	vals := make([]uint64, 200)
-	for i := range vals {
-		vals[i] = uint64(i % 17 * 100)
-	}
-	c := Chart{Title: "test", First: 1, Series: []Series{
-		{Name: "computrons", Values: vals, Limit: 1200, Color: color.RGBA{60, 110, 200, 255}},
-		{Name: "cranks", Values: vals, Color: color.RGBA{60, 160, 90, 255}},
-	}, Markers: []Marker{{Block: 120, Label: "oracle terminated"}}}
+// draw writes c to path and reads the image back.
+func draw(t *testing.T, path string, c Chart) image.Image {
+	t.Helper()
 	if err := WritePNG(path, c); err != nil {
 		t.Fatal(err)
 	}
@@ -30,6 +24,20 @@ func TestWritePNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return img
+}
+
+func TestWritePNG(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.png")
+	vals := make([]uint64, 200)
+	for i := range vals {
+		vals[i] = uint64(i % 17 * 100)
+	}
+	c := Chart{Title: "test", First: 1, Series: []Series{
+		{Name: "computrons", Values: vals, Limit: 1200, Color: color.RGBA{60, 110, 200, 255}},
+		{Name: "cranks", Values: vals, Color: color.RGBA{60, 160, 90, 255}},
+	}, Markers: []Marker{{Block: 120, Label: "oracle terminated"}}}
+	img := draw(t, path, c)
 	if b := img.Bounds(); b.Dx() != width || b.Dy() < 2*panelH {
 		t.Fatalf("image is %v", b)
 	}
@@ -49,18 +57,7 @@ func TestMarkerLabelsStayInside(t *testing.T) {
 	label := "ledger winds down"
 	c := Chart{Title: "t", First: 1, Series: []Series{{Name: "x", Values: vals, Color: color.RGBA{60, 110, 200, 255}}},
 		Markers: []Marker{{Block: 195, Label: label}, {Block: 190, Label: "upgrade all"}}}
-	if err := WritePNG(path, c); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := draw(t, path, c)
 	plotW := width - marginL - marginR
 	x := marginL + int(float64(194)*float64(plotW)/200)
 	inkAt := func(x0, x1, y0, y1 int) int {

@@ -3,7 +3,7 @@
 # Called by `make deps`; every target that needs a package depends on it.
 set -eu
 PKGS="build-essential clang libclang-rt-14-dev pkg-config libleveldb-dev libprotobuf-c-dev protobuf-c-compiler
-liblua5.4-dev libcmocka-dev nettle-dev libsodium-dev libjansson-dev libbsd-dev perl
+liblua5.4-dev libcmocka-dev nettle-dev libsodium-dev libjansson-dev perl
 protobuf-compiler valgrind locales"
 missing=""
 for p in $PKGS; do

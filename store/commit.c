@@ -206,19 +206,25 @@ static swing_status finish_delta(commit_ctx *c, store_delta **out)
     return SWING_OK;
 }
 
-static void apply_index_changes(store *st, store_overlay *changes)
+/* Brings the chunk index to what the batch writes. Runs just before the
+ * write: a failure here (out of memory) or there leaves the store unusable
+ * until reopened, which rebuilds the index from disk. */
+static swing_status apply_index_changes(store *st, store_overlay *changes, swing_err *err)
 {
+    swing_status s;
     store_ov_entry *e, *next;
     for (e = store_overlay_first(changes); e; e = next) {
         next = store_overlay_next(e);
         if (e->tomb) store_overlay_remove(&st->chunks, store_ov_key(e));
     }
-    /* Remaining puts move without allocating. */
     for (e = store_overlay_first(changes); e; e = next) {
         next = store_overlay_next(e);
         if (e->tomb) store_overlay_remove(changes, store_ov_key(e));
     }
-    store_overlay_merge(&st->chunks, changes);
+    if ((s = store_overlay_merge(&st->chunks, changes, err)) == SWING_OK) return SWING_OK;
+    swing_err_set(&st->sticky, s, "chunk index update failed, store unusable until reopened");
+    if (err) *err = st->sticky;
+    return s;
 }
 
 static swing_status write_batch(commit_ctx *c)
@@ -339,9 +345,9 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
                          swing_buf_view(&v), false, false);
         swing_buf_free(&v);
     }
+    if (!s) s = apply_index_changes(st, &c.index_changes, err);
     if (!s) s = write_batch(&c);
     if (s == SWING_OK) {
-        apply_index_changes(st, &c.index_changes);
         store_overlay_clear(&st->block);
         st->height = height;
         st->digest = c.dig;

@@ -72,7 +72,10 @@ swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes 
     if ((s = reserve(j, key.len, err)) != SWING_OK) return s;
     if ((s = store_overlay_entry_new(key, val, tomb, &e, err)) != SWING_OK) return s;
     e->mark = j->mark;
-    old = store_overlay_attach(ov, e);
+    if ((s = store_overlay_attach(ov, e, &old, err)) != SWING_OK) {
+        swing_mfree(e);
+        return s;
+    }
     if (old && old->mark == j->mark) {
         /* Already journaled in this crank: plain overwrite. */
         if (old->vlen == e->vlen) {
@@ -81,10 +84,8 @@ swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes 
             swing_mfree(e);
         } else {
             e->absent = old->absent;
-            store_overlay_detach(ov, old);
+            store_overlay_swap(ov, old, e);
             swing_mfree(old);
-            old = store_overlay_attach(ov, e);
-            SWING_ASSERT(old == NULL);
         }
         return SWING_OK;
     }
@@ -116,10 +117,8 @@ swing_status store_journal_put(store_journal *j, store_overlay *ov, swing_bytes 
         return SWING_OK;
     }
     e->absent = old->absent;
-    store_overlay_detach(ov, old);
+    store_overlay_swap(ov, old, e);
     r->saved = old;
-    old = store_overlay_attach(ov, e);
-    SWING_ASSERT(old == NULL);
     return SWING_OK;
 }
 
@@ -139,16 +138,16 @@ void store_journal_rollback(store_journal *j, store_overlay *ov)
                                    : swing_bytes_of(j->keys + r->koff, r->klen);
         store_ov_entry *cur = store_overlay_find(ov, key);
         SWING_ASSERT(cur != NULL);
-        if (cur && r->saved) r->saved->absent = cur->absent; /* learned facts stay */
-        if (cur) {
+        if (cur && r->saved) {
+            r->saved->absent = cur->absent; /* learned facts stay */
+            store_overlay_swap(ov, cur, r->saved); /* never allocates */
+        } else if (cur) {
             store_overlay_detach(ov, cur);
-            swing_mfree(cur);
+        } else if (r->saved) {
+            store_ov_entry *clash;
+            if (store_overlay_attach(ov, r->saved, &clash, NULL) || clash) swing_mfree(r->saved);
         }
-        if (r->saved) {
-            store_ov_entry *clash = store_overlay_attach(ov, r->saved);
-            SWING_ASSERT(clash == NULL);
-            (void)clash;
-        }
+        swing_mfree(cur);
         r->saved = NULL;
     }
     j->n = 0;

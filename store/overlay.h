@@ -4,23 +4,23 @@
  * An overlay maps byte keys to a value or a tombstone, ordered by memcmp
  * (shorter prefix first). The store keeps the uncommitted block in one
  * (the open crank's writes too, undoable through journal.h) over LevelDB,
- * and reuses the type for its in-memory chunk index. Entries
- * are red-black tree nodes from libbsd's <sys/tree.h>; each node is one
- * allocation holding key and value.
+ * and reuses the type for its in-memory chunk index. Each entry is one
+ * allocation holding key and value; a B+tree of entry pointers orders them
+ * (ovtree.h), and entries never move while they are in the overlay.
  */
 #ifndef LIBSWING_STORE_OVERLAY_H
 #define LIBSWING_STORE_OVERLAY_H
 
-#include <bsd/sys/tree.h>
 #include <stdbool.h>
 #include <stdint.h>
 
 #include "base/bytes.h"
 #include "base/err.h"
+#include "store/ovtree.h"
 
 typedef struct store_ov_entry store_ov_entry;
 struct store_ov_entry {
-    RB_ENTRY(store_ov_entry) link; /* tree linkage, owned by the overlay */
+    store_ovtree_node *leaf;          /* the index leaf holding it, owned by the overlay */
     uint32_t klen;                 /* key bytes at data[0..klen) */
     uint32_t vlen;                 /* value bytes at data[klen..klen+vlen) */
     bool tomb;                     /* true: key deleted in this layer (vlen 0) */
@@ -30,11 +30,8 @@ struct store_ov_entry {
     uint8_t data[];                /* key then value */
 };
 
-RB_HEAD(store_ov_tree, store_ov_entry);
-RB_PROTOTYPE(store_ov_tree, store_ov_entry, link, store_ov_entry_cmp)
-
 typedef struct store_overlay {
-    struct store_ov_tree root; /* entries in key order */
+    store_ovtree tree;            /* entries in key order */
     size_t count;              /* number of entries, tombstones included */
     size_t bytes;              /* key + value bytes held */
 } store_overlay;
@@ -72,14 +69,21 @@ store_ov_entry *store_overlay_next(store_ov_entry *e);
 /* Allocates a detached entry for key = val (or a tombstone) into *out. */
 swing_status store_overlay_entry_new(swing_bytes key, swing_bytes val, bool tomb,
                                      store_ov_entry **out, swing_err *err);
-/* Inserts e unless an entry with its key exists: then returns that entry and
- * leaves the overlay unchanged. NULL when e was inserted. */
-store_ov_entry *store_overlay_attach(store_overlay *ov, store_ov_entry *e);
-/* Removes e from the overlay without freeing it. */
+/* Inserts e unless an entry with its key exists: then sets *existing to that
+ * entry and leaves the overlay unchanged (*existing NULL when e went in).
+ * SWING_ERR_NOMEM leaves the overlay unchanged. */
+swing_status store_overlay_attach(store_overlay *ov, store_ov_entry *e, store_ov_entry **existing,
+                                  swing_err *err);
+/* Removes e from the overlay without freeing it. Never allocates. */
 void store_overlay_detach(store_overlay *ov, store_ov_entry *e);
+/* Puts e, which has old's key, in old's place; old leaves the overlay and is
+ * not freed. Never allocates. */
+void store_overlay_swap(store_overlay *ov, store_ov_entry *old, store_ov_entry *e);
 
-/* Moves every entry of src into dst, replacing dst entries with equal keys.
- * Never allocates; src is empty afterwards. */
-void store_overlay_merge(store_overlay *dst, store_overlay *src);
+/* Moves every entry of src into dst, replacing dst entries with equal keys;
+ * src is empty afterwards. Into an empty dst it takes src's tree and cannot
+ * fail; otherwise SWING_ERR_NOMEM can leave part of src moved: every entry
+ * is then in exactly one of the two. */
+swing_status store_overlay_merge(store_overlay *dst, store_overlay *src, swing_err *err);
 
 #endif /* LIBSWING_STORE_OVERLAY_H */

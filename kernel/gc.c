@@ -237,8 +237,58 @@ swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const 
     return kern_kv_set(k, "", err, "%s", key);
 }
 
+/* A chunk's reads in key order: its krefs are sorted, so the records,
+ * c-list entries and GC actions a decision reads lie in a few key ranges,
+ * each read in one pass (store_prefetch) the first time it is needed:
+ * the kernel records at once, an owner's ranges at its first kref. */
+#define READ_VATS 4        /* owners whose ranges a chunk reads ahead */
+#define READS_PER_KREF 8   /* entries read ahead per kref of a range */
+#define READ_KEY_MAX 96    /* ns + kref + "/" */
+
+typedef struct chunk_reads {
+    char first[KERN_ID_MAX + 1], last[KERN_ID_MAX + 1]; /* last has a '/' after it: past its keys */
+    size_t krefs;
+    char vats[READ_VATS][KERN_ID_MAX];
+    size_t nvats;
+} chunk_reads;
+
+static swing_status read_range(kern *k, const chunk_reads *r, const char *ns, swing_err *err)
+{
+    char lo[READ_KEY_MAX], hi[READ_KEY_MAX];
+    int a = snprintf(lo, sizeof lo, "%s%s", ns, r->first), b = snprintf(hi, sizeof hi, "%s%s", ns, r->last);
+    if (a < 0 || b < 0 || (size_t)a >= sizeof lo || (size_t)b >= sizeof hi) return SWING_OK; /* a hint */
+    return store_prefetch(k->st, swing_str(lo), swing_str(hi), READS_PER_KREF * r->krefs, err);
+}
+
+static swing_status chunk_reads_init(kern *k, chunk_reads *r, const span_list *l, size_t take, swing_err *err)
+{
+    memset(r, 0, sizeof *r);
+    if (!take) return SWING_OK;
+    snprintf(r->first, sizeof r->first, "%.*s", (int)l->v[0].n, l->v[0].p);
+    snprintf(r->last, sizeof r->last, "%.*s/", (int)l->v[take - 1].n, l->v[take - 1].p);
+    r->krefs = take;
+    return read_range(k, r, "", err);
+}
+
+/* The owner's c-list entries and GC actions of the chunk, once per owner. */
+static swing_status chunk_reads_vat(kern *k, chunk_reads *r, const char *vat, swing_err *err)
+{
+    char ns[READ_KEY_MAX];
+    swing_status s;
+    if (!r->krefs || r->nvats == READ_VATS) return SWING_OK;
+    for (size_t i = 0; i < r->nvats; i++)
+        if (strcmp(r->vats[i], vat) == 0) return SWING_OK;
+    strcpy(r->vats[r->nvats++], vat);
+    snprintf(ns, sizeof ns, "%s.c.", vat);
+    if ((s = read_range(k, r, ns, err))) return s;
+    snprintf(ns, sizeof ns, ACTION_NS "%s.%d.", vat, (int)KERN_GC_DROP_EXPORT);
+    if ((s = read_range(k, r, ns, err))) return s;
+    snprintf(ns, sizeof ns, ACTION_NS "%s.%d.", vat, (int)KERN_GC_RETIRE_EXPORT);
+    return read_range(k, r, ns, err);
+}
+
 /* Decides one maybe-free kref (reference/kernel-gc.md §2.6). */
-static swing_status decide(kern *k, const char *kref, swing_err *err)
+static swing_status decide(kern *k, const char *kref, chunk_reads *reads, swing_err *err)
 {
     uint64_t reach, recog;
     bool exists, has;
@@ -257,6 +307,7 @@ static swing_status decide(kern *k, const char *kref, swing_err *err)
         if (alive) {
             char vref[KERN_VREF_MAX];
             bool flag, found;
+            if ((s = chunk_reads_vat(k, reads, owner, err))) return s;
             if ((s = kern_clist_vref(k, owner, kref, vref, &flag, &found, err))) return s;
             if (found && flag && (s = kern_gc_add_action(k, owner, KERN_GC_DROP_EXPORT, kref, err)))
                 return s;
@@ -278,6 +329,7 @@ swing_status kern_gc_process_chunk(kern *k, size_t max, size_t *n, swing_err *er
     bool found, closed;
     size_t take;
     span_list l = {0};
+    chunk_reads reads;
     swing_status s = closed_header(k, &h, &t, err);
     *n = 0;
     if (s) return s;
@@ -302,11 +354,12 @@ swing_status kern_gc_process_chunk(kern *k, size_t max, size_t *n, swing_err *er
     } else if (s == SWING_OK && found) {
         s = kern_kv_del(k, err, OPEN_KEY);
     }
+    if (s == SWING_OK) s = chunk_reads_init(k, &reads, &l, take, err);
     for (size_t i = 0; s == SWING_OK && i < take; i++) {
         char kref[KERN_ID_MAX]; /* span_parse keeps each shorter */
         memcpy(kref, l.v[i].p, l.v[i].n);
         kref[l.v[i].n] = '\0';
-        s = decide(k, kref, err);
+        s = decide(k, kref, &reads, err);
     }
     k->gc_delta_free -= (int64_t)take;
     *n = take;

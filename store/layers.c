@@ -23,7 +23,18 @@ static swing_status copy_value(const void *p, size_t n, swing_buf *val, swing_er
     return SWING_OK;
 }
 
-void store_layers_disk_changed(store *st) { store_seen_clear(&st->seen); }
+void store_layers_disk_changed(store *st)
+{
+    store_seen_clear(&st->seen);
+    store_readahead_clear(st);
+}
+
+store_seen_state store_layers_committed(const store *st, swing_bytes pkey, swing_bytes *val)
+{
+    store_seen_state k = store_seen_get(&st->seen, pkey, val);
+    if (k == STORE_SEEN_UNKNOWN && store_readahead_covers(st, pkey)) k = STORE_SEEN_ABSENT;
+    return k;
+}
 
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
                                    bool *found, swing_err *err)
@@ -33,8 +44,10 @@ swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
     swing_bytes kept;
     char *v;
     swing_status s = SWING_OK;
+    store_seen_state known = store_layers_committed(st, pkey, &kept);
     *found = false;
-    if (store_seen_get(&st->seen, pkey, &kept)) { /* read from disk before in this block */
+    if (known == STORE_SEEN_ABSENT) return SWING_OK;
+    if (known == STORE_SEEN_PRESENT) { /* read from disk before in this block */
         *found = true;
         return val ? copy_value(kept.ptr, kept.len, val, err) : SWING_OK;
     }
@@ -44,7 +57,10 @@ swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
         leveldb_free(msg);
         return SWING_ERR_IO;
     }
-    if (!v) return SWING_OK;
+    if (!v) {
+        store_seen_put_absent(&st->seen, pkey);
+        return SWING_OK;
+    }
     if (val) s = copy_value(v, n, val, err);
     if (s == SWING_OK) {
         *found = true;
@@ -187,6 +203,8 @@ swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
     bool with_chunks = swing_bytes_has_prefix(ns, swing_str(STORE_NS_KV));
     uint8_t cur_buf[STORE_PKEY_MAX];
     swing_bytes cur = after;
+    store_ov_entry *after_tomb = NULL; /* the block entry after the tombstone just passed */
+    bool stepped = false;
     *found = false;
     out->ptr = NULL;
     out->len = 0;
@@ -199,7 +217,12 @@ swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
         swing_bytes dk = {0}, best = {0};
         bool have = false, has_b, has_d, has_x;
         store_ov_entry *top;
-        has_b = ov_seek(&st->block, ns, cur, inclusive, &be);
+        if (stepped) { /* past a block tombstone: its successor, without a seek */
+            be = after_tomb;
+            has_b = be && swing_bytes_has_prefix(store_ov_key(be), ns);
+        } else {
+            has_b = ov_seek(&st->block, ns, cur, inclusive, &be);
+        }
         has_d = disk_seek(st, ns, cur, inclusive, &dk);
         has_x = with_chunks && ov_seek(&st->chunks, ns, cur, inclusive, &xe);
 #define CONSIDER(flag, k)                                        \
@@ -231,5 +254,7 @@ swing_status store_layers_next(store *st, swing_bytes ns, swing_bytes after,
         memcpy(cur_buf, best.ptr, best.len);
         cur = swing_bytes_of(cur_buf, best.len);
         inclusive = false;
+        after_tomb = store_overlay_next(top); /* nothing writes between the steps */
+        stepped = true;
     }
 }

@@ -1,7 +1,8 @@
 /*
  * seen.c - the block's cache of committed values read from LevelDB: an
  * open-addressing table (linear probing, load at most 1/2) over entries in
- * bump-allocated chunks, cleared by a generation bump (seen.h).
+ * bump-allocated chunks, cleared by a generation bump (seen.h). An entry
+ * is [u32 klen][u32 vlen][key][value]; vlen ABSENT marks a key known absent.
  */
 #include "store/seen.h"
 
@@ -13,6 +14,7 @@
 #define CHUNK (1u << 20)
 #define CAP_MIN 4096u
 #define CAP_MAX (1u << 20)
+#define ABSENT UINT32_MAX
 
 static uint64_t hash_of(swing_bytes k)
 {
@@ -66,14 +68,16 @@ static const store_seen_slot *find(const store_seen *c, swing_bytes key, uint64_
     }
 }
 
-bool store_seen_get(const store_seen *c, swing_bytes key, swing_bytes *val)
+store_seen_state store_seen_get(const store_seen *c, swing_bytes key, swing_bytes *val)
 {
     const store_seen_slot *s;
-    if (!c->count) return false;
+    uint32_t vl;
+    if (!c->count) return STORE_SEEN_UNKNOWN;
     s = find(c, key, hash_of(key));
-    if (s->gen != c->gen) return false;
-    *val = swing_bytes_of(s->entry + 8 + key.len, get_u32(s->entry + 4));
-    return true;
+    if (s->gen != c->gen) return STORE_SEEN_UNKNOWN;
+    if ((vl = get_u32(s->entry + 4)) == ABSENT) return STORE_SEEN_ABSENT;
+    *val = swing_bytes_of(s->entry + 8 + key.len, vl);
+    return STORE_SEEN_PRESENT;
 }
 
 /* Doubles the table, moving the current generation's slots. */
@@ -112,18 +116,19 @@ static uint8_t *room(store_seen *c, size_t n)
     return c->chunks[c->nchunks - 1] + c->used - n;
 }
 
-void store_seen_put(store_seen *c, swing_bytes key, swing_bytes val)
+/* Keeps key with value bytes val and header length vl (ABSENT: none). */
+static bool keep(store_seen *c, swing_bytes key, swing_bytes val, uint32_t vl)
 {
     uint64_t h = hash_of(key);
     store_seen_slot *s;
     uint8_t *e;
-    uint32_t kl = (uint32_t)key.len, vl = (uint32_t)val.len;
+    uint32_t kl = (uint32_t)key.len;
     size_t n = 8 + key.len + val.len;
-    if (key.len > UINT32_MAX || val.len > UINT32_MAX || c->bytes + n > STORE_SEEN_MAX_BYTES) return;
-    if ((c->count + 1) * 2 > c->cap && !grow(c)) return;
+    if (key.len > UINT32_MAX || c->bytes + n > STORE_SEEN_MAX_BYTES) return false;
+    if ((c->count + 1) * 2 > c->cap && !grow(c)) return false;
     s = (store_seen_slot *)find(c, key, h);
-    if (s->gen == c->gen) return; /* kept already */
-    if (!(e = room(c, n))) return;
+    if (s->gen == c->gen) return true; /* kept already: the disk has not changed since */
+    if (!(e = room(c, n))) return false;
     memcpy(e, &kl, 4);
     memcpy(e + 4, &vl, 4);
     memcpy(e + 8, key.ptr, key.len);
@@ -133,4 +138,16 @@ void store_seen_put(store_seen *c, swing_bytes key, swing_bytes val)
     s->gen = c->gen;
     c->count++;
     c->bytes += n;
+    return true;
+}
+
+bool store_seen_put(store_seen *c, swing_bytes key, swing_bytes val)
+{
+    if (val.len >= ABSENT) return false;
+    return keep(c, key, val, (uint32_t)val.len);
+}
+
+bool store_seen_put_absent(store_seen *c, swing_bytes key)
+{
+    return keep(c, key, swing_bytes_of(NULL, 0), ABSENT);
 }

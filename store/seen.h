@@ -1,7 +1,8 @@
 /*
  * seen.h - committed values the open block has already read from LevelDB,
- * kept in RAM until the disk changes (layers.c reads through it; every
- * commit, load and import clears it).
+ * and keys it found absent there, kept in RAM until the disk changes
+ * (layers.c reads through it, readahead.c fills it; every commit, load and
+ * import clears it).
  *
  * A block often reads a committed key again before its commit: a GC
  * decision and the deliveries it leads to read the same refcounts and
@@ -43,9 +44,18 @@ void store_seen_init(store_seen *c);
 void store_seen_free(store_seen *c);
 /* Forgets every value (O(1) but for chunks beyond the first, freed). */
 void store_seen_clear(store_seen *c);
-/* The value kept for key: true and *val (valid until the next clear or put). */
-bool store_seen_get(const store_seen *c, swing_bytes key, swing_bytes *val);
-/* Keeps key = val if there is room (best effort, never fails). */
-void store_seen_put(store_seen *c, swing_bytes key, swing_bytes val);
+typedef enum store_seen_state {
+    STORE_SEEN_UNKNOWN, /* not kept */
+    STORE_SEEN_PRESENT, /* *val is the committed value (valid until the next clear or put) */
+    STORE_SEEN_ABSENT   /* the key is not on disk */
+} store_seen_state;
+
+/* What is kept for key. Reads only: several threads may call it while no
+ * one puts or clears. */
+store_seen_state store_seen_get(const store_seen *c, swing_bytes key, swing_bytes *val);
+/* Keeps key = val if there is room (best effort: false when not kept). */
+bool store_seen_put(store_seen *c, swing_bytes key, swing_bytes val);
+/* Keeps "key is absent on disk" if there is room (false when not kept). */
+bool store_seen_put_absent(store_seen *c, swing_bytes key);
 
 #endif /* LIBSWING_STORE_SEEN_H */

@@ -285,6 +285,7 @@ void store_close(store *st)
     store_journal_free(&st->journal);
     store_overlay_clear(&st->block);
     store_seen_free(&st->seen);
+    store_readahead_free(st);
     store_overlay_clear(&st->chunks);
     if (st->probe) leveldb_iter_destroy(st->probe);
     if (st->db) leveldb_close(st->db);

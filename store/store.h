@@ -229,6 +229,12 @@ swing_status store_transcript_delete_items(store *st, const char *vat, uint64_t 
 void store_transcript_seed(char hash[SWING_SHA256_HEX_LEN + 1]);
 void store_transcript_step(char hash[SWING_SHA256_HEX_LEN + 1], swing_bytes item);
 
+/* Reads the committed kv entries with lo <= key < hi, at most max of them,
+ * in one pass, so that reads of keys in that range (present or absent)
+ * until the next commit need no LevelDB lookup. A hint for reads in key
+ * order: it changes no state and no result (readahead.c). */
+swing_status store_prefetch(store *st, swing_bytes lo, swing_bytes hi, size_t max, swing_err *err);
+
 /* ===== bundles (content addressed) ===== */
 
 #define STORE_BUNDLE_ID_LEN (3 + SWING_SHA256_HEX_LEN) /* "b1-" + hex */

@@ -14,6 +14,9 @@
 #include "store/seen.h"
 #include "store/store.h"
 
+typedef struct store_readahead store_readahead;
+#define STORE_READAHEAD_RANGES 16 /* ranges remembered at once */
+
 /* Room for a namespace prefix, a logical key and a chunk suffix. */
 #define STORE_PKEY_MAX (STORE_KEY_MAX + 64u)
 
@@ -40,6 +43,7 @@ struct store {
     uint8_t probe_lo[STORE_KEY_MAX + 64u];
     store_overlay block;            /* uncommitted writes, open crank included */
     store_seen seen;                /* values read from disk since it last changed (seen.h) */
+    store_readahead *readahead;     /* key ranges read whole into seen (readahead.c); NULL until used */
     store_journal journal;          /* undo records of the open crank */
     bool in_crank;                  /* a crank is open */
     store_overlay chunks;           /* disk chunk index: "kv.<key>" -> info */
@@ -76,6 +80,13 @@ swing_status store_digest_scan(store *st, store_digest *out, swing_err *err);
  * since the disk last changed come from RAM). store_layers_disk_changed
  * forgets them: every write to LevelDB must call it. */
 void store_layers_disk_changed(store *st);
+/* What RAM knows of pkey's committed value, without LevelDB: seen.h's
+ * answer, or absent inside a range read whole (readahead.c). */
+store_seen_state store_layers_committed(const store *st, swing_bytes pkey, swing_bytes *val);
+/* Ranges read whole (readahead.c): forgotten when the disk changes. */
+void store_readahead_clear(store *st);
+void store_readahead_free(store *st);
+bool store_readahead_covers(const store *st, swing_bytes pkey);
 /* Raw LevelDB read of a physical key (no overlays). */
 swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val, bool *found,
                             swing_err *err);

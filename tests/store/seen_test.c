@@ -40,12 +40,16 @@ static void check(const store_seen *c, const unsigned *kept, unsigned round, siz
     for (size_t i = 0; i < n; i++) {
         char kb[48], vb[48];
         swing_bytes v, want;
-        bool got = store_seen_get(c, key_of(kb, i), &v);
+        store_seen_state got = store_seen_get(c, key_of(kb, i), &v);
         if (kept[i] != round) {
-            if (got) fail_msg("key %zu answered after it was cleared or never kept", i);
+            if (got != STORE_SEEN_UNKNOWN) fail_msg("key %zu answered after it was cleared or never kept", i);
             continue;
         }
-        if (!got) fail_msg("key %zu lost", i);
+        if (i % 4 == 3) { /* kept as absent */
+            assert_int_equal(got, STORE_SEEN_ABSENT);
+            continue;
+        }
+        if (got != STORE_SEEN_PRESENT) fail_msg("key %zu lost", i);
         want = val_of(vb, i, round);
         assert_int_equal(v.len, want.len);
         assert_memory_equal(v.ptr, want.ptr, v.len);
@@ -66,7 +70,8 @@ static void test_seen_agrees_with_a_model(void **state)
             size_t i = next_rand(&rng) % n;
             char kb[48], vb[48];
             if (kept[i] == round) continue; /* the store never puts a key twice between clears */
-            store_seen_put(&c, key_of(kb, i), val_of(vb, i, round));
+            if (i % 4 == 3) assert_true(store_seen_put_absent(&c, key_of(kb, i)));
+            else assert_true(store_seen_put(&c, key_of(kb, i), val_of(vb, i, round)));
             kept[i] = round;
         }
         check(&c, kept, round, NKEYS);
@@ -78,9 +83,9 @@ static void test_seen_agrees_with_a_model(void **state)
         char kb[48], vb[48];
         store_seen_put(&c, key_of(kb, 1), val_of(vb, 1, 9));
         store_seen_clear(&c);
-        assert_false(store_seen_get(&c, key_of(kb, 1), &(swing_bytes){0}));
+        assert_int_equal(store_seen_get(&c, key_of(kb, 1), &(swing_bytes){0}), STORE_SEEN_UNKNOWN);
         store_seen_put(&c, key_of(kb, 1), val_of(vb, 1, 9));
-        assert_true(store_seen_get(&c, key_of(kb, 1), &(swing_bytes){0}));
+        assert_int_equal(store_seen_get(&c, key_of(kb, 1), &(swing_bytes){0}), STORE_SEEN_PRESENT);
     }
     store_seen_free(&c);
 }
@@ -94,8 +99,12 @@ static void test_seen_stops_at_its_byte_cap(void **state)
     (void)state;
     memset(big, 'x', sizeof big);
     store_seen_init(&c);
-    for (size_t i = 0; i < 400; i++) store_seen_put(&c, key_of(kb, i), swing_bytes_of(big, sizeof big));
-    for (size_t i = 0; i < 400; i++) kept += store_seen_get(&c, key_of(kb, i), &(swing_bytes){0});
+    for (size_t i = 0; i < 400; i++) {
+        bool put = store_seen_put(&c, key_of(kb, i), swing_bytes_of(big, sizeof big));
+        bool got = store_seen_get(&c, key_of(kb, i), &(swing_bytes){0}) == STORE_SEEN_PRESENT;
+        assert_int_equal(put, got); /* false exactly when not kept */
+        kept += got;
+    }
     assert_true(kept > 0 && kept < 400);
     assert_true(c.bytes <= STORE_SEEN_MAX_BYTES);
     store_seen_free(&c);

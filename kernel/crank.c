@@ -53,6 +53,7 @@ swing_status kern_crank_abort(kern *k, swing_err *err)
     k->gc_delta_free = k->gc_delta_actions = 0;
     k->gc_hint[0] = '\0'; /* rolled-back deletions are live again */
     k->gc_hint_incl = false;
+    k->gc_groups_known = false; /* the same for the groups' marks */
     k->nalive = 0;
     k->nopts = 0;
     k->in_crank = false;

@@ -220,6 +220,76 @@ swing_status kern_gc_pending(kern *k, bool *pending, swing_err *err)
     return kern_kv_has(k, pending, err, OPEN_KEY);
 }
 
+/* ----- action groups: what RAM knows of the live actions (kernel_int.h) ----- */
+
+typedef struct kern_gc_group gc_group;
+
+/* Length of "gc.action.<vat>.<t>." at the start of an action key. */
+static size_t group_len(const char *key)
+{
+    const char *dot = strchr(key + strlen(ACTION_NS), '.');
+    return dot && dot[1] && dot[2] == '.' ? (size_t)(dot - key) + 3 : 0;
+}
+
+static bool fits(const char *key, size_t cap) { return strlen(key) < cap; }
+
+/* The group of key; with add, a new group in prefix order (if there is
+ * room, else RAM stops knowing). */
+static gc_group *group_of(kern *k, const char *key, bool add)
+{
+    size_t n = group_len(key), at = 0;
+    gc_group *g;
+    if (!n || n >= sizeof g->prefix) return NULL;
+    for (; at < k->gc_ngroups; at++) {
+        int c = strncmp(k->gc_groups[at].prefix, key, n);
+        if (c == 0 && k->gc_groups[at].prefix[n] == '\0') return &k->gc_groups[at];
+        if (c > 0) break;
+    }
+    if (!add || k->gc_ngroups == KERN_GC_GROUPS) return NULL;
+    memmove(&k->gc_groups[at + 1], &k->gc_groups[at], (k->gc_ngroups - at) * sizeof *g);
+    k->gc_ngroups++;
+    g = &k->gc_groups[at];
+    memset(g, 0, sizeof *g);
+    memcpy(g->prefix, key, n);
+    return g;
+}
+
+static void group_added(kern *k, const char *key)
+{
+    gc_group *g;
+    if (!k->gc_groups_known) return;
+    if (!fits(key, sizeof g->max) || !(g = group_of(k, key, true))) {
+        k->gc_groups_known = false;
+        return;
+    }
+    if (strcmp(key, g->max) > 0) strcpy(g->max, key);
+    if (g->mark[0] && strcmp(key, g->mark) <= 0) {
+        strcpy(g->mark, key);
+        g->mark_incl = true;
+    }
+}
+
+static void group_consumed(kern *k, const char *key)
+{
+    gc_group *g;
+    if (!k->gc_groups_known) return;
+    if (!fits(key, sizeof g->mark) || !(g = group_of(k, key, false))) {
+        k->gc_groups_known = false;
+        return;
+    }
+    strcpy(g->mark, key);
+    g->mark_incl = false;
+}
+
+static bool group_pending(const gc_group *g)
+{
+    int c;
+    if (!g->max[0]) return false;
+    if (!g->mark[0]) return true;
+    c = strcmp(g->max, g->mark);
+    return c > 0 || (c == 0 && g->mark_incl);
+}
+
 swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const char *kref,
                                 swing_err *err)
 {
@@ -233,6 +303,7 @@ swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const 
         strcpy(k->gc_hint, key);
         k->gc_hint_incl = true;
     }
+    group_added(k, key);
     k->gc_delta_actions++;
     return kern_kv_set(k, "", err, "%s", key);
 }
@@ -431,25 +502,67 @@ static swing_status batch_alloc(kern_gc_batch *b, uint64_t limit, swing_err *err
     return b->krefs && b->vrefs && b->flags ? SWING_OK : SWING_NOMEM(err);
 }
 
+/* Where a batch's scan starts: with the groups known, within the first
+ * group that has live actions (*g), from its mark; else at the hint, over
+ * all actions. false: the groups are known and none has a live action. */
+static bool scan_start(kern *k, store_scan *sc, char prefix[sizeof k->gc_groups[0].prefix], gc_group **g,
+                       swing_status *s, swing_err *err)
+{
+    *g = NULL;
+    *s = SWING_OK;
+    if (!k->gc_groups_known) {
+        store_scan_init(sc, k->st, swing_str(ACTION_NS));
+        if (k->gc_hint[0]) *s = store_scan_resume(sc, swing_str(k->gc_hint), k->gc_hint_incl, err);
+        return true;
+    }
+    for (size_t i = 0; i < k->gc_ngroups && !*g; i++)
+        if (group_pending(&k->gc_groups[i])) *g = &k->gc_groups[i];
+    if (!*g) return false;
+    strcpy(prefix, (*g)->prefix);
+    store_scan_init(sc, k->st, swing_str(prefix));
+    if ((*g)->mark[0]) *s = store_scan_resume(sc, swing_str((*g)->mark), (*g)->mark_incl, err);
+    return true;
+}
+
+/* An action was taken out: the hint and its group's mark move past it.
+ * True when it was its group's last. */
+static bool consumed(kern *k, swing_bytes key, const gc_group *g)
+{
+    if (key.len >= sizeof k->gc_hint) {
+        k->gc_groups_known = false;
+        return false;
+    }
+    memcpy(k->gc_hint, key.ptr, key.len);
+    k->gc_hint[key.len] = '\0';
+    k->gc_hint_incl = false;
+    group_consumed(k, k->gc_hint);
+    return g && k->gc_groups_known && strcmp(k->gc_hint, g->max) == 0;
+}
+
 swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any, swing_err *err)
 {
     uint64_t limit, examined = 0;
     store_scan sc;
+    char prefix[sizeof k->gc_groups[0].prefix];
+    gc_group *g;
+    bool last = false;
     swing_status s = gc_batch_size(k, &limit, err);
     memset(b, 0, sizeof *b);
     *any = false;
     if (s) return s;
     if (max && max < limit) limit = max;
-    /* Start at the hint (the hint itself first when it may be live):
-     * actions below it were all consumed. */
-    store_scan_init(&sc, k->st, swing_str(ACTION_NS));
-    if (k->gc_hint[0]) s = store_scan_resume(&sc, swing_str(k->gc_hint), k->gc_hint_incl, err);
-    while (!s) {
+    if (!scan_start(k, &sc, prefix, &g, &s, err)) return SWING_OK;
+    while (!s && !last) {
         swing_bytes key;
         bool found, ok, flag;
         char vat[KERN_ID_MAX], kref[KERN_ID_MAX], vref[KERN_VREF_MAX];
         int t;
-        if ((s = store_scan_next(&sc, &key, &found, err)) || !found) break;
+        if ((s = store_scan_next(&sc, &key, &found, err))) break;
+        if (!found) { /* every action is taken (a group scan should have stopped at its last) */
+            k->gc_groups_known = !g;
+            k->gc_ngroups = 0;
+            break;
+        }
         if (!parse_action(key, vat, &t, kref)) {
             s = SWING_CORRUPT(err, "bad GC action key");
             break;
@@ -463,11 +576,7 @@ swing_status kern_gc_next_batch(kern *k, size_t max, kern_gc_batch *b, bool *any
         if ((s = survives(k, vat, t, kref, &ok, vref, &flag, err))) break;
         if ((s = store_delete(k->st, key, err))) break;
         k->gc_delta_actions--;
-        if (key.len < sizeof k->gc_hint) {
-            memcpy(k->gc_hint, key.ptr, key.len);
-            k->gc_hint[key.len] = '\0';
-            k->gc_hint_incl = false;
-        }
+        last = consumed(k, key, g);
         if (!ok) continue;
         strcpy(b->vat, vat);
         b->type = (kern_gc_type)t;

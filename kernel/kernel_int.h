@@ -15,6 +15,7 @@
 #define KERN_ID_MAX 24       /* koNN, kpNN, vNN, o+NN ... plus NUL */
 #define KERN_VREF_MAX 72     /* longest vref accepted from a vat, plus NUL */
 #define KERN_MAYBE_FREE_CHUNK 1000u
+#define KERN_GC_GROUPS 16u /* GC action groups (vat, type) tracked in RAM */
 #define KERN_DEFAULT_GC_BATCH 500u
 #define KERN_DIRT_FIELDS 3                /* deliveries, gcKrefs, computrons */
 #define KERN_DEFAULT_REAP_DELIVERIES 1000u /* SwingSet's chain reapInterval */
@@ -60,6 +61,19 @@ struct kern {
                                     re-skipping deleted actions; never changes
                                     which actions are chosen */
     bool gc_hint_incl;           /* the hint key itself may be live */
+    /* RAM only, valid while gc_groups_known: every live gc.action key lies
+     * in a group here, at most its max, and above its mark (gc.c). Lets a
+     * GC batch stop at a group's last action instead of asking LevelDB for
+     * the next key, which skips every deleted action after it. Cleared at
+     * crank abort; never changes which actions are chosen. */
+    struct kern_gc_group {
+        char prefix[KERN_ID_MAX + 16]; /* gc.action.<vat>.<t>. */
+        char max[128];                 /* the largest key added */
+        char mark[128];                /* no live key below it ("" none) */
+        bool mark_incl;                /* the mark itself may be live */
+    } gc_groups[KERN_GC_GROUPS];
+    size_t gc_ngroups;                 /* sorted by prefix */
+    bool gc_groups_known;
     struct {
         char vat[KERN_ID_MAX];
         bool alive;

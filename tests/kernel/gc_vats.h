@@ -27,6 +27,8 @@ typedef struct gc_world {
     size_t max_delivery;       /* largest GC delivery to A */
     size_t order_errors;       /* retire before drop, or unknown vrefs */
     size_t taken;              /* krefs B received */
+    size_t gc_deliveries;      /* GC deliveries A got */
+    size_t fail_gc_delivery;   /* A fails its GC delivery number N (0: never) */
 } gc_world;
 
 static const char *gcw_method(const vp_delivery *d)
@@ -105,6 +107,7 @@ static swing_status gcw_a(void *user, vp_channel *io, const vp_delivery *d, vp_d
     if (d->type == VP_D_MESSAGE && strcmp(gcw_method(d), "go") == 0) return gcw_go(w, io, d);
     if (d->type == VP_D_DROP_EXPORTS || d->type == VP_D_RETIRE_EXPORTS) {
         bool drop = d->type == VP_D_DROP_EXPORTS;
+        if (++w->gc_deliveries == w->fail_gc_delivery) return SWING_ERR_INTERNAL; /* the vat fails */
         if (d->nvrefs > w->max_delivery) w->max_delivery = d->nvrefs;
         for (size_t i = 0; i < d->nvrefs; i++) {
             uint64_t id = strtoull(d->vrefs[i] + 2, NULL, 10);

@@ -315,6 +315,8 @@ swing_status kern_gc_add_action(kern *k, const char *vat, kern_gc_type t, const 
 #define READ_VATS 4        /* owners whose ranges a chunk reads ahead */
 #define READS_PER_KREF 8   /* entries read ahead per kref of a range */
 #define READ_KEY_MAX 96    /* ns + kref + "/" */
+#define READ_MIN_KREFS 64  /* smaller chunks (a crank's few freed promises) read by Gets:
+                            * an iterator's creation and seek cost more than they save */
 
 typedef struct chunk_reads {
     char first[KERN_ID_MAX + 1], last[KERN_ID_MAX + 1]; /* last has a '/' after it: past its keys */
@@ -334,7 +336,7 @@ static swing_status read_range(kern *k, const chunk_reads *r, const char *ns, sw
 static swing_status chunk_reads_init(kern *k, chunk_reads *r, const span_list *l, size_t take, swing_err *err)
 {
     memset(r, 0, sizeof *r);
-    if (!take) return SWING_OK;
+    if (take < READ_MIN_KREFS) return SWING_OK;
     snprintf(r->first, sizeof r->first, "%.*s", (int)l->v[0].n, l->v[0].p);
     snprintf(r->last, sizeof r->last, "%.*s/", (int)l->v[take - 1].n, l->v[take - 1].p);
     r->krefs = take;

@@ -27,19 +27,6 @@
 #define LOST_TURN 0xffffffffu
 #define HEADER 12u
 
-static void put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static uint32_t get_u32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
 swing_status host_refusals_begin(swing_handle *h, bool replay, swing_err *err)
 {
     h->ref_len = h->ref_at = 0;
@@ -65,9 +52,9 @@ static void note(swing_handle *h, uint32_t turn, swing_status s, const char *msg
         return;
     }
     p = h->ref_rec + h->ref_len;
-    put_u32(p, turn);
-    put_u32(p + 4, (uint32_t)s);
-    put_u32(p + 8, (uint32_t)n);
+    swing_put_u32be(p, turn);
+    swing_put_u32be(p + 4, (uint32_t)s);
+    swing_put_u32be(p + 8, (uint32_t)n);
     memcpy(p + HEADER, msg, n);
     h->ref_len += HEADER + n;
 }
@@ -78,7 +65,7 @@ static swing_status replayed(host_call *c, uint32_t turn, swing_status s)
     swing_handle *h = c->h;
     while (h->ref_len - h->ref_at >= HEADER) {
         const uint8_t *p = h->ref_rec + h->ref_at;
-        uint32_t t = get_u32(p), st = get_u32(p + 4), n = get_u32(p + 8);
+        uint32_t t = swing_get_u32be(p), st = swing_get_u32be(p + 4), n = swing_get_u32be(p + 8);
         if (t == LOST_TURN)
             return swing_err_set(c->err, SWING_ERR_INTERNAL, "the answers of this block were not kept: it cannot be replayed");
         if (n > h->ref_len - h->ref_at - HEADER) { /* damaged: nothing more to answer from */
@@ -111,7 +98,7 @@ swing_status host_refusals_save(swing_handle *h, swing_err *err)
 {
     uint8_t lost[HEADER] = {0};
     if (h->ref_lost) {
-        put_u32(lost, LOST_TURN);
+        swing_put_u32be(lost, LOST_TURN);
         return store_set(h->st, swing_str(HOST_KEY_REFUSALS), swing_bytes_of(lost, sizeof lost), err);
     }
     if (!h->ref_len) return store_delete(h->st, swing_str(HOST_KEY_REFUSALS), err);

@@ -58,10 +58,7 @@ static void record(host_call *c, swing_status s)
         return;
     }
     p = h->upg_rec + h->upg_len;
-    p[0] = (uint8_t)(n >> 24);
-    p[1] = (uint8_t)(n >> 16);
-    p[2] = (uint8_t)(n >> 8);
-    p[3] = (uint8_t)n;
+    swing_put_u32be(p, (uint32_t)n);
     protobuf_c_message_pack(&r.base, p + 4);
     h->upg_len += 4 + n;
 }
@@ -78,7 +75,7 @@ static swing_status replay_answer(host_call *c, Swing__V1__Response__ResultCase 
     *result = NULL;
     if (left < 4) return SWING_OK; /* (upg_rec may be NULL) */
     p = h->upg_rec + h->upg_at;
-    n = (size_t)p[0] << 24 | (size_t)p[1] << 16 | (size_t)p[2] << 8 | p[3];
+    n = swing_get_u32be(p);
     if (n > left - 4) {
         h->upg_at = h->upg_len;
         return SWING_OK;

@@ -64,6 +64,20 @@ static inline int swing_bytes_has_prefix(swing_bytes s, swing_bytes prefix)
     return s.len >= prefix.len && (prefix.len == 0 || memcmp(s.ptr, prefix.ptr, prefix.len) == 0);
 }
 
+/* Big-endian u32, the length and header fields of every record format. */
+static inline void swing_put_u32be(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static inline uint32_t swing_get_u32be(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
 /* Frees b->ptr and resets *b to empty. Accepts NULL. */
 void swing_buf_free(swing_buf *b);
 

@@ -231,8 +231,6 @@ static size_t group_len(const char *key)
     return dot && dot[1] && dot[2] == '.' ? (size_t)(dot - key) + 3 : 0;
 }
 
-static bool fits(const char *key, size_t cap) { return strlen(key) < cap; }
-
 /* The group of key; with add, a new group in prefix order (if there is
  * room, else RAM stops knowing). */
 static gc_group *group_of(kern *k, const char *key, bool add)
@@ -254,14 +252,21 @@ static gc_group *group_of(kern *k, const char *key, bool add)
     return g;
 }
 
+/* key's group while RAM knows the groups (with add, a new one if needed);
+ * NULL when it does not, or stops knowing because key cannot be kept
+ * (max and mark have the same size). */
+static gc_group *tracked_group(kern *k, const char *key, bool add)
+{
+    gc_group *g = NULL;
+    if (k->gc_groups_known && (strlen(key) >= sizeof g->max || !(g = group_of(k, key, add))))
+        k->gc_groups_known = false;
+    return g;
+}
+
 static void group_added(kern *k, const char *key)
 {
-    gc_group *g;
-    if (!k->gc_groups_known) return;
-    if (!fits(key, sizeof g->max) || !(g = group_of(k, key, true))) {
-        k->gc_groups_known = false;
-        return;
-    }
+    gc_group *g = tracked_group(k, key, true);
+    if (!g) return;
     if (strcmp(key, g->max) > 0) strcpy(g->max, key);
     if (g->mark[0] && strcmp(key, g->mark) <= 0) {
         strcpy(g->mark, key);
@@ -271,12 +276,8 @@ static void group_added(kern *k, const char *key)
 
 static void group_consumed(kern *k, const char *key)
 {
-    gc_group *g;
-    if (!k->gc_groups_known) return;
-    if (!fits(key, sizeof g->mark) || !(g = group_of(k, key, false))) {
-        k->gc_groups_known = false;
-        return;
-    }
+    gc_group *g = tracked_group(k, key, false);
+    if (!g) return;
     strcpy(g->mark, key);
     g->mark_incl = false;
 }

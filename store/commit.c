@@ -352,8 +352,6 @@ static swing_status commit_block(store *st, uint64_t height, const char *hook_ke
         st->height = height;
         st->digest = c.dig;
         memcpy(st->committed, d->activity_hash, sizeof st->committed);
-        if (st->probe) leveldb_iter_destroy(st->probe);
-        st->probe = NULL;
         store_layers_disk_changed(st);
         st->gen++;
         st->xgen++;

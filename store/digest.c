@@ -14,14 +14,6 @@
 
 #define SEED_TAG "libswing lthash16 v1\n"
 
-static void put_u32be(uint8_t p[4], size_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
 #if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
 #error "digest.c reads the keystream as u16le lanes in place: add a byte swap for this host"
 #endif
@@ -48,10 +40,10 @@ static void vector(swing_bytes key, swing_bytes value, uint16_t out[STORE_DIGEST
     struct aes256_ctx aes;
     sha256_init(&h);
     sha256_update(&h, sizeof SEED_TAG - 1, (const uint8_t *)SEED_TAG);
-    put_u32be(len, key.len);
+    swing_put_u32be(len, (uint32_t)key.len);
     sha256_update(&h, 4, len);
     if (key.len) sha256_update(&h, key.len, key.ptr);
-    put_u32be(len, value.len);
+    swing_put_u32be(len, (uint32_t)value.len);
     sha256_update(&h, 4, len);
     if (value.len) sha256_update(&h, value.len, value.ptr);
     sha256_digest(&h, sizeof seed, seed);

@@ -216,7 +216,7 @@ static swing_status read_span(store_exporter *ex, const char *vat, uint64_t star
             swing_buf_free(&acc);
             return s;
         }
-        store_export_put_u32(acc.ptr + acc.len, (uint32_t)item.len);
+        swing_put_u32be(acc.ptr + acc.len, (uint32_t)item.len);
         if (item.len) memcpy(acc.ptr + acc.len + 4, item.ptr, item.len);
         acc.len += 4 + item.len;
         swing_buf_free(&item);
@@ -284,10 +284,10 @@ static swing_status write_data(store_exporter *ex, const char *dir, swing_err *e
     fwrite(STORE_EXPORT_MAGIC, 1, strlen(STORE_EXPORT_MAGIC), f);
     while ((s = store_exporter_data_next(ex, &k, &v, &valid, err)) == SWING_OK && valid) {
         uint8_t hdr[4];
-        store_export_put_u32(hdr, (uint32_t)k.len);
+        swing_put_u32be(hdr, (uint32_t)k.len);
         fwrite(hdr, 1, 4, f);
         fwrite(k.ptr, 1, k.len, f);
-        store_export_put_u32(hdr, (uint32_t)v.len);
+        swing_put_u32be(hdr, (uint32_t)v.len);
         fwrite(hdr, 1, 4, f);
         if (v.len) fwrite(v.ptr, 1, v.len, f);
         ex->written++;

@@ -17,19 +17,6 @@
 #define STORE_EXPORT_DATA_FILE "export-data.bin"
 #define STORE_EXPORT_MAGIC "SWXD1\n"
 
-static inline void store_export_put_u32(uint8_t *p, uint32_t v)
-{
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-}
-
-static inline uint32_t store_export_get_u32(const uint8_t *p)
-{
-    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
-}
-
 /* "transcript.<vat>.<start>.<end>" with decimal positions. */
 void store_export_span_name(char *out, size_t cap, const char *vat, uint64_t start,
                             uint64_t end);

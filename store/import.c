@@ -93,7 +93,7 @@ static swing_status write_items(writer *w, const store_import_art *a)
     swing_status s = reread(w->c, a, &data);
     while (s == SWING_OK && off < data.len) {
         char key[STORE_PKEY_MAX], p[21];
-        uint32_t il = store_export_get_u32(data.ptr + off);
+        uint32_t il = swing_get_u32be(data.ptr + off);
         int kl;
         store_keys_pos(p, pos++);
         kl = snprintf(key, sizeof key, "%s%s.%s", STORE_NS_ITEM, a->vat, p);

@@ -120,13 +120,13 @@ swing_status store_import_entries(store_import_ctx *c, store_import_entry_fn fn,
             if (!eof) s = swing_err_set(c->err, SWING_ERR_INVALID, "export data is truncated");
             break;
         }
-        kl = store_export_get_u32(hdr);
+        kl = swing_get_u32be(hdr);
         if (kl == 0 || kl > STORE_PKEY_MAX || read_exact(f, kb, kl, &eof) ||
             read_exact(f, hdr, 4, &eof)) {
             s = swing_err_set(c->err, SWING_ERR_INVALID, "export data entry is malformed");
             break;
         }
-        vl = store_export_get_u32(hdr);
+        vl = swing_get_u32be(hdr);
         if (vl > STORE_CHUNK_SIZE || read_exact(f, vb, vl, &eof)) {
             s = swing_err_set(c->err, SWING_ERR_INVALID, "export data value is malformed");
             break;
@@ -428,7 +428,7 @@ static swing_status check_span_bytes(store_import_ctx *c, const store_import_art
     while (off < data.len) {
         uint32_t il;
         if (data.len - off < 4) break;
-        il = store_export_get_u32(data.ptr + off);
+        il = swing_get_u32be(data.ptr + off);
         if (data.len - off - 4 < il) break;
         store_transcript_step(hash, swing_bytes_of(data.ptr + off + 4, il));
         off += 4 + (size_t)il;

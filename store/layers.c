@@ -25,11 +25,15 @@ static swing_status copy_value(const void *p, size_t n, swing_buf *val, swing_er
 
 void store_layers_disk_changed(store *st)
 {
+    if (st->probe) leveldb_iter_destroy(st->probe); /* it reads the disk as it was */
+    st->probe = NULL;
     store_seen_clear(&st->seen);
     store_readahead_clear(st);
 }
 
-store_seen_state store_layers_committed(const store *st, swing_bytes pkey, swing_bytes *val)
+/* What RAM knows of pkey's committed value, without LevelDB: seen.h's
+ * answer, or absent inside a range read whole (readahead.c). */
+static store_seen_state committed(const store *st, swing_bytes pkey, swing_bytes *val)
 {
     store_seen_state k = store_seen_get(&st->seen, pkey, val);
     if (k == STORE_SEEN_UNKNOWN && store_readahead_covers(st, pkey)) k = STORE_SEEN_ABSENT;
@@ -44,7 +48,7 @@ swing_status store_layers_disk_get(store *st, swing_bytes pkey, swing_buf *val,
     swing_bytes kept;
     char *v;
     swing_status s = SWING_OK;
-    store_seen_state known = store_layers_committed(st, pkey, &kept);
+    store_seen_state known = committed(st, pkey, &kept);
     *found = false;
     if (known == STORE_SEEN_ABSENT) return SWING_OK;
     if (known == STORE_SEEN_PRESENT) { /* read from disk before in this block */
@@ -136,7 +140,8 @@ static bool in_gap(const store *st, swing_bytes after, bool inclusive)
 
 /* Positions the cached disk iterator at the first key > after (>= if
  * inclusive) within ns; returns its key view or an empty view if none.
- * Disk changes only at commit, which resets the iterator, so the gap
+ * The disk changes only at commit, load or import, and each resets the
+ * iterator (store_layers_disk_changed), so the gap
  * before the iterator's position stays valid until then. */
 static bool disk_seek(store *st, swing_bytes ns, swing_bytes after, bool inclusive,
                       swing_bytes *key)

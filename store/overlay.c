@@ -96,7 +96,7 @@ void store_overlay_detach(store_overlay *ov, store_ov_entry *e)
 
 void store_overlay_swap(store_overlay *ov, store_ov_entry *old, store_ov_entry *e)
 {
-    store_ovtree_replace(&ov->tree, old, e);
+    store_ovtree_replace(old, e);
     account(ov, old, false);
     account(ov, e, true);
 }

@@ -374,11 +374,10 @@ void store_ovtree_remove(store_ovtree *t, store_ov_entry *e)
     }
 }
 
-void store_ovtree_replace(store_ovtree *t, store_ov_entry *old, store_ov_entry *e)
+void store_ovtree_replace(store_ov_entry *old, store_ov_entry *e)
 {
     store_ovtree_node *x = old->leaf;
     size_t i = entry_index(x, old);
-    (void)t;
     SWING_ASSERT(swing_bytes_cmp(store_ov_key(old), store_ov_key(e)) == 0);
     x->ent[i] = e;
     e->leaf = x;

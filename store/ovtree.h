@@ -64,7 +64,7 @@ swing_status store_ovtree_insert(store_ovtree *t, struct store_ov_entry *e,
 /* Takes e out of the tree (e is not freed). */
 void store_ovtree_remove(store_ovtree *t, struct store_ov_entry *e);
 /* Puts e, which has old's key, in old's place (old is not freed). */
-void store_ovtree_replace(store_ovtree *t, struct store_ov_entry *old, struct store_ov_entry *e);
+void store_ovtree_replace(struct store_ov_entry *old, struct store_ov_entry *e);
 
 /* Checks every invariant of the tree (order, windows, prefixes, separators,
  * links, no empty node); for tests. */

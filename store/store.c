@@ -232,8 +232,6 @@ swing_status store_load(store *st, swing_err *err)
     st->committed[0] = '\0';
     store_digest_init(&st->digest);
     store_overlay_clear(&st->chunks);
-    if (st->probe) leveldb_iter_destroy(st->probe);
-    st->probe = NULL;
     store_layers_disk_changed(st);
     st->gen++;
     st->xgen++;

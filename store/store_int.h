@@ -35,7 +35,7 @@ struct store {
     leveldb_filterpolicy_t *filter; /* bloom filter, owned */
     leveldb_readoptions_t *ropts;   /* default reads */
     leveldb_writeoptions_t *wopts;  /* commit writes (sync per options) */
-    leveldb_iterator_t *probe;      /* cached disk iterator; reset at commit */
+    leveldb_iterator_t *probe;      /* cached disk iterator; reset when the disk changes */
     /* No disk key k with probe_lo <= k (< when !probe_lo_incl) lies before
      * the probe's position: later seeks into that gap need no LevelDB seek. */
     bool probe_lo_set, probe_lo_incl;
@@ -78,11 +78,9 @@ swing_status store_digest_scan(store *st, store_digest *out, swing_err *err);
 
 /* Raw LevelDB read of a physical key (no overlays; values already read
  * since the disk last changed come from RAM). store_layers_disk_changed
- * forgets them: every write to LevelDB must call it. */
+ * forgets them, the ranges read ahead and the cached disk iterator: every
+ * write to LevelDB must call it. */
 void store_layers_disk_changed(store *st);
-/* What RAM knows of pkey's committed value, without LevelDB: seen.h's
- * answer, or absent inside a range read whole (readahead.c). */
-store_seen_state store_layers_committed(const store *st, swing_bytes pkey, swing_bytes *val);
 /* Ranges read whole (readahead.c): forgotten when the disk changes. */
 void store_readahead_clear(store *st);
 void store_readahead_free(store *st);
